@@ -1,0 +1,11 @@
+"""BasicSR-style auto-import: every ``*_<suffix>.py`` of a sub-package registers on import."""
+import importlib
+import os
+from os import path as osp
+
+
+def import_all(package, package_file, suffix):
+    """Import ``<package>.<name>`` for each ``<name>_<suffix>.py`` beside ``package_file``."""
+    folder = osp.dirname(osp.abspath(package_file))
+    names = sorted(osp.splitext(f)[0] for f in os.listdir(folder) if f.endswith(f'_{suffix}.py'))
+    return [importlib.import_module(f'{package}.{name}') for name in names]

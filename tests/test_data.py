@@ -1,0 +1,105 @@
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+
+from faig.data.div2k_interpret_dataset import DIV2KInterpretDataset
+from faig.data.image_io import pair_by_name, read_image
+from faig.errors import InputError
+
+from conftest import run_script, write_images
+
+
+def dataset_opt(folder, **kw):
+    opt = dict(dataroot_gt=folder, io_backend={'type': 'disk'}, scale=2, phase='train', gt_size=32, use_flip=True,
+               use_rot=True, kernel_prob=0.0, kernel_size=21, sigma_list=[2], noise_prob=0.0, noise_list=[0.1])
+    opt.update(kw)
+    return opt
+
+
+def test_dataset_shapes_and_clean_degradation(tmp_path):
+    folder = write_images(str(tmp_path / 'gt'), [(64, 64)] * 3)
+    ds = DIV2KInterpretDataset(dataset_opt(folder))
+    item = ds[0]
+    assert item['gt'].shape == (3, 32, 32) and item['lq'].shape == (3, 16, 16)
+    # clean: LR equals the bilinear downsampling of GT (up to 8-bit rounding), as in the original
+    ds_val = DIV2KInterpretDataset(dataset_opt(folder, phase='val'))
+    item = ds_val[0]
+    gt = item['gt'].permute(1, 2, 0).numpy()
+    expect = cv2.resize(gt, (32, 32), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_allclose(item['lq'].permute(1, 2, 0).numpy(), expect, atol=0.5 / 255 + 1e-6)
+
+
+def test_dataset_noise_is_applied_with_probability_one(tmp_path):
+    folder = write_images(str(tmp_path / 'gt'), [(64, 64)])
+    clean = DIV2KInterpretDataset(dataset_opt(folder, phase='val'))[0]['lq']
+    noisy = DIV2KInterpretDataset(dataset_opt(folder, phase='val', noise_prob=1.0))[0]['lq']
+    assert 0.07 < (noisy - clean).std().item() < 0.12
+
+
+@pytest.mark.parametrize('channels', [1, 4])
+def test_dataset_refuses_grayscale_and_rgba(tmp_path, channels):
+    folder = tmp_path / 'gt'
+    folder.mkdir()
+    cv2.imwrite(str(folder / 'bad.png'), np.zeros((32, 32, channels), np.uint8).squeeze())
+    with pytest.raises(InputError, match='bad.png'):
+        DIV2KInterpretDataset(dataset_opt(str(folder)))[0]
+
+
+def test_dataset_missing_folder(tmp_path):
+    with pytest.raises(InputError, match='GT folder not found'):
+        DIV2KInterpretDataset(dataset_opt(str(tmp_path / 'nope')))
+
+
+def test_pairing_is_by_name_and_lists_missing(tmp_path):
+    a = write_images(str(tmp_path / 'a'), [(8, 8)] * 3)
+    b = write_images(str(tmp_path / 'b'), [(8, 8)] * 2)
+    with pytest.raises(InputError, match='img2.png'):
+        pair_by_name({'a': a, 'b': b})
+    os.remove(osp.join(a, 'img2.png'))
+    pairs = pair_by_name({'a': a, 'b': b})
+    assert [osp.basename(p['a']) for p in pairs] == [osp.basename(p['b']) for p in pairs] == ['img0.png', 'img1.png']
+
+
+def _generate(tmp_path, gt, out, seed):
+    return run_script([
+        'scripts/generate_lr.py', '--ori_folder', gt, '--save_noise_folder', f'{out}/noise', '--save_blur_folder',
+        f'{out}/blur', '--save_bic_folder', f'{out}/bic', '--save_linear_folder', f'{out}/lin', '--seed',
+        str(seed)
+    ])
+
+
+def test_generate_lr_is_reproducible_with_seed(tmp_path):
+    gt = write_images(str(tmp_path / 'GTmod12'), [(48, 36), (24, 60)])
+    runs = {}
+    for label, seed in (('a', 3), ('b', 3), ('c', 4)):
+        res = _generate(tmp_path, gt, str(tmp_path / label), seed)
+        assert res.returncode == 0, res.stderr
+        runs[label] = {f: read_image(str(tmp_path / label / f / 'img0.png')) for f in ('noise', 'blur', 'bic', 'lin')}
+    for folder in ('noise', 'blur', 'bic', 'lin'):
+        np.testing.assert_array_equal(runs['a'][folder], runs['b'][folder])
+        assert runs['a'][folder].shape == (24, 18, 3)
+    assert np.abs(runs['a']['noise'] - runs['c']['noise']).mean() > 0.03  # other seed, other noise
+    np.testing.assert_array_equal(runs['a']['blur'], runs['c']['blur'])  # blur has no randomness
+    assert np.abs(runs['a']['noise'] - runs['a']['lin']).std() > 0.05
+
+
+@pytest.mark.parametrize('bad', ['gray', 'rgba', 'odd_size', 'missing'])
+def test_generate_lr_bad_input_one_line_no_output(tmp_path, bad):
+    gt = write_images(str(tmp_path / 'GTmod12'), [(48, 36)])
+    if bad == 'gray':
+        cv2.imwrite(osp.join(gt, 'z.png'), np.zeros((16, 16), np.uint8))
+    elif bad == 'rgba':
+        cv2.imwrite(osp.join(gt, 'z.png'), np.zeros((16, 16, 4), np.uint8))
+    elif bad == 'odd_size':
+        cv2.imwrite(osp.join(gt, 'z.png'), np.zeros((15, 16, 3), np.uint8))
+    else:
+        gt = str(tmp_path / 'nothing_here')
+    res = _generate(tmp_path, gt, str(tmp_path / 'out'), 0)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: ')
+    assert ('z.png' in lines[0]) if bad != 'missing' else ('nothing_here' in lines[0])
+    assert not (tmp_path / 'out').exists()
