@@ -1,0 +1,47 @@
+"""The straight line between two models in parameter space, written into one live network.
+
+The network is built once; moving along the path overwrites its tensors in place
+(the original rebuilt and re-initialised the network at every step).
+"""
+import torch
+
+
+class ParameterPath:
+    """theta(alpha) = alpha * theta_baseline + (1 - alpha) * theta_target (alpha=0: target).
+
+    Args:
+        net: a network whose state dict has the same keys and shapes as both models.
+        baseline, target: state dicts (tensors on any device).
+    """
+
+    def __init__(self, net, baseline, target, device=None):
+        device = device or next(net.parameters()).device
+        check_compatible(baseline, target)
+        net.load_state_dict(target, strict=True)
+        self.net = net
+        self.live = net.state_dict()  # tensors sharing storage with the network
+        self.keys = [k for k, v in self.live.items() if v.is_floating_point()]
+        self.baseline = {k: baseline[k].to(device=device, dtype=self.live[k].dtype) for k in self.keys}
+        self.target = {k: target[k].to(device=device, dtype=self.live[k].dtype) for k in self.keys}
+        self.delta = {k: self.baseline[k] - self.target[k] for k in self.keys}
+        self.param_names = [name for name, _ in net.named_parameters()]
+        self.params = [p for _, p in net.named_parameters()]
+
+    @torch.no_grad()
+    def move_to(self, alpha):
+        """Write theta(alpha) into the network (the original's arithmetic)."""
+        alpha = float(alpha)
+        for k in self.keys:
+            self.live[k].copy_(alpha * self.baseline[k] + (1 - alpha) * self.target[k])
+
+
+def check_compatible(baseline, target, baseline_name='baseline', target_name='target'):
+    """Baseline and target must have identical keys and shapes."""
+    from faig.errors import InputError
+    missing = sorted(set(baseline) ^ set(target))
+    if missing:
+        raise InputError(f'{baseline_name} and {target_name} checkpoints have different keys: {", ".join(missing[:8])}')
+    for k in baseline:
+        if tuple(baseline[k].shape) != tuple(target[k].shape):
+            raise InputError(f'{baseline_name} and {target_name} checkpoints differ in shape at {k}: '
+                             f'{tuple(baseline[k].shape)} vs {tuple(target[k].shape)}')

@@ -1,0 +1,179 @@
+"""Dataset-level runs of the attribution methods: image pairing, progress, resumable partial results."""
+import hashlib
+import io
+import json
+import os
+import os.path as osp
+import shutil
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from faig.attribution.faig import discriminative, faig_image
+from faig.attribution.filters import FilterSpace
+from faig.attribution.ig import ig_image
+from faig.attribution.path import ParameterPath, check_compatible
+from faig.data.image_io import pair_by_name, read_image, write_bytes
+from faig.errors import InputError
+from faig.inference import check_lr_size, image_to_tensor
+from faig.networks import build_network, load_params
+
+
+def file_fingerprint(path):
+    """Cheap identity of a file (size, mtime, hash of the first MiB) for resume checks."""
+    stat = os.stat(path)
+    with open(path, 'rb') as f:
+        head = hashlib.sha1(f.read(1 << 20)).hexdigest()
+    return f'{stat.st_size}:{int(stat.st_mtime)}:{head}'
+
+
+class PartialStore:
+    """Per-image results of a long run in ``<folder>/.partial``, so a killed run can ``--resume``.
+
+    Results are only reused when the run's configuration (models, images, steps, method)
+    is the same as the one that wrote them.
+    """
+
+    def __init__(self, folder, config, resume):
+        self.folder = osp.join(folder, '.partial')
+        self.config = json.loads(json.dumps(config, sort_keys=True))
+        config_path = osp.join(self.folder, 'config.json')
+        if osp.isdir(self.folder):
+            old = json.load(open(config_path)) if osp.isfile(config_path) else None
+            if resume and old != self.config:
+                raise InputError(f'{self.folder}: partial results were made with other settings; '
+                                 'run without --resume to start over')
+            if not resume:
+                shutil.rmtree(self.folder)
+        os.makedirs(self.folder, exist_ok=True)
+        write_bytes(config_path, json.dumps(self.config, sort_keys=True).encode())
+
+    def _path(self, name):
+        return osp.join(self.folder, f'{name}.npz')
+
+    def get(self, name):
+        path = self._path(name)
+        if not osp.isfile(path):
+            return None
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+
+    def put(self, name, arrays):
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        write_bytes(self._path(name), buffer.getvalue())
+
+    def clear(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def load_models(net_opt, baseline_path, target_path, param_key=None):
+    """(network, baseline state dict, target state dict); the network holds the target weights."""
+    baseline = load_params(baseline_path, param_key)
+    target = load_params(target_path, param_key)
+    check_compatible(baseline, target, baseline_path, target_path)
+    net = build_network(net_opt)
+    try:
+        net.load_state_dict(target, strict=True)
+    except RuntimeError as exc:
+        raise InputError(f'{target_path}: does not fit network {net_opt["type"]} '
+                         f'({str(exc).splitlines()[0]})') from exc
+    return net.eval(), baseline, target
+
+
+def load_image_set(pair, scale, device, gt_role='gt'):
+    """Read one image set (role -> path) as RGB tensors; LR sizes are checked against the GT."""
+    images = {role: read_image(path) for role, path in pair.items()}
+    if gt_role in images:
+        for role, img in images.items():
+            if role != gt_role:
+                check_lr_size(pair[role], img, images[gt_role], scale)
+    else:
+        first = next(iter(images))
+        for role, img in images.items():
+            if img.shape != images[first].shape:
+                raise InputError(f'{pair[role]}: size {img.shape[1]}x{img.shape[0]} differs from '
+                                 f'{pair[first]} ({images[first].shape[1]}x{images[first].shape[0]})')
+    return {role: image_to_tensor(img, device) for role, img in images.items()}
+
+
+def image_name(pair):
+    return osp.splitext(osp.basename(next(iter(pair.values()))))[0]
+
+
+def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riemann_left', device='cpu',
+             store=None, image_reduce='sum', degradations=('blur', 'noise')):
+    """FAIG over a data set.
+
+    Args:
+        folders: {'gt': ..., 'blur': ..., 'noise': ...}; images are paired by file name.
+        image_reduce: 'sum' (original SRResNet script) or 'mean' (original SRCNN-style script) over images.
+    Returns:
+        scores {deg: float32 array} for the first degradation and its negation for the second,
+        and a per-image report (completeness of the path integral, time).
+    """
+    pairs = pair_by_name(folders)
+    space = FilterSpace(target)
+    net = net.to(device)
+    path = ParameterPath(net, baseline, target, device)
+    first, second = degradations
+    total = None
+    report = []
+    bar = tqdm(pairs, desc=f'FAIG ({n_steps} steps, {method})', unit='img')
+    for pair in bar:
+        name = image_name(pair)
+        bar.set_postfix_str(name)
+        cached = store.get(name) if store else None
+        if cached is None:
+            start = time.time()
+            tensors = load_image_set(pair, scale, device)
+            scores, completeness = faig_image(space, path, {d: tensors[d] for d in degradations}, tensors['gt'],
+                                              n_steps, method, progress=len(pairs) < 4)
+            diff = discriminative(scores, first, second)
+            cached = {'diff': diff, 'seconds': np.array(time.time() - start)}
+            for d in degradations:
+                cached[f'completeness_{d}'] = np.array(completeness[d], dtype=np.float64)
+            if store:
+                store.put(name, cached)
+        total = cached['diff'].copy() if total is None else total + cached['diff']
+        report.append({'image': name, 'seconds': round(float(cached['seconds']), 2), **{
+            f'completeness_{d}': dict(zip(('sum_attribution', 'loss_difference', 'error'),
+                                          map(float, cached[f'completeness_{d}'])))
+            for d in degradations
+        }})
+    if image_reduce == 'mean':
+        total = total / len(pairs)
+    return {first: total, second: -total}, report
+
+
+def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cpu', store=None,
+           degradations=('blur', 'noise')):
+    """IG over a data set. ``folders``: {'clean': ..., 'blur': ..., 'noise': ...} (paired by name).
+
+    Returns {deg: sum over images of the per-filter IG scores}.
+    """
+    pairs = pair_by_name(folders)
+    space = FilterSpace(net.state_dict())
+    net = net.to(device).eval()
+    totals = {d: None for d in degradations}
+    bar = tqdm(pairs, desc=f'IG ({n_steps} steps, {method})', unit='img')
+    for pair in bar:
+        name = image_name(pair)
+        bar.set_postfix_str(name)
+        cached = store.get(name) if store else None
+        if cached is None:
+            tensors = load_image_set(pair, scale, device, gt_role=None)
+            cached = {d: ig_image(space, net, tensors['clean'], tensors[d], n_steps, method) for d in degradations}
+            if store:
+                store.put(name, cached)
+        for d in degradations:
+            totals[d] = cached[d].copy() if totals[d] is None else totals[d] + cached[d]
+    return totals
+
+
+def torch_device(name=None):
+    if name:
+        return torch.device(name)
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')

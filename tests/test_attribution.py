@@ -1,0 +1,251 @@
+"""The attribution core against slow, literal references written here (model rebuilt at every
+step, loops over filters), plus its invariants."""
+import numpy as np
+import pytest
+import torch
+
+from faig.attribution.faig import discriminative, faig_image, integrate_gradients
+from faig.attribution.filters import FilterSpace
+from faig.attribution.ig import ig_image
+from faig.attribution.path import ParameterPath
+from faig.attribution.quadrature import quadrature
+from faig.attribution.ranking import rank
+from faig.attribution.weights import absolute_filter_change, random_rankings
+from faig.networks import build_network, preset
+
+TINY_NETS = {
+    'srresnet': {'type': 'MSRResNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 4, 'num_block': 1, 'upscale': 2},
+    'srcnn_style': {'type': 'srcnn_style_net', 'scale': 2, 'channels': (4, 6)},
+    'edsr': {'type': 'EDSR', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 4, 'num_block': 1, 'upscale': 2},
+}
+
+
+def make_pair(opt, seed=0, dtype=torch.float64):
+    """Baseline and a perturbed 'fine-tuned' target (different random init perturbation)."""
+    torch.manual_seed(seed)
+    base = build_network(opt).to(dtype)
+    target = {k: v + 0.05 * torch.randn_like(v) for k, v in base.state_dict().items()}
+    return base.state_dict(), target
+
+
+def images(dtype=torch.float64, size=(6, 5), seed=1):
+    g = torch.Generator().manual_seed(seed)
+    gt = torch.rand(1, 3, size[0] * 2, size[1] * 2, generator=g, dtype=dtype)
+    blur = torch.rand(1, 3, *size, generator=g, dtype=dtype)
+    noise = torch.rand(1, 3, *size, generator=g, dtype=dtype)
+    return gt, blur, noise
+
+
+def fresh_net(opt, dtype):
+    return build_network(opt).to(dtype).eval()
+
+
+# ---- literal references -------------------------------------------------------------------
+
+def literal_faig(opt, baseline, target, img, gt, n_steps):
+    """The paper's Eq. 6 written out: rebuild the net at every step, loop over every filter."""
+    conv_names = [k for k, v in target.items() if v.ndim == 4]
+    total = {k: torch.zeros_like(target[k]) for k in conv_names}
+    for step in range(n_steps):
+        alpha = step / n_steps
+        net = fresh_net(opt, target[conv_names[0]].dtype)
+        net.load_state_dict({k: alpha * baseline[k] + (1 - alpha) * target[k] for k in target})
+        net.zero_grad()
+        loss = torch.nn.MSELoss(reduction='sum')(gt, net(img))
+        loss.backward()
+        params = dict(net.named_parameters())
+        for k in conv_names:
+            total[k] += params[k].grad
+    scores = []
+    for k in conv_names:
+        out_ch, in_ch = target[k].shape[:2]
+        for o in range(out_ch):
+            for i in range(in_ch):
+                d = baseline[k][o, i] - target[k][o, i]
+                scores.append(float((total[k][o, i] * d / n_steps).abs().sum()))
+    return np.array(scores)
+
+
+def literal_ig(opt, target, clean, degraded, n_steps, closed):
+    net = fresh_net(opt, clean.dtype)
+    net.load_state_dict(target)
+    conv_names = [k for k, v in target.items() if v.ndim == 4]
+    total = {k: torch.zeros_like(target[k]) for k in conv_names}
+    for step in range(n_steps + 1 if closed else n_steps):
+        net.zero_grad()
+        net(clean + step / n_steps * (degraded - clean)).sum().backward()
+        params = dict(net.named_parameters())
+        for k in conv_names:
+            total[k] += params[k].grad
+    scores = []
+    for k in conv_names:
+        for o in range(target[k].shape[0]):
+            for i in range(target[k].shape[1]):
+                s = float(total[k][o, i].abs().sum())
+                scores.append(s if closed else s / n_steps)
+    return np.array(scores)
+
+
+def literal_abs_change(baseline, target):
+    scores = []
+    for k, t in target.items():
+        if t.ndim != 4:
+            continue
+        for o in range(t.shape[0]):
+            for i in range(t.shape[1]):
+                b = baseline[k][o, i]
+                scores.append(float(((t[o, i] - b).abs() / b.abs().sum()).sum()))
+    return np.array(scores)
+
+
+# ---- tests ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('net_name', list(TINY_NETS))
+def test_faig_matches_literal_reference(net_name):
+    opt = TINY_NETS[net_name]
+    baseline, target = make_pair(opt)
+    gt, blur, noise = images()
+    space = FilterSpace(target)
+    path = ParameterPath(fresh_net(opt, torch.float64), baseline, target)
+    scores, _ = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=5)
+    for key, img in (('blur', blur), ('noise', noise)):
+        ref = literal_faig(opt, baseline, target, img, gt, 5)
+        assert ref.shape == scores[key].shape == (space.num_filters, )
+        np.testing.assert_allclose(scores[key], ref, rtol=1e-5, atol=1e-7 * np.abs(ref).max())
+
+
+def test_faig_float32_matches_reference_and_ranking():
+    opt = TINY_NETS['srresnet']
+    baseline, target = make_pair(opt, dtype=torch.float32)
+    gt, blur, noise = images(torch.float32)
+    space = FilterSpace(target)
+    path = ParameterPath(fresh_net(opt, torch.float32), baseline, target)
+    scores, _ = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=4)
+    ref = literal_faig(opt, baseline, target, blur, gt, 4) - literal_faig(opt, baseline, target, noise, gt, 4)
+    ours = discriminative(scores, 'blur', 'noise')
+    np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5 * np.abs(ref).max())
+    top = max(1, len(ref) // 10)
+    assert set(rank(ours)[:top]) == set(rank(ref)[:top])
+
+
+def test_blur_score_is_negated_noise_score():
+    opt = TINY_NETS['srcnn_style']
+    baseline, target = make_pair(opt)
+    gt, blur, noise = images()
+    space = FilterSpace(target)
+    path = ParameterPath(fresh_net(opt, torch.float64), baseline, target)
+    scores, _ = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=3)
+    np.testing.assert_array_equal(discriminative(scores, 'blur', 'noise'), -discriminative(scores, 'noise', 'blur'))
+    # and swapping which image is called blurry gives the same numbers, with the sign flipped
+    swapped, _ = faig_image(space, path, {'blur': noise, 'noise': blur}, gt, n_steps=3)
+    np.testing.assert_allclose(discriminative(swapped, 'blur', 'noise'), -discriminative(scores, 'blur', 'noise'),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_path_restores_target_weights_and_endpoints():
+    opt = TINY_NETS['srresnet']
+    baseline, target = make_pair(opt)
+    net = fresh_net(opt, torch.float64)
+    path = ParameterPath(net, baseline, target)
+    path.move_to(1.0)
+    for k, v in net.state_dict().items():
+        torch.testing.assert_close(v, baseline[k], rtol=0, atol=0)
+    gt, blur, _ = images()
+    integrate_gradients(path, {'blur': blur}, gt, n_steps=2)
+    for k, v in net.state_dict().items():  # left at the target after a run
+        assert torch.equal(v, target[k])
+
+
+@pytest.mark.parametrize('net_name', ['srresnet', 'srcnn_style'])
+def test_completeness_error_shrinks_with_steps_and_gauss_legendre_wins(net_name):
+    opt = TINY_NETS[net_name]
+    baseline, target = make_pair(opt, seed=3)
+    gt, blur, _ = images(seed=4)
+    path = ParameterPath(fresh_net(opt, torch.float64), baseline, target)
+
+    def error(n, method):
+        integral = integrate_gradients(path, {'x': blur}, gt, n_steps=n, method=method)['x']
+        total, expected, err = integral.completeness(path.delta)
+        assert abs(expected) > 0
+        return abs(err)
+
+    left = [error(n, 'riemann_left') for n in (2, 8, 32)]
+    assert left[0] > left[1] > left[2]
+    assert error(8, 'gauss_legendre') < error(8, 'riemann_left')
+
+
+def test_quadrature_rules_integrate_polynomials():
+    for method in ('riemann_left', 'riemann_right', 'riemann_middle', 'trapezoid', 'gauss_legendre'):
+        a, w = quadrature(method, 64)
+        assert abs(w.sum() - 1) < 1e-12
+        assert abs((w * a**2).sum() - 1 / 3) < 2e-2
+    a, w = quadrature('gauss_legendre', 4)
+    assert abs((w * a**7).sum() - 1 / 8) < 1e-12  # exact up to degree 2n-1
+    a, w = quadrature('riemann_left', 100)
+    np.testing.assert_array_equal(a, np.arange(100) / 100)
+
+
+@pytest.mark.parametrize('net_name,method', [('srresnet', 'riemann_left'), ('srcnn_style', 'riemann_closed_sum'),
+                                             ('edsr', 'riemann_left')])
+def test_ig_matches_literal_reference(net_name, method):
+    opt = TINY_NETS[net_name]
+    _, target = make_pair(opt)
+    gt, blur, clean = images()
+    net = fresh_net(opt, torch.float64)
+    net.load_state_dict(target)
+    ours = ig_image(FilterSpace(target), net, clean, blur, n_steps=4, method=method)
+    ref = literal_ig(opt, target, clean, blur, 4, closed=method == 'riemann_closed_sum')
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-9)
+
+
+def test_abs_filter_change_matches_literal_reference():
+    opt = TINY_NETS['srresnet']
+    baseline, target = make_pair(opt)
+    ours = absolute_filter_change(FilterSpace(target), baseline, target)
+    np.testing.assert_allclose(ours, literal_abs_change(baseline, target), rtol=1e-5)
+    # an all-zero baseline filter is ranked first if it changed, last if not
+    baseline = {k: v.clone() for k, v in baseline.items()}
+    baseline['conv_first.weight'][0, 0] = 0
+    scores = absolute_filter_change(FilterSpace(target), baseline, target)
+    assert np.isinf(scores[0]) and rank(scores)[0] == 0
+
+
+def test_random_is_reproducible_permutation():
+    a, b, c = random_rankings(1000, seed=5), random_rankings(1000, seed=5), random_rankings(1000, seed=6)
+    for deg in ('blur', 'noise'):
+        np.testing.assert_array_equal(a[deg], b[deg])
+        np.testing.assert_array_equal(np.sort(a[deg]), np.arange(1000))
+        assert not np.array_equal(a[deg], c[deg])
+    assert not np.array_equal(a['blur'], a['noise'])
+
+
+@pytest.mark.parametrize('name,count', [('srresnet', 151936), ('srcnn_style', 156224)])
+def test_filter_space_matches_original_indexing(name, count):
+    net = build_network(preset(name, 2))
+    space = FilterSpace(net.state_dict())
+    assert space.num_filters == count
+    first = space.entries[0]
+    assert space.locate(0) == (first.name, 0, 0)
+    assert space.locate(first.count) == (space.entries[1].name, 0, 0)
+    # the original's layout: offset + out * in_ch + in
+    assert space.locate(first.count + 2 * space.entries[1].in_channels + 1) == (space.entries[1].name, 2, 1)
+    rng = np.random.default_rng(0)
+    for index in rng.integers(0, count, size=2000):
+        assert space.index(*space.locate(index)) == index
+    assert space.locate(count - 1)[0] == space.entries[-1].name
+
+
+def test_filter_space_skips_biases_and_masks_select_slices():
+    opt = TINY_NETS['srcnn_style']
+    _, target = make_pair(opt)
+    space = FilterSpace(target)
+    assert all(name.endswith('weight') for name in space.names)
+    for index in range(space.num_filters):
+        assert space.index(*space.locate(index)) == index
+    picked = [0, 5, space.num_filters - 1]
+    masks = space.masks(picked)
+    assert sum(int(m.sum()) for m in masks.values()) == 3
+    name, o, i = space.locate(5)
+    assert masks[name][o, i]
+    with pytest.raises(IndexError):
+        space.locate(space.num_filters)

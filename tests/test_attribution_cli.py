@@ -1,0 +1,142 @@
+"""The analysis/tools scripts end to end on tiny nets and images: outputs, pairing, resume, errors."""
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+
+from faig.attribution.ranking import rank, read_index
+from faig.attribution.runner import PartialStore, load_models, run_faig
+from faig.data.image_io import read_image
+from faig.errors import InputError
+from faig.inference import image_to_tensor
+
+from conftest import run_script, write_images
+from test_attribution import TINY_NETS, literal_faig, literal_ig, make_pair
+
+NET = TINY_NETS['srresnet']
+NET_ARG = json.dumps(NET)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    baseline, target = make_pair(NET, dtype=torch.float32)
+    torch.save({'params_ema': baseline, 'params': target}, tmp_path / 'baseline.pth')
+    torch.save({'params_ema': target}, tmp_path / 'target.pth')
+    names_shapes = [(8, 10), (6, 6)]
+    gt = write_images(str(tmp_path / 'GTmod12'), [(2 * h, 2 * w) for h, w in names_shapes], seed=1)
+    for folder, seed in (('Blur2_LRbicx2', 2), ('LRbicx2_noise0.1', 3), ('Linear_LRbicx2', 4)):
+        write_images(str(tmp_path / folder), names_shapes, seed=seed)
+    return tmp_path, baseline, target
+
+
+def tool(net, name, *args):
+    return run_script([f'analysis/tools/{net}/{name}.py', *args])
+
+
+def faig_args(root, out, *extra):
+    return ('--network_g', NET_ARG, '--baseline_model_path', str(root / 'baseline.pth'), '--target_model_path',
+            str(root / 'target.pth'), '--gt_folder', str(root / 'GTmod12'), '--blur_folder',
+            str(root / 'Blur2_LRbicx2'), '--noise_folder', str(root / 'LRbicx2_noise0.1'), '--total_step', '3',
+            '--record_filters_folder', str(out), *extra)
+
+
+def load(path):
+    return image_to_tensor(read_image(str(path)))
+
+
+def test_faig_script_matches_literal_reference(setup):
+    root, baseline, target = setup
+    res = tool('srresnet', 'faig', *faig_args(root, root / 'out'))
+    assert res.returncode == 0, res.stderr[-3000:]
+    expected = 0
+    for name in ('img0.png', 'img1.png'):
+        gt, blur, noise = (load(root / f / name) for f in ('GTmod12', 'Blur2_LRbicx2', 'LRbicx2_noise0.1'))
+        expected = expected + (literal_faig(NET, baseline, target, blur, gt, 3) -
+                               literal_faig(NET, baseline, target, noise, gt, 3))
+    blur_scores = np.load(root / 'out' / 'blur_scores.npy')
+    np.testing.assert_allclose(blur_scores, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+    np.testing.assert_array_equal(np.load(root / 'out' / 'noise_scores.npy'), -blur_scores)
+    blur_index = read_index(str(root / 'out' / 'blur_index.txt'), len(expected))
+    np.testing.assert_array_equal(blur_index, rank(blur_scores))
+    np.testing.assert_array_equal(read_index(str(root / 'out' / 'noise_index.txt')), rank(-blur_scores))
+    meta = json.load(open(root / 'out' / 'meta.json'))
+    assert meta['total_step'] == 3 and len(meta['images']) == 2
+    assert not (root / 'out' / '.partial').exists()
+
+
+def test_faig_resume_reuses_partial_results(setup, monkeypatch):
+    root, _, _ = setup
+    folders = {'gt': str(root / 'GTmod12'), 'blur': str(root / 'Blur2_LRbicx2'),
+               'noise': str(root / 'LRbicx2_noise0.1')}
+    net, baseline, target = load_models(NET, str(root / 'baseline.pth'), str(root / 'target.pth'))
+    config = {'steps': 2}
+    first, _ = run_faig(net, baseline, target, folders, n_steps=2, store=PartialStore(str(root / 'r'), config, False))
+    import faig.attribution.runner as runner
+
+    def boom(*args, **kwargs):
+        raise AssertionError('recomputed an image that was stored')
+
+    monkeypatch.setattr(runner, 'faig_image', boom)
+    again, _ = run_faig(net, baseline, target, folders, n_steps=2, store=PartialStore(str(root / 'r'), config, True))
+    np.testing.assert_array_equal(first['blur'], again['blur'])
+    with pytest.raises(InputError, match='other settings'):
+        PartialStore(str(root / 'r'), {'steps': 3}, True)
+
+
+def test_pairing_by_name_not_position(setup):
+    root, _, _ = setup
+    # an extra image in one folder: an error listing the name
+    write_images(str(root / 'Blur2_LRbicx2'), [(6, 6)], seed=9, prefix='extra')
+    res = tool('srresnet', 'faig', *faig_args(root, root / 'out'))
+    assert res.returncode == 2 and 'extra0.png' in res.stderr and res.stderr.count('\n') == 1
+    assert not (root / 'out' / 'blur_index.txt').exists()
+
+
+def test_mismatched_checkpoints_and_wrong_arch(setup):
+    root, baseline, target = setup
+    torch.save({'params_ema': {k: v for k, v in list(baseline.items())[:-1]}}, root / 'short.pth')
+    res = tool('srresnet', 'faig', *faig_args(root, root / 'out', '--baseline_model_path', str(root / 'short.pth')))
+    assert res.returncode == 2 and 'different keys' in res.stderr
+    res = tool('srresnet', 'faig', *faig_args(root, root / 'out', '--network_g', '{"type": "NoSuchArch"}'))
+    assert res.returncode == 2 and 'NoSuchArch' in res.stderr
+
+
+def test_ig_abs_random_scripts(setup):
+    root, baseline, target = setup
+    common = ('--network_g', NET_ARG, '--target_model_path', str(root / 'target.pth'), '--bic_folder',
+              str(root / 'Linear_LRbicx2'), '--blur_folder', str(root / 'Blur2_LRbicx2'), '--noise_folder',
+              str(root / 'LRbicx2_noise0.1'), '--total_step', '3', '--record_filters_folder', str(root / 'ig'))
+    res = tool('srresnet', 'ig', *common)
+    assert res.returncode == 0, res.stderr[-3000:]
+    expected = 0
+    for name in ('img0.png', 'img1.png'):
+        clean, blur = load(root / 'Linear_LRbicx2' / name), load(root / 'Blur2_LRbicx2' / name)
+        expected = expected + literal_ig(NET, target, clean, blur, 3, closed=False)
+    np.testing.assert_allclose(np.load(root / 'ig' / 'blur_scores.npy'), expected, rtol=1e-4)
+
+    res = tool('srresnet', 'absolute_filter_change', '--baseline_model_path', str(root / 'baseline.pth'),
+               '--target_model_path', str(root / 'target.pth'), '--record_filters_folder', str(root / 'abs'))
+    assert res.returncode == 0, res.stderr[-3000:]
+    np.testing.assert_array_equal(read_index(str(root / 'abs' / 'blur_index.txt')),
+                                  read_index(str(root / 'abs' / 'noise_index.txt')))
+
+    outs = []
+    for run in ('r1', 'r2'):
+        res = tool('srcnn_style', 'random_neurons', '--seed', '7', '--record_filters_folder', str(root / run))
+        assert res.returncode == 0, res.stderr[-3000:]
+        outs.append(read_index(str(root / run / 'blur_index.txt'), 156224))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert len(outs[0]) == 156224
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cpu_and_cuda_agree(setup):
+    root, _, _ = setup
+    for device in ('cpu', 'cuda'):
+        res = tool('srresnet', 'faig', *faig_args(root, root / device, '--device', device))
+        assert res.returncode == 0, res.stderr[-3000:]
+    np.testing.assert_allclose(np.load(root / 'cuda' / 'blur_scores.npy'), np.load(root / 'cpu' / 'blur_scores.npy'),
+                               rtol=1e-3, atol=1e-6)
