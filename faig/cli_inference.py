@@ -3,6 +3,7 @@ import argparse
 import os.path as osp
 
 from faig.errors import cli
+from faig.cli_evaluation import target_output_root
 from faig.inference import mean, restore_folder
 from faig.networks import default_device, load_network, parse_network_option, preset
 from faig.paths import default_model, default_test_root
@@ -14,7 +15,7 @@ def main(net_name):
                                      'and print PSNR per folder.')
     parser.add_argument('--model_path', default=default_model(net_name, 'target'))
     parser.add_argument('--dataroot', default=default_test_root(), help='folder holding GTmod12 and the LR folders')
-    parser.add_argument('--save_root', default=f'results/Interpret/{net_name}-targetmodel-sr')
+    parser.add_argument('--save_root', default=target_output_root(net_name))
     parser.add_argument('--folders', nargs='+', default=['Blur2_LRbicx2', 'LRbicx2_noise0.1'],
                         help='LR folders under --dataroot to restore')
     parser.add_argument('--scale', type=int, default=2)

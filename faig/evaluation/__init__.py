@@ -1,0 +1,1 @@
+"""Turning filter rankings into evidence: masking, modulation, gradient maps, output differences."""

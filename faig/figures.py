@@ -1,0 +1,125 @@
+"""Figures: proportion curves, filter distribution, contact sheets (modulation, masking)."""
+import io
+import os.path as osp
+
+import cv2
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from faig.data.image_io import write_bytes  # noqa: E402
+
+METHOD_STYLE = {
+    'faig': ('FAIG', 'tab:red', 'o'),
+    'ig': ('IG', 'tab:blue', 's'),
+    'abs_filter_change': ('|θ−θ̄|', 'tab:green', '^'),
+    'random': ('random', 'tab:gray', 'x'),
+}
+
+
+def save_figure(fig, path, dpi=130):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format='png', dpi=dpi, bbox_inches='tight')
+    plt.close(fig)
+    write_bytes(path, buffer.getvalue())
+    return path
+
+
+def plot_proportion_curves(results, methods, proportions, title, path):
+    """Output difference vs proportion: 2x2 panels (input x masked filters), one line per method."""
+    panels = [('blur', 'blur', 'blurry input, deblur filters masked\n(higher is better)'),
+              ('blur', 'noise', 'blurry input, denoise filters masked\n(lower is better)'),
+              ('noise', 'noise', 'noisy input, denoise filters masked\n(higher is better)'),
+              ('noise', 'blur', 'noisy input, deblur filters masked\n(lower is better)')]
+    fig, axes = plt.subplots(2, 2, figsize=(9, 7))
+    for ax, (deg, masked, label) in zip(axes.flat, panels):
+        for method in methods:
+            name, color, marker = METHOD_STYLE.get(method, (method, None, 'o'))
+            ax.plot(proportions, [results[(method, p, masked, deg)] for p in proportions], marker=marker,
+                    color=color, label=name)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel('masked filters (%)')
+        ax.set_ylabel('output difference')
+        ax.set_xticks(list(proportions))
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend()
+    fig.suptitle(f'{title}\noutput difference = MSE(gradient map of masked output, of target output) × 1000')
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_filter_distribution(space, rankings, proportion, title, path, short_names=None):
+    """Where the top-p % filters sit: a per-layer map and a per-layer share chart."""
+    from faig.evaluation.masking import num_selected
+    n = num_selected(space.num_filters, proportion)
+    layers = np.arange(len(space.entries))
+    labels = short_names or [e.name.replace('.weight', '') for e in space.entries]
+    fig, (ax_map, ax_bar) = plt.subplots(2, 1, figsize=(max(8, 0.35 * len(layers)), 8), sharex=True)
+    colors = {'blur': 'tab:blue', 'noise': 'tab:orange'}
+    names = {'blur': 'deblurring filters', 'noise': 'denoising filters'}
+    offsets = {'blur': -0.18, 'noise': 0.18}
+    width = 0.36
+    for deg, ranking in rankings.items():
+        top = np.asarray(ranking[:n])
+        layer = space.layer_of(top)
+        starts = np.array([space.entries[i].offset for i in layer])
+        counts = np.array([space.entries[i].count for i in layer])
+        position = (top - starts) / counts
+        ax_map.scatter(layer + offsets[deg], position, s=4, alpha=0.5, color=colors[deg], label=names[deg])
+        per_layer = np.bincount(layer, minlength=len(layers))
+        share = 100 * per_layer / np.array([e.count for e in space.entries])
+        ax_bar.bar(layers + offsets[deg], share, width=width, color=colors[deg], label=names[deg])
+    ax_map.set_ylabel('position within layer\n(filter index / filters in layer)')
+    ax_map.set_ylim(-0.02, 1.02)
+    ax_map.legend(loc='upper left', markerscale=4)
+    ax_map.set_title(f'{title}: top {proportion}% filters ({n} of {space.num_filters})')
+    ax_bar.set_ylabel(f'share of the layer\'s filters in the top {proportion}% (%)')
+    ax_bar.set_xticks(layers)
+    ax_bar.set_xticklabels(labels, rotation=90, fontsize=8)
+    ax_bar.set_xlabel('layer (input → output)')
+    ax_bar.legend(loc='upper left')
+    for ax in (ax_map, ax_bar):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def contact_sheet(rows, column_labels, path, cell_width=180, title=None):
+    """A labelled grid of images. ``rows``: list of (row label, list of BGR uint8 images)."""
+    n_cols = len(column_labels)
+    first = rows[0][1][0]
+    aspect = first.shape[0] / first.shape[1]
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(n_cols * cell_width / 80, len(rows) * cell_width * aspect / 80 +
+                                                         0.6), squeeze=False)
+    for r, (row_label, images) in enumerate(rows):
+        for c, img in enumerate(images):
+            ax = axes[r, c]
+            ax.imshow(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), interpolation='nearest')
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(column_labels[c], fontsize=9)
+            if c == 0:
+                ax.set_ylabel(row_label, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def upscale_nearest(img, shape):
+    """LR input shown at the output size (nearest neighbour, so the pixels stay visible)."""
+    return cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def crop_center(img, size):
+    h, w = img.shape[:2]
+    size = min(size, h, w)
+    y, x = (h - size) // 2, (w - size) // 2
+    return img[y:y + size, x:x + size]
+
+
+def figure_path(folder, name):
+    return osp.join(folder, name)

@@ -1,0 +1,70 @@
+"""comparison.py, mask_neurons.py, modulation and distribution scripts end to end on a tiny net."""
+import csv
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import torch
+
+from conftest import REPO, run_script, write_images
+from test_attribution import TINY_NETS, make_pair
+
+NET_ARG = json.dumps(TINY_NETS['srresnet'])
+
+
+def script(path, cwd, *args):
+    res = run_script([osp.join(REPO, path), *args], cwd=cwd)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res
+
+
+def test_comparison_end_to_end(tmp_path):
+    baseline, target = make_pair(TINY_NETS['srresnet'], dtype=torch.float32)
+    os.makedirs(tmp_path / 'experiments' / 'srresnet')
+    torch.save({'params_ema': baseline}, tmp_path / 'experiments' / 'srresnet' / 'baseline_model.pth')
+    torch.save({'params_ema': target}, tmp_path / 'experiments' / 'srresnet' / 'target_model.pth')
+    data = tmp_path / 'datasets' / 'Tiny'
+    write_images(str(data / 'GTmod12'), [(16, 20), (12, 12)], seed=1)
+    for folder, seed in (('Blur2_LRbicx2', 2), ('LRbicx2_noise0.1', 3), ('Linear_LRbicx2', 4)):
+        write_images(str(data / folder), [(8, 10), (6, 6)], seed=seed)
+    search = 'results/Interpret/neuron-search/srresnet/Tiny'
+    common = ['--network_g', NET_ARG]
+    script('analysis/tools/srresnet/faig.py', tmp_path, *common, '--gt_folder', str(data / 'GTmod12'), '--blur_folder',
+           str(data / 'Blur2_LRbicx2'), '--noise_folder', str(data / 'LRbicx2_noise0.1'), '--total_step', '2',
+           '--record_filters_folder', f'{search}/faig')
+    script('analysis/tools/srresnet/ig.py', tmp_path, *common, '--bic_folder', str(data / 'Linear_LRbicx2'),
+           '--blur_folder', str(data / 'Blur2_LRbicx2'), '--noise_folder', str(data / 'LRbicx2_noise0.1'),
+           '--total_step', '2', '--record_filters_folder', f'{search}/ig')
+    script('analysis/tools/srresnet/absolute_filter_change.py', tmp_path, '--record_filters_folder',
+           f'{search}/abs_filter_change')
+    num_filters = sum(v.shape[0] * v.shape[1] for v in target.values() if v.ndim == 4)
+    script('analysis/tools/srresnet/random_neurons.py', tmp_path, '--total_neuron_nums', str(num_filters),
+           '--record_filters_folder', f'{search}/random')
+    res = script('analysis/tools/srresnet/comparison.py', tmp_path, *common, '--dataset', 'Tiny', '--proportions', '10',
+                 '50')
+    assert 'higher is better' in res.stdout and 'lower is better' in res.stdout
+    metrics = tmp_path / 'results/Interpret/metrics/srresnet/Tiny'
+    rows = list(csv.DictReader(open(metrics / 'comparison.csv')))
+    assert len(rows) == 4 * 2 * 2 * 2
+    values = np.loadtxt(metrics / 'faig_maskdeblurfilter_blur.txt')
+    assert values.shape == (2, ) and np.all(values >= 0)
+    n10 = int(num_filters * 10 / 100)
+    masked = tmp_path / f'results/Interpret/masking/srresnet/Tiny/faig/{n10}kernels/maskdeblurfilter/Blur2_LRbicx2'
+    assert sorted(os.listdir(masked)) == ['img0.png', 'img1.png']
+    for png in ('proportion_curves_Tiny.png', 'masking_Tiny_img0.png'):
+        assert (tmp_path / 'results/Interpret/figures/srresnet' / png).stat().st_size > 10000
+    # masking all filters of the same ranking twice: cached outputs are reused and give the same numbers
+    again = script('analysis/tools/srresnet/comparison.py', tmp_path, *common, '--dataset', 'Tiny', '--proportions',
+                   '10', '50')
+    np.testing.assert_array_equal(np.loadtxt(metrics / 'faig_maskdeblurfilter_blur.txt'), values)
+    assert again.stdout.count('\n') > 10
+
+    # modulation: lambda=1 output difference is 0 (it is the target); distribution figure
+    res = script('analysis/scripts/filter_modulation.py', tmp_path, '--network_g', NET_ARG, '--dataset', 'Tiny',
+                 '--proportion', '20', '--lambdas', '0', '1')
+    line_one = [line for line in res.stdout.splitlines() if line.strip().startswith('1.00')][0]
+    assert float(line_one.split()[1]) == 0.0
+    res = script('analysis/scripts/vis_filters_distribution.py', tmp_path, '--dataset', 'Tiny', '--proportion', '5')
+    assert 'back half' in res.stdout
+    assert (tmp_path / 'results/Interpret/figures/srresnet/filter_distribution.png').is_file()
