@@ -212,6 +212,10 @@ def modulation_main():
              f'{"deblurring" if deg == "blur" else "denoising"} filters ({len(top)}), {args.dataset} '
              f'{"blurry" if deg == "blur" else "noisy"} inputs (centre crops)')
     sheet = contact_sheet(rows, labels, osp.join(base, 'contact_sheet.png'), cell_width=110, title=title)
+    from faig.attribution.ranking import write_json
+    write_json(osp.join(base, 'differences.json'),
+               {'lambdas': [float(v) for v in args.lambdas], 'output_difference': [differences[v] for v in args.lambdas],
+                'filters': int(len(top)), 'ranking': ranking_path, 'inputs': folder})
     print('λ      output difference to the target (gradient-map MSE ×1000)')
     for lam in args.lambdas:
         print(f'{lam:5.2f}  {differences[lam]:.4f}')

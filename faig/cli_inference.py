@@ -20,6 +20,7 @@ def main(net_name):
                         help='LR folders under --dataroot to restore')
     parser.add_argument('--scale', type=int, default=2)
     parser.add_argument('--param_key', default=None, help='checkpoint key (default: params_ema, else params)')
+    parser.add_argument('--psnr_json', default=None, help='also write {folder: mean PSNR} to this file')
     parser.add_argument('--network_g', default=None,
                         help=f'network options (YAML file or inline YAML); default: the {net_name} preset')
     args = parser.parse_args()
@@ -35,4 +36,7 @@ def main(net_name):
                                args.scale, device)
         results[folder] = mean(psnrs.values())
         print(f'{folder}: PSNR {results[folder]:.4f} dB over {len(psnrs)} images -> {osp.join(args.save_root, folder)}')
+    if args.psnr_json:
+        from faig.attribution.ranking import write_json
+        write_json(args.psnr_json, {'model': args.model_path, 'psnr': results})
     return results

@@ -1,52 +1,126 @@
-"""Run the FAIG pipeline on the bundled default, stage by stage (finished stages are reused).
+"""Reproduce the FAIG pipeline and the paper's findings on the bundled default, on CPU.
 
-    python scripts/reproduce.py            # default, sized for 2 CPU cores
-    python scripts/reproduce.py --force    # redo every stage
+    python scripts/reproduce.py              # default budget (see --help), about 15 min on 2 cores
+    python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images
+    python scripts/reproduce.py --force      # redo finished stages
 
-Stages: sample data -> LR test sets -> models (bundled, or trained with --train) -> target
-inference with PSNR.
+Stages (each reused when its outputs exist): sample data -> LR test sets -> models (bundled,
+or trained with --train) -> inference with PSNR -> FAIG / IG / |θ−θ̄| / random rankings for
+both networks -> comparison tables and figures -> filter distribution -> modulation ->
+results/report.md.
 """
 import argparse
+import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
 NETS = ('srresnet', 'srcnn_style')
+DATA = 'datasets/SampleSet'
+LR_FOLDERS = ('Blur2_LRbicx2', 'LRbicx2_noise0.1', 'Linear_LRbicx2')
 
 
 def run(args, title):
     print(f'\n=== {title}\n$ python {" ".join(args)}', flush=True)
     start = time.time()
     subprocess.run([sys.executable, *args], cwd=ROOT, check=True)
-    print(f'--- {title}: {time.time() - start:.1f} s', flush=True)
+    seconds = time.time() - start
+    print(f'--- {title}: {seconds:.1f} s', flush=True)
+    return seconds
 
 
-def stage_done(path, force):
-    return not force and osp.exists(osp.join(ROOT, path))
+def exists(path):
+    return osp.exists(osp.join(ROOT, path))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--force', action='store_true', help='redo finished stages')
-    parser.add_argument('--train', action='store_true',
-                        help='train the baseline/target models with options/cpu/*.yml instead of using the bundled ones')
+    parser.add_argument('--train', action='store_true', help='retrain the models with options/cpu/*.yml (~2 h)')
+    parser.add_argument('--full', action='store_true', help="the paper's settings: --steps 100 on whole images")
+    parser.add_argument('--steps', type=int, default=None, help='FAIG/IG quadrature nodes (default 16; --full 100)')
+    parser.add_argument('--crop', type=int, default=None,
+                        help='attribute on centre crops of this LR size (default 64; --full: whole images)')
+    parser.add_argument('--quadrature', default='riemann_left', help='FAIG quadrature rule (default: the original)')
     args = parser.parse_args()
+    steps = args.steps or (100 if args.full else 16)
+    crop = None if args.full else (args.crop or 64)
+    force = ['--overwrite'] if args.force else []
+    timings = {}
+    print(f'settings: FAIG/IG with {steps} steps ({args.quadrature}), '
+          f'{"whole images" if crop is None else f"centre crops of {crop}x{crop} LR pixels"} for the attribution; '
+          f'masking evaluated on whole images', flush=True)
 
-    if not stage_done('datasets/SampleSet/GTmod12', args.force):
-        run(['scripts/prepare_sample_data.py'] + (['--overwrite'] if args.force else []), 'sample data')
-    if not stage_done('datasets/SampleSet/Blur2_LRbicx2', args.force):
-        run(['scripts/generate_lr.py', '--ori_folder', 'datasets/SampleSet/GTmod12'], 'LR test sets')
+    if args.force or not exists(f'{DATA}/GTmod12'):
+        timings['sample data'] = run(['scripts/prepare_sample_data.py', *force], 'sample data')
+    if args.force or not exists(f'{DATA}/Blur2_LRbicx2'):
+        timings['LR sets'] = run(['scripts/generate_lr.py', '--ori_folder', f'{DATA}/GTmod12'], 'LR test sets')
     for net in NETS:
-        if args.train or not osp.isfile(osp.join(ROOT, f'experiments/pretrained/{net}/target_model.pth')):
-            run(['scripts/train_cpu_models.py', '--net', net], f'train {net} baseline -> target')
+        if args.train or not exists(f'experiments/pretrained/{net}/target_model.pth'):
+            timings[f'train {net}'] = run(['scripts/train_cpu_models.py', '--net', net], f'train {net}')
+
+    attr_root = DATA
+    if crop is not None:
+        attr_root = f'datasets/SampleSet_crop{crop}'
+        if args.force or not exists(f'{attr_root}/GTmod12'):
+            from faig.data.lr_sets import crop_test_set
+            if exists(attr_root):
+                shutil.rmtree(osp.join(ROOT, attr_root))
+            crop_test_set(osp.join(ROOT, DATA), osp.join(ROOT, attr_root), crop, 2, LR_FOLDERS)
+            print(f'attribution crops -> {attr_root}')
+    setting = f'steps{steps}_{args.quadrature}_' + ('full' if crop is None else f'crop{crop}')
+
     for net in NETS:
-        for kind in ('baseline', 'target'):
-            run([f'inference/inference_{net}.py', '--dataroot', 'datasets/SampleSet', '--model_path',
-                 f'experiments/pretrained/{net}/{kind}_model.pth', '--save_root',
-                 f'results/Interpret/{net}-{kind}model-sr', '--folders', 'Linear_LRbicx2', 'Blur2_LRbicx2',
-                 'LRbicx2_noise0.1'], f'{net} {kind} inference')
+        models = [f'experiments/pretrained/{net}/{kind}_model.pth' for kind in ('baseline', 'target')]
+        for kind, model in zip(('baseline', 'target'), models):
+            out = f'results/Interpret/{net}-{kind}model-sr'
+            psnr = f'results/report/{net}_{kind}_psnr.json'
+            if args.force or not exists(psnr):
+                timings[f'{net} {kind} inference'] = run([
+                    f'inference/inference_{net}.py', '--dataroot', DATA, '--model_path', model, '--save_root', out,
+                    '--folders', *LR_FOLDERS, '--psnr_json', psnr], f'{net} {kind} inference + PSNR')
+        search = f'results/Interpret/neuron-search/{net}/SampleSet'
+        model_args = ['--baseline_model_path', models[0], '--target_model_path', models[1]]
+        lr_args = ['--blur_folder', f'{attr_root}/Blur2_LRbicx2', '--noise_folder', f'{attr_root}/LRbicx2_noise0.1',
+                   '--total_step', str(steps)]
+        stamp = f'results/report/{net}_rankings_{setting}.done'
+        if args.force or not exists(stamp):
+            timings[f'{net} FAIG'] = run([f'analysis/tools/{net}/faig.py', *model_args, '--gt_folder',
+                                          f'{attr_root}/GTmod12', *lr_args, '--quadrature', args.quadrature,
+                                          '--record_filters_folder', f'{search}/faig'], f'{net} FAIG')
+            timings[f'{net} IG'] = run([f'analysis/tools/{net}/ig.py', '--target_model_path', models[1],
+                                        '--bic_folder', f'{attr_root}/Linear_LRbicx2', *lr_args,
+                                        '--record_filters_folder', f'{search}/ig'], f'{net} IG')
+            run([f'analysis/tools/{net}/absolute_filter_change.py', *model_args, '--record_filters_folder',
+                 f'{search}/abs_filter_change'], f'{net} |θ−θ̄|')
+            run([f'analysis/tools/{net}/random_neurons.py', '--record_filters_folder', f'{search}/random'],
+                f'{net} random')
+            os.makedirs(osp.dirname(osp.join(ROOT, stamp)), exist_ok=True)
+            open(osp.join(ROOT, stamp), 'w').write(setting + '\n')
+        metrics = f'results/Interpret/metrics/{net}/SampleSet/comparison.csv'
+        if args.force or not exists(metrics) or osp.getmtime(osp.join(ROOT, metrics)) < osp.getmtime(
+                osp.join(ROOT, stamp)):
+            timings[f'{net} comparison'] = run([
+                f'analysis/tools/{net}/comparison.py', *model_args, '--dataset', 'SampleSet',
+                '--target_model_output_root', f'results/Interpret/{net}-targetmodel-sr', '--teaser_image',
+                'astronaut'], f'{net} comparison')
+        timings[f'{net} distribution'] = run([
+            'analysis/scripts/vis_filters_distribution.py', '--net', net, '--dataset', 'SampleSet',
+            '--target_model_path', models[1]], f'{net} filter distribution')
+        for deg in ('blur', 'noise'):
+            done = f'results/Interpret/modulation/{net}/SampleSet/faig'
+            timings[f'{net} modulation {deg}'] = run([
+                'analysis/scripts/filter_modulation.py', '--net', net, '--dataset', 'SampleSet', '--degradation', deg,
+                *model_args, '--save_folder', done], f'{net} modulation ({deg})')
+
+    from faig.report import write_report
+    path = write_report(ROOT, NETS, 'SampleSet', {'steps': steps, 'quadrature': args.quadrature,
+                                                    'crop': crop, 'timings': timings})
+    print(f'\nreport -> {path}')
 
 
 if __name__ == '__main__':

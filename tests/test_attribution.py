@@ -249,3 +249,16 @@ def test_filter_space_skips_biases_and_masks_select_slices():
     assert masks[name][o, i]
     with pytest.raises(IndexError):
         space.locate(space.num_filters)
+
+
+def test_channels_last_gives_the_same_scores():
+    opt = TINY_NETS['srcnn_style']
+    baseline, target = make_pair(opt, dtype=torch.float32)
+    gt, blur, noise = images(torch.float32)
+    space = FilterSpace(target)
+    results = []
+    for channels_last in (False, True):
+        path = ParameterPath(fresh_net(opt, torch.float32), baseline, target, channels_last=channels_last)
+        scores, _ = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=3)
+        results.append(discriminative(scores, 'blur', 'noise'))
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-4, atol=1e-5 * np.abs(results[0]).max())

@@ -62,6 +62,7 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
     alphas, weights = quadrature(method, n_steps)
     divisor = uniform_divisor(weights)
     net, names, params = path.net, path.param_names, path.params
+    inputs = {key: path.prepare_input(x) for key, x in inputs.items()}
     sums = {key: {name: torch.zeros_like(p) for name, p in zip(names, params)} for key in inputs}
     nodes = tqdm(list(zip(alphas, weights)), desc='path steps', unit='step', leave=False, disable=not progress)
     for alpha, weight in nodes:

@@ -12,20 +12,35 @@ class ParameterPath:
     Args:
         net: a network whose state dict has the same keys and shapes as both models.
         baseline, target: state dicts (tensors on any device).
+        channels_last: keep 4-D tensors (weights and inputs) in channels-last layout, which
+            oneDNN convolutions run faster on many CPUs; the arithmetic stays fp32.
     """
 
-    def __init__(self, net, baseline, target, device=None):
+    def __init__(self, net, baseline, target, device=None, channels_last=False):
         device = device or next(net.parameters()).device
         check_compatible(baseline, target)
         net.load_state_dict(target, strict=True)
+        self.channels_last = channels_last
+        if channels_last:
+            net.to(memory_format=torch.channels_last)
         self.net = net
         self.live = net.state_dict()  # tensors sharing storage with the network
         self.keys = [k for k, v in self.live.items() if v.is_floating_point()]
-        self.baseline = {k: baseline[k].to(device=device, dtype=self.live[k].dtype) for k in self.keys}
-        self.target = {k: target[k].to(device=device, dtype=self.live[k].dtype) for k in self.keys}
+        self.baseline = {k: self._like_live(baseline[k], k, device) for k in self.keys}
+        self.target = {k: self._like_live(target[k], k, device) for k in self.keys}
         self.delta = {k: self.baseline[k] - self.target[k] for k in self.keys}
         self.param_names = [name for name, _ in net.named_parameters()]
         self.params = [p for _, p in net.named_parameters()]
+
+    def _like_live(self, tensor, key, device):
+        tensor = tensor.to(device=device, dtype=self.live[key].dtype)
+        if self.channels_last and tensor.ndim == 4:
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+        return tensor
+
+    def prepare_input(self, x):
+        """An input in the layout the network runs in."""
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     @torch.no_grad()
     def move_to(self, alpha):

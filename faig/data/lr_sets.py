@@ -51,3 +51,20 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
             if folder:
                 write_image(osp.join(folder, name), to_uint8(recipes[role](img, name)))
     return sorted(hr)
+
+
+def crop_test_set(src_root, dst_root, lr_size, scale, folders):
+    """Centre crops of a test set (LR ``lr_size`` pixels, GT ``lr_size * scale``), same names and layout.
+
+    Used to run the attribution on a budget; crops of the LR and GT images stay aligned.
+    """
+    for name, _ in list_images(osp.join(src_root, 'GTmod12')).items():
+        gt = read_image(osp.join(src_root, 'GTmod12', name), float32=False)
+        h, w = gt.shape[0] // scale, gt.shape[1] // scale
+        size = min(lr_size, h, w)
+        y, x = (h - size) // 2, (w - size) // 2
+        write_image(osp.join(dst_root, 'GTmod12', name),
+                    gt[y * scale:(y + size) * scale, x * scale:(x + size) * scale])
+        for folder in folders:
+            lr = read_image(osp.join(src_root, folder, name), float32=False)
+            write_image(osp.join(dst_root, folder, name), lr[y:y + size, x:x + size])
