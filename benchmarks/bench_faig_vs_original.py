@@ -6,20 +6,17 @@ Times both on centre crops of the sample test images with the bundled models, ch
 rankings agree (top-1 % / top-10 % sets, identical order) and writes the table to
 docs/benchmarks.md.
 """
-import argparse
-import sys
-
 import numpy as np
 import torch
 
-from common import load_test_images, markdown_table, timed, top_overlap, write_section
+from common import bench_parser, bundled_models, command_line, load_test_images, markdown_table, timed, top_overlap, write_section
 
 import faig  # noqa: F401,E402
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.attribution.faig import discriminative, faig_image  # noqa: E402
 from faig.attribution.path import ParameterPath  # noqa: E402
 from faig.attribution.ranking import rank  # noqa: E402
-from faig.networks import build_network, load_params, preset  # noqa: E402
+from faig.networks import build_network  # noqa: E402
 from original_style import faig_rankings  # noqa: E402
 
 
@@ -35,19 +32,12 @@ def ours(net_opt, baseline, target, images, steps):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--net', nargs='+', default=['srresnet', 'srcnn_style'])
-    parser.add_argument('--images', nargs='+', default=['astronaut', 'chelsea'])
-    parser.add_argument('--steps', type=int, default=10)
-    parser.add_argument('--lr_size', type=int, default=48)
-    parser.add_argument('--dataroot', default='datasets/SampleSet')
+    parser = bench_parser(__doc__, steps=10, lr_size=48)
     args = parser.parse_args()
     torch.manual_seed(0)
     rows = []
     for net in args.net:
-        opt = preset(net, 2)
-        baseline = load_params(f'experiments/pretrained/{net}/baseline_model.pth')
-        target = load_params(f'experiments/pretrained/{net}/target_model.pth')
+        opt, baseline, target = bundled_models(net)
         images = load_test_images(args.dataroot, args.images, args.lr_size)
         (orig_rank, orig_scores), t_orig = timed(faig_rankings, opt, baseline, target, images, args.steps)
         (our_rank, our_scores), t_ours = timed(ours, opt, baseline, target, images, args.steps)
@@ -66,8 +56,7 @@ def main():
             'every step, every image pair processed in both degradation passes) against the library on the same '
             'inputs (centre crops of the sample test set, bundled models), in one process.\n\n' +
             markdown_table(header, rows))
-    write_section('1. Faithful FAIG vs the original algorithm', 'python benchmarks/' + ' '.join(
-        [sys.argv[0].split('/')[-1]] + sys.argv[1:]), body)
+    write_section('1. Faithful FAIG vs the original algorithm', command_line(), body)
 
 
 if __name__ == '__main__':

@@ -78,3 +78,27 @@ def write_section(title, command, body):
     with open(DOC, 'w') as f:
         f.write(text)
     print(f'\nwrote section "{title}" of {DOC}')
+
+
+def bench_parser(doc, steps=None, lr_size=48, images=('astronaut', 'chelsea')):
+    """The arguments every benchmark takes: networks, images, crop size (and steps)."""
+    import argparse
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--net', nargs='+', default=['srresnet', 'srcnn_style'])
+    parser.add_argument('--images', nargs='+', default=list(images))
+    parser.add_argument('--lr_size', type=int, default=lr_size, help='LR centre-crop size')
+    parser.add_argument('--dataroot', default='datasets/SampleSet')
+    if steps is not None:
+        parser.add_argument('--steps', type=int, default=steps)
+    return parser
+
+
+def bundled_models(net_name):
+    """(network options, baseline state dict, target state dict) of the bundled models."""
+    from faig.networks import load_params, preset
+    return (preset(net_name, 2), load_params(f'experiments/pretrained/{net_name}/baseline_model.pth'),
+            load_params(f'experiments/pretrained/{net_name}/target_model.pth'))
+
+
+def command_line():
+    return 'python benchmarks/' + ' '.join([osp.basename(sys.argv[0])] + sys.argv[1:])

@@ -51,9 +51,9 @@ def main():
     crop = None if args.full else (args.crop or 64)
     force = ['--overwrite'] if args.force else []
     timings = {}
-    print(f'settings: FAIG/IG with {steps} steps ({args.quadrature}), '
-          f'{"whole images" if crop is None else f"centre crops of {crop}x{crop} LR pixels"} for the attribution; '
-          f'masking evaluated on whole images', flush=True)
+    print(f'settings: FAIG/IG with {steps} steps ({args.quadrature}) on '
+          f'{"whole images" if crop is None else f"centre crops of {crop}x{crop} LR pixels"} of the 6 test images; '
+          f'masking, modulation and figures on the same images; PSNR of the models on whole images', flush=True)
 
     if args.force or not exists(f'{DATA}/GTmod12'):
         timings['sample data'] = run(['scripts/prepare_sample_data.py', *force], 'sample data')
@@ -73,6 +73,7 @@ def main():
             crop_test_set(osp.join(ROOT, DATA), osp.join(ROOT, attr_root), crop, 2, LR_FOLDERS)
             print(f'attribution crops -> {attr_root}')
     setting = f'steps{steps}_{args.quadrature}_' + ('full' if crop is None else f'crop{crop}')
+    dataset = osp.basename(attr_root)
 
     for net in NETS:
         models = [f'experiments/pretrained/{net}/{kind}_model.pth' for kind in ('baseline', 'target')]
@@ -83,7 +84,7 @@ def main():
                 timings[f'{net} {kind} inference'] = run([
                     f'inference/inference_{net}.py', '--dataroot', DATA, '--model_path', model, '--save_root', out,
                     '--folders', *LR_FOLDERS, '--psnr_json', psnr], f'{net} {kind} inference + PSNR')
-        search = f'results/Interpret/neuron-search/{net}/SampleSet'
+        search = f'results/Interpret/neuron-search/{net}/{dataset}'
         model_args = ['--baseline_model_path', models[0], '--target_model_path', models[1]]
         lr_args = ['--blur_folder', f'{attr_root}/Blur2_LRbicx2', '--noise_folder', f'{attr_root}/LRbicx2_noise0.1',
                    '--total_step', str(steps)]
@@ -101,24 +102,23 @@ def main():
                 f'{net} random')
             os.makedirs(osp.dirname(osp.join(ROOT, stamp)), exist_ok=True)
             open(osp.join(ROOT, stamp), 'w').write(setting + '\n')
-        metrics = f'results/Interpret/metrics/{net}/SampleSet/comparison.csv'
+        metrics = f'results/Interpret/metrics/{net}/{dataset}/comparison.csv'
         if args.force or not exists(metrics) or osp.getmtime(osp.join(ROOT, metrics)) < osp.getmtime(
                 osp.join(ROOT, stamp)):
             timings[f'{net} comparison'] = run([
-                f'analysis/tools/{net}/comparison.py', *model_args, '--dataset', 'SampleSet',
-                '--target_model_output_root', f'results/Interpret/{net}-targetmodel-sr', '--teaser_image',
+                f'analysis/tools/{net}/comparison.py', *model_args, '--dataset', dataset,
+                '--target_model_output_root', f'results/Interpret/{net}-targetmodel-sr/{dataset}', '--teaser_image',
                 'astronaut'], f'{net} comparison')
         timings[f'{net} distribution'] = run([
-            'analysis/scripts/vis_filters_distribution.py', '--net', net, '--dataset', 'SampleSet',
+            'analysis/scripts/vis_filters_distribution.py', '--net', net, '--dataset', dataset,
             '--target_model_path', models[1]], f'{net} filter distribution')
         for deg in ('blur', 'noise'):
-            done = f'results/Interpret/modulation/{net}/SampleSet/faig'
             timings[f'{net} modulation {deg}'] = run([
-                'analysis/scripts/filter_modulation.py', '--net', net, '--dataset', 'SampleSet', '--degradation', deg,
-                *model_args, '--save_folder', done], f'{net} modulation ({deg})')
+                'analysis/scripts/filter_modulation.py', '--net', net, '--dataset', dataset, '--degradation', deg,
+                *model_args], f'{net} modulation ({deg})')
 
     from faig.report import write_report
-    path = write_report(ROOT, NETS, 'SampleSet', {'steps': steps, 'quadrature': args.quadrature,
+    path = write_report(ROOT, NETS, dataset, {'steps': steps, 'quadrature': args.quadrature,
                                                     'crop': crop, 'timings': timings})
     print(f'\nreport -> {path}')
 

@@ -9,6 +9,7 @@ with the original's order of operations.
 Completeness: sum over all parameters of delta ⊙ G approximates
 L(theta_baseline) - L(theta_target) (the path runs from alpha=0, the target, to 1).
 """
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,8 +53,48 @@ def uniform_divisor(weights):
     return None
 
 
+PRECISIONS = ('fp32', 'bf16')
+
+
+def autocast_context(precision, device):
+    """fp32: exact arithmetic of the original; bf16: autocast (CPU AMX / CUDA tensor cores), approximate."""
+    if precision == 'fp32':
+        return contextlib.nullcontext()
+    if precision == 'bf16':
+        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+    raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
+
+
+def per_input_grads(net, names, params, inputs, gt, loss_fn, precision, batched):
+    """{input key: tuple of parameter gradients} at the current point of the path.
+
+    batched=True runs all inputs (same shape) as one batch and recovers per-input gradients
+    with torch.func (vmap over grad); otherwise one forward+backward per input.
+    """
+    device = gt.device
+    if not batched:
+        grads = {}
+        for key, x in inputs.items():
+            with autocast_context(precision, device):
+                out = net(x)
+            grads[key] = torch.autograd.grad(loss_fn(out.float(), gt), params)
+        return grads
+    from torch.func import functional_call, grad, vmap
+    keys = list(inputs)
+    stacked = torch.cat([inputs[k] for k in keys])
+    values = {n: p.detach() for n, p in zip(names, params)}
+
+    def loss_of(param_values, x):
+        with autocast_context(precision, device):
+            out = functional_call(net, param_values, (x.unsqueeze(0), ))
+        return loss_fn(out.float(), gt)
+
+    per_sample = vmap(grad(loss_of), in_dims=(None, 0))(values, stacked)
+    return {k: tuple(per_sample[n][i] for n in names) for i, k in enumerate(keys)}
+
+
 def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', loss_fn=sse, endpoints=True,
-                        progress=False):
+                        progress=False, precision='fp32', batched=False):
     """Path-integrated parameter gradients of ``loss_fn(net(x), gt)`` for every input in ``inputs``.
 
     Each input costs one forward+backward per node; the network is moved once per node and
@@ -67,11 +108,10 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
     nodes = tqdm(list(zip(alphas, weights)), desc='path steps', unit='step', leave=False, disable=not progress)
     for alpha, weight in nodes:
         path.move_to(alpha)
-        for key, x in inputs.items():
-            loss = loss_fn(net(x), gt)
-            grads = torch.autograd.grad(loss, params)
-            scale = 1.0 if divisor else float(weight)
-            for name, g in zip(names, grads):
+        grads = per_input_grads(net, names, params, inputs, gt, loss_fn, precision, batched)
+        scale = 1.0 if divisor else float(weight)
+        for key in inputs:
+            for name, g in zip(names, grads[key]):
                 if scale == 1.0:
                     sums[key][name] += g
                 else:
@@ -93,7 +133,8 @@ def filter_scores(space, integral, delta):
     return space.per_filter(attribution, reduce='sum_abs')
 
 
-def faig_image(space, path, images, gt, n_steps=100, method='riemann_left', progress=False):
+def faig_image(space, path, images, gt, n_steps=100, method='riemann_left', progress=False, precision='fp32',
+               batched=False):
     """FAIG scores of one ground truth's degraded versions.
 
     Args:
@@ -102,7 +143,8 @@ def faig_image(space, path, images, gt, n_steps=100, method='riemann_left', prog
         scores: {degradation: float32 numpy array of per-filter s(x)}
         completeness: {degradation: (sum of attributions, L(baseline) - L(target), error)}
     """
-    integrals = integrate_gradients(path, images, gt, n_steps, method, progress=progress)
+    integrals = integrate_gradients(path, images, gt, n_steps, method, progress=progress, precision=precision,
+                                    batched=batched)
     scores = {k: filter_scores(space, v, path.delta).float().cpu().numpy() for k, v in integrals.items()}
     completeness = {k: v.completeness(path.delta) for k, v in integrals.items()}
     return scores, completeness

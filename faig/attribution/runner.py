@@ -104,7 +104,8 @@ def image_name(pair):
 
 
 def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riemann_left', device='cpu',
-             store=None, image_reduce='sum', degradations=('blur', 'noise')):
+             store=None, image_reduce='sum', degradations=('blur', 'noise'), precision='fp32', channels_last=False,
+             batched=False):
     """FAIG over a data set.
 
     Args:
@@ -117,7 +118,7 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
     pairs = pair_by_name(folders)
     space = FilterSpace(target)
     net = net.to(device)
-    path = ParameterPath(net, baseline, target, device)
+    path = ParameterPath(net, baseline, target, device, channels_last=channels_last)
     first, second = degradations
     total = None
     report = []
@@ -129,8 +130,10 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
         if cached is None:
             start = time.time()
             tensors = load_image_set(pair, scale, device)
+            same_shape = tensors[degradations[0]].shape == tensors[degradations[1]].shape
             scores, completeness = faig_image(space, path, {d: tensors[d] for d in degradations}, tensors['gt'],
-                                              n_steps, method, progress=len(pairs) < 4)
+                                              n_steps, method, progress=len(pairs) < 4, precision=precision,
+                                              batched=batched and same_shape)
             diff = discriminative(scores, first, second)
             cached = {'diff': diff, 'seconds': np.array(time.time() - start)}
             for d in degradations:

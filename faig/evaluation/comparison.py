@@ -90,12 +90,17 @@ class Comparison:
         return self.net
 
     def target_outputs(self):
+        """Target-model outputs, reused from the inference folder only if they came from the same model and inputs."""
         outputs = {}
         for deg in INPUTS:
             folder = osp.join(self.s.target_output_root, self.s.folder_names[deg])
-            cached = load_outputs(folder, self.stems)
+            stamp_path = osp.join(folder, '.source.json')
+            stamp = {'models': self.s.models_id, 'inputs': osp.abspath(self.s.input_folder(deg))}
+            fresh = osp.isfile(stamp_path) and json.load(open(stamp_path)) == stamp
+            cached = load_outputs(folder, self.stems) if fresh else None
             if cached is None:
                 cached = restore_images(self._net_with(self.s.target), self.s.input_folder(deg), self.s.device, folder)
+                write_bytes(stamp_path, json.dumps(stamp, sort_keys=True).encode())
             outputs[deg] = cached
         return outputs
 
