@@ -286,3 +286,45 @@ def test_bf16_keeps_most_of_the_ranking():
     approx, _ = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=4, precision='bf16')
     a, b = discriminative(exact, 'blur', 'noise'), discriminative(approx, 'blur', 'noise')
     assert np.corrcoef(a, b)[0, 1] > 0.95
+
+
+@pytest.mark.parametrize('name', ['srresnet', 'srcnn_style'])
+def test_real_size_nets_rank_like_the_literal_reference(name):
+    """The paper's networks at full width: the library's top-1 % sets equal the literal reference's."""
+    opt = preset(name, 2)
+    baseline, target = make_pair(opt, seed=5, dtype=torch.float32)
+    gt, blur, noise = images(torch.float32, size=(10, 10), seed=6)
+    space = FilterSpace(target)
+    path = ParameterPath(fresh_net(opt, torch.float32), baseline, target)
+    scores, _ = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=2)
+    ours = discriminative(scores, 'blur', 'noise')
+    ref = literal_faig(opt, baseline, target, blur, gt, 2) - literal_faig(opt, baseline, target, noise, gt, 2)
+    top = space.num_filters // 100
+    for a, b in ((ours, ref), (-ours, -ref)):
+        ra, rb = rank(a), rank(b)
+        common = len(set(ra[:top]) & set(rb[:top]))
+        # identical up to float ties: any swap must be between scores equal to float precision
+        boundary = np.sort(b)[::-1][top - 1]
+        ties = np.sum(np.abs(b - boundary) <= 1e-5 * np.abs(b).max())
+        assert common >= top - ties
+
+
+def test_fast_mode_keeps_the_faithful_ranking():
+    """Regression guard for --fast: its ranking must stay close to the faithful N=100 one."""
+    from faig.cli_attribution import FAST_MODE
+    fast = FAST_MODE['settings']
+    for name in ('srresnet', 'srcnn_style'):
+        opt = TINY_NETS[name]
+        baseline, target = make_pair(opt, seed=7, dtype=torch.float32)
+        gt, blur, noise = images(torch.float32, size=(12, 12), seed=8)
+        space = FilterSpace(target)
+        faithful_path = ParameterPath(fresh_net(opt, torch.float32), baseline, target)
+        faithful, _ = faig_image(space, faithful_path, {'blur': blur, 'noise': noise}, gt, n_steps=100)
+        fast_path = ParameterPath(fresh_net(opt, torch.float32), baseline, target,
+                                  channels_last=fast.get('channels_last', False))
+        quick, _ = faig_image(space, fast_path, {'blur': blur, 'noise': noise}, gt, n_steps=fast['total_step'],
+                              method=fast['quadrature'], precision=fast.get('precision', 'fp32'))
+        a, b = discriminative(faithful, 'blur', 'noise'), discriminative(quick, 'blur', 'noise')
+        top = max(1, len(a) // 10)
+        assert len(set(rank(a)[:top]) & set(rank(b)[:top])) / top >= 0.9
+        assert np.corrcoef(a, b)[0, 1] > 0.99
