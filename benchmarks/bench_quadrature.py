@@ -36,6 +36,7 @@ def blur_scores(space, path, images, n, method):
 def main():
     parser = bench_parser(__doc__, steps=None, lr_size=32)
     parser.add_argument('--reference_nodes', type=int, default=256)
+    parser.add_argument('--steps', nargs='+', type=int, default=list(STEPS), help='node counts N to compare')
     args = parser.parse_args()
     rows = []
     for net_name in args.net:

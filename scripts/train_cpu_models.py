@@ -9,9 +9,11 @@ from its last checkpoint when started again; finished stages are skipped. Then w
 appends wall times to ``experiments/pretrained/<net>/training_log.json``.
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +36,15 @@ def run_stage(net, kind):
     return latest, time.time() - start
 
 
+def copy_training_log(net, kind, out_folder):
+    """Keep the newest BasicSR log of the stage beside the exported model (losses and validation PSNRs)."""
+    folder = osp.join(ROOT, 'experiments', f'cpu_train_{net}_{kind}')
+    logs = sorted(glob.glob(osp.join(folder, 'train_*.log')), key=osp.getmtime)
+    if logs:
+        os.makedirs(osp.join(out_folder, 'logs'), exist_ok=True)
+        shutil.copy(logs[-1], osp.join(out_folder, 'logs', f'{kind}_train.log'))
+
+
 def export(checkpoint, out_path):
     state = torch.load(checkpoint, map_location='cpu', weights_only=True)
     params = state.get('params_ema', state.get('params'))
@@ -54,6 +65,7 @@ def main():
             log.setdefault(kind, []).append({'wall_seconds': round(seconds, 1), 'threads': torch.get_num_threads(),
                                              'finished': time.strftime('%Y-%m-%d %H:%M:%S')})
         export(checkpoint, osp.join(out_folder, f'{kind}_model.pth'))
+        copy_training_log(args.net, kind, out_folder)
         os.makedirs(out_folder, exist_ok=True)
         with open(log_path, 'w') as f:
             json.dump(log, f, indent=2)
