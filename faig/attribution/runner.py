@@ -99,6 +99,12 @@ def load_image_set(pair, scale, device, gt_role='gt'):
     return {role: image_to_tensor(img, device) for role, img in images.items()}
 
 
+def show_steps(pairs, tensors, pixels=128 * 128):
+    """A per-step progress bar for large images or short runs, where one image takes a while."""
+    lr = next(t for role, t in tensors.items() if role != 'gt')
+    return len(pairs) < 4 or lr.shape[-1] * lr.shape[-2] >= pixels
+
+
 def image_name(pair):
     return osp.splitext(osp.basename(next(iter(pair.values()))))[0]
 
@@ -132,7 +138,7 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
             tensors = load_image_set(pair, scale, device)
             same_shape = tensors[degradations[0]].shape == tensors[degradations[1]].shape
             scores, completeness = faig_image(space, path, {d: tensors[d] for d in degradations}, tensors['gt'],
-                                              n_steps, method, progress=len(pairs) < 4, precision=precision,
+                                              n_steps, method, progress=show_steps(pairs, tensors), precision=precision,
                                               batched=batched and same_shape)
             diff = discriminative(scores, first, second)
             cached = {'diff': diff, 'seconds': np.array(time.time() - start)}
