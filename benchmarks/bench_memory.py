@@ -8,11 +8,8 @@ process's memory before the first pass.
 """
 import argparse
 import json
-import os
-import resource
 import subprocess
 import sys
-import time
 
 from common import ROOT, markdown_table, write_section
 

@@ -93,13 +93,14 @@ def comparison_main(net):
     args = parser.parse_args()
     metric_root = osp.join(args.metric_folder, args.dataset)
     setup = build_setup(args, net, metric_root, args.target_model_output_root, args.gradient_channel)
-    results = Comparison(setup).run()
+    comparison = Comparison(setup)
+    results = comparison.run()
     write_metric_files(results, metric_root, setup.methods, setup.proportions)
     print_tables(results, setup.methods, setup.proportions)
     from faig.figures import plot_proportion_curves
     path = plot_proportion_curves(results, setup.methods, setup.proportions, f'{net} on {args.dataset}',
                                   osp.join(args.figure_folder, f'proportion_curves_{args.dataset}.png'))
-    teaser = masking_figure(Comparison(setup), args.teaser_image, args.figure_folder, args.dataset)
+    teaser = masking_figure(comparison, args.teaser_image, args.figure_folder, args.dataset)
     print(f'\nmetrics -> {metric_root} (txt, comparison.csv, comparison.md); figures -> {path}, {teaser}')
     return results
 

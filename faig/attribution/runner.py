@@ -105,6 +105,20 @@ def show_steps(pairs, tensors, pixels=128 * 128):
     return len(pairs) < 4 or lr.shape[-1] * lr.shape[-2] >= pixels
 
 
+def cached_per_image(pairs, store, desc, compute):
+    """Yield (image name, per-image result): from ``store`` when present, else ``compute(pair)`` (then stored)."""
+    bar = tqdm(pairs, desc=desc, unit='img')
+    for pair in bar:
+        name = image_name(pair)
+        bar.set_postfix_str(name)
+        cached = store.get(name) if store else None
+        if cached is None:
+            cached = compute(pair)
+            if store:
+                store.put(name, cached)
+        yield name, cached
+
+
 def image_name(pair):
     return osp.splitext(osp.basename(next(iter(pair.values()))))[0]
 
@@ -128,24 +142,20 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
     first, second = degradations
     total = None
     report = []
-    bar = tqdm(pairs, desc=f'FAIG ({n_steps} steps, {method})', unit='img')
-    for pair in bar:
-        name = image_name(pair)
-        bar.set_postfix_str(name)
-        cached = store.get(name) if store else None
-        if cached is None:
-            start = time.time()
-            tensors = load_image_set(pair, scale, device)
-            same_shape = tensors[degradations[0]].shape == tensors[degradations[1]].shape
-            scores, completeness = faig_image(space, path, {d: tensors[d] for d in degradations}, tensors['gt'],
-                                              n_steps, method, progress=show_steps(pairs, tensors), precision=precision,
-                                              batched=batched and same_shape)
-            diff = discriminative(scores, first, second)
-            cached = {'diff': diff, 'seconds': np.array(time.time() - start)}
-            for d in degradations:
-                cached[f'completeness_{d}'] = np.array(completeness[d], dtype=np.float64)
-            if store:
-                store.put(name, cached)
+
+    def compute(pair):
+        start = time.time()
+        tensors = load_image_set(pair, scale, device)
+        same_shape = tensors[first].shape == tensors[second].shape
+        scores, completeness = faig_image(space, path, {d: tensors[d] for d in degradations}, tensors['gt'], n_steps,
+                                          method, progress=show_steps(pairs, tensors), precision=precision,
+                                          batched=batched and same_shape)
+        result = {'diff': discriminative(scores, first, second), 'seconds': np.array(time.time() - start)}
+        for d in degradations:
+            result[f'completeness_{d}'] = np.array(completeness[d], dtype=np.float64)
+        return result
+
+    for name, cached in cached_per_image(pairs, store, f'FAIG ({n_steps} steps, {method})', compute):
         total = cached['diff'].copy() if total is None else total + cached['diff']
         report.append({'image': name, 'seconds': round(float(cached['seconds']), 2), **{
             f'completeness_{d}': dict(zip(('sum_attribution', 'loss_difference', 'error'),
@@ -167,16 +177,12 @@ def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cp
     space = FilterSpace(net.state_dict())
     net = net.to(device).eval()
     totals = {d: None for d in degradations}
-    bar = tqdm(pairs, desc=f'IG ({n_steps} steps, {method})', unit='img')
-    for pair in bar:
-        name = image_name(pair)
-        bar.set_postfix_str(name)
-        cached = store.get(name) if store else None
-        if cached is None:
-            tensors = load_image_set(pair, scale, device, gt_role=None)
-            cached = {d: ig_image(space, net, tensors['clean'], tensors[d], n_steps, method) for d in degradations}
-            if store:
-                store.put(name, cached)
+
+    def compute(pair):
+        tensors = load_image_set(pair, scale, device, gt_role=None)
+        return {d: ig_image(space, net, tensors['clean'], tensors[d], n_steps, method) for d in degradations}
+
+    for _, cached in cached_per_image(pairs, store, f'IG ({n_steps} steps, {method})', compute):
         for d in degradations:
             totals[d] = cached[d].copy() if totals[d] is None else totals[d] + cached[d]
     return totals

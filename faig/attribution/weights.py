@@ -9,17 +9,16 @@ def absolute_filter_change(space, baseline, target):
     A baseline filter that is exactly zero gives +inf if it changed and 0 if it did not
     (the original divided by zero and produced inf/nan).
     """
-    parts = []
+    names = [e.name for e in space.entries]
+    size = space.per_filter({k: baseline[k] for k in names}, 'sum_abs')  # sum|θ_baseline| per filter
+    ratio = {}
     for e in space.entries:
-        kh, kw = e.shape[2], e.shape[3]
-        b = baseline[e.name].reshape(e.count, kh, kw)
-        t = target[e.name].reshape(e.count, kh, kw)
-        denom = b.abs().sum(dim=1).sum(dim=1)  # the original's order: rows, then columns
-        ratio = ((t - b).abs() / denom[:, None, None]).sum(dim=1).sum(dim=1)
-        changed = (t != b).flatten(1).any(dim=1)
-        zero_base = torch.where(changed, torch.full_like(ratio, float('inf')), torch.zeros_like(ratio))
-        parts.append(torch.where(denom == 0, zero_base, ratio))
-    scores = torch.cat(parts)
+        denom = size[e.offset:e.offset + e.count].view(e.out_channels, e.in_channels, 1, 1)
+        ratio[e.name] = (target[e.name] - baseline[e.name]).abs() / denom  # the original's per-element division
+    scores = space.per_filter(ratio, 'sum')
+    changed = space.per_filter({k: (target[k] != baseline[k]).float() for k in names}, 'sum') > 0
+    zero_base = torch.where(changed, torch.full_like(scores, float('inf')), torch.zeros_like(scores))
+    scores = torch.where(size == 0, zero_base, scores)
     return scores.float().cpu().numpy()
 
 

@@ -81,8 +81,6 @@ def to_uint8(img):
 
 def write_image(path, img):
     """Write an image atomically (temporary file + rename): a killed run leaves no half image."""
-    folder = osp.dirname(path) or '.'
-    os.makedirs(folder, exist_ok=True)
     ext = osp.splitext(path)[1] or '.png'
     ok, encoded = cv2.imencode(ext, img)
     if not ok:

@@ -15,7 +15,6 @@ import os.path as osp
 from dataclasses import dataclass, field
 
 import cv2
-import numpy as np
 from tqdm import tqdm
 
 from faig.attribution.filters import FilterSpace
