@@ -10,11 +10,13 @@ import time
 import torch
 
 from faig.attribution.filters import FilterSpace
+from faig.attribution.path import LAYOUTS, use_channels_last
 from faig.attribution.quadrature import METHODS
 from faig.attribution.ranking import rank, write_rankings
 from faig.attribution.runner import PartialStore, file_fingerprint, load_models, run_faig, run_ig, torch_device
 from faig.attribution.weights import absolute_filter_change, random_rankings
 from faig.errors import cli
+from faig.evaluation.location import describe_location, filter_location
 from faig.networks import load_params, parse_network_option, preset
 from faig.paths import dataset_name, default_model, default_test_root
 
@@ -28,7 +30,7 @@ NET_DEFAULTS = {
 # Chosen from docs/benchmarks.md (sections 3 and 4): the fastest settings whose top-1 % ranking
 # agreed with the faithful N=100 ranking on both networks.
 FAST_MODE = {
-    'settings': {'quadrature': 'gauss_legendre', 'total_step': 8, 'precision': 'fp32', 'channels_last': True},
+    'settings': {'quadrature': 'gauss_legendre', 'total_step': 8, 'precision': 'fp32', 'layout': 'channels_last'},
     'help': 'gauss_legendre with 8 nodes, fp32, channels_last',
 }
 
@@ -67,11 +69,8 @@ def add_path_args(parser, net, method, root, with_baseline=True):
 
 def summarize(folder, rankings, space):
     print(f'wrote {", ".join(f"{d}_index.txt" for d in rankings)} ({space.num_filters} filters) -> {folder}')
-    top = max(1, space.num_filters // 100)
     for deg, ranking in rankings.items():
-        layers = space.layer_of(ranking[:top])
-        back = (layers >= len(space.entries) / 2).mean()
-        print(f'  top-1% {deg} filters: {top}, {100 * back:.1f}% in the back half of the layers')
+        print('  ' + describe_location(f'top-1% {deg} filters', filter_location(space, ranking)))
 
 
 @cli
@@ -81,7 +80,12 @@ def faig_main(net):
     add_path_args(parser, net, 'faig', root)
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
                         help='bf16: autocast (CPU AMX / CUDA); approximate, see docs/benchmarks.md')
-    parser.add_argument('--channels_last', action='store_true', help='channels-last layout (fp32, same numbers)')
+    parser.add_argument('--layout', default='auto', choices=LAYOUTS,
+                        help='memory layout of weights and images. auto (default): channels_last on CPU (same '
+                        'rankings, scores equal to ~1e-4 relative, faster), contiguous on CUDA; contiguous on CPU '
+                        'reproduces the original\'s scores bit for bit')
+    parser.add_argument('--channels_last', dest='layout', action='store_const', const='channels_last',
+                        help='same as --layout channels_last')
     parser.add_argument('--batched', action='store_true',
                         help='blurry and noisy image in one batch with per-sample gradients (torch.func)')
     parser.add_argument('--fast', action='store_true',
@@ -92,18 +96,19 @@ def faig_main(net):
             setattr(args, key, value)
     method = args.quadrature or 'riemann_left'
     device = torch_device(args.device)
+    channels_last = use_channels_last(args.layout, device)
     opt = network_option(args, net)
     model, baseline, target = load_models(opt, args.baseline_model_path, args.target_model_path, args.param_key)
     folders = {'gt': args.gt_folder, 'blur': args.blur_folder, 'noise': args.noise_folder}
     config = {'method': 'faig', 'quadrature': method, 'total_step': args.total_step, 'network': opt,
-              'precision': args.precision, 'channels_last': args.channels_last, 'batched': args.batched,
+              'precision': args.precision, 'channels_last': channels_last, 'batched': args.batched,
               'baseline': file_fingerprint(args.baseline_model_path), 'scale': args.scale,
               'target': file_fingerprint(args.target_model_path), 'folders': folders}
     store = PartialStore(args.record_filters_folder, config, args.resume)
     start = time.time()
     scores, report = run_faig(model, baseline, target, folders, args.scale, args.total_step, method, device, store,
                               NET_DEFAULTS.get(net, {}).get('faig_image_reduce', 'sum'), precision=args.precision,
-                              channels_last=args.channels_last, batched=args.batched)
+                              channels_last=channels_last, batched=args.batched)
     rankings = {deg: rank(s) for deg, s in scores.items()}
     errors = [abs(r[f'completeness_{d}']['error']) / max(abs(r[f'completeness_{d}']['loss_difference']), 1e-12)
               for r in report for d in ('blur', 'noise')]

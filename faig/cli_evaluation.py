@@ -11,6 +11,7 @@ from faig.errors import InputError, cli
 from faig.evaluation.comparison import (INPUTS, METHODS, Comparison, Setup, load_outputs, print_tables,
                                         restore_images, write_metric_files)
 from faig.evaluation.masking import DEFAULT_PROPORTIONS, MASK_KINDS, modulate_filters, num_selected, top_filters
+from faig.evaluation.location import describe_location, filter_location
 from faig.networks import build_network, load_params, parse_network_option, preset
 from faig.paths import dataset_name, default_model, default_test_root
 
@@ -148,10 +149,8 @@ def distribution_main():
     path = plot_filter_distribution(space, rankings, args.proportion, args.net, args.save_path)
     n = num_selected(space.num_filters, args.proportion)
     for deg, ranking in rankings.items():
-        layers = space.layer_of(ranking[:n])
-        back = (layers >= len(space.entries) / 2).mean() * 100
-        print(f'top {args.proportion:g}% {deg} filters: {back:.1f}% in the back half of the layers, '
-              f'{100 - back:.1f}% in the front half')
+        print(describe_location(f'top {args.proportion:g}% {deg} filters ({n})',
+                                filter_location(space, ranking, args.proportion)))
     print(f'figure -> {path}')
 
 

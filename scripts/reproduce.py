@@ -4,12 +4,14 @@
     python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images
     python scripts/reproduce.py --force      # redo finished stages
 
-Stages (each reused when its outputs exist): sample data -> LR test sets -> models (bundled,
-or trained with --train) -> inference with PSNR -> FAIG / IG / |θ−θ̄| / random rankings for
-both networks -> comparison tables and figures -> filter distribution -> modulation ->
+Stages (each reused when its outputs exist and were made from the same models and settings):
+sample data -> LR test sets -> models (bundled, or trained with --train) -> inference with
+PSNR -> FAIG / IG / |θ−θ̄| / random rankings for both networks -> comparison tables and
+figures -> filter distribution -> modulation ->
 results/report.md.
 """
 import argparse
+import hashlib
 import os
 import os.path as osp
 import shutil
@@ -35,6 +37,25 @@ def run(args, title):
 
 def exists(path):
     return osp.exists(osp.join(ROOT, path))
+
+
+def content_key(*paths):
+    """Short hash of files' contents: a stage is redone when the models it used have changed."""
+    digest = hashlib.sha1()
+    for path in paths:
+        with open(osp.join(ROOT, path), 'rb') as f:
+            digest.update(f.read())
+    return digest.hexdigest()[:12]
+
+
+def stage_done(stamp, key):
+    return exists(stamp) and open(osp.join(ROOT, stamp)).read().strip() == key
+
+
+def mark_done(stamp, key):
+    os.makedirs(osp.dirname(osp.join(ROOT, stamp)), exist_ok=True)
+    with open(osp.join(ROOT, stamp), 'w') as f:
+        f.write(key + '\n')
 
 
 def main():
@@ -80,16 +101,19 @@ def main():
         for kind, model in zip(('baseline', 'target'), models):
             out = f'results/Interpret/{net}-{kind}model-sr'
             psnr = f'results/report/{net}_{kind}_psnr.json'
-            if args.force or not exists(psnr):
+            key = content_key(model)
+            if args.force or not exists(psnr) or not stage_done(f'results/report/{net}_{kind}_inference.done', key):
                 timings[f'{net} {kind} inference'] = run([
                     f'inference/inference_{net}.py', '--dataroot', DATA, '--model_path', model, '--save_root', out,
                     '--folders', *LR_FOLDERS, '--psnr_json', psnr], f'{net} {kind} inference + PSNR')
+                mark_done(f'results/report/{net}_{kind}_inference.done', key)
         search = f'results/Interpret/neuron-search/{net}/{dataset}'
         model_args = ['--baseline_model_path', models[0], '--target_model_path', models[1]]
         lr_args = ['--blur_folder', f'{attr_root}/Blur2_LRbicx2', '--noise_folder', f'{attr_root}/LRbicx2_noise0.1',
                    '--total_step', str(steps)]
         stamp = f'results/report/{net}_rankings_{setting}.done'
-        if args.force or not exists(stamp):
+        rankings_key = f'{setting} models {content_key(*models)}'
+        if args.force or not stage_done(stamp, rankings_key):
             timings[f'{net} FAIG'] = run([f'analysis/tools/{net}/faig.py', *model_args, '--gt_folder',
                                           f'{attr_root}/GTmod12', *lr_args, '--quadrature', args.quadrature,
                                           '--record_filters_folder', f'{search}/faig'], f'{net} FAIG')
@@ -100,8 +124,7 @@ def main():
                  f'{search}/abs_filter_change'], f'{net} |θ−θ̄|')
             run([f'analysis/tools/{net}/random_neurons.py', '--record_filters_folder', f'{search}/random'],
                 f'{net} random')
-            os.makedirs(osp.dirname(osp.join(ROOT, stamp)), exist_ok=True)
-            open(osp.join(ROOT, stamp), 'w').write(setting + '\n')
+            mark_done(stamp, rankings_key)
         metrics = f'results/Interpret/metrics/{net}/{dataset}/comparison.csv'
         if args.force or not exists(metrics) or osp.getmtime(osp.join(ROOT, metrics)) < osp.getmtime(
                 osp.join(ROOT, stamp)):

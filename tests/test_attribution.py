@@ -7,7 +7,7 @@ import torch
 from faig.attribution.faig import discriminative, faig_image, integrate_gradients
 from faig.attribution.filters import FilterSpace
 from faig.attribution.ig import ig_image
-from faig.attribution.path import ParameterPath
+from faig.attribution.path import ParameterPath, use_channels_last
 from faig.attribution.quadrature import quadrature
 from faig.attribution.ranking import rank
 from faig.attribution.weights import absolute_filter_change, random_rankings
@@ -321,7 +321,7 @@ def test_fast_mode_keeps_the_faithful_ranking():
         faithful_path = ParameterPath(fresh_net(opt, torch.float32), baseline, target)
         faithful, _ = faig_image(space, faithful_path, {'blur': blur, 'noise': noise}, gt, n_steps=100)
         fast_path = ParameterPath(fresh_net(opt, torch.float32), baseline, target,
-                                  channels_last=fast.get('channels_last', False))
+                                  channels_last=use_channels_last(fast.get('layout', 'auto'), 'cpu'))
         quick, _ = faig_image(space, fast_path, {'blur': blur, 'noise': noise}, gt, n_steps=fast['total_step'],
                               method=fast['quadrature'], precision=fast.get('precision', 'fp32'))
         a, b = discriminative(faithful, 'blur', 'noise'), discriminative(quick, 'blur', 'noise')

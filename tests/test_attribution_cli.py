@@ -64,7 +64,13 @@ def test_faig_script_matches_literal_reference(setup):
     np.testing.assert_array_equal(read_index(str(root / 'out' / 'noise_index.txt')), rank(-blur_scores))
     meta = json.load(open(root / 'out' / 'meta.json'))
     assert meta['total_step'] == 3 and len(meta['images']) == 2
+    assert meta['channels_last'] is True  # --layout auto on CPU
     assert not (root / 'out' / '.partial').exists()
+    res = tool('srresnet', 'faig', *faig_args(root, root / 'contiguous', '--layout', 'contiguous'))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.load(open(root / 'contiguous' / 'meta.json'))['channels_last'] is False
+    contiguous = np.load(root / 'contiguous' / 'blur_scores.npy')
+    np.testing.assert_allclose(contiguous, blur_scores, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
 
 
 def test_faig_resume_reuses_partial_results(setup, monkeypatch):

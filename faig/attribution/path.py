@@ -50,6 +50,19 @@ class ParameterPath:
             self.live[k].copy_(alpha * self.baseline[k] + (1 - alpha) * self.target[k])
 
 
+LAYOUTS = ('auto', 'channels_last', 'contiguous')
+
+
+def use_channels_last(layout, device):
+    """Resolve a ``--layout`` choice. ``auto``: channels-last on CPU, where it was measured to give the
+    same rankings 1.1-1.5x faster (docs/benchmarks.md, section 4); contiguous elsewhere (unmeasured)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
+    if layout == 'auto':
+        return torch.device(device).type == 'cpu'
+    return layout == 'channels_last'
+
+
 def check_compatible(baseline, target, baseline_name='baseline', target_name='target'):
     """Baseline and target must have identical keys and shapes."""
     from faig.errors import InputError
