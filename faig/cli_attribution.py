@@ -65,6 +65,12 @@ def add_path_args(parser, net, method, root, with_baseline=True):
                         help='quadrature rule (default: the original script\'s)')
     parser.add_argument('--record_filters_folder', default=record_folder(net, method))
     parser.add_argument('--resume', action='store_true', help='reuse per-image results of an interrupted run')
+    parser.add_argument('--layout', default='auto', choices=LAYOUTS,
+                        help='memory layout of weights and images. auto (default): channels_last on CPU (same '
+                        'rankings, scores equal to ~1e-5 relative, faster), contiguous on CUDA; contiguous on CPU '
+                        'reproduces the original\'s scores bit for bit')
+    parser.add_argument('--channels_last', dest='layout', action='store_const', const='channels_last',
+                        help='same as --layout channels_last')
 
 
 def summarize(folder, rankings, space):
@@ -80,12 +86,6 @@ def faig_main(net):
     add_path_args(parser, net, 'faig', root)
     parser.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
                         help='bf16: autocast (CPU AMX / CUDA); approximate, see docs/benchmarks.md')
-    parser.add_argument('--layout', default='auto', choices=LAYOUTS,
-                        help='memory layout of weights and images. auto (default): channels_last on CPU (same '
-                        'rankings, scores equal to ~1e-4 relative, faster), contiguous on CUDA; contiguous on CPU '
-                        'reproduces the original\'s scores bit for bit')
-    parser.add_argument('--channels_last', dest='layout', action='store_const', const='channels_last',
-                        help='same as --layout channels_last')
     parser.add_argument('--batched', action='store_true',
                         help='blurry and noisy image in one batch with per-sample gradients (torch.func)')
     parser.add_argument('--fast', action='store_true',
@@ -128,15 +128,16 @@ def ig_main(net):
     args = parser.parse_args()
     method = args.quadrature or NET_DEFAULTS.get(net, {}).get('ig_method', 'riemann_left')
     device = torch_device(args.device)
+    channels_last = use_channels_last(args.layout, device)
     opt = network_option(args, net)
     from faig.networks import load_network
     model = load_network(opt, args.target_model_path, args.param_key)
     folders = {'clean': args.bic_folder, 'blur': args.blur_folder, 'noise': args.noise_folder}
     config = {'method': 'ig', 'quadrature': method, 'total_step': args.total_step, 'network': opt,
-              'target': file_fingerprint(args.target_model_path), 'folders': folders}
+              'target': file_fingerprint(args.target_model_path), 'folders': folders, 'channels_last': channels_last}
     store = PartialStore(args.record_filters_folder, config, args.resume)
     start = time.time()
-    scores = run_ig(model, folders, args.scale, args.total_step, method, device, store)
+    scores = run_ig(model, folders, args.scale, args.total_step, method, device, store, channels_last=channels_last)
     rankings = {deg: rank(s) for deg, s in scores.items()}
     write_rankings(args.record_filters_folder, rankings, scores,
                    {**config, 'seconds': round(time.time() - start, 1), 'device': str(device)})

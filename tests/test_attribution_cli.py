@@ -122,6 +122,7 @@ def test_ig_abs_random_scripts(setup):
         clean, blur = load(root / 'Linear_LRbicx2' / name), load(root / 'Blur2_LRbicx2' / name)
         expected = expected + literal_ig(NET, target, clean, blur, 3, closed=False)
     np.testing.assert_allclose(np.load(root / 'ig' / 'blur_scores.npy'), expected, rtol=1e-4)
+    assert json.load(open(root / 'ig' / 'meta.json'))['channels_last'] is True  # --layout auto on CPU
 
     res = tool('srresnet', 'absolute_filter_change', '--baseline_model_path', str(root / 'baseline.pth'),
                '--target_model_path', str(root / 'target.pth'), '--record_filters_folder', str(root / 'abs'))

@@ -168,7 +168,7 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
 
 
 def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cpu', store=None,
-           degradations=('blur', 'noise')):
+           degradations=('blur', 'noise'), channels_last=False):
     """IG over a data set. ``folders``: {'clean': ..., 'blur': ..., 'noise': ...} (paired by name).
 
     Returns {deg: sum over images of the per-filter IG scores}.
@@ -176,10 +176,13 @@ def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cp
     pairs = pair_by_name(folders)
     space = FilterSpace(net.state_dict())
     net = net.to(device).eval()
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.to(memory_format=memory_format)
     totals = {d: None for d in degradations}
 
     def compute(pair):
-        tensors = load_image_set(pair, scale, device, gt_role=None)
+        tensors = {k: v.contiguous(memory_format=memory_format)
+                   for k, v in load_image_set(pair, scale, device, gt_role=None).items()}
         return {d: ig_image(space, net, tensors['clean'], tensors[d], n_steps, method) for d in degradations}
 
     for _, cached in cached_per_image(pairs, store, f'IG ({n_steps} steps, {method})', compute):
