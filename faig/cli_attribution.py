@@ -67,8 +67,8 @@ def add_path_args(parser, net, method, root, with_baseline=True):
     parser.add_argument('--resume', action='store_true', help='reuse per-image results of an interrupted run')
     parser.add_argument('--layout', default='auto', choices=LAYOUTS,
                         help='memory layout of weights and images. auto (default): channels_last on CPU (same '
-                        'rankings, scores equal to ~1e-5 relative, faster), contiguous on CUDA; contiguous on CPU '
-                        'reproduces the original\'s scores bit for bit')
+                        'filter sets up to near-ties, scores within ~1e-4, faster), contiguous on CUDA; '
+                        'contiguous on CPU reproduces the original\'s scores bit for bit')
     parser.add_argument('--channels_last', dest='layout', action='store_const', const='channels_last',
                         help='same as --layout channels_last')
 

@@ -68,3 +68,33 @@ def test_comparison_end_to_end(tmp_path):
     res = script('analysis/scripts/vis_filters_distribution.py', tmp_path, '--dataset', 'Tiny', '--proportion', '5')
     assert 'back half' in res.stdout
     assert (tmp_path / 'results/Interpret/figures/srresnet/filter_distribution.png').is_file()
+
+
+def test_comparison_cache_never_mixes_models(tmp_path):
+    """Rerun after the target model changed = a run without any cache (a shared stamp once broke this)."""
+    import shutil
+    from conftest import write_images
+    from faig.attribution.filters import FilterSpace
+    from faig.attribution.ranking import write_rankings
+    from faig.attribution.weights import random_rankings
+    from faig.evaluation.comparison import Comparison, Setup
+    data = tmp_path / 'data'
+    for folder, seed in (('Blur2_LRbicx2', 2), ('LRbicx2_noise0.1', 3)):
+        write_images(str(data / folder), [(8, 10), (6, 6)], seed=seed)
+    opt = TINY_NETS['srresnet']
+    baseline, target = make_pair(opt, dtype=torch.float32)
+    space = FilterSpace(target)
+    write_rankings(str(tmp_path / 'search' / 'random'), random_rankings(space.num_filters, 0))
+
+    def run(target, models_id):
+        setup = Setup(opt, baseline, target, str(data), str(tmp_path / 'search'), str(tmp_path / 'mask'),
+                      str(tmp_path / 'metrics'), str(tmp_path / 'target_out'), methods=('random', ),
+                      proportions=(10, 50), models_id=models_id)
+        return Comparison(setup).run(progress=False)
+
+    run(target, 'first')
+    _, other_target = make_pair(opt, seed=5, dtype=torch.float32)
+    cached = run(other_target, 'second')
+    shutil.rmtree(tmp_path / 'mask')
+    shutil.rmtree(tmp_path / 'target_out')
+    assert cached == run(other_target, 'second')

@@ -55,7 +55,7 @@ LAYOUTS = ('auto', 'channels_last', 'contiguous')
 
 def use_channels_last(layout, device):
     """Resolve a ``--layout`` choice. ``auto``: channels-last on CPU, where it was measured to give the
-    same rankings 1.1-1.5x faster (docs/benchmarks.md, section 4); contiguous elsewhere (unmeasured)."""
+    same top filter sets up to near-ties, 1.1-1.9x faster (docs/benchmarks.md); contiguous elsewhere (unmeasured)."""
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     if layout == 'auto':

@@ -111,9 +111,11 @@ class Comparison:
         """Outputs (per input degradation) of the target with the top-p % ``masked_deg`` filters masked."""
         n = num_selected(self.space.num_filters, proportion)
         base = osp.join(self.s.mask_root, method, f'{n}kernels', MASK_KINDS[masked_deg])
-        stamp_path = osp.join(self.s.mask_root, method, 'source.json')
-        stamp = {'rankings': {d: sha1_file(osp.join(self.s.neuron_root, method, f'{d}_index.txt')) for d in INPUTS},
-                 'models': self.s.models_id}
+        # one stamp per output folder, written after its outputs: a stamp shared by several folders
+        # would mark the ones not yet recomputed as fresh
+        stamp_path = osp.join(base, '.source.json')
+        stamp = {'ranking': sha1_file(osp.join(self.s.neuron_root, method, f'{masked_deg}_index.txt')),
+                 'models': self.s.models_id, 'inputs': [osp.abspath(self.s.input_folder(d)) for d in INPUTS]}
         fresh = osp.isfile(stamp_path) and json.load(open(stamp_path)) == stamp
         outputs = {}
         state = None
