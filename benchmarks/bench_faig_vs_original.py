@@ -14,7 +14,7 @@ from common import bench_parser, bundled_models, command_line, load_test_images,
 import faig  # noqa: F401,E402
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.attribution.faig import discriminative, faig_image  # noqa: E402
-from faig.attribution.path import ParameterPath  # noqa: E402
+from faig.attribution.path import ParameterPath, use_channels_last  # noqa: E402
 from faig.attribution.ranking import rank  # noqa: E402
 from faig.networks import build_network  # noqa: E402
 from original_style import faig_rankings  # noqa: E402
@@ -72,7 +72,7 @@ def main():
         if args.fast:
             fast = FAST_MODE['settings']
             result, t = timed(ours, opt, baseline, target, images, fast['total_step'], fast['quadrature'],
-                              fast['layout'] == 'channels_last')
+                              use_channels_last(fast['layout'], 'cpu'))
             rows.append(compare_row(f'{net}, --fast ({FAST_MODE["help"]})', fast['total_step'], t_orig, t, orig,
                                     result, exact=False))
     header = ['net, mode', 'steps N', f'original, N={args.steps} (s)', 'faig.py core (s)', 'speed-up',

@@ -147,10 +147,9 @@ def distribution_main():
                 'noise': read_index(args.noisy_neuron_txt, space.num_filters)}
     from faig.figures import plot_filter_distribution
     path = plot_filter_distribution(space, rankings, args.proportion, args.net, args.save_path)
-    n = num_selected(space.num_filters, args.proportion)
     for deg, ranking in rankings.items():
-        print(describe_location(f'top {args.proportion:g}% {deg} filters ({n})',
-                                filter_location(space, ranking, args.proportion)))
+        stats = filter_location(space, ranking, args.proportion)
+        print(describe_location(f'top {args.proportion:g}% {deg} filters ({stats["filters"]})', stats))
     print(f'figure -> {path}')
 
 

@@ -11,7 +11,6 @@ figures -> filter distribution -> modulation ->
 results/report.md.
 """
 import argparse
-import hashlib
 import os
 import os.path as osp
 import shutil
@@ -37,15 +36,6 @@ def run(args, title):
 
 def exists(path):
     return osp.exists(osp.join(ROOT, path))
-
-
-def content_key(*paths):
-    """Short hash of files' contents: a stage is redone when the models it used have changed."""
-    digest = hashlib.sha1()
-    for path in paths:
-        with open(osp.join(ROOT, path), 'rb') as f:
-            digest.update(f.read())
-    return digest.hexdigest()[:12]
 
 
 def stage_done(stamp, key):
@@ -98,10 +88,12 @@ def main():
 
     for net in NETS:
         models = [f'experiments/pretrained/{net}/{kind}_model.pth' for kind in ('baseline', 'target')]
-        for kind, model in zip(('baseline', 'target'), models):
+        # stages are redone when the models they used have changed
+        from faig.attribution.runner import sha1_file
+        model_keys = [sha1_file(osp.join(ROOT, m))[:12] for m in models]
+        for kind, model, key in zip(('baseline', 'target'), models, model_keys):
             out = f'results/Interpret/{net}-{kind}model-sr'
             psnr = f'results/report/{net}_{kind}_psnr.json'
-            key = content_key(model)
             if args.force or not exists(psnr) or not stage_done(f'results/report/{net}_{kind}_inference.done', key):
                 timings[f'{net} {kind} inference'] = run([
                     f'inference/inference_{net}.py', '--dataroot', DATA, '--model_path', model, '--save_root', out,
@@ -112,7 +104,7 @@ def main():
         lr_args = ['--blur_folder', f'{attr_root}/Blur2_LRbicx2', '--noise_folder', f'{attr_root}/LRbicx2_noise0.1',
                    '--total_step', str(steps)]
         stamp = f'results/report/{net}_rankings_{setting}.done'
-        rankings_key = f'{setting} models {content_key(*models)}'
+        rankings_key = f'{setting} models {" ".join(model_keys)}'
         if args.force or not stage_done(stamp, rankings_key):
             timings[f'{net} FAIG'] = run([f'analysis/tools/{net}/faig.py', *model_args, '--gt_folder',
                                           f'{attr_root}/GTmod12', *lr_args, '--quadrature', args.quadrature,

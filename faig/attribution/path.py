@@ -6,6 +6,13 @@ The network is built once; moving along the path overwrites its tensors in place
 import torch
 
 
+def in_layout(tensor, channels_last):
+    """A 4-D tensor in channels-last memory when asked (other tensors unchanged)."""
+    if channels_last and tensor.ndim == 4:
+        return tensor.contiguous(memory_format=torch.channels_last)
+    return tensor
+
+
 class ParameterPath:
     """theta(alpha) = alpha * theta_baseline + (1 - alpha) * theta_target (alpha=0: target).
 
@@ -33,14 +40,11 @@ class ParameterPath:
         self.params = [p for _, p in net.named_parameters()]
 
     def _like_live(self, tensor, key, device):
-        tensor = tensor.to(device=device, dtype=self.live[key].dtype)
-        if self.channels_last and tensor.ndim == 4:
-            tensor = tensor.contiguous(memory_format=torch.channels_last)
-        return tensor
+        return in_layout(tensor.to(device=device, dtype=self.live[key].dtype), self.channels_last)
 
     def prepare_input(self, x):
         """An input in the layout the network runs in."""
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+        return in_layout(x, self.channels_last)
 
     @torch.no_grad()
     def move_to(self, alpha):

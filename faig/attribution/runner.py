@@ -14,11 +14,17 @@ from tqdm import tqdm
 from faig.attribution.faig import discriminative, faig_image
 from faig.attribution.filters import FilterSpace
 from faig.attribution.ig import ig_image
-from faig.attribution.path import ParameterPath, check_compatible
+from faig.attribution.path import ParameterPath, check_compatible, in_layout
 from faig.data.image_io import pair_by_name, read_image, write_bytes
 from faig.errors import InputError
 from faig.inference import check_lr_size, image_to_tensor
 from faig.networks import build_network, load_params
+
+
+def sha1_file(path):
+    """Hash of a file's whole content (for stamps that must change whenever the file does)."""
+    with open(path, 'rb') as f:
+        return hashlib.sha1(f.read()).hexdigest()
 
 
 def file_fingerprint(path):
@@ -176,13 +182,12 @@ def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cp
     pairs = pair_by_name(folders)
     space = FilterSpace(net.state_dict())
     net = net.to(device).eval()
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    net = net.to(memory_format=memory_format)
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
     totals = {d: None for d in degradations}
 
     def compute(pair):
-        tensors = {k: v.contiguous(memory_format=memory_format)
-                   for k, v in load_image_set(pair, scale, device, gt_role=None).items()}
+        tensors = {k: in_layout(v, channels_last) for k, v in load_image_set(pair, scale, device, gt_role=None).items()}
         return {d: ig_image(space, net, tensors['clean'], tensors[d], n_steps, method) for d in degradations}
 
     for _, cached in cached_per_image(pairs, store, f'IG ({n_steps} steps, {method})', compute):

@@ -8,7 +8,6 @@ Outputs are cached: masked outputs are reused while the ranking files and models
 are unchanged; target outputs are read from the inference folder when present.
 """
 import csv
-import hashlib
 import io
 import json
 import os.path as osp
@@ -19,6 +18,7 @@ from tqdm import tqdm
 
 from faig.attribution.filters import FilterSpace
 from faig.attribution.ranking import read_index
+from faig.attribution.runner import sha1_file
 from faig.data.image_io import list_images, pair_by_name, read_image, write_bytes, write_image
 from faig.evaluation.gradient_map import image_gradient_map, output_difference
 from faig.evaluation.masking import DEFAULT_PROPORTIONS, MASK_KINDS, num_selected, substitute_filters
@@ -68,11 +68,6 @@ def load_outputs(folder, stems):
     if not all(osp.isfile(p) for p in paths.values()):
         return None
     return {s: cv2.imread(p, cv2.IMREAD_COLOR) for s, p in paths.items()}
-
-
-def sha1_file(path):
-    with open(path, 'rb') as f:
-        return hashlib.sha1(f.read()).hexdigest()
 
 
 class Comparison:
