@@ -11,18 +11,23 @@ import torch
 
 from common import bench_parser, bundled_models, command_line, load_test_images, markdown_table, timed, top_overlap, write_section
 
-import faig  # noqa: F401,E402
+import faig  # noqa: E402
+
+faig.register()
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.attribution.faig import discriminative, faig_image  # noqa: E402
-from faig.attribution.path import ParameterPath, use_channels_last  # noqa: E402
+from faig.attribution.path import ParameterPath, resolve_layout  # noqa: E402
 from faig.attribution.ranking import rank  # noqa: E402
 from faig.networks import build_network  # noqa: E402
 from original_style import faig_rankings  # noqa: E402
 
 
-def ours(net_opt, baseline, target, images, steps, method='riemann_left', channels_last=False):
+def ours(net_opt, baseline, target, images, steps, method='riemann_left', layout='contiguous'):
+    """faig.py's core on the images; ``layout`` as --layout (auto: measured here, inside the timing)."""
     space = FilterSpace(target)
     net = build_network(net_opt).eval()
+    net.load_state_dict(target)
+    channels_last, _ = resolve_layout(layout, net, next(iter(images.values()))['blur'])
     path = ParameterPath(net, baseline, target, channels_last=channels_last)
     total = 0.0
     for entry in images.values():
@@ -53,7 +58,7 @@ def main():
     parser = bench_parser(__doc__, steps=10, lr_size=48)
     parser.add_argument('--fast', action='store_true', help='also time the --fast mode of faig.py on the same inputs')
     args = parser.parse_args()
-    from faig.cli_attribution import FAST_MODE
+    from faig.attribution.modes import FAST_MODE
     torch.manual_seed(0)
     rows = []
     for net in args.net:
@@ -61,18 +66,18 @@ def main():
         images = load_test_images(args.dataroot, args.images, args.lr_size)
         # warm-up (oneDNN primitive caches, allocator) so that no variant pays it inside its timing
         faig_rankings(opt, baseline, target, images, 1)
-        for channels_last in (False, True):
-            ours(opt, baseline, target, images, 1, 'riemann_left', channels_last)
+        for layout in ('contiguous', 'channels_last'):
+            ours(opt, baseline, target, images, 1, 'riemann_left', layout)
         orig, t_orig = timed(faig_rankings, opt, baseline, target, images, args.steps)
-        for layout, note in (('contiguous', '--layout contiguous (bit-exact)'),
-                             ('channels_last', 'default on CPU (--layout auto = channels_last)')):
-            result, t = timed(ours, opt, baseline, target, images, args.steps, 'riemann_left',
-                              layout == 'channels_last')
+        for layout, note in (('auto', 'default (--layout auto: measured, measurement timed)'),
+                             ('contiguous', '--layout contiguous (bit-exact)'),
+                             ('channels_last', '--layout channels_last')):
+            result, t = timed(ours, opt, baseline, target, images, args.steps, 'riemann_left', layout)
             rows.append(compare_row(f'{net}, {note}', args.steps, t_orig, t, orig, result, exact=True))
         if args.fast:
             fast = FAST_MODE['settings']
             result, t = timed(ours, opt, baseline, target, images, fast['total_step'], fast['quadrature'],
-                              use_channels_last(fast['layout'], 'cpu'))
+                              fast['layout'])
             rows.append(compare_row(f'{net}, --fast ({FAST_MODE["help"]})', fast['total_step'], t_orig, t, orig,
                                     result, exact=False))
     header = ['net, mode', 'steps N', f'original, N={args.steps} (s)', 'faig.py core (s)', 'speed-up',

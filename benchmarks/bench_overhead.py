@@ -10,7 +10,9 @@ import torch
 
 from common import bench_parser, bundled_models, command_line, load_test_images, markdown_table, timed, write_section
 
-import faig  # noqa: F401,E402
+import faig  # noqa: E402
+
+faig.register()
 from faig.attribution.faig import faig_image  # noqa: E402
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.attribution.path import ParameterPath  # noqa: E402

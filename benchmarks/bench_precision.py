@@ -1,4 +1,4 @@
-"""Precision and layout of FAIG passes: fp32, channels_last, bf16 autocast, batched degradations.
+"""Precision and layout of FAIG passes: fp32, channels_last, bf16 autocast.
 
     python benchmarks/bench_precision.py [--net srresnet srcnn_style] [--steps 8] [--lr_size 48]
 
@@ -11,7 +11,9 @@ from scipy.stats import spearmanr
 
 from common import bench_parser, bundled_models, command_line, load_test_images, markdown_table, timed, top_overlap, write_section
 
-import faig  # noqa: F401,E402
+import faig  # noqa: E402
+
+faig.register()
 from faig.attribution.faig import discriminative, faig_image  # noqa: E402
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.attribution.path import ParameterPath  # noqa: E402
@@ -19,11 +21,10 @@ from faig.attribution.ranking import rank  # noqa: E402
 from faig.networks import build_network  # noqa: E402
 
 VARIANTS = {
-    'fp32': dict(channels_last=False, precision='fp32', batched=False),
-    'fp32 channels_last': dict(channels_last=True, precision='fp32', batched=False),
-    'fp32 batched blur+noise (torch.func)': dict(channels_last=False, precision='fp32', batched=True),
-    'bf16 autocast': dict(channels_last=False, precision='bf16', batched=False),
-    'bf16 autocast channels_last': dict(channels_last=True, precision='bf16', batched=False),
+    'fp32': dict(channels_last=False, precision='fp32'),
+    'fp32 channels_last': dict(channels_last=True, precision='fp32'),
+    'bf16 autocast': dict(channels_last=False, precision='bf16'),
+    'bf16 autocast channels_last': dict(channels_last=True, precision='bf16'),
 }
 
 
@@ -31,7 +32,7 @@ def run(opt, baseline, target, images, steps, variant):
     path = ParameterPath(build_network(opt).eval(), baseline, target,
                          channels_last=variant['channels_last'])
     space = FilterSpace(target)
-    kwargs = dict(precision=variant['precision'], batched=variant['batched'])
+    kwargs = dict(precision=variant['precision'])
     first = next(iter(images.values()))
     faig_image(space, path, {'blur': first['blur'], 'noise': first['noise']}, first['gt'], 1, **kwargs)  # warm-up
     total = 0.0

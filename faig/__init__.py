@@ -1,12 +1,14 @@
 """FAIG: Filter Attribution based on Integral Gradients, on top of BasicSR.
 
-Importing the package first applies the basicsr compatibility fixes (faig.compat),
-then registers the project's archs, datasets and models in BasicSR's registries.
+Importing the package is cheap (command lines answer ``--help`` at once). The basicsr
+compatibility fixes (faig.compat) and the registration of the project's archs, datasets
+and models in BasicSR's registries happen on first use: :func:`register` (called by
+``faig.networks.build_network`` and ``train.py``), or importing ``faig.archs``/``faig.data``/``faig.models``.
 """
-from faig import compat
-
-compat.apply()
-
-from faig import archs, data, models  # noqa: E402,F401  (registration)
-
 __version__ = '0.1.0'
+
+
+def register():
+    """Apply the basicsr fixes and register the project's archs, datasets and models (idempotent)."""
+    from faig.registration import register_all
+    register_all()

@@ -1,6 +1,7 @@
 """Fixes that let basicsr 1.4.2 run on torch 2.14 / torchvision 0.29 on CPU and GPU.
 
-Applied once, by ``import faig``, before anything imports basicsr.
+Applied once (:func:`apply` is idempotent) before the project first imports basicsr:
+by faig.registration and faig.inference.
 See docs/environment.md for the facts behind each fix.
 """
 import importlib
@@ -63,6 +64,12 @@ def patch_basicsr_train():
     basicsr.train.load_resume_state = load_resume_state
 
 
+_applied = False
+
+
 def apply():
-    alias_functional_tensor()
-    patch_basicsr_train()
+    global _applied
+    if not _applied:
+        alias_functional_tensor()
+        patch_basicsr_train()
+        _applied = True

@@ -1,6 +1,5 @@
 """Figures: proportion curves, filter distribution, contact sheets (modulation, masking)."""
 import io
-import os.path as osp
 
 import cv2
 import matplotlib
@@ -10,13 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from faig.data.image_io import write_bytes  # noqa: E402
+from faig.specs import RANKING_METHODS, RankingMethod  # noqa: E402
 
-METHOD_STYLE = {
-    'faig': ('FAIG', 'tab:red', 'o'),
-    'ig': ('IG', 'tab:blue', 's'),
-    'abs_filter_change': ('|θ−θ̄|', 'tab:green', '^'),
-    'random': ('random', 'tab:gray', 'x'),
-}
 
 
 def save_figure(fig, path, dpi=130):
@@ -27,16 +21,15 @@ def save_figure(fig, path, dpi=130):
     return path
 
 
-def plot_proportion_curves(results, methods, proportions, title, path):
+def plot_proportion_curves(results, methods, proportions, title, path, degradations=('blur', 'noise')):
     """Output difference vs proportion: 2x2 panels (input x masked filters), one line per method."""
-    panels = [('blur', 'blur', 'blurry input, deblur filters masked\n(higher is better)'),
-              ('blur', 'noise', 'blurry input, denoise filters masked\n(lower is better)'),
-              ('noise', 'noise', 'noisy input, denoise filters masked\n(higher is better)'),
-              ('noise', 'blur', 'noisy input, deblur filters masked\n(lower is better)')]
+    from faig.evaluation.comparison import panel_title, panels
     fig, axes = plt.subplots(2, 2, figsize=(9, 7))
-    for ax, (deg, masked, label) in zip(axes.flat, panels):
+    for ax, (deg, masked, better) in zip(axes.flat, panels(degradations)):
+        label = f'{panel_title(deg, masked)}\n({better} is better)'
         for method in methods:
-            name, color, marker = METHOD_STYLE.get(method, (method, None, 'o'))
+            spec = RANKING_METHODS.get(method) or RankingMethod(method, method)
+            name, color, marker = spec.label, spec.color, spec.marker
             ax.plot(proportions, [results[(method, p, masked, deg)] for p in proportions], marker=marker,
                     color=color, label=name)
         ax.set_title(label, fontsize=10)
@@ -57,20 +50,21 @@ def plot_filter_distribution(space, rankings, proportion, title, path, short_nam
     layers = np.arange(len(space.entries))
     labels = short_names or [e.name.replace('.weight', '') for e in space.entries]
     fig, (ax_map, ax_bar) = plt.subplots(2, 1, figsize=(max(8, 0.35 * len(layers)), 8), sharex=True)
-    colors = {'blur': 'tab:blue', 'noise': 'tab:orange'}
-    names = {'blur': 'deblurring filters', 'noise': 'denoising filters'}
-    offsets = {'blur': -0.18, 'noise': 0.18}
+    from faig.specs import degradation
     width = 0.36
-    for deg, ranking in rankings.items():
+    for i, (deg, ranking) in enumerate(rankings.items()):
+        color, offset = ('tab:blue', 'tab:orange')[i % 2], (-0.18, 0.18)[i % 2]
+        name = f'{degradation(deg).function} filters'
+
         top = np.asarray(ranking[:n])
         layer = space.layer_of(top)
         starts = np.array([space.entries[i].offset for i in layer])
         counts = np.array([space.entries[i].count for i in layer])
         position = (top - starts) / counts
-        ax_map.scatter(layer + offsets[deg], position, s=4, alpha=0.5, color=colors[deg], label=names[deg])
+        ax_map.scatter(layer + offset, position, s=4, alpha=0.5, color=color, label=name)
         per_layer = np.bincount(layer, minlength=len(layers))
         share = 100 * per_layer / np.array([e.count for e in space.entries])
-        ax_bar.bar(layers + offsets[deg], share, width=width, color=colors[deg], label=names[deg])
+        ax_bar.bar(layers + offset, share, width=width, color=color, label=name)
     ax_map.set_ylabel('position within layer\n(filter index / filters in layer)')
     ax_map.set_ylim(-0.02, 1.02)
     ax_map.legend(loc='upper left', markerscale=4)
@@ -120,6 +114,3 @@ def crop_center(img, size):
     y, x = (h - size) // 2, (w - size) // 2
     return img[y:y + size, x:x + size]
 
-
-def figure_path(folder, name):
-    return osp.join(folder, name)

@@ -1,8 +1,8 @@
 """Building networks from BasicSR-style options and loading checkpoints.
 
 A network is described as in BasicSR YAMLs: ``{'type': <registered arch>, **kwargs}``.
-The two networks of the paper have presets; any registered arch (EDSR, RRDBNet, a
-user's own) works through the same options.
+The two networks of the paper have specs (faig.specs); any registered arch (EDSR, RRDBNet,
+a user's own) works through the same options.
 """
 import json
 import os.path as osp
@@ -11,35 +11,31 @@ from copy import deepcopy
 import torch
 import yaml
 
-from faig.errors import InputError
-
-PRESETS = {
-    'srresnet': {'type': 'MSRResNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 64, 'num_block': 16},
-    'srcnn_style': {'type': 'srcnn_style_net'},
-}
-SCALE_KEYS = {'MSRResNet': 'upscale', 'EDSR': 'upscale', 'RRDBNet': 'scale', 'srcnn_style_net': 'scale'}
+from faig.errors import InputError, one_line
+from faig.specs import network
 
 
 def preset(name, scale):
     """Options of a paper network at ``scale``."""
-    opt = deepcopy(PRESETS[name])
-    opt[SCALE_KEYS[opt['type']]] = scale
-    return opt
+    return network(name).options(scale)
 
 
 def parse_network_option(text):
     """``--network_g`` value: a YAML file (whole file or its ``network_g`` entry) or inline YAML/JSON."""
-    if osp.isfile(text):
-        with open(text) as f:
-            opt = yaml.safe_load(f)
-        opt = opt.get('network_g', opt) if isinstance(opt, dict) else opt
-        source = text
-    else:
-        try:
-            opt = json.loads(text)
-        except json.JSONDecodeError:
-            opt = yaml.safe_load(text)
-        source = '--network_g'
+    try:
+        if osp.isfile(text):
+            with open(text) as f:
+                opt = yaml.safe_load(f)
+            opt = opt.get('network_g', opt) if isinstance(opt, dict) else opt
+            source = text
+        else:
+            source = '--network_g'
+            try:
+                opt = json.loads(text)
+            except json.JSONDecodeError:
+                opt = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f'{source}: not valid YAML ({getattr(exc, "problem", None) or one_line(exc)})') from None
     if not isinstance(opt, dict) or 'type' not in opt:
         raise InputError(f'{source}: network option must be a mapping with a "type" (a registered arch)')
     return opt
@@ -47,13 +43,18 @@ def parse_network_option(text):
 
 def build_network(opt):
     """Instantiate a registered arch from its options (without touching ``opt``)."""
+    from faig.registration import register_all
+    register_all()
     from basicsr.utils.registry import ARCH_REGISTRY
     opt = deepcopy(opt)
     arch = opt.pop('type')
     if arch not in ARCH_REGISTRY:
-        raise InputError(f'network type {arch!r} is not a registered arch; registered: '
+        raise InputError(f'--network_g: type {arch!r} is not a registered arch; registered: '
                          f'{", ".join(sorted(name for name, _ in ARCH_REGISTRY))}')
-    return ARCH_REGISTRY.get(arch)(**opt)
+    try:
+        return ARCH_REGISTRY.get(arch)(**opt)
+    except (TypeError, ValueError, AssertionError, RuntimeError) as exc:
+        raise InputError(f'--network_g: cannot build {arch} with {opt} ({one_line(exc)})') from None
 
 
 def load_params(path, param_key=None):
@@ -63,35 +64,62 @@ def load_params(path, param_key=None):
     """
     if not osp.isfile(path):
         raise InputError(f'{path}: checkpoint not found')
+    if osp.getsize(path) == 0:
+        raise InputError(f'{path}: empty file (0 bytes), not a checkpoint')
     try:
         state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling error is a bad file for the user
-        raise InputError(f'{path}: not a loadable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0]})')
+        raise InputError(f'{path}: not a loadable checkpoint ({type(exc).__name__}: {one_line(exc)})') from None
     if not isinstance(state, dict):
         raise InputError(f'{path}: checkpoint is not a dict of tensors')
     if param_key is not None:
         if param_key not in state:
             raise InputError(f'{path}: no {param_key!r} in checkpoint (keys: {", ".join(map(str, state))})')
-        return state[param_key]
-    for key in ('params_ema', 'params'):
-        if key in state:
-            return state[key]
-    if all(isinstance(v, torch.Tensor) for v in state.values()):
-        return state
-    raise InputError(f'{path}: no params_ema/params in checkpoint (keys: {", ".join(map(str, state))})')
+        params = state[param_key]
+    else:
+        key = next((k for k in ('params_ema', 'params') if k in state), None)
+        if key is None and not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise InputError(f'{path}: no params_ema/params in checkpoint (keys: {", ".join(map(str, state))})')
+        params = state[key] if key else state
+    if not isinstance(params, dict) or not all(isinstance(v, torch.Tensor) for v in params.values()):
+        raise InputError(f'{path}: parameters are not a dict of tensors')
+    check_finite(params, path)
+    return params
+
+
+def check_finite(params, path):
+    """A NaN or inf weight would turn every score into NaN: refuse the checkpoint instead."""
+    for name, value in params.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise InputError(f'{path}: {bad} non-finite value(s) (NaN/inf) in {name}')
+
+
+def fit(net, params, path, opt):
+    """Load ``params`` into ``net`` strictly; a checkpoint of another arch or scale is a user error."""
+    try:
+        net.load_state_dict(params, strict=True)
+    except RuntimeError as exc:
+        raise InputError(f'{path}: does not fit network {opt["type"]} {arch_summary(opt)} ({one_line(exc)})') from None
+    return net
+
+
+def arch_summary(opt):
+    return '(' + ', '.join(f'{k}={v}' for k, v in opt.items() if k != 'type') + ')'
 
 
 def load_network(opt, path, param_key=None, device='cpu'):
     """Build the network of ``opt`` and load ``path`` into it strictly; eval mode, on ``device``."""
-    net = build_network(opt)
-    params = load_params(path, param_key)
-    try:
-        net.load_state_dict(params, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError(f'{path}: does not fit network {opt["type"]} ({first})') from exc
+    net = fit(build_network(opt), load_params(path, param_key), path, opt)
     return net.eval().to(device)
 
 
-def default_device():
-    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+def load_model_pair(opt, baseline_path, target_path, param_key=None):
+    """(network holding the target weights, baseline state dict, target state dict), checked:
+    both checkpoints finite, with the same keys and shapes, and fitting the network."""
+    from faig.attribution.path import check_compatible
+    baseline = load_params(baseline_path, param_key)
+    target = load_params(target_path, param_key)
+    check_compatible(baseline, target, baseline_path, target_path)
+    net = fit(build_network(opt), target, target_path, opt)
+    return net.eval(), baseline, target

@@ -1,64 +1,450 @@
 """``train.py``: check the YAML options, then run BasicSR's training pipeline.
 
 The check turns the usual crash deep inside basicsr (unknown arch, missing data folder,
-missing pretrained model) into one line naming the option file and the problem, before
-any experiment folder is created.
+missing pretrained model, a typo'd key, a value of the wrong type) into one line naming the
+option file and the problem, before any experiment folder is created:
+
+    error: <yml>: unknown option 'train.totl_iter' (did you mean 'total_iter'?)
+
+Known keys are the ones basicsr 1.4.2 reads (utils/options.py, train.py, utils/logger.py,
+utils/misc.py, data/__init__.py, models/base_model.py), the ones the model and dataset classes
+read (found in their source: ``opt['key']``, ``opt.get('key')``, ``'key' in opt``, and
+``train_opt[...]`` / ``self.opt['train'][...]`` / ``self.opt['val'][...]`` in models), and the
+constructor arguments of the classes named by ``type`` (network, optimizer, scheduler, losses).
+A typo'd key is not just ignored by basicsr: an unknown ``path`` key, for one, becomes a folder
+(``make_exp_dirs`` creates every ``path`` entry it does not know).
 """
-import argparse
+import difflib
+import importlib.util
+import inspect
+import numbers
 import os.path as osp
+import re
 
 import yaml
 
 from faig.errors import InputError, cli
+
+# keys basicsr itself reads, per section (basicsr 1.4.2)
+TOP_LEVEL_KEYS = {
+    'name', 'model_type', 'scale', 'num_gpu', 'manual_seed', 'datasets', 'path', 'train', 'val', 'logger',
+    'dist_params', 'find_unused_parameters',
+    # set by basicsr's parse_options / train_pipeline; harmless when present
+    'is_train', 'dist', 'rank', 'world_size', 'auto_resume', 'root_path',
+}
+TRAIN_KEYS = {'total_iter', 'warmup_iter'}  # basicsr/train.py; the model adds its own
+VAL_KEYS = {'val_freq', 'save_img', 'metrics', 'pbar', 'suffix'}
+LOGGER_KEYS = {'print_freq', 'save_checkpoint_freq', 'use_tb_logger', 'wandb'}
+WANDB_KEYS = {'project', 'resume_id'}
+DIST_PARAMS_KEYS = {'backend', 'port'}
+PATH_KEYS = {
+    'resume_state', 'ignore_resume_networks',
+    # computed by parse_options (overwritten there); harmless when present
+    'experiments_root', 'models', 'training_states', 'log', 'visualization', 'results_root',
+}
+PATH_KEYS_PER_NETWORK = ('pretrain_network_{}', 'strict_load_{}', 'param_key_{}')  # {} = g for network_g, ...
+# dataset keys read by basicsr's parse_options / train.py / build_dataloader for any dataset type;
+# use_shuffle is read by no code of basicsr 1.4.2 but is in all its (and our) option files
+DATASET_LOADER_KEYS = {
+    'name', 'type', 'phase', 'scale', 'use_shuffle', 'num_worker_per_gpu', 'batch_size_per_gpu',
+    'dataset_enlarge_ratio', 'prefetch_mode', 'pin_memory', 'persistent_workers', 'num_prefetch_queue',
+}
+SCHEDULERS = {'MultiStepLR': 'MultiStepRestartLR', 'MultiStepRestartLR': 'MultiStepRestartLR',
+              'CosineAnnealingRestartLR': 'CosineAnnealingRestartLR'}
+
+_KEY = r'''(?:\[\s*|\.get\(\s*)['"](\w+)['"]'''
+_OPT_KEY = re.compile(r'(?<![\w.])(?:self\.)?opt' + _KEY)
+_IN_OPT = re.compile(r'''['"](\w+)['"]\s+(?:not\s+)?in\s+(?:self\.)?opt\b''')
+_TRAIN_KEY = re.compile(r'''(?:(?<![\w.])train_opt|self\.opt\[\s*['"]train['"]\s*\])''' + _KEY)
+_VAL_KEY = re.compile(r'''self\.opt\[\s*['"]val['"]\s*\]''' + _KEY)
 
 
 def _registry_names(registry):
     return sorted(name for name, _ in registry)
 
 
-def check_options(opt_path, auto_resume=False):
-    """Raise InputError for an option file that train_pipeline would fail on."""
-    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY
+def _class_source(cls):
+    """Source of ``cls`` and its bases (not torch's or builtins'); None when it is not available."""
+    parts = []
+    for klass in cls.__mro__:
+        module = klass.__module__ or ''
+        if module == 'builtins' or module.startswith('torch'):
+            continue
+        try:
+            parts.append(inspect.getsource(klass))
+        except (OSError, TypeError):
+            return None
+    return '\n'.join(parts)
+
+
+def keys_read(cls):
+    """Keys that the source of ``cls`` reads: ``{'top': ..., 'train': ..., 'val': ...}``; None if unknown."""
+    source = _class_source(cls)
+    if source is None:
+        return None
+    return {
+        'top': set(_OPT_KEY.findall(source)) | set(_IN_OPT.findall(source)),
+        'train': set(_TRAIN_KEY.findall(source)),
+        'val': set(_VAL_KEY.findall(source)),
+    }
+
+
+def signature_keys(func, skip=(), ignore_var_keyword=False):
+    """``(accepted, required)`` keyword names of ``func``; accepted is None when it takes ``**kwargs``
+    (unless ``ignore_var_keyword``: for functions whose ``**kwargs`` only swallows extra options)."""
+    params = inspect.signature(func).parameters
+    if not ignore_var_keyword and any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None, set()
+    named = {n: p for n, p in params.items()
+             if n not in skip and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    required = {n for n, p in named.items() if p.default is inspect.Parameter.empty}
+    return set(named), required
+
+
+class _Checker:
+    """Checks of one option file; every problem is an InputError ``<yml>: <where>: <problem>``."""
+
+    def __init__(self, opt_path, opt):
+        self.path = opt_path
+        self.opt = opt
+
+    def fail(self, message):
+        raise InputError(f'{self.path}: {message}')
+
+    def section(self, where, value):
+        """A mapping section (``None`` counts as empty)."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(f'{where}: expected a mapping of options, got {type(value).__name__}')
+        return value
+
+    def known_keys(self, where, section, known):
+        """Refuse keys of ``section`` that are not in ``known``; suggest the closest known key."""
+        for key in section:
+            if key in known:
+                continue
+            name = f'{where}.{key}' if where else str(key)
+            close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+            if close:
+                self.fail(f'unknown option {name!r} (did you mean {close[0]!r}?)')
+            self.fail(f'unknown option {name!r} (known here: {", ".join(sorted(known))})')
+
+    def typed_section(self, where, section, func, skip=(), extra=(), registry_kind=None, ignore_var_keyword=False):
+        """A section with ``type`` whose other keys are the keyword arguments of ``func``."""
+        accepted, required = signature_keys(func, skip, ignore_var_keyword)
+        if accepted is not None:
+            self.known_keys(where, section, accepted | {'type'} | set(extra))
+        for key in sorted(required):
+            if key not in section:
+                self.fail(f'{where}: missing option {key!r} (needed by {registry_kind or section.get("type")})')
+
+    def number(self, where, value, low=None, high=None, integer=False, low_open=False, high_open=False):
+        """A number (YAML int or float, not bool) within bounds; integer: a whole number (``!!float 1e4`` ok)."""
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value
+        if ok and integer:
+            ok = float(value).is_integer()
+        if ok and low is not None:
+            ok = value > low if low_open else value >= low
+        if ok and high is not None:
+            ok = value < high if high_open else value <= high
+        if not ok:
+            kind = 'an integer' if integer else 'a number'
+            bounds = []
+            if low is not None:
+                bounds.append(f'{">" if low_open else ">="} {low:g}')
+            if high is not None:
+                bounds.append(f'{"<" if high_open else "<="} {high:g}')
+            rule = f'{kind} {" and ".join(bounds)}' if bounds else kind
+            hint = ''
+            if isinstance(value, str) and _is_float(value):
+                hint = f' (YAML reads {value} as text; write !!float {value})'
+            self.fail(f'{where}: must be {rule}, got {value!r}{hint}')
+
+
+def _is_float(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None):
+    """Raise InputError for an option file that train_pipeline would fail on or misread.
+
+    check_files: also check that data folders, the pretrained model and tensorboard exist (off for
+    checking the keys and values of a file meant for another machine).
+    force_yml: train.py's ``--force_yml`` overrides, applied before the check.
+    Returns the options as checked.
+    """
+    import faig
+    faig.register()
+    from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
+
     if not osp.isfile(opt_path):
         raise InputError(f'{opt_path}: option file not found')
     try:
         with open(opt_path) as f:
             opt = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(f'{opt_path}: invalid YAML ({str(exc).splitlines()[0]})') from exc
     if not isinstance(opt, dict):
         raise InputError(f'{opt_path}: expected a mapping of options')
-    for key in ('name', 'model_type', 'network_g', 'datasets', 'train'):
+    apply_force_yml(opt_path, opt, force_yml)
+    c = _Checker(opt_path, opt)
+    for key in ('name', 'model_type', 'scale', 'num_gpu', 'network_g', 'datasets', 'path', 'train', 'logger'):
         if key not in opt:
-            raise InputError(f'{opt_path}: missing option {key!r}')
+            c.fail(f'missing option {key!r}')
 
     def known(registry, kind, name):
-        if name not in registry:
-            raise InputError(f'{opt_path}: unknown {kind} {name!r}; registered: {", ".join(_registry_names(registry))}')
+        if not isinstance(name, str) or name not in registry:
+            c.fail(f'unknown {kind} {name!r}; registered: {", ".join(_registry_names(registry))}')
+        return registry.get(name)
 
-    known(MODEL_REGISTRY, 'model_type', opt['model_type'])
-    known(ARCH_REGISTRY, 'network_g type', opt['network_g'].get('type'))
-    for phase, dataset in opt['datasets'].items():
-        known(DATASET_REGISTRY, f'dataset type (datasets.{phase})', dataset.get('type'))
-        for key in ('dataroot_gt', 'dataroot_lq', 'meta_info_file'):
-            path = dataset.get(key)
-            if path and not osp.exists(path):
-                raise InputError(f'{opt_path}: datasets.{phase}.{key} not found: {path}')
-    pretrain = (opt.get('path') or {}).get('pretrain_network_g')
-    if pretrain and not osp.isfile(pretrain) and not auto_resume:
-        raise InputError(f'{opt_path}: path.pretrain_network_g not found: {pretrain}')
-    if (opt.get('logger') or {}).get('use_tb_logger') is None:
-        raise InputError(f'{opt_path}: logger.use_tb_logger must be set (true needs tensorboard)')
+    model_cls = known(MODEL_REGISTRY, 'model_type', opt['model_type'])
+    model_keys = keys_read(model_cls)
+    networks = sorted(key for key in opt if str(key).startswith('network_'))
+
+    # top level
+    top_known = TOP_LEVEL_KEYS | set(networks) | (model_keys['top'] if model_keys else set())
+    if model_keys is not None:
+        c.known_keys('', opt, top_known)
+    name = opt['name']
+    if not isinstance(name, str) or not name.strip() or '/' in name or '\\' in name:
+        c.fail(f'name: must be a non-empty name without slashes (it names experiments/<name>), got {name!r}')
+    c.number('scale', opt['scale'], low=1, integer=True)
+    scale = int(opt['scale'])
+    num_gpu = opt['num_gpu']
+    if num_gpu != 'auto':
+        c.number('num_gpu', num_gpu, low=0, integer=True)
+        if num_gpu and check_files:
+            import torch
+            if not torch.cuda.is_available():
+                c.fail(f'num_gpu: {num_gpu} but no CUDA GPU is available; use auto or 0 for the CPU')
+    if opt.get('manual_seed') is not None:
+        c.number('manual_seed', opt['manual_seed'], low=0, integer=True)
+
+    # networks
+    for net in networks:
+        section = c.section(net, opt[net])
+        arch = known(ARCH_REGISTRY, f'{net} type', section.get('type'))
+        c.typed_section(net, section, arch.__init__, skip=('self', ), registry_kind=section['type'])
+        for key in ('upscale', 'scale'):
+            if key in section and section[key] != scale:
+                c.fail(f'{net}.{key}: {section[key]!r} differs from scale: {scale}')
+
+    # path
+    path_opt = c.section('path', opt['path'])
+    per_network = {pattern.format(net[len('network_'):]) for net in networks for pattern in PATH_KEYS_PER_NETWORK}
+    c.known_keys('path', path_opt, PATH_KEYS | per_network)
+
+    # train
+    train_opt = c.section('train', opt['train'])
+    if model_keys is not None:
+        c.known_keys('train', train_opt, TRAIN_KEYS | model_keys['train'])
+    if 'total_iter' not in train_opt:
+        c.fail("train: missing option 'total_iter'")
+    c.number('train.total_iter', train_opt['total_iter'], low=1, integer=True)
+    if train_opt.get('warmup_iter') is not None:
+        c.number('train.warmup_iter', train_opt['warmup_iter'], low=-1, integer=True)
+    if train_opt.get('ema_decay') is not None:
+        c.number('train.ema_decay', train_opt['ema_decay'], low=0, high=1, high_open=True)
+    _check_train_sections(c, train_opt, model_cls, LOSS_REGISTRY)
+
+    # val
+    if opt.get('val') is not None:
+        val_opt = c.section('val', opt['val'])
+        c.known_keys('val', val_opt, VAL_KEYS | (model_keys['val'] if model_keys else set()))
+        if 'val_freq' not in val_opt:
+            c.fail("val: missing option 'val_freq'")
+        c.number('val.val_freq', val_opt['val_freq'], low=0, low_open=True)
+        for metric, metric_opt in c.section('val.metrics', val_opt.get('metrics')).items():
+            where = f'val.metrics.{metric}'
+            metric_opt = c.section(where, metric_opt)
+            func = known(METRIC_REGISTRY, f'{where} type', metric_opt.get('type'))
+            # basicsr's metric functions end in **kwargs that only swallow unused options
+            c.typed_section(where, metric_opt, func, skip=('img', 'img2'), extra=('better', ), ignore_var_keyword=True)
+            if metric_opt.get('better', 'higher') not in ('higher', 'lower'):
+                c.fail(f"{where}.better: must be 'higher' or 'lower', got {metric_opt['better']!r}")
+
+    # logger
+    logger_opt = c.section('logger', opt['logger'])
+    c.known_keys('logger', logger_opt, LOGGER_KEYS)
+    wandb_opt = c.section('logger.wandb', logger_opt.get('wandb'))
+    c.known_keys('logger.wandb', wandb_opt, WANDB_KEYS)
+    if logger_opt.get('use_tb_logger') is None:
+        c.fail('logger.use_tb_logger must be set (true needs tensorboard)')
+    if not isinstance(logger_opt['use_tb_logger'], bool):
+        c.fail(f'logger.use_tb_logger: must be true or false, got {logger_opt["use_tb_logger"]!r}')
+    for key in ('print_freq', 'save_checkpoint_freq'):
+        if key not in logger_opt:
+            c.fail(f'logger: missing option {key!r}')
+        c.number(f'logger.{key}', logger_opt[key], low=0, low_open=True)
+    if check_files and logger_opt['use_tb_logger'] and importlib.util.find_spec('tensorboard') is None:
+        c.fail('logger.use_tb_logger: true needs tensorboard, which is not installed (set it to false)')
+    if wandb_opt.get('project') is not None and 'debug' not in str(name):  # as basicsr's init_tb_loggers
+        if not logger_opt['use_tb_logger']:
+            c.fail('logger.wandb.project: wandb logging needs logger.use_tb_logger: true')
+        if check_files and importlib.util.find_spec('wandb') is None:
+            c.fail('logger.wandb.project: wandb is not installed (set project to ~)')
+    c.known_keys('dist_params', c.section('dist_params', opt.get('dist_params')), DIST_PARAMS_KEYS)
+
+    # datasets
+    datasets = c.section('datasets', opt['datasets'])
+    if 'train' not in datasets:
+        c.fail("datasets: missing the 'train' dataset")
+    for phase, dataset in datasets.items():
+        where = f'datasets.{phase}'
+        if phase != 'train' and str(phase).split('_')[0] != 'val':
+            c.fail(f"{where}: unknown dataset phase {phase!r}; use 'train', 'val' or 'val_<n>'")
+        dataset = c.section(where, dataset)
+        dataset_cls = known(DATASET_REGISTRY, f'dataset type ({where})', dataset.get('type'))
+        dataset_keys = keys_read(dataset_cls)
+        if dataset_keys is not None:
+            c.known_keys(where, dataset, DATASET_LOADER_KEYS | dataset_keys['top'])
+        _check_dataset_values(c, where, phase, dataset, scale)
+        checker = getattr(dataset_cls, 'check_options', None)
+        if checker is not None:
+            problem = checker({**dataset, 'phase': str(phase).split('_')[0]})
+            if problem:
+                c.fail(f'{where}.{problem}')
+        if check_files:
+            for key in ('dataroot_gt', 'dataroot_lq', 'meta_info_file'):
+                path = dataset.get(key)
+                if path and not osp.exists(osp.expanduser(str(path))):
+                    c.fail(f'{where}.{key} not found: {path}')
+
+    pretrain = path_opt.get('pretrain_network_g')
+    if check_files and pretrain and not osp.isfile(osp.expanduser(str(pretrain))) and not auto_resume:
+        c.fail(f'path.pretrain_network_g not found: {pretrain}')
     return opt
+
+
+def _check_train_sections(c, train_opt, model_cls, loss_registry):
+    """Optimizers, the scheduler and the losses of ``train``: known types and their arguments."""
+    import torch
+
+    from basicsr.models import lr_scheduler
+    from basicsr.models.base_model import BaseModel
+
+    for key, value in train_opt.items():
+        where = f'train.{key}'
+        if key.startswith('optim_'):
+            section = c.section(where, value)
+            kind = section.get('type')
+            if getattr(model_cls, 'get_optimizer', None) is BaseModel.get_optimizer and kind != 'Adam':
+                c.fail(f'{where}.type: basicsr 1.4.2 supports only Adam, got {kind!r}')
+            optimizer = getattr(torch.optim, str(kind), None)
+            if not (inspect.isclass(optimizer) and issubclass(optimizer, torch.optim.Optimizer)):
+                c.fail(f'{where}.type: unknown optimizer {kind!r}')
+            c.typed_section(where, section, optimizer.__init__, skip=('self', 'params'), registry_kind=kind)
+            if 'lr' in section:
+                c.number(f'{where}.lr', section['lr'], low=0, low_open=True)
+        elif key == 'scheduler':
+            section = c.section(where, value)
+            kind = section.get('type')
+            if kind not in SCHEDULERS:
+                c.fail(f'{where}.type: unknown scheduler {kind!r}; basicsr 1.4.2 has {", ".join(sorted(SCHEDULERS))}')
+            scheduler = getattr(lr_scheduler, SCHEDULERS[kind])
+            c.typed_section(where, section, scheduler.__init__, skip=('self', 'optimizer'), registry_kind=kind)
+            _check_scheduler_lists(c, where, kind, section, train_opt.get('total_iter'))
+        elif key.endswith('_opt') and value is not None:
+            section = c.section(where, value)
+            if section.get('type') not in loss_registry:
+                c.fail(f'{where}.type: unknown loss {section.get("type")!r}; registered: '
+                       f'{", ".join(_registry_names(loss_registry))}')
+            c.typed_section(where, section, loss_registry.get(section['type']).__init__, skip=('self', ),
+                            registry_kind=section['type'])
+
+
+def _check_scheduler_lists(c, where, kind, section, total_iter):
+    """basicsr asserts equal list lengths; a cosine schedule shorter than total_iter crashes at its end."""
+    pair = ('periods', 'restart_weights') if kind == 'CosineAnnealingRestartLR' else ('restarts', 'restart_weights')
+    lists = {key: section.get(key, [0] if key == 'restarts' else [1]) for key in pair}
+    for key, values in lists.items():
+        if not isinstance(values, list) or not values:
+            c.fail(f'{where}.{key}: must be a non-empty list, got {values!r}')
+        for value in values:
+            c.number(f'{where}.{key}', value, low=0)
+    if len(lists[pair[0]]) != len(lists[pair[1]]):
+        c.fail(f'{where}: {pair[0]} and {pair[1]} must have the same length '
+               f'({len(lists[pair[0]])} vs {len(lists[pair[1]])})')
+    if kind == 'CosineAnnealingRestartLR' and isinstance(total_iter, numbers.Real) and \
+            sum(lists['periods']) < total_iter:
+        c.fail(f'{where}.periods: they sum to {sum(lists["periods"]):g}, less than train.total_iter {total_iter:g} '
+               '(the cosine schedule would end before the training)')
+
+
+def _check_dataset_values(c, where, phase, dataset, scale):
+    """Values basicsr's loader would crash on later."""
+    io_backend = c.section(f'{where}.io_backend', dataset.get('io_backend'))
+    from basicsr.utils.file_client import FileClient
+    if io_backend.get('type') not in FileClient._backends:
+        c.fail(f'{where}.io_backend.type: must be one of {", ".join(sorted(FileClient._backends))}, '
+               f'got {io_backend.get("type")!r}')
+    if phase == 'train':
+        for key in ('batch_size_per_gpu', 'num_worker_per_gpu'):
+            if key not in dataset:
+                c.fail(f'{where}: missing option {key!r}')
+        c.number(f'{where}.batch_size_per_gpu', dataset['batch_size_per_gpu'], low=1, integer=True)
+        c.number(f'{where}.num_worker_per_gpu', dataset['num_worker_per_gpu'], low=0, integer=True)
+        if dataset.get('dataset_enlarge_ratio') is not None:
+            c.number(f'{where}.dataset_enlarge_ratio', dataset['dataset_enlarge_ratio'], low=1, integer=True)
+        if 'gt_size' in dataset:
+            c.number(f'{where}.gt_size', dataset['gt_size'], low=1, integer=True)
+            if dataset['gt_size'] % scale:
+                c.fail(f'{where}.gt_size: {dataset["gt_size"]} is not divisible by scale {scale}')
+        prefetch = dataset.get('prefetch_mode')
+        if prefetch not in (None, 'cpu', 'cuda'):
+            c.fail(f"{where}.prefetch_mode: must be ~, cpu or cuda, got {prefetch!r}")
+        if prefetch == 'cuda' and dataset.get('pin_memory') is not True:
+            c.fail(f'{where}.prefetch_mode: cuda needs pin_memory: true')
+
+
+def apply_force_yml(opt_path, opt, entries):
+    """Apply basicsr's ``--force_yml a:b=value`` overrides to ``opt`` (as basicsr will) so that they are
+    checked too; a malformed entry or a missing parent section is an InputError."""
+    from basicsr.utils.options import _postprocess_yml_value
+    for entry in entries or ():
+        if entry.count('=') != 1:
+            raise InputError(f'--force_yml: expected section:key=value, got {entry!r}')
+        keys, value = (part.strip() for part in entry.split('='))
+        *parents, last = keys.split(':')
+        section = opt
+        for depth, key in enumerate(parents):
+            if not isinstance(section, dict) or key not in section:
+                raise InputError(f'--force_yml: {entry!r}: {opt_path} has no section {":".join(parents[:depth + 1])!r}')
+            section = section[key]
+        if not isinstance(section, dict) or not last:
+            raise InputError(f'--force_yml: {entry!r}: {":".join(parents) or "the top level"} is not a section')
+        section[last] = _postprocess_yml_value(value)
+    return opt
+
+
+def parse_train_args(argv=None):
+    """basicsr's train command line (utils/options.py::parse_options), with one-line errors."""
+    from faig.cli.args import Parser
+    parser = Parser(description='Train with BasicSR after checking the option file.')
+    parser.add_argument('-opt', required=True, help='path to the option YAML file')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    parser.add_argument('--auto_resume', action='store_true')
+    parser.add_argument('--debug', action='store_true')
+    parser.add_argument('--local_rank', type=int, default=0)
+    parser.add_argument('--force_yml', nargs='+', default=None,
+                        help='override options, e.g. train:ema_decay=0.999 (checked like the file)')
+    return parser.parse_args(argv)
 
 
 @cli
 def train(root_path):
     """Entry point of ``train.py``: same command line as BasicSR (-opt, --auto_resume, ...)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument('-opt', required=True)
-    parser.add_argument('--auto_resume', action='store_true')
-    args, _ = parser.parse_known_args()
-    check_options(args.opt, args.auto_resume)
+    args = parse_train_args()
+    if args.launcher != 'none':
+        import torch
+        if not torch.cuda.is_available():
+            raise InputError(f'--launcher: {args.launcher} needs CUDA GPUs (basicsr 1.4.2 has no distributed '
+                             'training on the CPU); leave it out')
+    check_options(args.opt, args.auto_resume, force_yml=args.force_yml)
     from basicsr.train import train_pipeline
     train_pipeline(root_path)

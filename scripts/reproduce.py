@@ -13,8 +13,8 @@ results/report.md.
 import argparse
 import os
 import os.path as osp
+import runpy
 import shutil
-import subprocess
 import sys
 import time
 
@@ -25,13 +25,48 @@ DATA = 'datasets/SampleSet'
 LR_FOLDERS = ('Blur2_LRbicx2', 'LRbicx2_noise0.1', 'Linear_LRbicx2')
 
 
-def run(args, title):
-    print(f'\n=== {title}\n$ python {" ".join(args)}', flush=True)
+def run(call, args, title):
+    """Run one stage in this process: ``call(argv)`` (a CLI function) or a script path run as __main__."""
+    print(f'\n=== {title}\n$ python {call if isinstance(call, str) else call.__name__} {" ".join(args)}', flush=True)
     start = time.time()
-    subprocess.run([sys.executable, *args], cwd=ROOT, check=True)
+    if isinstance(call, str):
+        saved = sys.argv
+        sys.argv = [call, *args]
+        try:
+            runpy.run_path(osp.join(ROOT, call), run_name='__main__')
+        finally:
+            sys.argv = saved
+    else:
+        call(list(args))
     seconds = time.time() - start
     print(f'--- {title}: {seconds:.1f} s', flush=True)
     return seconds
+
+
+def tool(name, net):
+    """The CLI function behind analysis/tools/<net>/<name>.py (or inference/inference_<net>.py), bound to ``net``."""
+    from faig.cli.attribution import TOOLS
+    from faig.cli.evaluation import comparison_main, mask_main
+    from faig.cli.inference import main as inference_main
+    functions = {**TOOLS, 'comparison': comparison_main, 'mask_neurons': mask_main, 'inference': inference_main}
+
+    def call(argv):
+        return functions[name](net, argv)
+
+    call.__name__ = f'inference/inference_{net}.py' if name == 'inference' else f'analysis/tools/{net}/{name}.py'
+    return call
+
+
+def script(module, function, *bound):
+    """A CLI function of analysis/scripts (``bound``: leading positional arguments)."""
+    import importlib
+    func = getattr(importlib.import_module(module), function)
+
+    def call(argv):
+        return func(*bound, argv)
+
+    call.__name__ = f'analysis/scripts ({function})'
+    return call
 
 
 def exists(path):
@@ -58,6 +93,7 @@ def main():
                         help='attribute on centre crops of this LR size (default 64; --full: whole images)')
     parser.add_argument('--quadrature', default='riemann_left', help='FAIG quadrature rule (default: the original)')
     args = parser.parse_args()
+    os.chdir(ROOT)  # every stage reads and writes relative to the repository, as the original
     steps = args.steps or (100 if args.full else 16)
     crop = None if args.full else (args.crop or 64)
     force = ['--overwrite'] if args.force else []
@@ -65,14 +101,21 @@ def main():
     print(f'settings: FAIG/IG with {steps} steps ({args.quadrature}) on '
           f'{"whole images" if crop is None else f"centre crops of {crop}x{crop} LR pixels"} of the 6 test images; '
           f'masking, modulation and figures on the same images; PSNR of the models on whole images', flush=True)
+    import torch
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    print(f'device: {device} ({torch.cuda.get_device_name(0) if device == "cuda" else f"{os.cpu_count()} CPU cores"})',
+          flush=True)
 
     if args.force or not exists(f'{DATA}/GTmod12'):
-        timings['sample data'] = run(['scripts/prepare_sample_data.py', *force], 'sample data')
+        timings['sample data'] = run('scripts/prepare_sample_data.py', force, 'sample data')
     if args.force or not exists(f'{DATA}/Blur2_LRbicx2'):
-        timings['LR sets'] = run(['scripts/generate_lr.py', '--ori_folder', f'{DATA}/GTmod12'], 'LR test sets')
+        timings['LR sets'] = run('scripts/generate_lr.py', ['--ori_folder', f'{DATA}/GTmod12', *force], 'LR test sets')
     for net in NETS:
         if args.train or not exists(f'experiments/pretrained/{net}/target_model.pth'):
-            timings[f'train {net}'] = run(['scripts/train_cpu_models.py', '--net', net], f'train {net}')
+            import subprocess  # BasicSR configures its logger once per process: training runs apart
+            start = time.time()
+            subprocess.run([sys.executable, 'scripts/train_cpu_models.py', '--net', net], cwd=ROOT, check=True)
+            timings[f'train {net}'] = time.time() - start
 
     attr_root = DATA
     if crop is not None:
@@ -86,17 +129,19 @@ def main():
     setting = f'steps{steps}_{args.quadrature}_' + ('full' if crop is None else f'crop{crop}')
     dataset = osp.basename(attr_root)
 
+    from faig.stamps import data_digest, sha1_file
+    data_keys = {root: data_digest(osp.join(ROOT, root))[:12] for root in {DATA, attr_root}}
     for net in NETS:
         models = [f'experiments/pretrained/{net}/{kind}_model.pth' for kind in ('baseline', 'target')]
-        # stages are redone when the models they used have changed
-        from faig.attribution.runner import sha1_file
+        # stages are redone when the models or images they used have changed (contents, not paths)
         model_keys = [sha1_file(osp.join(ROOT, m))[:12] for m in models]
-        for kind, model, key in zip(('baseline', 'target'), models, model_keys):
+        for kind, model, model_key in zip(('baseline', 'target'), models, model_keys):
+            key = f'{model_key} data {data_keys[DATA]}'
             out = f'results/Interpret/{net}-{kind}model-sr'
             psnr = f'results/report/{net}_{kind}_psnr.json'
             if args.force or not exists(psnr) or not stage_done(f'results/report/{net}_{kind}_inference.done', key):
-                timings[f'{net} {kind} inference'] = run([
-                    f'inference/inference_{net}.py', '--dataroot', DATA, '--model_path', model, '--save_root', out,
+                timings[f'{net} {kind} inference'] = run(tool('inference', net), [
+                    '--dataroot', DATA, '--model_path', model, '--save_root', out,
                     '--folders', *LR_FOLDERS, '--psnr_json', psnr], f'{net} {kind} inference + PSNR')
                 mark_done(f'results/report/{net}_{kind}_inference.done', key)
         search = f'results/Interpret/neuron-search/{net}/{dataset}'
@@ -104,37 +149,36 @@ def main():
         lr_args = ['--blur_folder', f'{attr_root}/Blur2_LRbicx2', '--noise_folder', f'{attr_root}/LRbicx2_noise0.1',
                    '--total_step', str(steps)]
         stamp = f'results/report/{net}_rankings_{setting}.done'
-        rankings_key = f'{setting} models {" ".join(model_keys)}'
+        rankings_key = f'{setting} models {" ".join(model_keys)} data {data_keys[attr_root]}'
         if args.force or not stage_done(stamp, rankings_key):
-            timings[f'{net} FAIG'] = run([f'analysis/tools/{net}/faig.py', *model_args, '--gt_folder',
+            timings[f'{net} FAIG'] = run(tool('faig', net), [*model_args, '--gt_folder',
                                           f'{attr_root}/GTmod12', *lr_args, '--quadrature', args.quadrature,
                                           '--record_filters_folder', f'{search}/faig'], f'{net} FAIG')
-            timings[f'{net} IG'] = run([f'analysis/tools/{net}/ig.py', '--target_model_path', models[1],
+            timings[f'{net} IG'] = run(tool('ig', net), ['--target_model_path', models[1],
                                         '--bic_folder', f'{attr_root}/Linear_LRbicx2', *lr_args,
                                         '--record_filters_folder', f'{search}/ig'], f'{net} IG')
-            run([f'analysis/tools/{net}/absolute_filter_change.py', *model_args, '--record_filters_folder',
-                 f'{search}/abs_filter_change'], f'{net} |θ−θ̄|')
-            run([f'analysis/tools/{net}/random_neurons.py', '--record_filters_folder', f'{search}/random'],
-                f'{net} random')
+            run(tool('absolute_filter_change', net), [*model_args, '--record_filters_folder',
+                                                      f'{search}/abs_filter_change'], f'{net} |θ−θ̄|')
+            run(tool('random_neurons', net), ['--record_filters_folder', f'{search}/random'], f'{net} random')
             mark_done(stamp, rankings_key)
         metrics = f'results/Interpret/metrics/{net}/{dataset}/comparison.csv'
         if args.force or not exists(metrics) or osp.getmtime(osp.join(ROOT, metrics)) < osp.getmtime(
                 osp.join(ROOT, stamp)):
-            timings[f'{net} comparison'] = run([
-                f'analysis/tools/{net}/comparison.py', *model_args, '--dataset', dataset,
+            timings[f'{net} comparison'] = run(tool('comparison', net), [
+                *model_args, '--dataset', dataset,
                 '--target_model_output_root', f'results/Interpret/{net}-targetmodel-sr/{dataset}', '--teaser_image',
                 'astronaut'], f'{net} comparison')
-        timings[f'{net} distribution'] = run([
-            'analysis/scripts/vis_filters_distribution.py', '--net', net, '--dataset', dataset,
+        timings[f'{net} distribution'] = run(script('faig.cli.analysis', 'distribution_main'), [
+            '--net', net, '--dataset', dataset,
             '--target_model_path', models[1]], f'{net} filter distribution')
         for deg in ('blur', 'noise'):
-            timings[f'{net} modulation {deg}'] = run([
-                'analysis/scripts/filter_modulation.py', '--net', net, '--dataset', dataset, '--degradation', deg,
+            timings[f'{net} modulation {deg}'] = run(script('faig.cli.analysis', 'modulation_main'), [
+                '--net', net, '--dataset', dataset, '--degradation', deg,
                 *model_args], f'{net} modulation ({deg})')
 
     from faig.report import write_report
-    path = write_report(ROOT, NETS, dataset, {'steps': steps, 'quadrature': args.quadrature,
-                                                    'crop': crop, 'timings': timings})
+    path = write_report(ROOT, NETS, dataset, {'steps': steps, 'quadrature': args.quadrature, 'crop': crop,
+                                              'timings': timings, 'setting': setting, 'device': device})
     print(f'\nreport -> {path}')
 
 

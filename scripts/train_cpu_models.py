@@ -1,74 +1,138 @@
-"""Train the bundled baseline -> target pair of one network on CPU and export its EMA weights.
+"""Train the bundled baseline -> target pair of one network and export its EMA weights.
 
-    python scripts/train_cpu_models.py --net srresnet      # or srcnn_style
+    python scripts/train_cpu_models.py --net srresnet                         # or srcnn_style (CPU configs)
+    python scripts/train_cpu_models.py --net srresnet --config_dir options/gpu # the 30k-iteration GPU configs
+    python scripts/train_cpu_models.py --net srresnet --continue_target       # one more period, resumable
+    python scripts/train_cpu_models.py --net srresnet --continue_target --export_now   # stop point of a session
 
-Runs ``train.py -opt options/cpu/train_<net>_{baseline,target}.yml --auto_resume`` as
-subprocesses (BasicSR configures its logger once per process), so a killed run continues
-from its last checkpoint when started again; finished stages are skipped. Then writes
-``experiments/pretrained/<net>/{baseline,target}_model.pth`` (``params_ema`` only) and
-appends wall times to ``experiments/pretrained/<net>/training_log.json``.
+Runs ``train.py -opt <config_dir>/train_<net>_{baseline,target}.yml --auto_resume`` as subprocesses
+(BasicSR configures its logger once per process), so a killed run continues from its last
+checkpoint when started again; finished stages are skipped. Then writes
+``experiments/pretrained/<net>/{baseline,target}_model.pth`` (``params_ema`` only) and appends
+wall times and iterations to ``experiments/pretrained/<net>/training_log.json``.
+
+``--continue_target`` trains ``<config_dir>/train_<net>_target_continue.yml``: one more cosine period
+starting from the bundled target (a warm restart), so that training too long for one session goes on
+across sessions: each session continues from the target the last one exported. ``--export_now``
+exports the newest checkpoint of that run as it is (for a session that must stop before it finishes).
 """
 import argparse
 import glob
 import json
 import os
 import os.path as osp
+import re
 import shutil
 import subprocess
 import sys
 import time
 
-import torch
-
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def run_stage(net, kind):
-    name = f'cpu_train_{net}_{kind}'
+def experiment_name(config):
+    with open(config) as f:
+        match = re.search(r'^name:\s*(\S+)', f.read(), re.M)
+    return match.group(1)
+
+
+def run_stage(config):
+    name = experiment_name(config)
     latest = osp.join(ROOT, 'experiments', name, 'models', 'net_g_latest.pth')
     if osp.isfile(latest):
         print(f'{name}: finished earlier, skipped')
         return latest, None
     start = time.time()
-    subprocess.run([sys.executable, osp.join(ROOT, 'train.py'), '-opt',
-                    osp.join(ROOT, 'options', 'cpu', f'train_{net}_{kind}.yml'), '--auto_resume'],
-                   cwd=ROOT, check=True)
+    subprocess.run([sys.executable, osp.join(ROOT, 'train.py'), '-opt', config, '--auto_resume'], cwd=ROOT,
+                   check=True)
     return latest, time.time() - start
 
 
-def copy_training_log(net, kind, out_folder):
-    """Keep the newest BasicSR log of the stage beside the exported model (losses and validation PSNRs)."""
-    folder = osp.join(ROOT, 'experiments', f'cpu_train_{net}_{kind}')
-    logs = sorted(glob.glob(osp.join(folder, 'train_*.log')), key=osp.getmtime)
+def newest_checkpoint(name):
+    """(path, iteration) of the newest ``net_g_<iter>.pth`` of an experiment, or (None, 0)."""
+    found = []
+    for path in glob.glob(osp.join(ROOT, 'experiments', name, 'models', 'net_g_*.pth')):
+        tail = osp.basename(path)[len('net_g_'):-len('.pth')]
+        if tail.isdigit():
+            found.append((int(tail), path))
+    return (max(found)[1], max(found)[0]) if found else (None, 0)
+
+
+def copy_training_log(name, out_path):
+    """Keep the newest BasicSR log of a stage beside the exported model (losses and validation PSNRs)."""
+    logs = sorted(glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')), key=osp.getmtime)
     if logs:
-        os.makedirs(osp.join(out_folder, 'logs'), exist_ok=True)
-        shutil.copy(logs[-1], osp.join(out_folder, 'logs', f'{kind}_train.log'))
+        os.makedirs(osp.dirname(out_path), exist_ok=True)
+        shutil.copy(logs[-1], out_path)
+
+
+def log_span_seconds(name):
+    """Seconds between the first and the last time stamp of the experiment's BasicSR logs (its training time)."""
+    stamps = []
+    for log in glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')):
+        with open(log) as f:
+            for line in f:
+                match = re.match(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)', line)
+                if match:
+                    stamps.append(time.mktime(time.strptime(match.group(1), '%Y-%m-%d %H:%M:%S')))
+    return round(max(stamps) - min(stamps), 1) if stamps else None
 
 
 def export(checkpoint, out_path):
+    import torch
     state = torch.load(checkpoint, map_location='cpu', weights_only=True)
     params = state.get('params_ema', state.get('params'))
     os.makedirs(osp.dirname(out_path), exist_ok=True)
     torch.save({'params_ema': params}, out_path)
 
 
+def record(log_path, kind, entry):
+    log = json.load(open(log_path)) if osp.isfile(log_path) else {}
+    log.setdefault(kind, []).append({**entry, 'finished': time.strftime('%Y-%m-%d %H:%M:%S')})
+    with open(log_path, 'w') as f:
+        json.dump(log, f, indent=2)
+
+
+def continue_target(args, out_folder, log_path):
+    config = osp.join(ROOT, args.config_dir, f'train_{args.net}_target_continue.yml')
+    name = experiment_name(config)
+    if not args.export_now:
+        run_stage(config)
+    checkpoint, iteration = newest_checkpoint(name)
+    if checkpoint is None:
+        sys.exit(f'error: experiments/{name}: no checkpoint to export yet')
+    export(checkpoint, osp.join(out_folder, 'target_model.pth'))
+    n = len(json.load(open(log_path)).get('target_continued', [])) + 1 if osp.isfile(log_path) else 1
+    copy_training_log(name, osp.join(out_folder, 'logs', f'target_continue_{n}.log'))
+    record(log_path, 'target_continued', {'config': osp.relpath(config, ROOT), 'iterations': iteration,
+                                          'wall_seconds': log_span_seconds(name)})
+    print(f'{args.net} target: continued {iteration} iterations, exported to {out_folder}/target_model.pth; '
+          f'experiments/{name} can now be removed so that the next session starts a new period')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', choices=['srresnet', 'srcnn_style'], required=True)
+    parser.add_argument('--config_dir', default='options/cpu', help='options/cpu (default) or options/gpu')
+    parser.add_argument('--continue_target', action='store_true',
+                        help='one more period of the bundled target (<config_dir>/train_<net>_target_continue.yml)')
+    parser.add_argument('--export_now', action='store_true', help='with --continue_target: export its newest '
+                        'checkpoint without training further')
     args = parser.parse_args()
     out_folder = osp.join(ROOT, 'experiments', 'pretrained', args.net)
     log_path = osp.join(out_folder, 'training_log.json')
-    log = json.load(open(log_path)) if osp.isfile(log_path) else {}
+    if args.continue_target:
+        return continue_target(args, out_folder, log_path)
+    import torch
     for kind in ('baseline', 'target'):
-        checkpoint, seconds = run_stage(args.net, kind)
+        config = osp.join(ROOT, args.config_dir, f'train_{args.net}_{kind}.yml')
+        checkpoint, seconds = run_stage(config)
         if seconds is not None:
-            log.setdefault(kind, []).append({'wall_seconds': round(seconds, 1), 'threads': torch.get_num_threads(),
-                                             'finished': time.strftime('%Y-%m-%d %H:%M:%S')})
+            record(log_path, kind, {'config': osp.relpath(config, ROOT), 'wall_seconds': round(seconds, 1),
+                                    'threads': torch.get_num_threads(),
+                                    'device': 'cuda' if torch.cuda.is_available() else 'cpu'})
         export(checkpoint, osp.join(out_folder, f'{kind}_model.pth'))
-        copy_training_log(args.net, kind, out_folder)
-        os.makedirs(out_folder, exist_ok=True)
-        with open(log_path, 'w') as f:
-            json.dump(log, f, indent=2)
+        copy_training_log(experiment_name(config), osp.join(out_folder, 'logs', f'{kind}_train.log'))
         print(f'{args.net} {kind}: exported to {out_folder}/{kind}_model.pth')
 
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-import faig  # noqa: F401
+import faig
+
+faig.register()  # tests build archs through BasicSR's registry
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -7,7 +7,7 @@ import torch
 from faig.attribution.faig import discriminative, faig_image, integrate_gradients
 from faig.attribution.filters import FilterSpace
 from faig.attribution.ig import ig_image
-from faig.attribution.path import ParameterPath, use_channels_last
+from faig.attribution.path import ParameterPath, resolve_layout
 from faig.attribution.quadrature import quadrature
 from faig.attribution.ranking import rank
 from faig.attribution.weights import absolute_filter_change, random_rankings
@@ -264,16 +264,18 @@ def test_channels_last_gives_the_same_scores():
     np.testing.assert_allclose(results[1], results[0], rtol=1e-4, atol=1e-5 * np.abs(results[0]).max())
 
 
-def test_batched_per_sample_gradients_equal_separate_passes():
+def test_layout_auto_is_measured_and_explicit_layouts_are_kept():
     opt = TINY_NETS['srresnet']
-    baseline, target = make_pair(opt)
-    gt, blur, noise = images()
-    space = FilterSpace(target)
-    path = ParameterPath(fresh_net(opt, torch.float64), baseline, target)
-    separate, _ = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=3)
-    batched, _ = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=3, batched=True)
-    for key in ('blur', 'noise'):
-        np.testing.assert_allclose(batched[key], separate[key], rtol=1e-9, atol=1e-12)
+    net = fresh_net(opt, torch.float32)
+    x = torch.rand(1, 3, 10, 10)
+    assert resolve_layout('contiguous', net, x) == (False, None)
+    assert resolve_layout('channels_last', net, x) == (True, None)
+    chosen, seconds = resolve_layout('auto', net, x)
+    assert set(seconds) == {'contiguous', 'channels_last'} and all(v > 0 for v in seconds.values())
+    assert chosen == (seconds['channels_last'] < 0.9 * seconds['contiguous'])
+    assert next(net.parameters()).is_contiguous()  # the network itself is not converted by the measurement
+    with pytest.raises(ValueError):
+        resolve_layout('sideways', net, x)
 
 
 def test_bf16_keeps_most_of_the_ranking():
@@ -311,7 +313,7 @@ def test_real_size_nets_rank_like_the_literal_reference(name):
 
 def test_fast_mode_keeps_the_faithful_ranking():
     """Regression guard for --fast: its ranking must stay close to the faithful N=100 one."""
-    from faig.cli_attribution import FAST_MODE
+    from faig.attribution.modes import FAST_MODE
     fast = FAST_MODE['settings']
     for name in ('srresnet', 'srcnn_style'):
         opt = TINY_NETS[name]
@@ -320,8 +322,9 @@ def test_fast_mode_keeps_the_faithful_ranking():
         space = FilterSpace(target)
         faithful_path = ParameterPath(fresh_net(opt, torch.float32), baseline, target)
         faithful, _ = faig_image(space, faithful_path, {'blur': blur, 'noise': noise}, gt, n_steps=100)
-        fast_path = ParameterPath(fresh_net(opt, torch.float32), baseline, target,
-                                  channels_last=use_channels_last(fast.get('layout', 'auto'), 'cpu'))
+        net = fresh_net(opt, torch.float32)
+        fast_path = ParameterPath(net, baseline, target,
+                                  channels_last=resolve_layout(fast['layout'], net, blur)[0])
         quick, _ = faig_image(space, fast_path, {'blur': blur, 'noise': noise}, gt, n_steps=fast['total_step'],
                               method=fast['quadrature'], precision=fast.get('precision', 'fp32'))
         a, b = discriminative(faithful, 'blur', 'noise'), discriminative(quick, 'blur', 'noise')

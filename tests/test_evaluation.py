@@ -123,8 +123,7 @@ def _literal_location(space, top):
         depths.append(layer / (layers - 1))
         counts[layer] += 1
     distance = 0.5 * sum(abs(counts[k] / len(top) - space.entries[k].count / space.num_filters) for k in range(layers))
-    back = sum(counts[k] for k in range(layers) if k >= layers / 2) / len(top)
-    return sum(depths) / len(depths), distance, back
+    return sum(depths) / len(depths), distance
 
 
 def test_filter_location_matches_a_per_filter_loop(pair):
@@ -134,10 +133,9 @@ def test_filter_location_matches_a_per_filter_loop(pair):
     ranking = np.random.default_rng(2).permutation(space.num_filters)
     for proportion in (1, 10, 50):
         stats = filter_location(space, ranking, proportion)
-        depth, distance, back = _literal_location(space, ranking[:num_selected(space.num_filters, proportion)])
+        depth, distance = _literal_location(space, ranking[:num_selected(space.num_filters, proportion)])
         assert stats['mean_depth'] == pytest.approx(depth)
         assert stats['distance_from_uniform'] == pytest.approx(distance)
-        assert stats['back_half_share'] == pytest.approx(back)
 
 
 def test_filter_location_extremes(pair):
@@ -149,5 +147,5 @@ def test_filter_location_extremes(pair):
     assert everything['mean_depth'] == pytest.approx(everything['random_mean_depth'])
     last = space.entries[-1]
     only_last = filter_location(space, np.arange(last.offset, last.offset + last.count), 100)
-    assert only_last['mean_depth'] == 1 and only_last['back_half_share'] == 1
+    assert only_last['mean_depth'] == 1
     assert only_last['distance_from_uniform'] == pytest.approx(1 - last.count / space.num_filters)

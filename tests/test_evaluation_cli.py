@@ -5,6 +5,7 @@ import os
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import REPO, run_script, write_images
@@ -46,12 +47,17 @@ def test_comparison_end_to_end(tmp_path):
     assert 'higher is better' in res.stdout and 'lower is better' in res.stdout
     metrics = tmp_path / 'results/Interpret/metrics/srresnet/Tiny'
     rows = list(csv.DictReader(open(metrics / 'comparison.csv')))
-    assert len(rows) == 4 * 2 * 2 * 2
+    assert len(rows) == 4 * 2 * 2 * 2 * 3  # method, proportion, masked, input x (mean, img0, img1)
+    for row in rows:
+        if row['image'] == 'mean':
+            same = [float(r['output_difference']) for r in rows if r['image'] != 'mean' and all(
+                r[k] == row[k] for k in ('method', 'proportion_percent', 'masked_filters', 'input'))]
+            assert float(row['output_difference']) == pytest.approx(np.mean(same), abs=2e-6)
     values = np.loadtxt(metrics / 'faig_maskdeblurfilter_blur.txt')
     assert values.shape == (2, ) and np.all(values >= 0)
     n10 = int(num_filters * 10 / 100)
     masked = tmp_path / f'results/Interpret/masking/srresnet/Tiny/faig/{n10}kernels/maskdeblurfilter/Blur2_LRbicx2'
-    assert sorted(os.listdir(masked)) == ['img0.png', 'img1.png']
+    assert sorted(os.listdir(masked)) == ['.source.json', 'img0.png', 'img1.png']
     for png in ('proportion_curves_Tiny.png', 'masking_Tiny_img0.png'):
         assert (tmp_path / 'results/Interpret/figures/srresnet' / png).stat().st_size > 10000
     # masking all filters of the same ranking twice: cached outputs are reused and give the same numbers
@@ -66,7 +72,7 @@ def test_comparison_end_to_end(tmp_path):
     line_one = [line for line in res.stdout.splitlines() if line.strip().startswith('1.00')][0]
     assert float(line_one.split()[1]) == 0.0
     res = script('analysis/scripts/vis_filters_distribution.py', tmp_path, '--dataset', 'Tiny', '--proportion', '5')
-    assert 'back half' in res.stdout
+    assert 'mean layer depth' in res.stdout
     assert (tmp_path / 'results/Interpret/figures/srresnet/filter_distribution.png').is_file()
 
 
@@ -86,15 +92,32 @@ def test_comparison_cache_never_mixes_models(tmp_path):
     space = FilterSpace(target)
     write_rankings(str(tmp_path / 'search' / 'random'), random_rankings(space.num_filters, 0))
 
-    def run(target, models_id):
+    def run(target):
         setup = Setup(opt, baseline, target, str(data), str(tmp_path / 'search'), str(tmp_path / 'mask'),
                       str(tmp_path / 'metrics'), str(tmp_path / 'target_out'), methods=('random', ),
-                      proportions=(10, 50), models_id=models_id)
+                      proportions=(10, 50))
         return Comparison(setup).run(progress=False)
 
-    run(target, 'first')
+    first = run(target)
     _, other_target = make_pair(opt, seed=5, dtype=torch.float32)
-    cached = run(other_target, 'second')
+    cached = run(other_target)
     shutil.rmtree(tmp_path / 'mask')
     shutil.rmtree(tmp_path / 'target_out')
-    assert cached == run(other_target, 'second')
+    assert cached == run(other_target) != first
+
+    # another tool (inference with another model) overwrites the shared target-output folder:
+    # the comparison must notice from the contents and restore again
+    from faig.inference import restore_cached
+    from faig.networks import build_network
+    other = build_network(opt).eval()
+    other.load_state_dict(target)
+    for folder in ('Blur2_LRbicx2', 'LRbicx2_noise0.1'):
+        inputs = {f'img{i}': str(data / folder / f'img{i}.png') for i in range(2)}
+        restore_cached(other, inputs, str(tmp_path / 'target_out' / folder))
+    assert run(other_target) == cached
+    # a hand-edited output is not fresh either
+    png = tmp_path / 'target_out' / 'Blur2_LRbicx2' / 'img0.png'
+    import cv2
+    img = cv2.imread(str(png))
+    cv2.imwrite(str(png), 255 - img)
+    assert run(other_target) == cached

@@ -1,10 +1,25 @@
-"""The finding checks of results/report.md on hand-made numbers (each verdict can go both ways)."""
+"""The finding checks of results/report.md on hand-made numbers (each verdict can go both ways), their
+per-image counts, the report JSON and the default-budget-vs---full section."""
+import json
+import os
+import os.path as osp
+
 import numpy as np
+import torch
 
 from faig.attribution.filters import FilterSpace
-from faig.report import finding_faig_beats_others, finding_location, finding_masking_ratio, finding_modulation
+from faig.attribution.ranking import rank, write_index
+from faig.evaluation.comparison import METHODS, write_metric_files
+from faig.report import (agreement_section, compare_reports, describe_robustness, finding_faig_beats_others,
+                         finding_further_back, finding_masking_ratio, finding_modulation, finding_more_uniform,
+                         image_rankings, image_tables, location_stats, net_findings, paper_scope,
+                         per_image_verdicts, robustness, setting_name, write_report)
 
 from test_attribution import TINY_NETS, make_pair
+
+LAMBDAS = np.linspace(0, 2, 11).tolist()
+GOOD_CURVE = [abs(1 - l) for l in LAMBDAS]
+BAD_CURVE = [abs(1 - l) + (0.5 if i == 2 else 0) for i, l in enumerate(LAMBDAS)]
 
 
 def results_table(faig_match, faig_other, others_match):
@@ -21,28 +36,49 @@ def results_table(faig_match, faig_other, others_match):
     return table
 
 
+def per_image_tables():
+    """Images a, b, c: c fails finding 1 (ratio 1.25), b fails finding 2 (IG ahead at 3% on noise);
+    the means (ratio 3, IG 2.17 < FAIG 3 at 3%) hold both."""
+    tables = {'a': results_table(1.0, 0.1, 0.5), 'b': results_table(1.0, 0.1, 0.5), 'c': results_table(1.0, 0.8, 0.5)}
+    tables['b'][('ig', 3, 'noise', 'noise')] = 3.5
+    per_image = {key: {stem: table[key] for stem, table in tables.items()} for key in tables['a']}
+    means = {key: float(np.mean(list(values.values()))) for key, values in per_image.items()}
+    return means, per_image
+
+
+def stats(blur_depth, noise_depth, blur_distance, noise_distance):
+    """Location statistics as faig.evaluation.location.filter_location gives them."""
+    return {deg: {'filters': 4, 'mean_depth': depth, 'random_mean_depth': 0.5, 'distance_from_uniform': distance,
+                  'back_half_share': depth} for deg, depth, distance in
+            (('blur', blur_depth, blur_distance), ('noise', noise_depth, noise_distance))}
+
+
 def test_masking_ratio_verdict():
-    holds, text = finding_masking_ratio(results_table(1.0, 0.1, 0.5))
-    assert holds and '10.0×' in text
-    holds, _ = finding_masking_ratio(results_table(1.0, 0.8, 0.5))
-    assert not holds
+    check = finding_masking_ratio(results_table(1.0, 0.1, 0.5))
+    assert check.holds and '10.0×' in check.text and check.numbers['blur_ratio'] == 10.0
+    assert not finding_masking_ratio(results_table(1.0, 0.8, 0.5)).holds
 
 
 def test_faig_beats_others_names_the_failures():
-    ok, at1, _ = finding_faig_beats_others(results_table(1.0, 0.1, 0.5), [1, 3])
-    assert ok and at1
+    check = finding_faig_beats_others(results_table(1.0, 0.1, 0.5), [1, 3])
+    assert check.holds and check.numbers['holds_at_1']
     table = results_table(1.0, 0.1, 0.5)
     table[('ig', 3, 'noise', 'noise')] = 10.0
-    ok, at1, text = finding_faig_beats_others(table, [1, 3])
-    assert not ok and at1 and 'denoising at 3% (IG' in text
+    check = finding_faig_beats_others(table, [1, 3])
+    assert not check.holds and check.numbers['holds_at_1'] and 'denoising at 3% (IG' in check.text
+    assert check.numbers['failures'] == ['denoising at 3%: ig']
 
 
 def test_modulation_monotone_verdict():
-    lambdas = np.linspace(0, 2, 11).tolist()
-    good = {'lambdas': lambdas, 'output_difference': [abs(1 - l) for l in lambdas]}
-    assert finding_modulation(good)[0]
-    bad = dict(good, output_difference=[abs(1 - l) + (0.3 if i == 2 else 0) for i, l in enumerate(lambdas)])
-    assert not finding_modulation(bad)[0]
+    assert finding_modulation(LAMBDAS, GOOD_CURVE).holds
+    assert not finding_modulation(LAMBDAS, BAD_CURVE).holds
+
+
+def test_location_checks_on_plain_numbers():
+    assert finding_further_back(stats(0.9, 0.5, 0.6, 0.1)).holds
+    assert finding_more_uniform(stats(0.9, 0.5, 0.6, 0.1)).holds
+    assert not finding_further_back(stats(0.4, 0.5, 0.6, 0.1)).holds
+    assert not finding_more_uniform(stats(0.9, 0.5, 0.1, 0.6)).holds
 
 
 def test_location_verdicts_follow_the_rankings():
@@ -51,7 +87,171 @@ def test_location_verdicts_follow_the_rankings():
     first, last = space.entries[0], space.entries[-2]
     back = np.concatenate([np.arange(last.offset, last.offset + last.count), np.arange(first.offset)])
     spread = np.random.default_rng(0).permutation(space.num_filters)
-    further_back, more_uniform, text = finding_location(space, {'blur': back, 'noise': spread})
-    assert further_back and more_uniform and 'mean layer depth' in text
-    further_back, more_uniform, _ = finding_location(space, {'blur': spread, 'noise': back})
-    assert not further_back and not more_uniform
+    located = location_stats(space, {'blur': back, 'noise': spread})
+    assert finding_further_back(located).holds and finding_more_uniform(located).holds
+    assert 'mean layer depth' in finding_further_back(located).text
+    located = location_stats(space, {'blur': spread, 'noise': back})
+    assert not finding_further_back(located).holds and not finding_more_uniform(located).holds
+
+
+def test_image_tables_keep_only_complete_images():
+    per_image = {'k1': {'a': 1.0, 'b': 2.0}, 'k2': {'a': 3.0}}
+    assert image_tables(per_image) == {'a': {'k1': 1.0, 'k2': 3.0}}
+    assert image_tables({}) == {}
+
+
+def test_robustness_counts_and_names_the_failing_images():
+    means, per_image = per_image_tables()
+    verdicts = per_image_verdicts(finding_masking_ratio, image_tables(per_image))
+    assert verdicts == {'a': True, 'b': True, 'c': False}
+    assert robustness(verdicts) == {'holds': 2, 'images': 3, 'failing': ['c']}
+    assert describe_robustness(robustness(verdicts)) == 'Per image: holds on 2 of 3 images (fails on c).'
+    assert robustness({}) is None
+    assert 'no per-image data' in describe_robustness(None)
+
+
+def test_net_findings_mean_holds_while_some_images_fail():
+    means, per_image = per_image_tables()
+    location = stats(0.9, 0.5, 0.6, 0.1)
+    image_location = {'a': location, 'b': location, 'c': stats(0.3, 0.5, 0.6, 0.1)}  # c: 3a fails, 3b holds
+    mean_curve = list(np.mean([GOOD_CURVE, GOOD_CURVE, BAD_CURVE], 0))
+    modulation = {'blur': {'lambdas': LAMBDAS, 'output_difference': mean_curve,
+                           'per_image': {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': BAD_CURVE}},
+                  'noise': {'lambdas': LAMBDAS, 'output_difference': GOOD_CURVE}}  # older file: no per_image
+    findings = {f['id']: f for f in net_findings(means, per_image, [1, 3], location, image_location, modulation)}
+    assert list(findings) == ['1', '2', '3a', '3b', '4_blur', '4_noise']
+    assert all(f['holds'] for f in findings.values())  # every mean verdict holds
+    assert findings['1']['per_image'] == {'holds': 2, 'images': 3, 'failing': ['c']}
+    assert findings['2']['per_image'] == {'holds': 2, 'images': 3, 'failing': ['b']}
+    assert findings['3a']['per_image'] == {'holds': 2, 'images': 3, 'failing': ['c']}
+    assert findings['3b']['per_image'] == {'holds': 3, 'images': 3, 'failing': []}
+    assert findings['4_blur']['per_image'] == {'holds': 2, 'images': 3, 'failing': ['c']}
+    assert findings['4_noise']['per_image'] is None
+
+
+def test_net_findings_without_per_image_data():
+    means, _ = per_image_tables()
+    modulation = {deg: {'lambdas': LAMBDAS, 'output_difference': BAD_CURVE} for deg in ('blur', 'noise')}
+    findings = net_findings(means, {}, [1, 3], stats(0.9, 0.5, 0.6, 0.1), {}, modulation)
+    assert all(f['per_image'] is None for f in findings)
+    assert [f['holds'] for f in findings] == [True, True, True, True, False, False]
+
+
+def test_image_rankings_rank_blur_and_noise_from_the_difference():
+    diff = np.array([0.5, -2.0, 3.0, 0.0])
+    rankings = image_rankings({'x': diff})['x']
+    assert rankings['blur'].tolist() == [2, 0, 3, 1]
+    assert rankings['noise'].tolist() == [1, 3, 0, 2]
+
+
+def test_finding_3_is_scoped_to_srresnet():
+    assert paper_scope('srresnet', '3a') == ' (the paper states this for SRResNet only)'
+    assert 'for information' in paper_scope('srcnn_style', '3b')
+    assert paper_scope('srcnn_style', '1') == ''
+
+
+def test_setting_name_follows_reproduce():
+    assert setting_name({'steps': 16, 'quadrature': 'riemann_left', 'crop': 64}) == 'steps16_riemann_left_crop64'
+    assert setting_name({'steps': 100, 'quadrature': 'riemann_left', 'crop': None}) == 'steps100_riemann_left_full'
+    assert setting_name({'steps': 1, 'quadrature': 'q', 'crop': None, 'setting': 'mine'}) == 'mine'
+
+
+def report_json(setting, verdicts, sha='x'):
+    return {'setting': setting, 'generated': 'now', 'nets': {'srresnet': {'target_sha1': sha, 'findings': [
+        {'id': fid, 'holds': ok, 'per_image': {'holds': 6 if ok else 2, 'images': 6, 'failing': []}}
+        for fid, ok in verdicts.items()]}}}
+
+
+def test_agreement_section_marks_the_disagreeing_finding():
+    default = report_json('steps16_riemann_left_crop64', {'1': True, '2': True, '3a': False})
+    full = report_json('steps100_riemann_left_full', {'1': True, '2': False, '3a': False}, sha='y')
+    assert compare_reports(default, full) == [('srresnet', '1', True, True), ('srresnet', '2', True, False),
+                                              ('srresnet', '3a', False, False)]
+    text = '\n'.join(agreement_section(default, full))
+    assert 'agree on 2 of 3 findings' in text
+    assert '| srresnet | 2 | holds (6/6 images) | does not hold (2/6 images) | **no** |' in text
+    assert '| srresnet | 3a | does not hold (2/6 images) | does not hold (2/6 images) | yes |' in text
+    assert 'different models for srresnet' in text
+
+
+# ---- write_report on a small results tree -----------------------------------------------------------
+
+def fake_run(root, nets, blur_curves):
+    """A results tree for ``nets``: 4 conv layers × 100 filters (1% = 4 filters), images a, b, c."""
+    state = {f'conv{i}.weight': torch.zeros(10, 10, 3, 3) for i in range(4)}
+    space = FilterSpace(state)
+    diff = np.random.default_rng(0).normal(0, 0.01, space.num_filters)
+    diff[300:304] = 10  # top deblurring filters: all in the last layer
+    diff[[0, 100, 200, 350]] = -10  # top denoising filters: one per layer, as spread as random filters
+    scores = {'a': diff, 'b': diff, 'c': -diff}  # c: the other way round (3a and 3b fail)
+    total = sum(scores.values())
+    _, per_image = per_image_tables()
+    for net in nets:
+        torch.save({'params': state}, osp.join(make_dir(root, f'experiments/pretrained/{net}'), 'target_model.pth'))
+        for kind in ('baseline', 'target'):
+            with open(osp.join(make_dir(root, 'results/report'), f'{net}_{kind}_psnr.json'), 'w') as f:
+                json.dump({'psnr': {'Blur2_LRbicx2': 30.0 if kind == 'target' else 28.0}}, f)
+        write_metric_files(per_image, osp.join(root, f'results/Interpret/metrics/{net}/set'), METHODS, (1, 3))
+        search = osp.join(root, f'results/Interpret/neuron-search/{net}/set/faig')
+        write_index(osp.join(search, 'blur_index.txt'), rank(total))
+        write_index(osp.join(search, 'noise_index.txt'), rank(-total))
+        np.savez(osp.join(search, 'per_image_scores.npz'), **scores)
+        for deg, kind in (('blur', 'deblur'), ('noise', 'denoise')):
+            folder = make_dir(root, f'results/Interpret/modulation/{net}/set/faig/4kernels/Modulation-{kind}-filter')
+            curves = blur_curves if deg == 'blur' else {s: GOOD_CURVE for s in 'abc'}
+            with open(osp.join(folder, 'differences.json'), 'w') as f:
+                json.dump({'lambdas': LAMBDAS, 'output_difference': list(np.mean(list(curves.values()), 0)),
+                           'per_image': curves}, f)
+
+
+def make_dir(root, sub):
+    path = osp.join(root, sub)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def test_write_report_per_image_counts_json_and_budget_comparison(tmp_path):
+    root = str(tmp_path)
+    nets = ('srresnet', 'srcnn_style')
+    fake_run(root, nets, {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': BAD_CURVE})
+    settings = {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64, 'timings': {'x': 1.0}, 'device': 'cpu'}
+    path = write_report(root, nets, 'set', settings)
+    text = open(path).read()
+    data = json.load(open(osp.join(root, 'results/report_steps16_riemann_left_crop64.json')))
+    findings = {f['id']: f for f in data['nets']['srresnet']['findings']}
+    assert all(f['holds'] for f in findings.values())
+    assert findings['1']['per_image'] == {'holds': 2, 'images': 3, 'failing': ['c']}
+    assert findings['2']['per_image'] == {'holds': 2, 'images': 3, 'failing': ['b']}
+    assert findings['3a']['per_image'] == findings['3b']['per_image'] == {'holds': 2, 'images': 3, 'failing': ['c']}
+    assert findings['3a']['numbers']['mean_depth_blur'] == 1.0
+    assert findings['4_blur']['per_image'] == {'holds': 2, 'images': 3, 'failing': ['c']}
+    assert findings['4_noise']['per_image'] == {'holds': 3, 'images': 3, 'failing': []}
+    assert 'Device: cpu.' in text
+    assert ('**srresnet** — 1. Masking 1% FAIG filters removes the matching function and keeps the other: '
+            '**holds**.') in text
+    assert 'Per image: holds on 2 of 3 images (fails on c).' in text
+    assert '(the paper states this for SRResNet only):' in text
+    assert '(the paper states this for SRResNet only; reported here for information):' in text
+    assert '## Default budget vs --full' not in text
+
+    # the --full run, where the mean of the deblurring modulation curve is no longer monotone
+    fake_run(root, nets, {'a': BAD_CURVE, 'b': BAD_CURVE, 'c': GOOD_CURVE})
+    write_report(root, nets, 'set', {'steps': 100, 'quadrature': 'riemann_left', 'crop': None})
+    text = open(path).read()
+    assert '## Default budget vs --full' in text and 'agree on 10 of 12 findings' in text
+    assert '| srresnet | 4_blur | holds (2/3 images) | does not hold (1/3 images) | **no** |' in text
+    assert '| srcnn_style | 1 | holds (2/3 images) | holds (2/3 images) | yes |' in text
+    assert 'Device:' not in text
+
+
+def test_write_report_without_per_image_files(tmp_path):
+    root = str(tmp_path)
+    fake_run(root, ('srresnet',), {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': GOOD_CURVE})
+    os.remove(osp.join(root, 'results/Interpret/neuron-search/srresnet/set/faig/per_image_scores.npz'))
+    write_report(root, ('srresnet',), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64})
+    data = json.load(open(osp.join(root, 'results/report_steps16_riemann_left_crop64.json')))
+    findings = {f['id']: f for f in data['nets']['srresnet']['findings']}
+    assert findings['3a']['holds'] and findings['3a']['per_image'] is None
+    assert findings['1']['per_image']['images'] == 3
+    text = open(osp.join(root, 'results/report.md')).read()
+    assert text.count('no per-image data') == 2  # 3a and 3b

@@ -1,10 +1,14 @@
-"""A real train.py run (subprocess, tiny net and data), its checkpoint, and a resumed run on CPU."""
+"""A real train.py run (subprocess, tiny net and data), its checkpoint, and a resumed run on CPU;
+bad option files (typos, wrong values) refused in one line before anything is written."""
+import glob
 import os.path as osp
 import shutil
 
 import pytest
 import torch
 import yaml
+
+from faig.errors import InputError
 
 from conftest import REPO, run_script, write_images
 
@@ -78,3 +82,130 @@ def test_missing_gt_folder_is_one_line(workdir):
     res = run_script(['train.py', '-opt', opt_path], cwd=workdir)
     assert res.returncode == 2
     assert res.stderr.strip().count('\n') == 0 and 'no_such_gt' in res.stderr
+
+
+# Option files with typos and wrong values: one line, exit 2, nothing written (see faig/training.py)
+
+def _set(opt, dotted, value):
+    """Set ``a.b.c`` in a nested dict."""
+    *parents, last = dotted.split('.')
+    for key in parents:
+        opt = opt[key]
+    opt[last] = value
+
+
+def _rename(opt, dotted, new_name):
+    *parents, last = dotted.split('.')
+    for key in parents:
+        opt = opt[key]
+    opt[new_name] = opt.pop(last)
+
+
+BAD_OPTIONS = [
+    # (what to change, expected message after "error: <yml>: ")
+    (lambda o: _rename(o, 'train.total_iter', 'totl_iter'),
+     "unknown option 'train.totl_iter' (did you mean 'total_iter'?)"),
+    (lambda o: _set(o, 'path.pretrain_netwrk_g', 'made_by_make_exp_dirs'),  # basicsr would mkdir it
+     "unknown option 'path.pretrain_netwrk_g' (did you mean 'pretrain_network_g'?)"),
+    (lambda o: _rename(o, 'network_g.num_block', 'num_blocks'),
+     "unknown option 'network_g.num_blocks' (did you mean 'num_block'?)"),
+    (lambda o: _rename(o, 'datasets.train.use_flip', 'use_flp'),
+     "unknown option 'datasets.train.use_flp' (did you mean 'use_flip'?)"),
+    (lambda o: _rename(o, 'logger.print_freq', 'print_frq'),
+     "unknown option 'logger.print_frq' (did you mean 'print_freq'?)"),
+    (lambda o: _rename(o, 'manual_seed', 'manul_seed'), "unknown option 'manul_seed' (did you mean 'manual_seed'?)"),
+    (lambda o: _set(o, 'train.total_iter', 'abc'), "train.total_iter: must be an integer >= 1, got 'abc'"),
+    (lambda o: _set(o, 'scale', 0), 'scale: must be an integer >= 1, got 0'),
+    (lambda o: _set(o, 'train.optim_g.lr', '2e-4'),
+     "train.optim_g.lr: must be a number > 0, got '2e-4' (YAML reads 2e-4 as text; write !!float 2e-4)"),
+]
+
+
+@pytest.mark.parametrize('change,message', BAD_OPTIONS, ids=[m.split(':')[0][:40] for _, m in BAD_OPTIONS])
+def test_bad_option_is_one_line_and_writes_nothing(workdir, change, message):
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['logger']['use_tb_logger'] = True  # a run that got past the check would make tb_logger/
+    change(opt)
+    opt_path = write_options(workdir, opt)
+    before = sorted(p.relative_to(workdir) for p in workdir.rglob('*'))
+    res = run_script(['train.py', '-opt', opt_path], cwd=workdir)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stderr.strip() == f'error: {opt_path}: {message}'
+    assert not (workdir / 'experiments').exists() and not (workdir / 'tb_logger').exists()
+    assert sorted(p.relative_to(workdir) for p in workdir.rglob('*')) == before
+
+
+@pytest.mark.parametrize('change,message', [
+    (lambda o: _set(o, 'val', {'val_freq': 1, 'save_img': False,
+                               'metrics': {'psnr': {'type': 'calculate_psnr', 'crop_bordr': 2}}}),
+     "unknown option 'val.metrics.psnr.crop_bordr' (did you mean 'crop_border'?)"),
+    (lambda o: _rename(o, 'train.scheduler.milestones', 'milestone'),
+     "unknown option 'train.scheduler.milestone' (did you mean 'milestones'?)"),
+    (lambda o: _rename(o, 'train.pixel_opt.loss_weight', 'los_weight'),
+     "unknown option 'train.pixel_opt.los_weight' (did you mean 'loss_weight'?)"),
+    (lambda o: _set(o, 'logger.wandb', {'projct': None}),
+     "unknown option 'logger.wandb.projct' (did you mean 'project'?)"),
+    (lambda o: _set(o, 'datasets.train.kernel_size', 20),
+     'datasets.train.kernel_size: must be a positive odd integer, got 20'),
+    (lambda o: _set(o, 'datasets.train.noise_prob', 1.5),
+     'datasets.train.noise_prob: must be a probability in [0, 1], got 1.5'),
+    (lambda o: _set(o, 'datasets.test', o['datasets']['train']),
+     "datasets.test: unknown dataset phase 'test'; use 'train', 'val' or 'val_<n>'"),
+    (lambda o: _set(o, 'network_g.upscale', 4), 'network_g.upscale: 4 differs from scale: 2'),
+    (lambda o: _set(o, 'logger.save_checkpoint_freq', 0), 'logger.save_checkpoint_freq: must be a number > 0, got 0'),
+    (lambda o: _set(o, 'logger.use_tb_logger', 'yes'), "logger.use_tb_logger: must be true or false, got 'yes'"),
+    (lambda o: _set(o, 'name', 'a/b'), "name: must be a non-empty name without slashes"),
+    (lambda o: _set(o, 'datasets.train.gt_size', 33), 'datasets.train.gt_size: 33 is not divisible by scale 2'),
+    (lambda o: _set(o, 'train.optim_g.type', 'SGD'), "train.optim_g.type: basicsr 1.4.2 supports only Adam, got 'SGD'"),
+    (lambda o: o.pop('num_gpu'), "missing option 'num_gpu'"),
+    (lambda o: _set(o, 'train.scheduler', {'type': 'CosineAnnealingRestartLR', 'periods': [1], 'eta_min': 1e-7}),
+     'train.scheduler.periods: they sum to 1, less than train.total_iter 2'),
+])
+def test_check_options_messages(workdir, change, message):
+    """The same check in-process (fast): more typos and wrong values."""
+    from faig.training import check_options
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    change(opt)
+    opt_path = write_options(workdir, opt)
+    with pytest.raises(InputError) as info:
+        check_options(opt_path)
+    assert str(info.value).startswith(f'{opt_path}: {message}')
+    assert '\n' not in str(info.value)
+
+
+def test_every_project_option_file_passes_check_options(monkeypatch):
+    """options/**/*.yml: keys and values always; with the files they name for the CPU ones
+    (auto_resume: the targets' pretrained baselines are made by a training run)."""
+    from faig.training import check_options
+    monkeypatch.chdir(REPO)
+    files = sorted(glob.glob(osp.join('options', '**', '*.yml'), recursive=True))
+    assert len(files) >= 8
+    for path in files:
+        check_options(path, check_files=False)
+    for path in glob.glob(osp.join('options', 'cpu', '*.yml')):
+        check_options(path, auto_resume=True)
+
+
+def test_tiny_options_pass(workdir):
+    from faig.training import check_options
+    check_options(write_options(workdir, tiny_options(str(workdir / 'gt'), 2)))
+
+
+def test_force_yml_overrides_are_checked(workdir):
+    from faig.training import check_options
+    opt_path = write_options(workdir, tiny_options(str(workdir / 'gt'), 2))
+    assert check_options(opt_path, force_yml=['train:total_iter=7'])['train']['total_iter'] == 7
+    with pytest.raises(InputError, match="unknown option 'train.totl_iter'"):
+        check_options(opt_path, force_yml=['train:totl_iter=7'])
+    with pytest.raises(InputError, match="^--force_yml: 'trian:x=1': .* has no section 'trian'$"):
+        check_options(opt_path, force_yml=['trian:x=1'])
+    with pytest.raises(InputError, match='^--force_yml: expected section:key=value'):
+        check_options(opt_path, force_yml=['train'])
+
+
+def test_train_command_line_errors_are_one_line(workdir):
+    res = run_script(['train.py'], cwd=workdir)
+    assert res.returncode == 2 and res.stderr.strip().count('\n') == 0 and '-opt' in res.stderr
+    res = run_script(['train.py', '-opt', str(workdir / 'missing.yml')], cwd=workdir)
+    assert res.returncode == 2 and res.stderr.strip() == f'error: {workdir / "missing.yml"}: option file not found'
+    assert not (workdir / 'experiments').exists()

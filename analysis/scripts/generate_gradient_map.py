@@ -1,6 +1,5 @@
-"""Gradient maps of the target and masked outputs, saved as npy (see `--help`; the implementation is faig.cli_evaluation)."""
-import faig  # noqa: F401
-from faig.cli_evaluation import gradient_map_main
+"""Gradient maps of the target and masked outputs, saved as npy (see `--help`; the implementation is faig.cli.gradient)."""
+from faig.cli.gradient import gradient_map_main
 
 if __name__ == '__main__':
     gradient_map_main()

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from faig.attribution.modes import PRECISIONS
 from faig.attribution.quadrature import quadrature
 
 
@@ -53,9 +54,6 @@ def uniform_divisor(weights):
     return None
 
 
-PRECISIONS = ('fp32', 'bf16')
-
-
 def autocast_context(precision, device):
     """fp32: exact arithmetic of the original; bf16: autocast (CPU AMX / CUDA tensor cores), approximate."""
     if precision == 'fp32':
@@ -65,36 +63,18 @@ def autocast_context(precision, device):
     raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
 
 
-def per_input_grads(net, names, params, inputs, gt, loss_fn, precision, batched):
-    """{input key: tuple of parameter gradients} at the current point of the path.
-
-    batched=True runs all inputs (same shape) as one batch and recovers per-input gradients
-    with torch.func (vmap over grad); otherwise one forward+backward per input.
-    """
-    device = gt.device
-    if not batched:
-        grads = {}
-        for key, x in inputs.items():
-            with autocast_context(precision, device):
-                out = net(x)
-            grads[key] = torch.autograd.grad(loss_fn(out.float(), gt), params)
-        return grads
-    from torch.func import functional_call, grad, vmap
-    keys = list(inputs)
-    stacked = torch.cat([inputs[k] for k in keys])
-    values = {n: p.detach() for n, p in zip(names, params)}
-
-    def loss_of(param_values, x):
-        with autocast_context(precision, device):
-            out = functional_call(net, param_values, (x.unsqueeze(0), ))
-        return loss_fn(out.float(), gt)
-
-    per_sample = vmap(grad(loss_of), in_dims=(None, 0))(values, stacked)
-    return {k: tuple(per_sample[n][i] for n in names) for i, k in enumerate(keys)}
+def per_input_grads(net, params, inputs, gt, loss_fn, precision):
+    """{input key: tuple of parameter gradients} at the current point of the path (one pass per input)."""
+    grads = {}
+    for key, x in inputs.items():
+        with autocast_context(precision, gt.device):
+            out = net(x)
+        grads[key] = torch.autograd.grad(loss_fn(out.float(), gt), params)
+    return grads
 
 
 def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', loss_fn=sse, endpoints=True,
-                        progress=False, precision='fp32', batched=False):
+                        progress=False, precision='fp32'):
     """Path-integrated parameter gradients of ``loss_fn(net(x), gt)`` for every input in ``inputs``.
 
     Each input costs one forward+backward per node; the network is moved once per node and
@@ -108,7 +88,7 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
     nodes = tqdm(list(zip(alphas, weights)), desc='path steps', unit='step', leave=False, disable=not progress)
     for alpha, weight in nodes:
         path.move_to(alpha)
-        grads = per_input_grads(net, names, params, inputs, gt, loss_fn, precision, batched)
+        grads = per_input_grads(net, params, inputs, gt, loss_fn, precision)
         scale = 1.0 if divisor else float(weight)
         for key in inputs:
             for name, g in zip(names, grads[key]):
@@ -133,8 +113,7 @@ def filter_scores(space, integral, delta):
     return space.per_filter(attribution, reduce='sum_abs')
 
 
-def faig_image(space, path, images, gt, n_steps=100, method='riemann_left', progress=False, precision='fp32',
-               batched=False):
+def faig_image(space, path, images, gt, n_steps=100, method='riemann_left', progress=False, precision='fp32'):
     """FAIG scores of one ground truth's degraded versions.
 
     Args:
@@ -143,8 +122,7 @@ def faig_image(space, path, images, gt, n_steps=100, method='riemann_left', prog
         scores: {degradation: float32 numpy array of per-filter s(x)}
         completeness: {degradation: (sum of attributions, L(baseline) - L(target), error)}
     """
-    integrals = integrate_gradients(path, images, gt, n_steps, method, progress=progress, precision=precision,
-                                    batched=batched)
+    integrals = integrate_gradients(path, images, gt, n_steps, method, progress=progress, precision=precision)
     scores = {k: filter_scores(space, v, path.delta).float().cpu().numpy() for k, v in integrals.items()}
     completeness = {k: v.completeness(path.delta) for k, v in integrals.items()}
     return scores, completeness

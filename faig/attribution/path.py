@@ -54,17 +54,42 @@ class ParameterPath:
             self.live[k].copy_(alpha * self.baseline[k] + (1 - alpha) * self.target[k])
 
 
-LAYOUTS = ('auto', 'channels_last', 'contiguous')
+def time_pass(net, x, repeats=2):
+    """Best wall time of one forward+backward of ``net`` on ``x`` (after a warm-up pass)."""
+    import time
+    best = float('inf')
+    for i in range(repeats + 1):
+        if x.is_cuda:
+            torch.cuda.synchronize(x.device)
+        start = time.perf_counter()
+        net(x).sum().backward()
+        if x.is_cuda:
+            torch.cuda.synchronize(x.device)
+        if i:
+            best = min(best, time.perf_counter() - start)
+    return best
 
 
-def use_channels_last(layout, device):
-    """Resolve a ``--layout`` choice. ``auto``: channels-last on CPU, where it was measured to give the
-    same top filter sets up to near-ties, 1.1-1.9x faster (docs/benchmarks.md); contiguous elsewhere (unmeasured)."""
+def resolve_layout(layout, net, sample, margin=0.9):
+    """``--layout``: ``contiguous``, ``channels_last``, or ``auto`` -- measured here, on this machine and
+    network: one forward+backward of each layout on ``sample`` (cropped to at most 64x64); channels-last
+    is chosen only when it is faster than ``margin`` times contiguous (it helps on some CPUs and hurts on
+    others: docs/benchmarks.md). Returns (channels_last, {layout: seconds} or None)."""
+    from faig.attribution.modes import LAYOUTS
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
-    if layout == 'auto':
-        return torch.device(device).type == 'cpu'
-    return layout == 'channels_last'
+    if layout != 'auto':
+        return layout == 'channels_last', None
+    import copy
+    x = sample[..., :64, :64]
+    seconds = {}
+    for name in ('contiguous', 'channels_last'):
+        probe = copy.deepcopy(net)
+        probe.requires_grad_(True)
+        if name == 'channels_last':
+            probe = probe.to(memory_format=torch.channels_last)
+        seconds[name] = round(time_pass(probe, in_layout(x, name == 'channels_last')), 5)
+    return seconds['channels_last'] < margin * seconds['contiguous'], seconds
 
 
 def check_compatible(baseline, target, baseline_name='baseline', target_name='target'):

@@ -1,5 +1,4 @@
 """Dataset-level runs of the attribution methods: image pairing, progress, resumable partial results."""
-import hashlib
 import io
 import json
 import os
@@ -14,37 +13,31 @@ from tqdm import tqdm
 from faig.attribution.faig import discriminative, faig_image
 from faig.attribution.filters import FilterSpace
 from faig.attribution.ig import ig_image
-from faig.attribution.path import ParameterPath, check_compatible, in_layout
+from faig.attribution.path import ParameterPath, in_layout
 from faig.data.image_io import pair_by_name, read_image, write_bytes
 from faig.errors import InputError
 from faig.inference import check_lr_size, image_to_tensor
-from faig.networks import build_network, load_params
+from faig.stamps import files_digest
 
 
-def sha1_file(path):
-    """Hash of a file's whole content (for stamps that must change whenever the file does)."""
-    with open(path, 'rb') as f:
-        return hashlib.sha1(f.read()).hexdigest()
-
-
-def file_fingerprint(path):
-    """Cheap identity of a file (size, mtime, hash of the first MiB) for resume checks."""
-    stat = os.stat(path)
-    with open(path, 'rb') as f:
-        head = hashlib.sha1(f.read(1 << 20)).hexdigest()
-    return f'{stat.st_size}:{int(stat.st_mtime)}:{head}'
+def inputs_digest(pairs):
+    """{role: {file name: sha1}} of paired image sets: what a resumed run must find unchanged."""
+    roles = pairs[0].keys() if pairs else ()
+    return {role: files_digest([p[role] for p in pairs]) for role in roles}
 
 
 class PartialStore:
     """Per-image results of a long run in ``<folder>/.partial``, so a killed run can ``--resume``.
 
-    Results are only reused when the run's configuration (models, images, steps, method)
-    is the same as the one that wrote them.
+    Results are only reused when the run's configuration (model contents, image contents,
+    steps, method) is the same as the one that wrote them. A run that fails on bad input
+    removes the folder it created (:meth:`discard`); a killed run leaves it for ``--resume``.
     """
 
     def __init__(self, folder, config, resume):
         self.folder = osp.join(folder, '.partial')
         self.config = json.loads(json.dumps(config, sort_keys=True))
+        self.created = not osp.isdir(self.folder) or not resume
         config_path = osp.join(self.folder, 'config.json')
         if osp.isdir(self.folder):
             old = json.load(open(config_path)) if osp.isfile(config_path) else None
@@ -55,6 +48,16 @@ class PartialStore:
                 shutil.rmtree(self.folder)
         os.makedirs(self.folder, exist_ok=True)
         write_bytes(config_path, json.dumps(self.config, sort_keys=True).encode())
+
+    @staticmethod
+    def previous_config(folder):
+        """Settings of the partial results in ``folder`` (None if there are none)."""
+        path = osp.join(folder, '.partial', 'config.json')
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
 
     def _path(self, name):
         return osp.join(self.folder, f'{name}.npz')
@@ -74,23 +77,15 @@ class PartialStore:
     def clear(self):
         shutil.rmtree(self.folder, ignore_errors=True)
 
-
-def load_models(net_opt, baseline_path, target_path, param_key=None):
-    """(network, baseline state dict, target state dict); the network holds the target weights."""
-    baseline = load_params(baseline_path, param_key)
-    target = load_params(target_path, param_key)
-    check_compatible(baseline, target, baseline_path, target_path)
-    net = build_network(net_opt)
-    try:
-        net.load_state_dict(target, strict=True)
-    except RuntimeError as exc:
-        raise InputError(f'{target_path}: does not fit network {net_opt["type"]} '
-                         f'({str(exc).splitlines()[0]})') from exc
-    return net.eval(), baseline, target
+    def discard(self):
+        """After an error: remove the folder if this run made it (a resumed run's earlier work stays)."""
+        if self.created:
+            self.clear()
 
 
-def load_image_set(pair, scale, device, gt_role='gt'):
-    """Read one image set (role -> path) as RGB tensors; LR sizes are checked against the GT."""
+def read_image_set(pair, scale, gt_role='gt'):
+    """Read one image set (role -> path) as BGR [0, 1] arrays; LR sizes are checked against the GT
+    (or, without a GT, against each other)."""
     images = {role: read_image(path) for role, path in pair.items()}
     if gt_role in images:
         for role, img in images.items():
@@ -102,7 +97,18 @@ def load_image_set(pair, scale, device, gt_role='gt'):
             if img.shape != images[first].shape:
                 raise InputError(f'{pair[role]}: size {img.shape[1]}x{img.shape[0]} differs from '
                                  f'{pair[first]} ({images[first].shape[1]}x{images[first].shape[0]})')
-    return {role: image_to_tensor(img, device) for role, img in images.items()}
+    return images
+
+
+def check_image_sets(pairs, scale, gt_role='gt'):
+    """Read every image once before any work, so a bad file fails the run before anything is written."""
+    for pair in pairs:
+        read_image_set(pair, scale, gt_role)
+
+
+def load_image_set(pair, scale, device, gt_role='gt'):
+    """:func:`read_image_set` as RGB 1CHW tensors on ``device``."""
+    return {role: image_to_tensor(img, device) for role, img in read_image_set(pair, scale, gt_role).items()}
 
 
 def show_steps(pairs, tensors, pixels=128 * 128):
@@ -131,12 +137,13 @@ def image_name(pair):
 
 def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riemann_left', device='cpu',
              store=None, image_reduce='sum', degradations=('blur', 'noise'), precision='fp32', channels_last=False,
-             batched=False):
+             per_image=None):
     """FAIG over a data set.
 
     Args:
-        folders: {'gt': ..., 'blur': ..., 'noise': ...}; images are paired by file name.
+        folders: {'gt': ..., <deg a>: ..., <deg b>: ...}; images are paired by file name.
         image_reduce: 'sum' (original SRResNet script) or 'mean' (original SRCNN-style script) over images.
+        per_image: a dict to receive {image name: s(x_a) - s(x_b)} (for per-image robustness checks).
     Returns:
         scores {deg: float32 array} for the first degradation and its negation for the second,
         and a per-image report (completeness of the path integral, time).
@@ -152,10 +159,8 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
     def compute(pair):
         start = time.time()
         tensors = load_image_set(pair, scale, device)
-        same_shape = tensors[first].shape == tensors[second].shape
         scores, completeness = faig_image(space, path, {d: tensors[d] for d in degradations}, tensors['gt'], n_steps,
-                                          method, progress=show_steps(pairs, tensors), precision=precision,
-                                          batched=batched and same_shape)
+                                          method, progress=show_steps(pairs, tensors), precision=precision)
         result = {'diff': discriminative(scores, first, second), 'seconds': np.array(time.time() - start)}
         for d in degradations:
             result[f'completeness_{d}'] = np.array(completeness[d], dtype=np.float64)
@@ -163,6 +168,8 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
 
     for name, cached in cached_per_image(pairs, store, f'FAIG ({n_steps} steps, {method})', compute):
         total = cached['diff'].copy() if total is None else total + cached['diff']
+        if per_image is not None:
+            per_image[name] = cached['diff']
         report.append({'image': name, 'seconds': round(float(cached['seconds']), 2), **{
             f'completeness_{d}': dict(zip(('sum_attribution', 'loss_difference', 'error'),
                                           map(float, cached[f'completeness_{d}'])))
@@ -175,7 +182,7 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
 
 def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cpu', store=None,
            degradations=('blur', 'noise'), channels_last=False):
-    """IG over a data set. ``folders``: {'clean': ..., 'blur': ..., 'noise': ...} (paired by name).
+    """IG over a data set. ``folders``: {'clean': ..., <deg a>: ..., <deg b>: ...} (paired by name).
 
     Returns {deg: sum over images of the per-filter IG scores}.
     """
@@ -194,9 +201,3 @@ def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cp
         for d in degradations:
             totals[d] = cached[d].copy() if totals[d] is None else totals[d] + cached[d]
     return totals
-
-
-def torch_device(name=None):
-    if name:
-        return torch.device(name)
-    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')

@@ -1,4 +1,5 @@
 """Training data for the FAIG study: clean GT images, degraded on the fly."""
+import numbers
 import os.path as osp
 
 import numpy as np
@@ -28,6 +29,38 @@ class DIV2KInterpretDataset(data.Dataset):
             bicubic | area | nearest.
     """
 
+    @staticmethod
+    def check_options(opt):
+        """The first problem of the degradation options as ``'<key>: <problem>'``, or None.
+
+        Called by ``faig.training.check_options`` before training starts (the same values would
+        otherwise fail only in the first batch, after the experiment folder exists).
+        """
+        def number(value, low, high=None):
+            return (isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= low
+                    and (high is None or value <= high))
+
+        for key in ('kernel_prob', 'noise_prob'):
+            if key not in opt:
+                return f'{key}: missing (a probability in [0, 1])'
+            if not number(opt[key], 0, 1):
+                return f'{key}: must be a probability in [0, 1], got {opt[key]!r}'
+        size = opt.get('kernel_size')
+        if not (isinstance(size, int) and not isinstance(size, bool) and size > 0 and size % 2 == 1):
+            return f'kernel_size: must be a positive odd integer, got {size!r}'
+        for key, low, what in (('sigma_list', 1e-12, 'positive numbers'), ('noise_list', 0, 'numbers >= 0')):
+            values = opt.get(key)
+            if not (isinstance(values, list) and values and all(number(v, low) for v in values)):
+                return f'{key}: must be a non-empty list of {what}, got {values!r}'
+        interpolation = opt.get('downsample_interpolation', 'bilinear')
+        if interpolation not in INTERPOLATIONS:
+            return f'downsample_interpolation: unknown value {interpolation!r}; choose from {sorted(INTERPOLATIONS)}'
+        if opt.get('phase', 'train') == 'train':
+            for key in ('gt_size', 'use_flip', 'use_rot'):
+                if key not in opt:
+                    return f'{key}: missing (needed for training)'
+        return None
+
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
@@ -36,10 +69,10 @@ class DIV2KInterpretDataset(data.Dataset):
         self.mean = opt.get('mean')
         self.std = opt.get('std')
         self.gt_folder = opt['dataroot_gt']
+        problem = self.check_options(opt)
+        if problem:
+            raise InputError(f'dataset {opt.get("name", "")!s}: {problem}')
         self.interpolation = opt.get('downsample_interpolation', 'bilinear')
-        if self.interpolation not in INTERPOLATIONS:
-            raise InputError(f'downsample_interpolation: unknown value {self.interpolation!r}; '
-                             f'choose from {sorted(INTERPOLATIONS)}')
         self.paths = self._find_paths()
 
         self.kernel_prob = opt['kernel_prob']

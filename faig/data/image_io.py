@@ -1,6 +1,9 @@
 """Reading, pairing and writing images with clear errors and atomic writes."""
+import contextlib
+import errno
 import os
 import os.path as osp
+import sys
 import tempfile
 
 import cv2
@@ -13,12 +16,37 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.
 
 def list_images(folder):
     """Image files of ``folder`` as ``{file name: path}``; errors if the folder is missing or empty."""
-    if not osp.isdir(folder):
+    if not osp.exists(folder):
         raise InputError(f'{folder}: folder not found')
-    names = sorted(n for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTENSIONS))
+    if not osp.isdir(folder):
+        raise InputError(f'{folder}: not a folder')
+    try:
+        entries = os.listdir(folder)
+    except OSError as exc:
+        raise InputError(f'{folder}: cannot list folder ({exc.strerror or exc})') from exc
+    names = sorted(n for n in entries if n.lower().endswith(IMAGE_EXTENSIONS))
     if not names:
         raise InputError(f'{folder}: no images found (looked for {", ".join(IMAGE_EXTENSIONS)})')
     return {name: osp.join(folder, name) for name in names}
+
+
+def check_output_folder(folder, what='output folder'):
+    """Refuse an output folder that cannot be created or written, before anything is written.
+
+    ``what`` names the option in the message, e.g. ``'--save_bic_folder'``.
+    Checks: the path is not an existing file; its nearest existing ancestor is a folder; that
+    folder is writable (``os.access``; root passes it, write_bytes still catches the OSError).
+    """
+    if osp.exists(folder) and not osp.isdir(folder):
+        raise InputError(f'{folder}: {what} is an existing file, not a folder')
+    parent = osp.normpath(folder)
+    while parent and not osp.exists(parent):
+        parent = osp.dirname(parent)
+    parent = parent or '.'
+    if not osp.isdir(parent):
+        raise InputError(f'{parent}: not a folder, so {what} {folder} cannot be created')
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f'{parent}: no write permission ({what} {folder})')
 
 
 def pair_by_name(folders):
@@ -39,13 +67,55 @@ def pair_by_name(folders):
     return [{role: listing[name] for role, listing in listings.items()} for name in sorted(all_names)]
 
 
-def decode_checked(path, buffer=None):
-    """Decode an 8-bit, 3-channel (BGR) image; grayscale, RGBA and 16-bit inputs are refused."""
-    if buffer is None:
-        if not osp.isfile(path):
-            raise InputError(f'{path}: file not found')
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 for a moment: libpng and OpenCV print warnings for broken files
+    straight to stderr ("libpng error: ..."), which would add lines to the one-line error."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real stderr (e.g. a captured stream)
+        yield
+        return
+    try:
+        with open(os.devnull, 'wb') as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def read_file_bytes(path):
+    """The bytes of ``path`` as a uint8 array; a missing, unreadable or empty file is an InputError."""
+    if osp.isdir(path):
+        raise InputError(f'{path}: is a folder, not an image file')
+    if not osp.isfile(path):
+        raise InputError(f'{path}: file not found')
+    try:
         buffer = np.fromfile(path, dtype=np.uint8)
-    img = cv2.imdecode(np.frombuffer(buffer, np.uint8), cv2.IMREAD_UNCHANGED)
+    except OSError as exc:
+        raise InputError(f'{path}: cannot read ({exc.strerror or exc})') from exc
+    return buffer
+
+
+def decode_checked(path, buffer=None):
+    """Decode an 8-bit, 3-channel (BGR) image; grayscale, RGBA and 16-bit inputs are refused.
+
+    ``buffer``: the file's bytes when they come from elsewhere (lmdb); read from ``path`` otherwise.
+    An empty file is ``<path>: empty file (0 bytes)``; a truncated or non-image file is
+    ``<path>: not a readable image`` (the decoder's own warnings are kept off stderr).
+    """
+    if buffer is None:
+        buffer = read_file_bytes(path)
+    buffer = np.frombuffer(buffer, np.uint8)
+    if buffer.size == 0:
+        raise InputError(f'{path}: empty file (0 bytes)')
+    try:
+        with _quiet_stderr():
+            img = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        img = None
     if img is None:
         raise InputError(f'{path}: not a readable image')
     if img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1):
@@ -79,25 +149,66 @@ def to_uint8(img):
     return np.clip((np.asarray(img) * 255.0).round(), 0, 255).astype(np.uint8)
 
 
-def write_image(path, img):
-    """Write an image atomically (temporary file + rename): a killed run leaves no half image."""
+def encode_image(path, img):
+    """PNG/JPEG/... bytes of ``img``, the format given by the extension of ``path``."""
     ext = osp.splitext(path)[1] or '.png'
     ok, encoded = cv2.imencode(ext, img)
     if not ok:
         raise InputError(f'{path}: could not encode image')
-    write_bytes(path, encoded.tobytes())
+    return encoded.tobytes()
+
+
+def write_image(path, img):
+    """Write an image atomically (temporary file + rename): a killed run leaves no half image."""
+    write_bytes(path, encode_image(path, img))
+
+
+def _umask():
+    """The process umask, read without changing it where possible (Linux), else via os.umask."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _cannot_write(path, exc):
+    """OSError of a write -> InputError naming the path that failed."""
+    where = exc.filename if isinstance(exc.filename, str) else path
+    reason = exc.strerror or type(exc).__name__
+    return InputError(f'{where}: cannot write ({reason})')
 
 
 def write_bytes(path, data):
-    """Atomically write ``data`` (bytes) to ``path``."""
+    """Atomically write ``data`` (bytes) to ``path`` (temporary file in the same folder + rename).
+
+    The file gets the mode a new file from ``open(path, 'wb')`` would get, ``0o666 & ~umask``
+    (mkstemp alone would leave every output 0600).
+    OS errors (folder is a file, no permission, path is a folder, ...) become an InputError
+    naming the path.
+    """
     folder = osp.dirname(path) or '.'
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix=osp.basename(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        mode = 0o666 & ~_umask()
+        if osp.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix=osp.basename(path))
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from exc
         raise

@@ -6,7 +6,9 @@ import numpy as np
 from tqdm import tqdm
 
 from faig.data.degradations import degrade, gaussian_kernel
-from faig.data.image_io import check_divisible, list_images, read_image, to_uint8, write_image
+from faig.data.image_io import (check_divisible, check_output_folder, decode_checked, encode_image, list_images,
+                                read_image, to_uint8, write_bytes, write_image)
+from faig.errors import InputError
 
 
 def default_folders(dataroot, scale, kernel_sigma, noise_sigma):
@@ -24,21 +26,67 @@ def image_rng(seed, name):
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
-def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, noise_sigma=0.1, seed=0):
+def check_out_folders(gt_folder, out_folders, flags=None):
+    """Refuse output folders that would overwrite the GT images or each other.
+
+    ``flags``: role -> the option that named the folder (for the message), e.g.
+    ``{'bicubic': '--save_bic_folder'}``. Folders are compared by real path (symlinks, ``..``).
+    """
+    flags = flags or {}
+    gt_real = osp.realpath(gt_folder)
+    seen = {}
+    for role, folder in out_folders.items():
+        if not folder:
+            continue
+        flag = flags.get(role, f'the {role} output folder')
+        real = osp.realpath(folder)
+        if real == gt_real:
+            raise InputError(f'{folder}: {flag} is the GT folder (--ori_folder); it would overwrite the GT images')
+        if real in seen:
+            raise InputError(f'{folder}: {flag} and {seen[real]} are the same folder; '
+                             'each output needs its own folder')
+        seen[real] = flag
+        check_output_folder(folder, flag)
+
+
+def _same_image(path, data):
+    """Whether the existing file ``path`` holds the image that ``data`` (encoded bytes) would write."""
+    if osp.isdir(path):
+        raise InputError(f'{path}: an output image would replace this folder')
+    try:
+        with open(path, 'rb') as f:
+            if f.read() == data:
+                return True
+    except OSError:
+        return False
+    try:
+        old = decode_checked(path)
+    except InputError:
+        return False
+    new = decode_checked(path, data)
+    return old.shape == new.shape and bool(np.array_equal(old, new))
+
+
+def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, noise_sigma=0.1, seed=0,
+             overwrite=False, flags=None):
     """Write the degraded LR sets.
 
     blur:     Gaussian blur (kernel_size, kernel_sigma) on the HR image -> bilinear x1/scale -> 8 bit
     noise:    bilinear x1/scale -> + N(0, noise_sigma^2) -> 8 bit
     bilinear: bilinear x1/scale -> 8 bit (the clean start of IG's input path)
     bicubic:  bicubic x1/scale -> 8 bit (clean validation input)
-    Every GT image is checked before anything is written.
+
+    Nothing is written unless everything can be: the output folders are checked
+    (:func:`check_out_folders`: never the GT folder, never one folder for two outputs, creatable
+    and writable), then every GT image is read and checked, then the existing output files are
+    compared with what would be written. An existing output that already holds the same pixels is
+    left alone; one that differs is an error unless ``overwrite`` -- a user's file is never
+    replaced silently. Only then is the first file written.
+    Returns the sorted image names.
     """
     images = list_images(gt_folder)
-    hr = {}
-    for name, path in images.items():
-        img = read_image(path)
-        check_divisible(path, img, scale)
-        hr[name] = img
+    check_out_folders(gt_folder, out_folders, flags)
+    out_folders = {role: folder for role, folder in out_folders.items() if folder}
     kernel = gaussian_kernel(kernel_size, kernel_sigma)
     recipes = {
         'blur': lambda img, name: degrade(img, scale, kernel=kernel),
@@ -46,11 +94,41 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
         'bilinear': lambda img, name: degrade(img, scale),
         'bicubic': lambda img, name: degrade(img, scale, interpolation='bicubic'),
     }
-    for name, img in tqdm(hr.items(), desc='generate LR', unit='img'):
-        for role, folder in out_folders.items():
-            if folder:
-                write_image(osp.join(folder, name), to_uint8(recipes[role](img, name)))
-    return sorted(hr)
+
+    def encoded(role, img, name, path):
+        return encode_image(path, to_uint8(recipes[role](img, name)))
+
+    unchanged = set()
+    with _progress(len(images), 'check GT and outputs') as bar:
+        for name, path in images.items():
+            img = read_image(path)
+            check_divisible(path, img, scale)
+            for role, folder in out_folders.items():
+                out = osp.join(folder, name)
+                if not osp.lexists(out):
+                    continue
+                if _same_image(out, encoded(role, img, name, out)):
+                    unchanged.add(out)
+                elif not overwrite:
+                    raise InputError(f'{out}: exists with different content; pass --overwrite to replace it '
+                                     'or choose another output folder')
+            bar.update()
+
+    with _progress(len(images), 'generate LR') as bar:
+        for name, path in images.items():
+            img = read_image(path)
+            for role, folder in out_folders.items():
+                out = osp.join(folder, name)
+                if out not in unchanged:
+                    write_bytes(out, encoded(role, img, name, out))
+            bar.update()
+    return sorted(images)
+
+
+def _progress(total, desc):
+    """A progress bar on terminals only (``disable=None``), cleared when done or on an error, so that
+    an error stays the only line on stderr."""
+    return tqdm(total=total, desc=desc, unit='img', leave=False, disable=None)
 
 
 def crop_test_set(src_root, dst_root, lr_size, scale, folders):

@@ -37,10 +37,15 @@ def image_gradient_map(img_bgr_uint8, channel='gray'):
     return gradient_map(to_gray(img_bgr_uint8, channel))
 
 
-def output_difference(maps, reference_maps):
-    """Mean over images of mean((G - G_ref)^2) x 1000; images matched by name."""
+def per_image_difference(maps, reference_maps):
+    """{image: mean((G - G_ref)^2) x 1000}; images matched by name."""
     missing = sorted(set(reference_maps) ^ set(maps))
     if missing:
         raise ValueError(f'gradient maps do not cover the same images: {", ".join(missing)}')
-    values = [np.mean((maps[name].astype(np.float64) - reference_maps[name])**2) * 1000 for name in reference_maps]
-    return float(np.mean(values))
+    return {name: float(np.mean((maps[name].astype(np.float64) - reference_maps[name])**2) * 1000)
+            for name in sorted(reference_maps)}
+
+
+def output_difference(maps, reference_maps):
+    """The paper's output difference: mean over images of mean((G - G_ref)^2) x 1000."""
+    return float(np.mean(list(per_image_difference(maps, reference_maps).values())))

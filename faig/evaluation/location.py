@@ -36,11 +36,9 @@ def filter_location(space, ranking, proportion=1):
         'mean_depth': float((selected * depth).sum()),
         'random_mean_depth': float((everywhere * depth).sum()),
         'distance_from_uniform': float(0.5 * np.abs(selected - everywhere).sum()),
-        'back_half_share': float(selected[np.arange(layers) >= layers / 2].sum()),
     }
 
 
 def describe_location(name, stats):
     return (f'{name}: mean layer depth {stats["mean_depth"]:.2f} (random filters: {stats["random_mean_depth"]:.2f}), '
-            f'distance from a uniform spread {stats["distance_from_uniform"]:.2f}, '
-            f'{100 * stats["back_half_share"]:.1f}% in the back half')
+            f'distance from a uniform spread {stats["distance_from_uniform"]:.2f}')

@@ -5,9 +5,6 @@ and every other value stay the target's.
 """
 import numpy as np
 
-from faig.attribution.filters import FilterSpace
-
-MASK_KINDS = {'blur': 'maskdeblurfilter', 'noise': 'maskdenoisefilter'}
 DEFAULT_PROPORTIONS = (1, 3, 5, 10)
 
 
@@ -24,7 +21,9 @@ def top_filters(ranking, proportion, num_filters=None):
 def blend_filters(baseline, target, indices, weight_target, space=None):
     """State dict equal to the target except at ``indices``, where each kernel slice becomes
     ``weight_target * target + (1 - weight_target) * baseline``."""
-    space = space or FilterSpace(target)
+    if space is None:
+        from faig.attribution.filters import FilterSpace
+        space = FilterSpace(target)
     result = {k: v.clone() for k, v in target.items()}
     for name, mask in space.masks(indices).items():
         if not mask.any():

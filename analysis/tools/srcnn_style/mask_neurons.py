@@ -1,12 +1,11 @@
-"""mask_neurons for the srcnn_style network (see `--help`; the implementation is faig.cli_evaluation)."""
+"""mask_neurons for the srcnn_style network (see `--help`; the implementation is faig.cli.evaluation)."""
 import os.path as osp
 import sys
 
 # This folder holds a script named faig.py: keep it off the path so `import faig` finds the package.
 sys.path[:] = [p for p in sys.path if osp.abspath(p or '.') != osp.dirname(osp.abspath(__file__))]
 
-import faig  # noqa: E402,F401
-from faig.cli_evaluation import mask_main  # noqa: E402
+from faig.cli.evaluation import mask_main  # noqa: E402
 
 if __name__ == '__main__':
     mask_main('srcnn_style')

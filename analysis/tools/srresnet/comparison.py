@@ -1,12 +1,11 @@
-"""comparison for the srresnet network (see `--help`; the implementation is faig.cli_evaluation)."""
+"""comparison for the srresnet network (see `--help`; the implementation is faig.cli.evaluation)."""
 import os.path as osp
 import sys
 
 # This folder holds a script named faig.py: keep it off the path so `import faig` finds the package.
 sys.path[:] = [p for p in sys.path if osp.abspath(p or '.') != osp.dirname(osp.abspath(__file__))]
 
-import faig  # noqa: E402,F401
-from faig.cli_evaluation import comparison_main  # noqa: E402
+from faig.cli.evaluation import comparison_main  # noqa: E402
 
 if __name__ == '__main__':
     comparison_main('srresnet')

@@ -1,12 +1,11 @@
-"""faig for the srresnet network (see `--help`; the implementation is faig.cli_attribution)."""
+"""faig for the srresnet network (see `--help`; the implementation is faig.cli.attribution)."""
 import os.path as osp
 import sys
 
 # This folder holds a script named faig.py: keep it off the path so `import faig` finds the package.
 sys.path[:] = [p for p in sys.path if osp.abspath(p or '.') != osp.dirname(osp.abspath(__file__))]
 
-import faig  # noqa: E402,F401
-from faig.cli_attribution import run_tool  # noqa: E402
+from faig.cli.attribution import run_tool  # noqa: E402
 
 if __name__ == '__main__':
     run_tool('faig', 'srresnet')

@@ -1,0 +1,1 @@
+"""Command lines of the analysis tools: one implementation each, parameterised by network spec."""

@@ -1,0 +1,143 @@
+"""analysis/scripts/{generate_gradient_map,cal_blur_gradient_loss,cal_noise_gradient_loss}.py:
+the original's two-step way to the output differences, through gradient maps saved as npy.
+
+Only stamped output folders are converted (faig.stamps): each gradient-map folder records the
+hashes of the PNGs it came from, and the loss scripts check that both the PNGs and the maps
+belong to the current images of the dataset -- a replaced dataset or a re-run model is an
+error, never an average over stale files.
+"""
+import os
+import os.path as osp
+
+from faig.cli.args import Parser, percent, require_folder
+from faig.errors import InputError, cli
+from faig.evaluation.masking import DEFAULT_PROPORTIONS
+from faig.paths import dataset_name, default_test_root
+from faig.specs import NETWORKS, RANKING_METHODS, ResultsLayout, degradation
+
+METHODS = tuple(RANKING_METHODS)
+
+
+def stamped_folders(root):
+    """Every folder under ``root`` that holds stamped outputs."""
+    from faig.stamps import STAMP
+    for folder, _, files in os.walk(root):
+        if STAMP in files:
+            yield folder
+
+
+def map_folder(png_folder, in_root, out_root, channel):
+    """The gradient-map folder mirroring a stamped PNG folder, keyed on the PNGs' hashes and the channel."""
+    from faig.stamps import StampedFolder
+    stamp = StampedFolder(png_folder, None).stamp() or {}
+    return StampedFolder(osp.join(out_root, osp.relpath(png_folder, in_root)),
+                         {'pngs': stamp.get('outputs', {}), 'channel': channel}, ext='.npy')
+
+
+@cli
+def gradient_map_main(argv=None):
+    parser = Parser(description='Gradient maps (npy) of the target and masked outputs of a network, mirrored under '
+                    'results/Interpret/gradient/<net>/<dataset>.')
+    parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS))
+    parser.add_argument('--dataset', default=dataset_name(default_test_root()))
+    parser.add_argument('--channel', default='gray', choices=['gray', 'blue'])
+    args = parser.parse_args(argv)
+    layout = ResultsLayout(args.net, args.dataset)
+    sources = {osp.join(layout.gradient(), 'targetmodel-sr'): layout.target_outputs(),
+               layout.gradient(): layout.masking()}
+
+    import io
+
+    import numpy as np
+
+    from faig.data.image_io import read_image, write_bytes
+    from faig.evaluation.gradient_map import image_gradient_map
+    from faig.stamps import StampedFolder
+    count = 0
+    for out_root, in_root in sources.items():
+        for png_folder in sorted(stamped_folders(in_root)):
+            stamp = StampedFolder(png_folder, None).stamp()
+            source = StampedFolder(png_folder, stamp['key'])
+            stems = sorted(stamp['outputs'])
+            if not source.fresh(stems):
+                raise InputError(f'{png_folder}: outputs changed since they were written; run the tool that made '
+                                 'them again (comparison.py / mask_neurons.py / inference)')
+            maps = map_folder(png_folder, in_root, out_root, args.channel)
+            if maps.fresh(stems):
+                continue
+            maps.invalidate()
+            for stem in stems:
+                buffer = io.BytesIO()
+                np.save(buffer, image_gradient_map(read_image(source.path(stem), float32=False), args.channel))
+                write_bytes(maps.path(stem), buffer.getvalue())
+                count += 1
+            maps.seal(stems)
+    if not count and not any(True for root in sources.values() for _ in stamped_folders(root)):
+        raise InputError(f'{layout.target_outputs()}: no outputs found; run inference and mask_neurons first')
+    print(f'{count} gradient maps -> {layout.gradient()}')
+
+
+def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems):
+    """Gradient maps of ``png_folder``'s outputs for ``stems``, checked to be current."""
+    import numpy as np
+
+    from faig.stamps import StampedFolder
+    stamp = StampedFolder(png_folder, None).stamp()
+    if stamp is None:
+        raise InputError(f'{png_folder}: no stamped outputs; run comparison.py or mask_neurons.py first')
+    if stamp['key'].get('inputs') != inputs_digest:
+        raise InputError(f'{png_folder}: outputs were made from other input images than the current dataset; '
+                         'run comparison.py / mask_neurons.py again, then generate_gradient_map.py')
+    maps = map_folder(png_folder, in_root, map_root, channel)
+    if not maps.fresh(stems):
+        raise InputError(f'{maps.folder}: gradient maps missing or stale; run analysis/scripts/generate_gradient_map.py')
+    return {stem: np.load(maps.path(stem)) for stem in stems}
+
+
+@cli
+def gradient_loss_main(input_deg, argv=None):
+    spec = degradation(input_deg)
+    parser = Parser(description=f'Output differences on the {spec.adjective} input from saved gradient maps '
+                    '(analysis/scripts/generate_gradient_map.py).')
+    parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS))
+    parser.add_argument('--dataset', default=dataset_name(default_test_root()))
+    parser.add_argument('--input_folder_name', default=spec.folder)
+    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    parser.add_argument('--proportions', nargs='+', type=percent, default=list(DEFAULT_PROPORTIONS))
+    parser.add_argument('--total_neuron_nums', type=int, default=None, help="default: the network's filter count")
+    parser.add_argument('--channel', default='gray', choices=['gray', 'blue'], help='of the saved maps')
+    parser.add_argument('--other', default=None, help='the other degradation (default: the paper pair)')
+    args = parser.parse_args(argv)
+    other = args.other or ('noise' if input_deg == 'blur' else 'blur')
+    layout = ResultsLayout(args.net, args.dataset)
+    input_folder = osp.join('datasets', args.dataset, args.input_folder_name)
+    require_folder(input_folder, '--input_folder_name')
+
+    from faig.data.image_io import list_images, write_bytes
+    from faig.evaluation.gradient_map import output_difference
+    from faig.evaluation.masking import num_selected
+    from faig.specs import network
+    from faig.stamps import files_digest
+    inputs = list_images(input_folder)
+    digest = files_digest(list(inputs.values()))
+    stems = sorted(osp.splitext(n)[0] for n in inputs)
+    total = args.total_neuron_nums or network(args.net).num_filters_x2
+    reference = load_maps(osp.join(layout.target_outputs(), args.input_folder_name),
+                          osp.join(layout.gradient(), 'targetmodel-sr'), layout.target_outputs(), args.channel, digest,
+                          stems)
+    lines = {}
+    for masked in (input_deg, other):
+        kind = degradation(masked).mask_kind
+        better = 'Higher' if masked == input_deg else 'Lower'
+        print(f'masking {masked} filters, {spec.adjective} input ({better} is better):')
+        for method in args.methods:
+            values = []
+            for p in args.proportions:
+                png_folder = osp.join(layout.masking(), method, f'{num_selected(total, p)}kernels', kind,
+                                      args.input_folder_name)
+                maps = load_maps(png_folder, layout.gradient(), layout.masking(), args.channel, digest, stems)
+                values.append(output_difference(maps, reference))
+            lines[osp.join(layout.metrics(), f'{method}_{kind}_{input_deg}.txt')] = ''.join(f'{v:.6f}\n' for v in values)
+            print(f'  {method:>18}: ' + '  '.join(f'{p:g}%: {v:.4f}' for p, v in zip(args.proportions, values)))
+    for path, text in lines.items():  # written only once every value is known
+        write_bytes(path, text.encode())

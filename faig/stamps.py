@@ -1,0 +1,102 @@
+"""Content keys for caches and resumed runs: a cache is reused only when the contents it came
+from (model weights, input images, its own output files) are unchanged -- never on paths alone.
+
+A stamped folder holds outputs plus ``.source.json``: the key it was made from and a hash of
+every output file. Whoever writes into the folder removes the stamp first and writes a new one
+last, so a folder changed by another tool, or half-written by a killed run, is never fresh.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+
+STAMP = '.source.json'
+
+
+def sha1_bytes(data):
+    return hashlib.sha1(data).hexdigest()
+
+
+def sha1_file(path):
+    """Hash of a file's whole content."""
+    digest = hashlib.sha1()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def files_digest(paths):
+    """{file name: sha1} of a list of files (the identity of an input set)."""
+    return {osp.basename(p): sha1_file(p) for p in sorted(paths)}
+
+
+def data_digest(root):
+    """One hash of every file under ``root`` (names and contents): the identity of a data set."""
+    digest = hashlib.sha1()
+    for folder, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(files):
+            path = osp.join(folder, name)
+            digest.update(f'{osp.relpath(path, root)}:{sha1_file(path)};'.encode())
+    return digest.hexdigest()
+
+
+def state_digest(state):
+    """Hash of a state dict's names, shapes, dtypes and values (the identity of a model)."""
+    import torch
+    digest = hashlib.sha1()
+    for name, value in state.items():
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f'{name}:{tuple(tensor.shape)}:{tensor.dtype};'.encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def canonical(key):
+    """A JSON-comparable form of ``key`` (tuples become lists, keys sorted)."""
+    return json.loads(json.dumps(key, sort_keys=True))
+
+
+class StampedFolder:
+    """A folder of ``<stem><ext>`` outputs that is fresh only for the same key and untouched files."""
+
+    def __init__(self, folder, key, ext='.png'):
+        self.folder = folder
+        self.key = canonical(key)
+        self.ext = ext
+
+    def path(self, stem):
+        return osp.join(self.folder, stem + self.ext)
+
+    def fresh(self, stems):
+        """True if every ``stem`` was written under this key and its file is unchanged since."""
+        stamp = self.stamp()
+        if stamp is None or stamp.get('key') != self.key:
+            return False
+        outputs = stamp.get('outputs', {})
+        for stem in stems:
+            path = self.path(stem)
+            if stem not in outputs or not osp.isfile(path) or sha1_file(path) != outputs[stem]:
+                return False
+        return True
+
+    def stamp(self):
+        """The folder's stamp ({'key': ..., 'outputs': {stem: sha1}}), or None."""
+        try:
+            with open(osp.join(self.folder, STAMP)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def invalidate(self):
+        """Call before writing outputs: the folder is not fresh until :meth:`seal`."""
+        stamp_path = osp.join(self.folder, STAMP)
+        if osp.isfile(stamp_path):
+            os.remove(stamp_path)
+
+    def seal(self, stems):
+        """Record the key and the hash of each written output."""
+        from faig.data.image_io import write_bytes
+        stamp = {'key': self.key, 'outputs': {s: sha1_file(self.path(s)) for s in sorted(stems)}}
+        write_bytes(osp.join(self.folder, STAMP), json.dumps(stamp, sort_keys=True, indent=1).encode())

@@ -1,0 +1,37 @@
+"""A normal (non-editable) install of the wheel holds every sub-package and the public API imports."""
+import os
+import subprocess
+import sys
+import zipfile
+
+from conftest import REPO
+
+
+def test_wheel_installs_and_public_api_imports(tmp_path):
+    build = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q', '-w',
+                            str(tmp_path / 'dist'), REPO], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    wheel = next((tmp_path / 'dist').glob('faig-*.whl'))
+    names = zipfile.ZipFile(wheel).namelist()
+    for package in ('faig', 'faig/attribution', 'faig/evaluation', 'faig/cli', 'faig/archs', 'faig/data',
+                    'faig/models'):
+        assert f'{package}/__init__.py' in names, package
+    site = tmp_path / 'site'
+    install = subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', '-q', '--target', str(site),
+                              str(wheel)], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr[-3000:]
+    code = ('import faig, faig.attribution as A, faig.evaluation as E\n'
+            'from faig.attribution import FilterSpace, ParameterPath, integrate_gradients, faig_image, ig_image, '
+            'absolute_filter_change, random_rankings\n'
+            'from faig.evaluation import substitute_filters, modulate_filters, gradient_map, output_difference\n'
+            'from faig.networks import build_network, preset\n'
+            'import torch\n'
+            'net = build_network(preset("srcnn_style", 2))\n'
+            'print(faig.__file__)\n'
+            'print(FilterSpace(net.state_dict()).num_filters)')
+    run = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(site)))
+    assert run.returncode == 0, run.stderr[-3000:]
+    installed_at, filters = run.stdout.split()[-2:]
+    assert installed_at.startswith(str(site))  # the wheel's copy, not the checkout
+    assert int(filters) == 156224
