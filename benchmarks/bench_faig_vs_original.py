@@ -22,17 +22,17 @@ from faig.networks import build_network  # noqa: E402
 from original_style import faig_rankings  # noqa: E402
 
 
-def ours(net_opt, baseline, target, images, steps, method='riemann_left', layout='contiguous'):
+def ours(net_opt, baseline, target, images, steps, method='riemann_left', layout='contiguous', nodes_per_pass=1):
     """faig.py's core on the images; ``layout`` as --layout (auto: measured here, inside the timing)."""
     space = FilterSpace(target)
-    net = build_network(net_opt).eval()
+    net = build_network(net_opt).eval().to(next(iter(target.values())).device)
     net.load_state_dict(target)
     channels_last, _ = resolve_layout(layout, net, next(iter(images.values()))['blur'])
     path = ParameterPath(net, baseline, target, channels_last=channels_last)
     total = 0.0
     for entry in images.values():
         scores, _ = faig_image(space, path, {'blur': entry['blur'], 'noise': entry['noise']}, entry['gt'], steps,
-                               method)
+                               method, nodes_per_pass=nodes_per_pass)
         total = total + discriminative(scores, 'blur', 'noise')
     return {'blur': rank(total), 'noise': rank(-total)}, total
 
@@ -57,13 +57,15 @@ def compare_row(label, steps, t_orig, t_ours, orig, ours_result, exact):
 def main():
     parser = bench_parser(__doc__, steps=10, lr_size=48)
     parser.add_argument('--fast', action='store_true', help='also time the --fast mode of faig.py on the same inputs')
+    parser.add_argument('--nodes_per_pass', type=int, default=1,
+                        help='also time the default with this many path nodes per batched pass (GPU option)')
     args = parser.parse_args()
     from faig.attribution.modes import FAST_MODE
     torch.manual_seed(0)
     rows = []
     for net in args.net:
-        opt, baseline, target = bundled_models(net)
-        images = load_test_images(args.dataroot, args.images, args.lr_size)
+        opt, baseline, target = bundled_models(net, args.device)
+        images = load_test_images(args.dataroot, args.images, args.lr_size, device=args.device)
         # warm-up (oneDNN primitive caches, allocator) so that no variant pays it inside its timing
         faig_rankings(opt, baseline, target, images, 1)
         for layout in ('contiguous', 'channels_last'):
@@ -74,6 +76,11 @@ def main():
                              ('channels_last', '--layout channels_last')):
             result, t = timed(ours, opt, baseline, target, images, args.steps, 'riemann_left', layout)
             rows.append(compare_row(f'{net}, {note}', args.steps, t_orig, t, orig, result, exact=True))
+        if args.nodes_per_pass > 1:
+            result, t = timed(ours, opt, baseline, target, images, args.steps, 'riemann_left', 'auto',
+                              args.nodes_per_pass)
+            rows.append(compare_row(f'{net}, --nodes_per_pass {args.nodes_per_pass}', args.steps, t_orig, t, orig,
+                                    result, exact=True))
         if args.fast:
             fast = FAST_MODE['settings']
             result, t = timed(ours, opt, baseline, target, images, fast['total_step'], fast['quadrature'],

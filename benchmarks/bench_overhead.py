@@ -35,9 +35,9 @@ def main():
     args = parser.parse_args()
     rows = []
     for net_name in args.net:
-        opt, baseline, target = bundled_models(net_name)
-        images = load_test_images(args.dataroot, args.images, args.lr_size)
-        net = build_network(opt).eval()
+        opt, baseline, target = bundled_models(net_name, args.device)
+        images = load_test_images(args.dataroot, args.images, args.lr_size, device=args.device)
+        net = build_network(opt).eval().to(args.device)
         path = ParameterPath(net, baseline, target, channels_last=args.channels_last)
         first = next(iter(images.values()))
         bare = bare_pass_seconds(net, path.prepare_input(first['blur']), first['gt'], repeats=5)

@@ -29,7 +29,7 @@ VARIANTS = {
 
 
 def run(opt, baseline, target, images, steps, variant):
-    path = ParameterPath(build_network(opt).eval(), baseline, target,
+    path = ParameterPath(build_network(opt).eval().to(next(iter(target.values())).device), baseline, target,
                          channels_last=variant['channels_last'])
     space = FilterSpace(target)
     kwargs = dict(precision=variant['precision'])
@@ -48,8 +48,8 @@ def main():
     args = parser.parse_args()
     rows = []
     for net_name in args.net:
-        opt, baseline, target = bundled_models(net_name)
-        images = load_test_images(args.dataroot, args.images, args.lr_size)
+        opt, baseline, target = bundled_models(net_name, args.device)
+        images = load_test_images(args.dataroot, args.images, args.lr_size, device=args.device)
         reference, reference_seconds = None, None
         for name, variant in VARIANTS.items():
             scores, seconds = timed(run, opt, baseline, target, images, args.steps, variant)

@@ -42,10 +42,10 @@ def main():
     args = parser.parse_args()
     rows = []
     for net_name in args.net:
-        opt, baseline, target = bundled_models(net_name)
-        images = load_test_images(args.dataroot, args.images, args.lr_size)
+        opt, baseline, target = bundled_models(net_name, args.device)
+        images = load_test_images(args.dataroot, args.images, args.lr_size, device=args.device)
         space = FilterSpace(target)
-        path = ParameterPath(build_network(opt).eval(), baseline, target)
+        path = ParameterPath(build_network(opt).eval().to(args.device), baseline, target)
         (reference, ref_err), ref_seconds = timed(blur_scores, space, path, images, args.reference_nodes,
                                                   'gauss_legendre')
         faithful, faithful_err = blur_scores(space, path, images, 100, 'riemann_left')

@@ -88,16 +88,17 @@ def bench_parser(doc, steps=None, lr_size=48, images=('astronaut', 'chelsea')):
     parser.add_argument('--images', nargs='+', default=list(images))
     parser.add_argument('--lr_size', type=int, default=lr_size, help='LR centre-crop size')
     parser.add_argument('--dataroot', default='datasets/SampleSet')
+    parser.add_argument('--device', default='cpu', help='cpu or cuda')
     if steps is not None:
         parser.add_argument('--steps', type=int, default=steps)
     return parser
 
 
-def bundled_models(net_name):
-    """(network options, baseline state dict, target state dict) of the bundled models."""
+def bundled_models(net_name, device='cpu'):
+    """(network options, baseline state dict, target state dict) of the bundled models, on ``device``."""
     from faig.networks import load_params, preset
-    return (preset(net_name, 2), load_params(f'experiments/pretrained/{net_name}/baseline_model.pth'),
-            load_params(f'experiments/pretrained/{net_name}/target_model.pth'))
+    return (preset(net_name, 2), *({k: v.to(device) for k, v in load_params(
+        f'experiments/pretrained/{net_name}/{kind}_model.pth').items()} for kind in ('baseline', 'target')))
 
 
 def command_line():

@@ -17,7 +17,7 @@ def single_image(net_opt, img1, img2, gt, baseline, target, total_step, conv_nam
     criterion = torch.nn.MSELoss(reduction='sum')
     for step in range(total_step):
         alpha = step / total_step
-        net = build_network(net_opt).eval()
+        net = build_network(net_opt).eval().to(gt.device)
         net.load_state_dict({k: alpha * baseline[k] + (1 - alpha) * target[k] for k in baseline})
         for img, store in ((img1, grads1), (img2, grads2)):
             net.zero_grad()
@@ -31,7 +31,7 @@ def single_image(net_opt, img1, img2, gt, baseline, target, total_step, conv_nam
             diff = (baseline[k] - target[k]).reshape(-1, *baseline[k].shape[2:])
             parts.append(torch.sum(torch.sum(abs(grads[k] * diff / total_step), dim=1), dim=1))
         return torch.cat(parts)
-    return (scores(grads1) - scores(grads2)).numpy()
+    return (scores(grads1) - scores(grads2)).cpu().numpy()
 
 
 def faig_rankings(net_opt, baseline, target, images, total_step):

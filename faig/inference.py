@@ -35,7 +35,7 @@ def restore(net, img, device='cpu'):
     return tensor2img(out.squeeze(0).float().cpu(), rgb2bgr=True, min_max=(0, 1))
 
 
-def restore_cached(net, inputs, save_folder, device='cpu'):
+def restore_cached(net, inputs, save_folder, device='cpu', progress=True):
     """{stem: BGR uint8 output} of ``net`` for ``inputs`` ({stem: LR path}).
 
     Reused from ``save_folder`` when its stamp says it holds this network's outputs (same weights)
@@ -50,7 +50,8 @@ def restore_cached(net, inputs, save_folder, device='cpu'):
     images = {stem: read_image(inputs[stem]) for stem in stems}
     folder.invalidate()
     outputs = {}
-    for stem in tqdm(stems, desc=osp.basename(osp.normpath(save_folder)), unit='img', leave=False):
+    for stem in tqdm(stems, desc=osp.basename(osp.normpath(save_folder)), unit='img', leave=False,
+                     disable=not progress):
         outputs[stem] = restore(net, images[stem], device)
         write_image(folder.path(stem), outputs[stem])
     folder.seal(stems)

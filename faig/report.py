@@ -22,7 +22,7 @@ from faig.evaluation.comparison import read_comparison
 from faig.evaluation.location import describe_location, filter_location
 from faig.evaluation.masking import num_selected
 from faig.networks import load_params
-from faig.specs import RANKING_METHODS, degradation
+from faig.specs import RANKING_METHODS, ResultsLayout, degradation
 from faig.stamps import sha1_file
 
 OTHERS = tuple(m for m in RANKING_METHODS if m != 'faig')
@@ -331,24 +331,26 @@ def write_report(root, nets, dataset, settings):
             b, t = psnr['baseline'][folder], psnr['target'][folder]
             lines.append(f'| {FOLDER_TITLES.get(folder, folder)} | {b:.2f} | {t:.2f} | {t - b:+.2f} |')
         lines.append('')
-        metrics = osp.join(root, f'results/Interpret/metrics/{net}/{dataset}')
+        layout = ResultsLayout(net, dataset)
+        in_results = lambda path: osp.relpath(path, 'results')  # noqa: E731  (links relative to report.md)
+        metrics = osp.join(root, layout.metrics())
         means, per_image = load_comparison(osp.join(metrics, 'comparison.csv'))
         proportions = sorted({k[1] for k in means})
         lines += [open(osp.join(metrics, 'comparison.md')).read(), '']
-        fig = f'Interpret/figures/{net}'
+        fig = in_results(layout.figures())
         lines += [f'![proportion curves]({fig}/proportion_curves_{dataset}.png)', '',
                   f'![masking]({fig}/masking_{dataset}_astronaut.png)', '',
                   f'![filter distribution]({fig}/filter_distribution.png)', '']
         target_path = osp.join(root, f'experiments/pretrained/{net}/target_model.pth')
         space = FilterSpace(load_params(target_path))
-        search = osp.join(root, f'results/Interpret/neuron-search/{net}/{dataset}/faig')
+        search = osp.join(root, layout.rankings('faig'))
         rankings = {d: read_index(osp.join(search, f'{d}_index.txt'), space.num_filters) for d in ('blur', 'noise')}
         scores = read_per_image_scores(osp.join(search, 'per_image_scores.npz'), space.num_filters)
         image_location = {stem: location_stats(space, r) for stem, r in image_rankings(scores).items()}
         modulation = {}
         for deg in ('blur', 'noise'):
-            folder = (f'Interpret/modulation/{net}/{dataset}/faig/{num_selected(space.num_filters, 1)}kernels/'
-                      f'{MODULATION_KINDS[deg]}')
+            folder = in_results(osp.join(layout.modulation(), f'{num_selected(space.num_filters, 1)}kernels',
+                                         MODULATION_KINDS[deg]))
             modulation[deg] = json.load(open(osp.join(root, 'results', folder, 'differences.json')))
             lines += [f'![modulation {deg}]({folder}/contact_sheet.png)', '']
         findings = net_findings(means, per_image, proportions, location_stats(space, rankings), image_location,

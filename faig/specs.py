@@ -144,6 +144,10 @@ class ResultsLayout:
     def gradient(self):
         return f'{self.root}/gradient/{self.net}/{self.dataset}'
 
+    def model_outputs(self, kind):
+        """Outputs of the ``kind`` ('target', 'baseline') model: the original's ``<prefix>-<kind>model-sr``."""
+        return f'{self.root}/{network(self.net).flag_prefix}-{kind}model-sr'
+
     def target_outputs(self):
-        """Target-model outputs (the original's ``<prefix>-targetmodel-sr``, shared with inference)."""
-        return self.overrides.get('target_outputs') or f'{self.root}/{network(self.net).flag_prefix}-targetmodel-sr'
+        """Target-model outputs (shared by inference and the comparison; stamped, see faig.stamps)."""
+        return self.overrides.get('target_outputs') or self.model_outputs('target')

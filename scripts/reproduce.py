@@ -57,15 +57,15 @@ def tool(name, net):
     return call
 
 
-def script(module, function, *bound):
-    """A CLI function of analysis/scripts (``bound``: leading positional arguments)."""
+def script(name, module, function):
+    """The CLI function behind analysis/scripts/<name>.py."""
     import importlib
     func = getattr(importlib.import_module(module), function)
 
     def call(argv):
-        return func(*bound, argv)
+        return func(argv)
 
-    call.__name__ = f'analysis/scripts ({function})'
+    call.__name__ = f'analysis/scripts/{name}.py'
     return call
 
 
@@ -129,6 +129,7 @@ def main():
     setting = f'steps{steps}_{args.quadrature}_' + ('full' if crop is None else f'crop{crop}')
     dataset = osp.basename(attr_root)
 
+    from faig.specs import ResultsLayout
     from faig.stamps import data_digest, sha1_file
     data_keys = {root: data_digest(osp.join(ROOT, root))[:12] for root in {DATA, attr_root}}
     for net in NETS:
@@ -137,14 +138,14 @@ def main():
         model_keys = [sha1_file(osp.join(ROOT, m))[:12] for m in models]
         for kind, model, model_key in zip(('baseline', 'target'), models, model_keys):
             key = f'{model_key} data {data_keys[DATA]}'
-            out = f'results/Interpret/{net}-{kind}model-sr'
+            out = ResultsLayout(net, dataset).model_outputs(kind)
             psnr = f'results/report/{net}_{kind}_psnr.json'
             if args.force or not exists(psnr) or not stage_done(f'results/report/{net}_{kind}_inference.done', key):
                 timings[f'{net} {kind} inference'] = run(tool('inference', net), [
                     '--dataroot', DATA, '--model_path', model, '--save_root', out,
                     '--folders', *LR_FOLDERS, '--psnr_json', psnr], f'{net} {kind} inference + PSNR')
                 mark_done(f'results/report/{net}_{kind}_inference.done', key)
-        search = f'results/Interpret/neuron-search/{net}/{dataset}'
+        layout = ResultsLayout(net, dataset)
         model_args = ['--baseline_model_path', models[0], '--target_model_path', models[1]]
         lr_args = ['--blur_folder', f'{attr_root}/Blur2_LRbicx2', '--noise_folder', f'{attr_root}/LRbicx2_noise0.1',
                    '--total_step', str(steps)]
@@ -153,26 +154,28 @@ def main():
         if args.force or not stage_done(stamp, rankings_key):
             timings[f'{net} FAIG'] = run(tool('faig', net), [*model_args, '--gt_folder',
                                           f'{attr_root}/GTmod12', *lr_args, '--quadrature', args.quadrature,
-                                          '--record_filters_folder', f'{search}/faig'], f'{net} FAIG')
+                                          '--record_filters_folder', layout.rankings('faig')], f'{net} FAIG')
             timings[f'{net} IG'] = run(tool('ig', net), ['--target_model_path', models[1],
                                         '--bic_folder', f'{attr_root}/Linear_LRbicx2', *lr_args,
-                                        '--record_filters_folder', f'{search}/ig'], f'{net} IG')
+                                        '--record_filters_folder', layout.rankings('ig')], f'{net} IG')
             run(tool('absolute_filter_change', net), [*model_args, '--record_filters_folder',
-                                                      f'{search}/abs_filter_change'], f'{net} |θ−θ̄|')
-            run(tool('random_neurons', net), ['--record_filters_folder', f'{search}/random'], f'{net} random')
+                                                      layout.rankings('abs_filter_change')], f'{net} |θ−θ̄|')
+            run(tool('random_neurons', net), ['--record_filters_folder', layout.rankings('random')], f'{net} random')
             mark_done(stamp, rankings_key)
-        metrics = f'results/Interpret/metrics/{net}/{dataset}/comparison.csv'
+        metrics = osp.join(layout.metrics(), 'comparison.csv')
         if args.force or not exists(metrics) or osp.getmtime(osp.join(ROOT, metrics)) < osp.getmtime(
                 osp.join(ROOT, stamp)):
             timings[f'{net} comparison'] = run(tool('comparison', net), [
                 *model_args, '--dataset', dataset,
-                '--target_model_output_root', f'results/Interpret/{net}-targetmodel-sr/{dataset}', '--teaser_image',
+                '--target_model_output_root', osp.join(layout.target_outputs(), dataset), '--teaser_image',
                 'astronaut'], f'{net} comparison')
-        timings[f'{net} distribution'] = run(script('faig.cli.analysis', 'distribution_main'), [
+        distribution = script('vis_filters_distribution', 'faig.cli.analysis', 'distribution_main')
+        timings[f'{net} distribution'] = run(distribution, [
             '--net', net, '--dataset', dataset,
             '--target_model_path', models[1]], f'{net} filter distribution')
         for deg in ('blur', 'noise'):
-            timings[f'{net} modulation {deg}'] = run(script('faig.cli.analysis', 'modulation_main'), [
+            modulation = script('filter_modulation', 'faig.cli.analysis', 'modulation_main')
+            timings[f'{net} modulation {deg}'] = run(modulation, [
                 '--net', net, '--dataset', dataset, '--degradation', deg,
                 *model_args], f'{net} modulation ({deg})')
 

@@ -331,3 +331,20 @@ def test_fast_mode_keeps_the_faithful_ranking():
         top = max(1, len(a) // 10)
         assert len(set(rank(a)[:top]) & set(rank(b)[:top])) / top >= 0.9
         assert np.corrcoef(a, b)[0, 1] > 0.99
+
+
+@pytest.mark.parametrize('name', ['srresnet', 'srcnn_style'])
+def test_several_nodes_per_pass_give_the_same_integral(name):
+    """Batched path nodes (torch.func, for GPUs) = one node per pass, for uniform and weighted rules."""
+    opt = TINY_NETS[name]
+    baseline, target = make_pair(opt)
+    gt, blur, noise = images()
+    space = FilterSpace(target)
+    for method, steps in (('riemann_left', 5), ('gauss_legendre', 4)):
+        path = ParameterPath(fresh_net(opt, torch.float64), baseline, target)
+        one, c1 = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=steps, method=method)
+        many, c3 = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=steps, method=method,
+                              nodes_per_pass=3)
+        for key in ('blur', 'noise'):
+            np.testing.assert_allclose(many[key], one[key], rtol=1e-9, atol=1e-12 * np.abs(one[key]).max())
+            np.testing.assert_allclose(c3[key], c1[key], rtol=1e-9)

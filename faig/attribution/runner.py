@@ -137,7 +137,7 @@ def image_name(pair):
 
 def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riemann_left', device='cpu',
              store=None, image_reduce='sum', degradations=('blur', 'noise'), precision='fp32', channels_last=False,
-             per_image=None):
+             per_image=None, nodes_per_pass=1):
     """FAIG over a data set.
 
     Args:
@@ -160,7 +160,8 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
         start = time.time()
         tensors = load_image_set(pair, scale, device)
         scores, completeness = faig_image(space, path, {d: tensors[d] for d in degradations}, tensors['gt'], n_steps,
-                                          method, progress=show_steps(pairs, tensors), precision=precision)
+                                          method, progress=show_steps(pairs, tensors), precision=precision,
+                                          nodes_per_pass=nodes_per_pass)
         result = {'diff': discriminative(scores, first, second), 'seconds': np.array(time.time() - start)}
         for d in degradations:
             result[f'completeness_{d}'] = np.array(completeness[d], dtype=np.float64)

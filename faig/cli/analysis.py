@@ -89,6 +89,7 @@ def modulation_main(argv=None):
     from faig.figures import contact_sheet, crop_center
     from faig.inference import restore_cached
     from faig.networks import load_model_pair
+    from tqdm import tqdm
     device = resolve_device(args.device)
     opt = network_option(args, net)
     model, baseline, target = load_model_pair(opt, args.baseline_model_path, args.target_model_path, args.param_key)
@@ -100,9 +101,9 @@ def modulation_main(argv=None):
     inputs = {osp.splitext(n)[0]: p for n, p in list_images(folder).items()}
     base = osp.join(save_folder, f'{len(top)}kernels', deg.modulation_kind)
     outputs, differences = {}, {}
-    for lam in args.lambdas:
+    for lam in tqdm(args.lambdas, desc='modulation', unit='λ'):
         model.load_state_dict(modulate_filters(baseline, target, top, lam, space))
-        outputs[lam] = restore_cached(model, inputs, osp.join(base, f'lambda_{lam:.2f}'), device)
+        outputs[lam] = restore_cached(model, inputs, osp.join(base, f'lambda_{lam:.2f}'), device, progress=False)
     reference = {s: image_gradient_map(img) for s, img in outputs[min(args.lambdas, key=lambda v: abs(v - 1))].items()}
     per_image = {}
     for lam in args.lambdas:
@@ -115,7 +116,8 @@ def modulation_main(argv=None):
              f'{args.dataset} {deg.adjective} inputs (centre crops)')
     sheet = contact_sheet(rows, labels, osp.join(base, 'contact_sheet.png'), cell_width=110, title=title)
     write_json(osp.join(base, 'differences.json'),
-               {'lambdas': [float(v) for v in args.lambdas], 'output_difference': [differences[v] for v in args.lambdas],
+               {'lambdas': [float(v) for v in args.lambdas],
+                'output_difference': [differences[v] for v in args.lambdas],
                 'filters': int(len(top)), 'ranking': ranking_path, 'inputs': folder,
                 'per_image': {stem: [per_image[v][stem] for v in args.lambdas] for stem in stems}})
     print('λ      output difference to the target (gradient-map MSE ×1000)')

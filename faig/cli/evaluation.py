@@ -113,7 +113,8 @@ def mask_main(net, argv=None):
 @cli
 def comparison_main(net, argv=None):
     prefix = network(net).flag_prefix
-    parser = evaluation_parser(net, 'Compare FAIG, IG, |θ−θ̄| and random: mask, restore, measure output differences.')
+    parser = evaluation_parser(net, 'Compare FAIG, IG, |θ−θ̄| and random: mask, restore, measure output '
+                               'differences.')
     parser.add_argument(f'--{prefix}_metric_save_folder', dest='metric_folder', default=None,
                         help='metrics: <this>/<dataset>/ (default results/Interpret/metrics/<net>)')
     parser.add_argument('--target_model_output_root', default=None,

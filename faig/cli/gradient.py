@@ -90,7 +90,8 @@ def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems):
                          'run comparison.py / mask_neurons.py again, then generate_gradient_map.py')
     maps = map_folder(png_folder, in_root, map_root, channel)
     if not maps.fresh(stems):
-        raise InputError(f'{maps.folder}: gradient maps missing or stale; run analysis/scripts/generate_gradient_map.py')
+        raise InputError(f'{maps.folder}: gradient maps missing or stale; '
+                         'run analysis/scripts/generate_gradient_map.py')
     return {stem: np.load(maps.path(stem)) for stem in stems}
 
 
@@ -137,7 +138,8 @@ def gradient_loss_main(input_deg, argv=None):
                                       args.input_folder_name)
                 maps = load_maps(png_folder, layout.gradient(), layout.masking(), args.channel, digest, stems)
                 values.append(output_difference(maps, reference))
-            lines[osp.join(layout.metrics(), f'{method}_{kind}_{input_deg}.txt')] = ''.join(f'{v:.6f}\n' for v in values)
+            path = osp.join(layout.metrics(), f'{method}_{kind}_{input_deg}.txt')
+            lines[path] = ''.join(f'{v:.6f}\n' for v in values)
             print(f'  {method:>18}: ' + '  '.join(f'{p:g}%: {v:.4f}' for p, v in zip(args.proportions, values)))
     for path, text in lines.items():  # written only once every value is known
         write_bytes(path, text.encode())

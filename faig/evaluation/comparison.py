@@ -71,7 +71,7 @@ class Comparison:
 
     def _outputs(self, state, deg, folder):
         self.net.load_state_dict(state, strict=True)
-        return restore_cached(self.net, self.inputs[deg], folder, self.s.device)
+        return restore_cached(self.net, self.inputs[deg], folder, self.s.device, progress=False)
 
     def target_outputs(self):
         """Target-model outputs, shared with inference (same folder, same stamps)."""
