@@ -10,4 +10,4 @@ $PY -m pip install -q --disable-pip-version-check numpy opencv-python pyyaml tqd
     lmdb tensorboard pytest
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation basicsr==1.4.2
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
-$PY -c "import faig, torch, basicsr; print(f'faig ready: torch {torch.__version__}, basicsr {basicsr.__version__}')"
+$PY -c "import faig; faig.register(); import torch, basicsr; print(f'faig ready: torch {torch.__version__}, basicsr {basicsr.__version__}')"

@@ -193,9 +193,23 @@ def test_ig_matches_literal_reference(net_name, method):
     gt, blur, clean = images()
     net = fresh_net(opt, torch.float64)
     net.load_state_dict(target)
-    ours = ig_image(FilterSpace(target), net, clean, blur, n_steps=4, method=method)
     ref = literal_ig(opt, target, clean, blur, 4, closed=method == 'riemann_closed_sum')
-    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-9)
+    for nodes_per_pass in (None, 1, 2):  # default (all nodes in one batch here), one per pass, uneven chunks
+        ours = ig_image(FilterSpace(target), net, clean, blur, n_steps=4, method=method,
+                        nodes_per_pass=nodes_per_pass)
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-9)
+
+
+def test_ig_weighted_rule_batched_equals_one_node_per_pass():
+    opt = TINY_NETS['srresnet']
+    _, target = make_pair(opt)
+    _, blur, clean = images()
+    net = fresh_net(opt, torch.float64)
+    net.load_state_dict(target)
+    space = FilterSpace(target)
+    one = ig_image(space, net, clean, blur, n_steps=5, method='gauss_legendre', nodes_per_pass=1)
+    batched = ig_image(space, net, clean, blur, n_steps=5, method='gauss_legendre', nodes_per_pass=3)
+    np.testing.assert_allclose(batched, one, rtol=1e-9, atol=1e-12)
 
 
 def test_abs_filter_change_matches_literal_reference():
