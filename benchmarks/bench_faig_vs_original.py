@@ -19,7 +19,7 @@ from faig.attribution.faig import discriminative, faig_image  # noqa: E402
 from faig.attribution.path import ParameterPath, resolve_layout  # noqa: E402
 from faig.attribution.ranking import rank  # noqa: E402
 from faig.networks import build_network  # noqa: E402
-from original_style import faig_rankings  # noqa: E402
+from original_style import faig_rankings, ig_rankings  # noqa: E402
 
 
 def ours(net_opt, baseline, target, images, steps, method='riemann_left', layout='contiguous', nodes_per_pass=1):
@@ -35,6 +35,18 @@ def ours(net_opt, baseline, target, images, steps, method='riemann_left', layout
                                method, nodes_per_pass=nodes_per_pass)
         total = total + discriminative(scores, 'blur', 'noise')
     return {'blur': rank(total), 'noise': rank(-total)}, total
+
+
+def ours_ig(net_opt, target, images, steps):
+    """ig.py's core (input-path nodes batched) on the images, riemann_left as the original SRResNet script."""
+    from faig.attribution.ig import ig_image
+    net = build_network(net_opt).eval().to(next(iter(target.values())).device)
+    net.load_state_dict(target)
+    space = FilterSpace(target)
+    totals = {}
+    for deg in ('blur', 'noise'):
+        totals[deg] = sum(ig_image(space, net, e['clean'], e[deg], steps, 'riemann_left') for e in images.values())
+    return {deg: rank(s) for deg, s in totals.items()}, totals['blur']
 
 
 def compare_row(label, steps, t_orig, t_ours, orig, ours_result, exact):
@@ -57,6 +69,7 @@ def compare_row(label, steps, t_orig, t_ours, orig, ours_result, exact):
 def main():
     parser = bench_parser(__doc__, steps=10, lr_size=48)
     parser.add_argument('--fast', action='store_true', help='also time the --fast mode of faig.py on the same inputs')
+    parser.add_argument('--ig', action='store_true', help='also time IG (ig.py) against the original IG algorithm')
     parser.add_argument('--nodes_per_pass', type=int, default=1,
                         help='also time the default with this many path nodes per batched pass (GPU option)')
     args = parser.parse_args()
@@ -76,6 +89,12 @@ def main():
                              ('channels_last', '--layout channels_last')):
             result, t = timed(ours, opt, baseline, target, images, args.steps, 'riemann_left', layout)
             rows.append(compare_row(f'{net}, {note}', args.steps, t_orig, t, orig, result, exact=True))
+        if args.ig:
+            ig_rankings(opt, target, images, 1)  # warm-up
+            orig_ig, t_orig_ig = timed(ig_rankings, opt, target, images, args.steps)
+            result, t = timed(ours_ig, opt, target, images, args.steps)
+            rows.append(compare_row(f'{net}, IG (nodes batched)', args.steps, t_orig_ig, t, orig_ig, result,
+                                    exact=False))
         if args.nodes_per_pass > 1:
             result, t = timed(ours, opt, baseline, target, images, args.steps, 'riemann_left', 'auto',
                               args.nodes_per_pass)
@@ -87,7 +106,7 @@ def main():
                               fast['layout'])
             rows.append(compare_row(f'{net}, --fast ({FAST_MODE["help"]})', fast['total_step'], t_orig, t, orig,
                                     result, exact=False))
-    header = ['net, mode', 'steps N', f'original, N={args.steps} (s)', 'faig.py core (s)', 'speed-up',
+    header = ['net, mode', 'steps N', 'original algorithm (s)', 'this library (s)', 'speed-up',
               'top-1% overlap blur', 'top-1% overlap noise', 'top-10% overlap blur', 'identical order',
               'max |Δscore| / max|score|']
     body = ('The original algorithm (benchmarks/original_style.py: network rebuilt from an interpolated state dict at '

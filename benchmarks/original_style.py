@@ -45,3 +45,26 @@ def faig_rankings(net_opt, baseline, target, images, total_step):
                                          conv_names)
         totals[first] = total
     return {deg: np.argsort(s)[::-1] for deg, s in totals.items()}, totals['blur']
+
+
+def ig_rankings(net_opt, target, images, total_step):
+    """{'blur': ranking, 'noise': ranking} and the blur scores of the original IG script: one forward+backward
+    of the summed output per path node and image, gradients accumulated, sum |.| per filter / N."""
+    conv_names = [k for k, v in target.items() if v.ndim == 4]
+    net = build_network(net_opt).eval().to(next(iter(target.values())).device)
+    net.load_state_dict(target)
+    totals = {}
+    for deg in ('blur', 'noise'):
+        total = 0.0
+        for entry in images.values():
+            grads = {k: 0 for k in conv_names}
+            for step in range(total_step):
+                net.zero_grad()
+                net(entry['clean'] + step / total_step * (entry[deg] - entry['clean'])).sum().backward()
+                params = dict(net.named_parameters())
+                for k in conv_names:
+                    grads[k] = grads[k] + params[k].grad.reshape(-1, *params[k].shape[2:])
+            total = total + torch.cat([torch.sum(torch.sum(abs(grads[k]), dim=1), dim=1) / total_step
+                                       for k in conv_names]).cpu().numpy()
+        totals[deg] = total
+    return {deg: np.argsort(s)[::-1] for deg, s in totals.items()}, totals['blur']

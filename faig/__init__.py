@@ -2,8 +2,8 @@
 
 Importing the package is cheap (command lines answer ``--help`` at once). The basicsr
 compatibility fixes (faig.compat) and the registration of the project's archs, datasets
-and models in BasicSR's registries happen on first use: :func:`register` (called by
-``faig.networks.build_network`` and ``train.py``), or importing ``faig.archs``/``faig.data``/``faig.models``.
+and models in BasicSR's registries happen on first use: :func:`register`, called by
+``faig.networks.build_network`` and ``train.py``.
 """
 __version__ = '0.1.0'
 

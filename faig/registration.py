@@ -16,5 +16,5 @@ def import_all(package, package_file, suffix):
 
 def register_all():
     """Register the project's archs, datasets and models in BasicSR's registries (idempotent)."""
-    for package in ('faig.archs', 'faig.data', 'faig.models'):
-        importlib.import_module(package)
+    for package, suffix in (('faig.archs', 'arch'), ('faig.data', 'dataset'), ('faig.models', 'model')):
+        import_all(package, importlib.import_module(package).__file__, suffix)

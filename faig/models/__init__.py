@@ -1,4 +1,3 @@
-"""Auto-imports every `*_model.py` here so that it registers in BasicSR's registry."""
-from faig.registration import import_all
-
-import_all(__name__, __file__, 'model')
+"""The project's models. Every `*_model.py` here registers in BasicSR's registry when `faig.register()` runs
+(BasicSR-style auto-import, done on first use rather than on package import so that the light
+modules here, such as faig.data.image_io, do not pull in basicsr)."""
