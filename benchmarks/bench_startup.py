@@ -21,6 +21,8 @@ COMMANDS = [
     ('analysis/scripts/filter_modulation.py --help', ['analysis/scripts/filter_modulation.py', '--help']),
     ('inference/inference_srresnet.py --help', ['inference/inference_srresnet.py', '--help']),
     ('python -m faig faig --net srresnet --help', ['-m', 'faig', 'faig', '--net', 'srresnet', '--help']),
+    ('whole run: analysis/tools/srresnet/absolute_filter_change.py (bundled models; imports torch, not basicsr)',
+     ['analysis/tools/srresnet/absolute_filter_change.py', '--record_filters_folder', '/tmp/faig_bench_abs']),
     ('for reference: python -c "import torch"', ['-c', 'import torch']),
     ('for reference: import torch + basicsr (faig.register())', ['-c', 'import faig; faig.register()']),
 ]

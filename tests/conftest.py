@@ -13,6 +13,8 @@ import faig
 faig.register()  # tests build archs through BasicSR's registry
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# --layout auto measures each case once per machine and keeps it in ~/.cache: tests measure afresh
+os.environ['FAIG_LAYOUT_CACHE'] = ''
 
 
 def smooth_image(rng, h, w):

@@ -292,6 +292,22 @@ def test_layout_auto_is_measured_and_explicit_layouts_are_kept():
         resolve_layout('sideways', net, x)
 
 
+def test_layout_measurement_is_cached_per_machine_network_and_size(tmp_path, monkeypatch):
+    import faig.attribution.path as path_module
+    opt = TINY_NETS['srresnet']
+    net = fresh_net(opt, torch.float32)
+    cache = str(tmp_path / 'layout.json')
+    first = resolve_layout('auto', net, torch.rand(1, 3, 10, 10), cache_path=cache)
+
+    def no_measuring(*args, **kwargs):
+        raise AssertionError('measured again although the cache holds this case')
+
+    monkeypatch.setattr(path_module, 'time_pass', no_measuring)
+    assert resolve_layout('auto', net, torch.rand(1, 3, 10, 10), cache_path=cache) == first
+    with pytest.raises(AssertionError, match='measured again'):  # another input size is another case
+        resolve_layout('auto', net, torch.rand(1, 3, 12, 10), cache_path=cache)
+
+
 def test_bf16_keeps_most_of_the_ranking():
     opt = TINY_NETS['srcnn_style']
     baseline, target = make_pair(opt, dtype=torch.float32)

@@ -70,18 +70,25 @@ def time_pass(net, x, repeats=2):
     return best
 
 
-def resolve_layout(layout, net, sample, margin=0.9):
+def resolve_layout(layout, net, sample, margin=0.9, cache_path=None):
     """``--layout``: ``contiguous``, ``channels_last``, or ``auto`` -- measured here, on this machine and
     network: one forward+backward of each layout on ``sample`` (cropped to at most 64x64); channels-last
     is chosen only when it is faster than ``margin`` times contiguous (it helps on some CPUs and hurts on
-    others: docs/benchmarks.md). Returns (channels_last, {layout: seconds} or None)."""
+    others: docs/benchmarks.md). With ``cache_path`` (a JSON file), a measurement is made once per
+    machine, torch version, thread count, network and input size, and reused after: no cost per run,
+    and the same choice (hence the same scores) in every run on this machine.
+    Returns (channels_last, {layout: seconds} or None)."""
     from faig.attribution.modes import LAYOUTS
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     if layout != 'auto':
         return layout == 'channels_last', None
-    import copy
     x = sample[..., :64, :64]
+    key = layout_cache_key(net, x)
+    cached = read_json(cache_path).get(key) if cache_path else None
+    if cached:
+        return cached['channels_last'], cached['seconds']
+    import copy
     seconds = {}
     for name in ('contiguous', 'channels_last'):
         probe = copy.deepcopy(net)
@@ -89,7 +96,68 @@ def resolve_layout(layout, net, sample, margin=0.9):
         if name == 'channels_last':
             probe = probe.to(memory_format=torch.channels_last)
         seconds[name] = round(time_pass(probe, in_layout(x, name == 'channels_last')), 5)
-    return seconds['channels_last'] < margin * seconds['contiguous'], seconds
+    chosen = seconds['channels_last'] < margin * seconds['contiguous']
+    if cache_path:
+        write_layout_cache(cache_path, key, {'channels_last': chosen, 'seconds': seconds})
+    return chosen, seconds
+
+
+def layout_cache_key(net, x):
+    """What a layout measurement depends on: machine, torch, threads, device, network shapes, input size."""
+    import hashlib
+    import platform
+    device = x.device
+    where = torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu_name()
+    shapes = hashlib.sha1(repr([(k, tuple(v.shape)) for k, v in net.state_dict().items()]).encode()).hexdigest()
+    return (f'{where}|{platform.machine()}|torch {torch.__version__}|threads {torch.get_num_threads()}|'
+            f'{type(net).__name__} {shapes[:12]}|{tuple(x.shape[-2:])}|{x.dtype}')
+
+
+def cpu_name():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or 'cpu'
+
+
+def default_layout_cache():
+    """``$XDG_CACHE_HOME/faig/layout.json`` (default ``~/.cache``); FAIG_LAYOUT_CACHE overrides, '' disables."""
+    import os
+    if 'FAIG_LAYOUT_CACHE' in os.environ:
+        return os.environ['FAIG_LAYOUT_CACHE'] or None
+    root = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
+    return os.path.join(root, 'faig', 'layout.json')
+
+
+def read_json(path):
+    import json
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def write_layout_cache(path, key, value):
+    """Best effort: a cache that cannot be written only means measuring again next time."""
+    import json
+    import os
+    data = read_json(path)
+    data[key] = value
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f'{path}.{os.getpid()}.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def check_compatible(baseline, target, baseline_name='baseline', target_name='target'):

@@ -43,12 +43,12 @@ def check_run_paths(args, baseline=True):
 
 def choose_layout(args, net, store_folder, sample):
     """The layout of a resumed run is the one it started with; otherwise ``--layout`` (measured if auto)."""
-    from faig.attribution.path import resolve_layout
+    from faig.attribution.path import default_layout_cache, resolve_layout
     from faig.attribution.runner import PartialStore
     previous = PartialStore.previous_config(store_folder) if args.resume else None
     if args.layout == 'auto' and previous and 'channels_last' in previous:
         return previous['channels_last'], previous.get('layout_seconds')
-    return resolve_layout(args.layout, net, sample)
+    return resolve_layout(args.layout, net, sample, cache_path=default_layout_cache())
 
 
 def summarize(folder, rankings, space):
