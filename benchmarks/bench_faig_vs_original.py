@@ -108,7 +108,7 @@ def main():
                                     result, exact=False))
     header = ['net, mode', 'steps N', 'original algorithm (s)', 'this library (s)', 'speed-up',
               'top-1% overlap blur', 'top-1% overlap noise', 'top-10% overlap blur', 'identical order',
-              'max |Δscore| / max|score|']
+              'max abs Δscore / max abs score']
     body = ('The original algorithm (benchmarks/original_style.py: network rebuilt from an interpolated state dict at '
             'every step, every image pair processed in both degradation passes) against the library on the same '
             f'inputs ({len(args.images)} centre crops of {args.lr_size}×{args.lr_size} LR pixels of the sample test '
