@@ -246,11 +246,14 @@ def test_gradient_loss_refuses_outputs_of_a_replaced_dataset(sandbox):
 
 
 def test_help_and_argument_errors_do_not_import_torch():
-    """Parsing happens before the heavy imports (the --help speed is in docs/benchmarks.md)."""
+    """Parsing and path checks happen before the heavy imports (the --help speed is in docs/benchmarks.md)."""
     code = ('import sys; sys.argv = ["faig.py", "--help"]\n'
             'from faig.cli.attribution import run_tool\n'
             'try:\n    run_tool("faig", "srresnet")\nexcept SystemExit:\n    pass\n'
             'import faig.cli.evaluation, faig.cli.analysis, faig.cli.gradient, faig.cli.inference\n'
+            'for call in (lambda: faig.cli.evaluation.comparison_main("srresnet", ["--dataset", "Nope"]),\n'
+            '             lambda: faig.cli.attribution.run_tool("ig", "srresnet", ["--bic_folder", "nope"])):\n'
+            '    try:\n        call()\n    except SystemExit:\n        pass\n'
             'print("torch" in sys.modules, "basicsr" in sys.modules)')
     res = run_script(['-c', code])
     assert res.stdout.strip().splitlines()[-1] == 'False False', res.stderr[-2000:]

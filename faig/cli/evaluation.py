@@ -75,11 +75,11 @@ def check_scale(dataroot, folders, scale):
         check_image_sets(pair_by_name({'gt': gt, **folders}), scale)
 
 
-def build_setup(args, net, layout, channel='gray'):
+def build_setup(args, net, layout, dataroot, channel='gray'):
+    """The comparison's setup, after :func:`check_paths`: models loaded and checked, LR sizes checked."""
     from faig.evaluation.comparison import Setup
     from faig.networks import load_model_pair
     degs = pair_names(args)
-    dataroot = check_paths(args, net, degs, layout)
     device = resolve_device(args.device)
     opt = network_option(args, net)
     _, baseline, target = load_model_pair(opt, args.baseline_model_path, args.target_model_path, args.param_key)
@@ -98,9 +98,9 @@ def mask_main(net, argv=None):
                                'restore the degraded images.')
     args = parser.parse_args(argv)
     layout = results_layout(args, net)
-    pair_names(args)
+    dataroot = check_paths(args, net, pair_names(args), layout)
     from faig.evaluation.comparison import Comparison
-    comparison = Comparison(build_setup(args, net, layout))
+    comparison = Comparison(build_setup(args, net, layout, dataroot))
     for method in comparison.s.methods:
         comparison.rankings(method)  # all checked before the first output is written
     for method in comparison.s.methods:
@@ -128,13 +128,13 @@ def comparison_main(net, argv=None):
     if args.net_type != net:
         raise InputError(f'--net_type {args.net_type}: this is the {net} comparison script')
     layout = results_layout(args, net)
-    pair_names(args)
+    dataroot = check_paths(args, net, pair_names(args), layout)
     require_output_folder(layout.metrics(), f'--{prefix}_metric_save_folder')
     require_output_folder(layout.figures(), '--figure_folder')
 
     from faig.evaluation.comparison import Comparison, mean_results, print_tables, write_metric_files
     from faig.figures import plot_proportion_curves
-    setup = build_setup(args, net, layout, args.gradient_channel)
+    setup = build_setup(args, net, layout, dataroot, args.gradient_channel)
     comparison = Comparison(setup)
     if args.teaser_image and args.teaser_image not in comparison.stems:
         raise InputError(f'--teaser_image {args.teaser_image}: not among the test images '
