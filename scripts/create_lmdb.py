@@ -56,8 +56,10 @@ def main():
     args = parse_args()
     folder, lmdb_path = check_args(args)
 
-    # heavy imports (torch, basicsr) only after the options are checked; faig.data first: it applies
-    # the basicsr compatibility fixes that must precede any basicsr import
+    # heavy imports (torch, basicsr) only after the options are checked; the basicsr compatibility
+    # fixes (faig.register) must precede any basicsr import
+    import faig
+    faig.register()
     from faig.data.image_io import check_output_folder, list_images
     from basicsr.utils.lmdb_util import make_lmdb_from_imgs
 

@@ -6,7 +6,11 @@ project's checkpoints exactly.
 """
 from torch import nn
 
-from basicsr.utils.registry import ARCH_REGISTRY
+from faig import compat
+
+compat.apply()  # before the first basicsr import
+
+from basicsr.utils.registry import ARCH_REGISTRY  # noqa: E402
 
 # Channel widths of the convolutions before the upsampler ("configuration A").
 BODY_CHANNELS = (64, 128, 128, 128, 128, 128)

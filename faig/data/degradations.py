@@ -12,7 +12,11 @@ is an explicit option.
 import cv2
 import numpy as np
 
-from basicsr.data.degradations import bivariate_Gaussian
+from faig import compat
+
+compat.apply()  # before the first basicsr import
+
+from basicsr.data.degradations import bivariate_Gaussian  # noqa: E402
 
 INTERPOLATIONS = {
     'bilinear': cv2.INTER_LINEAR,

@@ -6,14 +6,18 @@ import numpy as np
 from torch.utils import data
 from torchvision.transforms.functional import normalize
 
-from basicsr.data.data_util import paths_from_lmdb
-from basicsr.data.transforms import augment, paired_random_crop
-from basicsr.utils import FileClient, get_root_logger, img2tensor, scandir
-from basicsr.utils.registry import DATASET_REGISTRY
+from faig import compat
 
-from faig.data.degradations import INTERPOLATIONS, degrade, gaussian_kernel
-from faig.data.image_io import IMAGE_EXTENSIONS, decode_checked
-from faig.errors import InputError
+compat.apply()  # before the first basicsr import
+
+from basicsr.data.data_util import paths_from_lmdb  # noqa: E402
+from basicsr.data.transforms import augment, paired_random_crop  # noqa: E402
+from basicsr.utils import FileClient, get_root_logger, img2tensor, scandir  # noqa: E402
+from basicsr.utils.registry import DATASET_REGISTRY  # noqa: E402
+
+from faig.data.degradations import INTERPOLATIONS, degrade, gaussian_kernel  # noqa: E402
+from faig.data.image_io import IMAGE_EXTENSIONS, decode_checked  # noqa: E402
+from faig.errors import InputError  # noqa: E402
 
 
 @DATASET_REGISTRY.register()
