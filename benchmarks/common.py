@@ -14,14 +14,8 @@ sys.path.insert(0, ROOT)
 
 
 def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
+    from faig.attribution.path import cpu_name
+    return cpu_name()
 
 
 def machine_line():
