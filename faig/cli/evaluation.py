@@ -9,7 +9,6 @@ from faig.evaluation.masking import DEFAULT_PROPORTIONS
 from faig.paths import dataset_name, default_test_root
 from faig.specs import RANKING_METHODS, ResultsLayout, network
 
-METHODS = tuple(RANKING_METHODS)
 
 
 def evaluation_parser(net, description):
@@ -31,7 +30,7 @@ def evaluation_parser(net, description):
                         help=f'rankings: <this>/<dataset>/<method>/ (default {osp.dirname(default.rankings("x"))})')
     parser.add_argument(f'--{prefix}_mask_save_folder', dest='mask_folder', default=None,
                         help=f'masked outputs: <this>/<dataset>/<method>/ (default {default.masking()})')
-    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    parser.add_argument('--methods', nargs='+', default=list(RANKING_METHODS), choices=list(RANKING_METHODS))
     parser.add_argument('--proportions', nargs='+', type=percent, default=list(DEFAULT_PROPORTIONS),
                         help='percent of filters to mask, each in (0, 100]')
     return parser

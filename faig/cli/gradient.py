@@ -15,7 +15,6 @@ from faig.evaluation.masking import DEFAULT_PROPORTIONS
 from faig.paths import dataset_name, default_test_root
 from faig.specs import NETWORKS, RANKING_METHODS, ResultsLayout, degradation
 
-METHODS = tuple(RANKING_METHODS)
 
 
 def stamped_folders(root):
@@ -103,7 +102,7 @@ def gradient_loss_main(input_deg, argv=None):
     parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS))
     parser.add_argument('--dataset', default=dataset_name(default_test_root()))
     parser.add_argument('--input_folder_name', default=spec.folder)
-    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=METHODS)
+    parser.add_argument('--methods', nargs='+', default=list(RANKING_METHODS), choices=list(RANKING_METHODS))
     parser.add_argument('--proportions', nargs='+', type=percent, default=list(DEFAULT_PROPORTIONS))
     parser.add_argument('--total_neuron_nums', type=int, default=None, help="default: the network's filter count")
     parser.add_argument('--channel', default='gray', choices=['gray', 'blue'], help='of the saved maps')
