@@ -20,7 +20,8 @@ def cpu_model():
 
 def machine_line():
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'
-    return (f'{cpu_model()}, {torch.get_num_threads()} torch threads, {gpu}; torch {torch.__version__}, '
+    threads = torch.get_num_threads()
+    return (f'{cpu_model()}, {threads} torch thread{"" if threads == 1 else "s"}, {gpu}; torch {torch.__version__}, '
             f'Python {platform.python_version()}')
 
 
@@ -28,6 +29,15 @@ def timed(fn, *args, **kwargs):
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - start
+
+
+def best_of(repeats, fn, *args, **kwargs):
+    """(result, least wall time of ``repeats`` runs): the least is the run least disturbed by the machine."""
+    best = None
+    for _ in range(max(1, repeats)):
+        result, seconds = timed(fn, *args, **kwargs)
+        best = seconds if best is None else min(best, seconds)
+    return result, best
 
 
 def center_crop_tensor(x, size):
@@ -80,7 +90,10 @@ def bench_parser(doc, steps=None, lr_size=48, images=('astronaut', 'chelsea')):
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', nargs='+', default=['srresnet', 'srcnn_style'])
     parser.add_argument('--images', nargs='+', default=list(images))
-    parser.add_argument('--lr_size', type=int, default=lr_size, help='LR centre-crop size')
+    if isinstance(lr_size, (list, tuple)):
+        parser.add_argument('--lr_size', type=int, nargs='+', default=list(lr_size), help='LR centre-crop sizes')
+    else:
+        parser.add_argument('--lr_size', type=int, default=lr_size, help='LR centre-crop size')
     parser.add_argument('--dataroot', default='datasets/SampleSet')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
     if steps is not None:

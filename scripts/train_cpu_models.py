@@ -3,6 +3,7 @@
     python scripts/train_cpu_models.py --net srresnet                         # or srcnn_style (CPU configs)
     python scripts/train_cpu_models.py --net srresnet --config_dir options/gpu # the 30k-iteration GPU configs
     python scripts/train_cpu_models.py --net srresnet --continue_target       # one more period, resumable
+    python scripts/train_cpu_models.py --net srcnn_style --continue_target --iterations 1000   # a shorter period
     python scripts/train_cpu_models.py --net srresnet --continue_target --export_now   # stop point of a session
 
 Runs ``train.py -opt <config_dir>/train_<net>_{baseline,target}.yml --auto_resume`` as subprocesses
@@ -36,15 +37,17 @@ def experiment_name(config):
     return match.group(1)
 
 
-def run_stage(config):
+def run_stage(config, force_yml=()):
     name = experiment_name(config)
     latest = osp.join(ROOT, 'experiments', name, 'models', 'net_g_latest.pth')
     if osp.isfile(latest):
         print(f'{name}: finished earlier, skipped')
         return latest, None
     start = time.time()
-    subprocess.run([sys.executable, osp.join(ROOT, 'train.py'), '-opt', config, '--auto_resume'], cwd=ROOT,
-                   check=True)
+    command = [sys.executable, osp.join(ROOT, 'train.py'), '-opt', config, '--auto_resume']
+    if force_yml:
+        command += ['--force_yml', *force_yml]
+    subprocess.run(command, cwd=ROOT, check=True)
     return latest, time.time() - start
 
 
@@ -96,16 +99,21 @@ def record(log_path, kind, entry):
 def continue_target(args, out_folder, log_path):
     config = osp.join(ROOT, args.config_dir, f'train_{args.net}_target_continue.yml')
     name = experiment_name(config)
+    # a period that fits the session: the cosine schedule then ends at a low learning rate when it is exported
+    force_yml = [f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]'] \
+        if args.iterations else []
     if not args.export_now:
-        run_stage(config)
+        run_stage(config, force_yml)
     checkpoint, iteration = newest_checkpoint(name)
     if checkpoint is None:
         sys.exit(f'error: experiments/{name}: no checkpoint to export yet')
     export(checkpoint, osp.join(out_folder, 'target_model.pth'))
     n = len(json.load(open(log_path)).get('target_continued', [])) + 1 if osp.isfile(log_path) else 1
     copy_training_log(name, osp.join(out_folder, 'logs', f'target_continue_{n}.log'))
-    record(log_path, 'target_continued', {'config': osp.relpath(config, ROOT), 'iterations': iteration,
-                                          'wall_seconds': log_span_seconds(name)})
+    entry = {'config': osp.relpath(config, ROOT), 'iterations': iteration, 'wall_seconds': log_span_seconds(name)}
+    if force_yml:
+        entry['force_yml'] = force_yml
+    record(log_path, 'target_continued', entry)
     print(f'{args.net} target: continued {iteration} iterations, exported to {out_folder}/target_model.pth; '
           f'experiments/{name} can now be removed so that the next session starts a new period')
 
@@ -118,7 +126,12 @@ def main():
                         help='one more period of the bundled target (<config_dir>/train_<net>_target_continue.yml)')
     parser.add_argument('--export_now', action='store_true', help='with --continue_target: export its newest '
                         'checkpoint without training further')
+    parser.add_argument('--iterations', type=int, default=None,
+                        help='with --continue_target: the period length and total iterations of this run '
+                        '(default: those of the config); pass the same value when resuming')
     args = parser.parse_args()
+    if args.iterations is not None and (args.iterations < 1 or not args.continue_target):
+        parser.error('--iterations needs --continue_target and a value >= 1')
     out_folder = osp.join(ROOT, 'experiments', 'pretrained', args.net)
     log_path = osp.join(out_folder, 'training_log.json')
     if args.continue_target:

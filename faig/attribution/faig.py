@@ -63,20 +63,29 @@ def autocast_context(precision, device):
     raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
 
 
+def full_precision(out):
+    """A bf16/fp16 output (autocast) as fp32 for the loss; fp32 and fp64 outputs as they are."""
+    return out.float() if out.dtype in (torch.bfloat16, torch.float16) else out
+
+
 def per_input_grads(net, params, inputs, gt, loss_fn, precision):
-    """{input key: tuple of parameter gradients} at the current point of the path (one pass per input)."""
-    grads = {}
+    """({input key: tuple of parameter gradients}, {input key: loss}) at the current point of the path
+    (one pass per input)."""
+    grads, losses = {}, {}
     for key, x in inputs.items():
         with autocast_context(precision, gt.device):
             out = net(x)
-        grads[key] = torch.autograd.grad(loss_fn(out.float(), gt), params)
-    return grads
+        loss = loss_fn(full_precision(out), gt)
+        grads[key] = torch.autograd.grad(loss, params)
+        losses[key] = float(loss.detach())
+    return grads, losses
 
 
 def node_batch_grads(path, alphas, inputs, gt, loss_fn, precision):
-    """{input key: tuple of per-node parameter gradients, each (len(alphas), *shape)}: several path nodes
-    in one batched pass (torch.func: vmap over the interpolated weights), for GPUs that one node leaves idle."""
-    from torch.func import functional_call, grad, vmap
+    """({input key: tuple of per-node parameter gradients, each (len(alphas), *shape)}, {input key: per-node
+    losses}): several path nodes in one batched pass (torch.func: vmap over the interpolated weights), for GPUs
+    that one node leaves idle."""
+    from torch.func import functional_call, grad_and_value, vmap
     net, names = path.net, path.param_names
     a = torch.as_tensor(alphas, dtype=torch.float64)
     stacked = {}
@@ -84,15 +93,16 @@ def node_batch_grads(path, alphas, inputs, gt, loss_fn, precision):
         view = a.view(-1, *([1] * path.target[n].ndim)).to(path.target[n].device)
         stacked[n] = (view * path.baseline[n] + (1 - view) * path.target[n]).to(path.target[n].dtype)
     fixed = {k: v for k, v in net.state_dict().items() if k not in stacked}
-    grads = {}
+    grads, losses = {}, {}
     for key, x in inputs.items():
         def loss_of(params, x=x):
             with autocast_context(precision, gt.device):
                 out = functional_call(net, {**fixed, **params}, (x, ))
-            return loss_fn(out.float(), gt)
-        per_node = vmap(grad(loss_of))(stacked)
+            return loss_fn(full_precision(out), gt)
+        per_node, values = vmap(grad_and_value(loss_of))(stacked)
         grads[key] = tuple(per_node[n] for n in names)
-    return grads
+        losses[key] = values.tolist()
+    return grads, losses
 
 
 def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', loss_fn=sse, endpoints=True,
@@ -101,7 +111,10 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
 
     Each input costs one forward+backward per node; the network is moved once per node and
     serves all inputs there. ``nodes_per_pass`` > 1 evaluates that many nodes in one batched pass
-    (:func:`node_batch_grads`; same sums up to float rounding). Returns {input key: PathIntegral}.
+    (:func:`node_batch_grads`; same sums up to float rounding). With ``endpoints`` the losses at both
+    ends of the path are recorded (for :meth:`PathIntegral.completeness`): taken from the node passes
+    where alpha=0 or 1 is a node (fp32), else one fp32 forward without gradients per input and end.
+    Returns {input key: PathIntegral}.
     """
     alphas, weights = quadrature(method, n_steps)
     divisor = uniform_divisor(weights)
@@ -109,14 +122,18 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
     inputs = {key: path.prepare_input(x) for key, x in inputs.items()}
     sums = {key: {name: torch.zeros_like(p) for name, p in zip(names, params)} for key in inputs}
     chunks = [list(range(i, min(i + nodes_per_pass, len(alphas)))) for i in range(0, len(alphas), nodes_per_pass)]
+    end_losses = {0.0: {}, 1.0: {}}  # alpha -> {input key: loss}, filled from nodes at either end
     for chunk in tqdm(chunks, desc='path steps', unit='pass', leave=False, disable=not progress):
         if len(chunk) == 1:
             path.move_to(alphas[chunk[0]])
-            grads = {k: tuple(g.unsqueeze(0) for g in v)
-                     for k, v in per_input_grads(net, params, inputs, gt, loss_fn, precision).items()}
+            grads, losses = per_input_grads(net, params, inputs, gt, loss_fn, precision)
+            grads = {k: tuple(g.unsqueeze(0) for g in v) for k, v in grads.items()}
+            losses = {k: [v] for k, v in losses.items()}
         else:
-            grads = node_batch_grads(path, alphas[chunk], inputs, gt, loss_fn, precision)
+            grads, losses = node_batch_grads(path, alphas[chunk], inputs, gt, loss_fn, precision)
         for j, node in enumerate(chunk):
+            if precision == 'fp32' and float(alphas[node]) in end_losses:
+                end_losses[float(alphas[node])] = {key: losses[key][j] for key in inputs}
             scale = 1.0 if divisor else float(weights[node])
             for key in inputs:
                 for name, g in zip(names, grads[key]):
@@ -126,11 +143,13 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
                         sums[key][name] += scale * g[j]
     results = {key: PathIntegral(sums[key], divisor or 1.0) for key in inputs}
     if endpoints:
-        with torch.no_grad():
-            for alpha, attr in ((0.0, 'loss_target'), (1.0, 'loss_baseline')):
+        for alpha, attr in ((0.0, 'loss_target'), (1.0, 'loss_baseline')):
+            if not end_losses[alpha]:
                 path.move_to(alpha)
-                for key, x in inputs.items():
-                    setattr(results[key], attr, float(loss_fn(net(x), gt)))
+                with torch.no_grad():  # fp32 whatever the precision of the passes: completeness checks them
+                    end_losses[alpha] = {key: float(loss_fn(net(x), gt)) for key, x in inputs.items()}
+            for key in inputs:
+                setattr(results[key], attr, end_losses[alpha][key])
     path.move_to(0.0)
     return results
 
