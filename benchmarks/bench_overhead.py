@@ -4,7 +4,8 @@
 
 A bare pass is one forward+backward of the same network on the same image with no
 interpolation, accumulation or reduction. FAIG needs 2 passes per node and image (blurry and
-noisy input) plus 4 forwards for the completeness check.
+noisy input) plus 2 forwards for the completeness check (the losses at the baseline end; those at the
+target end come from the first node's passes).
 """
 import torch
 
@@ -54,8 +55,9 @@ def main():
     header = ['net', 'images', 'LR crop', 'steps N', 'passes', 'bare fwd+bwd (ms)', 'FAIG wall (s)',
               'overhead ratio (goal ≤ 1.10)']
     body = ('Wall time of `faig_image` over all images divided by (passes × one bare forward+backward). The '
-            'ratio includes the in-place path update, gradient accumulation, the per-filter reduction and the 4 '
-            'forwards of the completeness check.\n\n' + markdown_table(header, rows))
+            'ratio includes the in-place path update, gradient accumulation, the per-filter reduction and the '
+            'forwards of the completeness check (2 per image since 2026-11-24, 4 before).\n\n'
+            + markdown_table(header, rows))
     layout = ' (channels_last)' if args.channels_last else ''
     write_section(f'2. FAIG overhead over bare passes{layout}', command_line(), body)
 

@@ -119,19 +119,21 @@ def continue_target(args, out_folder, log_path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sys.path.insert(0, ROOT)
+    from faig.cli.args import Parser, positive_int
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', choices=['srresnet', 'srcnn_style'], required=True)
     parser.add_argument('--config_dir', default='options/cpu', help='options/cpu (default) or options/gpu')
     parser.add_argument('--continue_target', action='store_true',
                         help='one more period of the bundled target (<config_dir>/train_<net>_target_continue.yml)')
     parser.add_argument('--export_now', action='store_true', help='with --continue_target: export its newest '
                         'checkpoint without training further')
-    parser.add_argument('--iterations', type=int, default=None,
+    parser.add_argument('--iterations', type=positive_int, default=None,
                         help='with --continue_target: the period length and total iterations of this run '
                         '(default: those of the config); pass the same value when resuming')
     args = parser.parse_args()
-    if args.iterations is not None and (args.iterations < 1 or not args.continue_target):
-        parser.error('--iterations needs --continue_target and a value >= 1')
+    if args.iterations is not None and not args.continue_target:
+        parser.error('--iterations: needs --continue_target')
     out_folder = osp.join(ROOT, 'experiments', 'pretrained', args.net)
     log_path = osp.join(out_folder, 'training_log.json')
     if args.continue_target:

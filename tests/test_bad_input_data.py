@@ -12,7 +12,7 @@ import pytest
 from faig.data.image_io import decode_checked, read_image, write_bytes, write_image
 from faig.errors import InputError
 
-from conftest import run_script, write_images
+from conftest import REPO, run_script, write_images
 
 ROLES = {'--save_blur_folder': 'blur', '--save_noise_folder': 'noise', '--save_bic_folder': 'bic',
          '--save_linear_folder': 'lin'}
@@ -335,3 +335,14 @@ def test_gray_written_by_cv2_still_refused(tmp_path):
     cv2.imwrite(str(tmp_path / 'g.png'), np.zeros((8, 8), np.uint8))
     with pytest.raises(InputError, match='grayscale'):
         decode_checked(str(tmp_path / 'g.png'))
+
+
+@pytest.mark.parametrize('args,needle', [(['--iterations', '0'], 'error: --iterations: 0 must be >= 1'),
+                                         (['--iterations', '5'], 'error: --iterations: needs --continue_target')])
+def test_train_cpu_models_bad_iterations(tmp_path, args, needle):
+    bundled = osp.join(REPO, 'experiments', 'pretrained')
+    before = snapshot(bundled)
+    res = run_script(['scripts/train_cpu_models.py', '--net', 'srresnet', *args])
+    assert_one_line_error(res, needle)
+    assert snapshot(bundled) == before
+
