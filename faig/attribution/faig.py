@@ -69,15 +69,15 @@ def full_precision(out):
 
 
 def per_input_grads(net, params, inputs, gt, loss_fn, precision):
-    """({input key: tuple of parameter gradients}, {input key: loss}) at the current point of the path
-    (one pass per input)."""
+    """({input key: tuple of parameter gradients}, {input key: loss as a 0-d tensor}) at the current point
+    of the path (one pass per input; the losses stay on the device: reading them would wait for the GPU)."""
     grads, losses = {}, {}
     for key, x in inputs.items():
         with autocast_context(precision, gt.device):
             out = net(x)
         loss = loss_fn(full_precision(out), gt)
         grads[key] = torch.autograd.grad(loss, params)
-        losses[key] = float(loss.detach())
+        losses[key] = loss.detach()
     return grads, losses
 
 
@@ -101,7 +101,7 @@ def node_batch_grads(path, alphas, inputs, gt, loss_fn, precision):
             return loss_fn(full_precision(out), gt)
         per_node, values = vmap(grad_and_value(loss_of))(stacked)
         grads[key] = tuple(per_node[n] for n in names)
-        losses[key] = values.tolist()
+        losses[key] = values.detach()
     return grads, losses
 
 
@@ -128,7 +128,7 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
             path.move_to(alphas[chunk[0]])
             grads, losses = per_input_grads(net, params, inputs, gt, loss_fn, precision)
             grads = {k: tuple(g.unsqueeze(0) for g in v) for k, v in grads.items()}
-            losses = {k: [v] for k, v in losses.items()}
+            losses = {k: v.unsqueeze(0) for k, v in losses.items()}
         else:
             grads, losses = node_batch_grads(path, alphas[chunk], inputs, gt, loss_fn, precision)
         for j, node in enumerate(chunk):
@@ -149,7 +149,7 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
                 with torch.no_grad():  # fp32 whatever the precision of the passes: completeness checks them
                     end_losses[alpha] = {key: float(loss_fn(net(x), gt)) for key, x in inputs.items()}
             for key in inputs:
-                setattr(results[key], attr, end_losses[alpha][key])
+                setattr(results[key], attr, float(end_losses[alpha][key]))
     path.move_to(0.0)
     return results
 
