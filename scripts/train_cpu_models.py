@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+from faig.cli.args import Parser, positive_int
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
@@ -119,8 +121,6 @@ def continue_target(args, out_folder, log_path):
 
 
 def main():
-    sys.path.insert(0, ROOT)
-    from faig.cli.args import Parser, positive_int
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', choices=['srresnet', 'srcnn_style'], required=True)
     parser.add_argument('--config_dir', default='options/cpu', help='options/cpu (default) or options/gpu')

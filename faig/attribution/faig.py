@@ -147,7 +147,7 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
             if not end_losses[alpha]:
                 path.move_to(alpha)
                 with torch.no_grad():  # fp32 whatever the precision of the passes: completeness checks them
-                    end_losses[alpha] = {key: float(loss_fn(net(x), gt)) for key, x in inputs.items()}
+                    end_losses[alpha] = {key: loss_fn(net(x), gt) for key, x in inputs.items()}
             for key in inputs:
                 setattr(results[key], attr, float(end_losses[alpha][key]))
     path.move_to(0.0)

@@ -10,7 +10,6 @@ from faig.paths import dataset_name, default_test_root
 from faig.specs import RANKING_METHODS, ResultsLayout, network
 
 
-
 def evaluation_parser(net, description):
     prefix = network(net).flag_prefix
     default = ResultsLayout(net, '<dataset>')

@@ -16,7 +16,6 @@ from faig.paths import dataset_name, default_test_root
 from faig.specs import NETWORKS, RANKING_METHODS, ResultsLayout, degradation
 
 
-
 def stamped_folders(root):
     """Every folder under ``root`` that holds stamped outputs."""
     from faig.stamps import STAMP
