@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 $PY -m pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
-$PY -m pip install -q --disable-pip-version-check numpy opencv-python pyyaml tqdm matplotlib scikit-image scipy \
+$PY -m pip install -q --disable-pip-version-check numpy opencv-python pyyaml tqdm matplotlib scikit-image scikit-learn scipy \
     lmdb tensorboard pytest
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation basicsr==1.4.2
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .

@@ -103,3 +103,44 @@ def test_generate_lr_bad_input_one_line_no_output(tmp_path, bad):
     assert len(lines) == 1 and lines[0].startswith('error: ')
     assert ('z.png' in lines[0]) if bad != 'missing' else ('nothing_here' in lines[0])
     assert not (tmp_path / 'out').exists()
+
+
+@pytest.mark.parametrize('name', ['grace_hopper', 'china', 'flower'])
+def test_photos_from_other_packages_load_as_bgr(name):
+    """Photos from matplotlib and scikit-learn arrive in the BGR order the rest of the pipeline
+    (cv2) uses: compare with the file read by PIL (RGB)."""
+    from PIL import Image
+    from faig.data.sample_data import OTHER_PACKAGE_PHOTOS, load_photo
+    package, filename = OTHER_PACKAGE_PHOTOS[name]
+    if package == 'matplotlib':
+        from matplotlib import cbook
+        path = cbook.get_sample_data(filename, asfileobj=False)
+    else:
+        import sklearn.datasets
+        path = osp.join(osp.dirname(sklearn.datasets.__file__), 'images', filename)
+    rgb = np.asarray(Image.open(path).convert('RGB'))
+    bgr = load_photo(name)
+    assert bgr.dtype == np.uint8 and bgr.shape == rgb.shape
+    # JPEG decoders may differ by a grey level; a channel swap differs by far more
+    assert np.abs(bgr[..., ::-1].astype(int) - rgb).mean() < 1.0
+    assert np.abs(bgr.astype(int) - rgb).mean() > 5.0
+
+
+def test_sample_training_set_is_multiscale_for_natural_photos_only(tmp_path, monkeypatch):
+    """Natural colour photos are cut at every scale in NATURAL_SCALES, other photos at full size
+    only, and no test photo is used for training."""
+    from faig.data import sample_data
+    monkeypatch.setattr(sample_data, 'TRAIN_PHOTOS', ('grace_hopper', 'brick'))
+    folder = str(tmp_path / 'train')
+    sample_data._write_train(folder, crop_size=144, step=96)
+    names = os.listdir(folder)
+    grace_tags = {n.split('_s')[0] for n in names if n.startswith('grace_hopper')}
+    assert grace_tags == {'grace_hopper', 'grace_hopper_x075', 'grace_hopper_x050'}
+    assert {n.split('_s')[0] for n in names if n.startswith('brick')} == {'brick'}
+    # a 3/4-size crop is the full photo resized with INTER_AREA, then cut
+    crop = read_image(osp.join(folder, 'grace_hopper_x075_s0096_0096.png'), float32=False)
+    photo = sample_data.load_photo('grace_hopper')
+    h, w = photo.shape[:2]
+    small = cv2.resize(photo, (round(w * 0.75), round(h * 0.75)), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(crop, small[96:240, 96:240])
+    assert not set(sample_data.TEST_PHOTOS) & set(sample_data.TRAIN_PHOTOS)

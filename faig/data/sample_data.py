@@ -1,8 +1,10 @@
-"""The bundled default data set, built only from scikit-image's bundled photos (no network).
+"""The bundled default data set, built only from photos that installed packages bundle (no network):
+scikit-image's, plus matplotlib's and scikit-learn's sample photos.
 
 Two disjoint sets of photos:
   * training HR sub-images (``datasets/SampleTrain/HR_sub``), cut from the large photos
-    like ``scripts/extract_subimages.py`` does for DIV2K;
+    like ``scripts/extract_subimages.py`` does for DIV2K; the natural colour photos are also
+    cut at 3/4 and 1/2 size (as multi-scale DF2K is made), since they are the scarce kind here;
   * a small Set14-like test set (``datasets/SampleSet/GTmod12``): whole photos, resized so
     the long side is at most ``max_side`` and cropped to multiples of 12.
 Grayscale photos are replicated to three channels.
@@ -18,13 +20,33 @@ from faig.data.subimages import sub_images
 
 TEST_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'camera', 'coins')
 TRAIN_PHOTOS = ('retina', 'hubble_deep_field', 'immunohistochemistry', 'stereo_motorcycle_left',
-                'stereo_motorcycle_right', 'brick', 'grass', 'gravel', 'moon', 'clock', 'page', 'text', 'cell')
+                'stereo_motorcycle_right', 'brick', 'grass', 'gravel', 'moon', 'clock', 'page', 'text', 'cell',
+                'grace_hopper', 'china', 'flower')
+# natural colour photos, cut at several sizes; the other training photos (microscopy, texture,
+# text, astronomy) only at full size
+NATURAL_PHOTOS = ('stereo_motorcycle_left', 'stereo_motorcycle_right', 'grace_hopper', 'china', 'flower')
+NATURAL_SCALES = (1.0, 0.75, 0.5)
+# photos from packages other than scikit-image: (package, file)
+OTHER_PACKAGE_PHOTOS = {'grace_hopper': ('matplotlib', 'grace_hopper.jpg'),
+                        'china': ('scikit-learn', 'china.jpg'), 'flower': ('scikit-learn', 'flower.jpg')}
+
+
+def _other_package_photo(name):
+    """An RGB photo bundled with matplotlib or scikit-learn."""
+    package, filename = OTHER_PACKAGE_PHOTOS[name]
+    if package == 'matplotlib':
+        from matplotlib import cbook
+        return cv2.cvtColor(cv2.imread(str(cbook.get_sample_data(filename, asfileobj=False))), cv2.COLOR_BGR2RGB)
+    from sklearn.datasets import load_sample_image
+    return load_sample_image(filename)
 
 
 def load_photo(name):
-    """A scikit-image photo as a BGR uint8 array (grayscale replicated to 3 channels)."""
+    """A bundled photo as a BGR uint8 array (grayscale replicated to 3 channels)."""
     from skimage import data
-    if name.startswith('stereo_motorcycle_'):
+    if name in OTHER_PACKAGE_PHOTOS:
+        img = _other_package_photo(name)
+    elif name.startswith('stereo_motorcycle_'):
         left, right, _ = data.stereo_motorcycle()
         img = left if name.endswith('left') else right
     else:
@@ -33,6 +55,14 @@ def load_photo(name):
     if img.ndim == 2:
         img = np.stack([img] * 3, axis=-1)
     return cv2.cvtColor(img[..., :3].astype(np.uint8), cv2.COLOR_RGB2BGR)
+
+
+def rescale(img, scale):
+    """Resize by ``scale`` with area averaging (sharp, alias-free downscaling)."""
+    if scale == 1:
+        return img
+    h, w = img.shape[:2]
+    return cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
 def crop_to_multiple(img, multiple):
@@ -45,7 +75,7 @@ def test_image(name, max_side=360, multiple=12):
     h, w = img.shape[:2]
     factor = max_side / max(h, w)
     if factor < 1:
-        img = cv2.resize(img, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
+        img = rescale(img, factor)
     return crop_to_multiple(img, multiple)
 
 
@@ -63,13 +93,21 @@ def prepare(root='datasets', crop_size=144, step=96, max_side=360, overwrite=Fal
     return train_folder, test_folder
 
 
+def training_scales(name):
+    return NATURAL_SCALES if name in NATURAL_PHOTOS else (1.0, )
+
+
 def _write_train(folder, crop_size, step):
     count = 0
     for name in TRAIN_PHOTOS:
-        for y, x, crop in sub_images(load_photo(name), crop_size, step, thresh_size=crop_size, min_std=4.0):
-            write_image(osp.join(folder, f'{name}_s{y:04d}_{x:04d}.png'), crop)
-            count += 1
-    print(f'{folder}: {count} sub-images of {crop_size}x{crop_size} from {len(TRAIN_PHOTOS)} photos')
+        photo = load_photo(name)
+        for scale in training_scales(name):
+            tag = '' if scale == 1 else f'_x{round(scale * 100):03d}'
+            for y, x, crop in sub_images(rescale(photo, scale), crop_size, step, thresh_size=crop_size, min_std=4.0):
+                write_image(osp.join(folder, f'{name}{tag}_s{y:04d}_{x:04d}.png'), crop)
+                count += 1
+    print(f'{folder}: {count} sub-images of {crop_size}x{crop_size} from {len(TRAIN_PHOTOS)} photos '
+          f'({len(NATURAL_PHOTOS)} natural colour ones also at scales {", ".join(map(str, NATURAL_SCALES[1:]))})')
 
 
 def _write_test(folder, max_side):
