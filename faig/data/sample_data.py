@@ -15,7 +15,7 @@ import os.path as osp
 import cv2
 import numpy as np
 
-from faig.data.image_io import write_image
+from faig.data.image_io import read_image, write_image
 from faig.data.subimages import sub_images
 
 TEST_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'camera', 'coins')
@@ -32,21 +32,21 @@ OTHER_PACKAGE_PHOTOS = {'grace_hopper': ('matplotlib', 'grace_hopper.jpg'),
 
 
 def _other_package_photo(name):
-    """An RGB photo bundled with matplotlib or scikit-learn."""
+    """A BGR photo bundled with matplotlib (decoded by OpenCV) or scikit-learn (decoded by PIL)."""
     package, filename = OTHER_PACKAGE_PHOTOS[name]
     if package == 'matplotlib':
         from matplotlib import cbook
-        return cv2.cvtColor(cv2.imread(str(cbook.get_sample_data(filename, asfileobj=False))), cv2.COLOR_BGR2RGB)
+        return read_image(str(cbook.get_sample_data(filename, asfileobj=False)), float32=False)
     from sklearn.datasets import load_sample_image
-    return load_sample_image(filename)
+    return cv2.cvtColor(load_sample_image(filename), cv2.COLOR_RGB2BGR)
 
 
 def load_photo(name):
     """A bundled photo as a BGR uint8 array (grayscale replicated to 3 channels)."""
     from skimage import data
     if name in OTHER_PACKAGE_PHOTOS:
-        img = _other_package_photo(name)
-    elif name.startswith('stereo_motorcycle_'):
+        return _other_package_photo(name)
+    if name.startswith('stereo_motorcycle_'):
         left, right, _ = data.stereo_motorcycle()
         img = left if name.endswith('left') else right
     else:
