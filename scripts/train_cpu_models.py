@@ -5,6 +5,7 @@
     python scripts/train_cpu_models.py --net srresnet --continue_target       # one more period, resumable
     python scripts/train_cpu_models.py --net srcnn_style --continue_target --iterations 1000   # a shorter period
     python scripts/train_cpu_models.py --net srresnet --continue_target --export_now   # stop point of a session
+    python scripts/train_cpu_models.py --net srresnet --continue_target --force_yml datasets:train:gt_size=96
 
 Runs ``train.py -opt <config_dir>/train_<net>_{baseline,target}.yml --auto_resume`` as subprocesses
 (BasicSR configures its logger once per process), so a killed run continues from its last
@@ -29,6 +30,7 @@ import sys
 import time
 
 from faig.cli.args import Parser, positive_int
+from faig.errors import InputError, cli
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -98,12 +100,31 @@ def record(log_path, kind, entry):
         json.dump(log, f, indent=2)
 
 
+def check_overrides(config, overrides):
+    """Refuse a ``--force_yml`` entry that BasicSR would fail on with a traceback in the training subprocess:
+    not one ``KEY=VALUE``, or a ``a:b:c`` key whose ``a:b`` is not a mapping of the config."""
+    import yaml
+    with open(config) as f:
+        opt = yaml.safe_load(f)
+    for entry in overrides:
+        if entry.count('=') != 1 or not entry.split('=')[0].strip() or not entry.split('=')[1].strip():
+            raise InputError(f'--force_yml: {entry!r} is not KEY=VALUE (e.g. datasets:train:gt_size=96)')
+        node, keys = opt, entry.split('=')[0].strip().split(':')
+        for depth, key in enumerate(keys[:-1]):
+            node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                raise InputError(f'--force_yml: {entry!r}: {":".join(keys[:depth + 1])} is not a section of '
+                                 f'{osp.relpath(config, ROOT)}')
+
+
 def continue_target(args, out_folder, log_path):
     config = osp.join(ROOT, args.config_dir, f'train_{args.net}_target_continue.yml')
+    check_overrides(config, args.force_yml or [])
     name = experiment_name(config)
     # a period that fits the session: the cosine schedule then ends at a low learning rate when it is exported
     force_yml = [f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]'] \
         if args.iterations else []
+    force_yml += args.force_yml or []
     if not args.export_now:
         run_stage(config, force_yml)
     checkpoint, iteration = newest_checkpoint(name)
@@ -120,6 +141,7 @@ def continue_target(args, out_folder, log_path):
           f'experiments/{name} can now be removed so that the next session starts a new period')
 
 
+@cli
 def main():
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', choices=['srresnet', 'srcnn_style'], required=True)
@@ -131,9 +153,13 @@ def main():
     parser.add_argument('--iterations', type=positive_int, default=None,
                         help='with --continue_target: the period length and total iterations of this run '
                         '(default: those of the config); pass the same value when resuming')
+    parser.add_argument('--force_yml', nargs='+', metavar='KEY=VALUE', default=None,
+                        help="with --continue_target: BasicSR's option overrides for this period, e.g. "
+                        "datasets:train:gt_size=96 (recorded in training_log.json); pass the same when resuming")
     args = parser.parse_args()
-    if args.iterations is not None and not args.continue_target:
-        parser.error('--iterations: needs --continue_target')
+    for flag in ('iterations', 'force_yml'):
+        if getattr(args, flag) is not None and not args.continue_target:
+            parser.error(f'--{flag}: needs --continue_target')
     out_folder = osp.join(ROOT, 'experiments', 'pretrained', args.net)
     log_path = osp.join(out_folder, 'training_log.json')
     if args.continue_target:

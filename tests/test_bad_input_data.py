@@ -337,12 +337,21 @@ def test_gray_written_by_cv2_still_refused(tmp_path):
         decode_checked(str(tmp_path / 'g.png'))
 
 
-@pytest.mark.parametrize('args,needle', [(['--iterations', '0'], 'error: --iterations: 0 must be >= 1'),
-                                         (['--iterations', '5'], 'error: --iterations: needs --continue_target')])
-def test_train_cpu_models_bad_iterations(tmp_path, args, needle):
+@pytest.mark.parametrize('args,needle', [
+    (['--iterations', '0'], 'error: --iterations: 0 must be >= 1'),
+    (['--iterations', '5'], 'error: --iterations: needs --continue_target'),
+    (['--force_yml', 'datasets:train:gt_size=96'], 'error: --force_yml: needs --continue_target'),
+    (['--continue_target', '--force_yml', 'gt_size'], "error: --force_yml: 'gt_size' is not KEY=VALUE"),
+    (['--continue_target', '--force_yml', 'a=b=c'], "error: --force_yml: 'a=b=c' is not KEY=VALUE"),
+    (['--continue_target', '--force_yml', 'datasets:trian:gt_size=96'],
+     "error: --force_yml: 'datasets:trian:gt_size=96': datasets:trian is not a section of "
+     'options/cpu/train_srresnet_target_continue.yml')])
+def test_train_cpu_models_bad_arguments(tmp_path, args, needle):
+    """Refused before any training starts: the bundled models and experiments/ stay as they were."""
     bundled = osp.join(REPO, 'experiments', 'pretrained')
-    before = snapshot(bundled)
+    before, runs = snapshot(bundled), set(os.listdir(osp.join(REPO, 'experiments')))
     res = run_script(['scripts/train_cpu_models.py', '--net', 'srresnet', *args])
     assert_one_line_error(res, needle)
     assert snapshot(bundled) == before
+    assert set(os.listdir(osp.join(REPO, 'experiments'))) == runs  # no training run started
 
