@@ -55,8 +55,13 @@ def run_stage(config, force_yml=()):
     return latest, time.time() - start
 
 
-def newest_checkpoint(name):
-    """(path, iteration) of the newest ``net_g_<iter>.pth`` of an experiment, or (None, 0)."""
+def newest_checkpoint(name, total_iter):
+    """(path, iteration) of the run's last weights, or (None, 0): ``net_g_latest.pth`` (saved at
+    ``total_iter`` when the run finished, which need not be a multiple of the checkpoint interval),
+    else the newest ``net_g_<iter>.pth`` of a run stopped early."""
+    latest = osp.join(ROOT, 'experiments', name, 'models', 'net_g_latest.pth')
+    if osp.isfile(latest):
+        return latest, total_iter
     found = []
     for path in glob.glob(osp.join(ROOT, 'experiments', name, 'models', 'net_g_*.pth')):
         tail = osp.basename(path)[len('net_g_'):-len('.pth')]
@@ -100,6 +105,12 @@ def record(log_path, kind, entry):
         json.dump(log, f, indent=2)
 
 
+def config_total_iter(config):
+    import yaml
+    with open(config) as f:
+        return int(float(yaml.safe_load(f)['train']['total_iter']))
+
+
 def check_overrides(config, overrides):
     """Refuse a ``--force_yml`` entry that BasicSR would fail on with a traceback in the training subprocess:
     not one ``KEY=VALUE``, or a ``a:b:c`` key whose ``a:b`` is not a mapping of the config."""
@@ -127,7 +138,7 @@ def continue_target(args, out_folder, log_path):
     force_yml += args.force_yml or []
     if not args.export_now:
         run_stage(config, force_yml)
-    checkpoint, iteration = newest_checkpoint(name)
+    checkpoint, iteration = newest_checkpoint(name, args.iterations or config_total_iter(config))
     if checkpoint is None:
         sys.exit(f'error: experiments/{name}: no checkpoint to export yet')
     export(checkpoint, osp.join(out_folder, 'target_model.pth'))

@@ -214,3 +214,27 @@ def test_train_command_line_errors_are_one_line(workdir):
     res = run_script(['train.py', '-opt', str(workdir / 'missing.yml')], cwd=workdir)
     assert res.returncode == 2 and res.stderr.strip() == f'error: {workdir / "missing.yml"}: option file not found'
     assert not (workdir / 'experiments').exists()
+
+
+def load_train_cpu_models(root):
+    """scripts/train_cpu_models.py as a module whose ROOT is ``root``."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('train_cpu_models', osp.join(REPO, 'scripts', 'train_cpu_models.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.ROOT = str(root)
+    return module
+
+
+def test_continued_period_exports_its_last_weights(tmp_path):
+    """A finished period whose length is no multiple of the checkpoint interval (3,600 with checkpoints
+    every 250) is exported from net_g_latest.pth, not from the last interval checkpoint (3,500)."""
+    script = load_train_cpu_models(tmp_path)
+    models = tmp_path / 'experiments' / 'run' / 'models'
+    models.mkdir(parents=True)
+    assert script.newest_checkpoint('run', 3600) == (None, 0)
+    for it in (250, 3250, 3500):
+        (models / f'net_g_{it}.pth').write_bytes(b'')
+    assert script.newest_checkpoint('run', 3600) == (str(models / 'net_g_3500.pth'), 3500)  # stopped early
+    (models / 'net_g_latest.pth').write_bytes(b'')
+    assert script.newest_checkpoint('run', 3600) == (str(models / 'net_g_latest.pth'), 3600)
