@@ -41,9 +41,14 @@ def experiment_name(config):
     return match.group(1)
 
 
+def latest_weights(name):
+    """BasicSR's ``net_g_latest.pth``: written when a run finishes."""
+    return osp.join(ROOT, 'experiments', name, 'models', 'net_g_latest.pth')
+
+
 def run_stage(config, force_yml=()):
     name = experiment_name(config)
-    latest = osp.join(ROOT, 'experiments', name, 'models', 'net_g_latest.pth')
+    latest = latest_weights(name)
     if osp.isfile(latest):
         print(f'{name}: finished earlier, skipped')
         return latest, None
@@ -59,9 +64,8 @@ def newest_checkpoint(name, total_iter):
     """(path, iteration) of the run's last weights, or (None, 0): ``net_g_latest.pth`` (saved at
     ``total_iter`` when the run finished, which need not be a multiple of the checkpoint interval),
     else the newest ``net_g_<iter>.pth`` of a run stopped early."""
-    latest = osp.join(ROOT, 'experiments', name, 'models', 'net_g_latest.pth')
-    if osp.isfile(latest):
-        return latest, total_iter
+    if osp.isfile(latest_weights(name)):
+        return latest_weights(name), total_iter
     found = []
     for path in glob.glob(osp.join(ROOT, 'experiments', name, 'models', 'net_g_*.pth')):
         tail = osp.basename(path)[len('net_g_'):-len('.pth')]
@@ -105,22 +109,14 @@ def record(log_path, kind, entry):
         json.dump(log, f, indent=2)
 
 
-def config_total_iter(config):
-    import yaml
-    with open(config) as f:
-        return int(float(yaml.safe_load(f)['train']['total_iter']))
-
-
-def check_overrides(config, overrides):
+def check_overrides(opt, config, overrides):
     """Refuse a ``--force_yml`` entry that BasicSR would fail on with a traceback in the training subprocess:
-    not one ``KEY=VALUE``, or a ``a:b:c`` key whose ``a:b`` is not a mapping of the config."""
-    import yaml
-    with open(config) as f:
-        opt = yaml.safe_load(f)
+    not one ``KEY=VALUE``, or a ``a:b:c`` key whose ``a:b`` is not a mapping of the config ``opt``."""
     for entry in overrides:
-        if entry.count('=') != 1 or not entry.split('=')[0].strip() or not entry.split('=')[1].strip():
+        key, _, value = entry.partition('=')
+        if '=' in value or not key.strip() or not value.strip():
             raise InputError(f'--force_yml: {entry!r} is not KEY=VALUE (e.g. datasets:train:gt_size=96)')
-        node, keys = opt, entry.split('=')[0].strip().split(':')
+        node, keys = opt, key.strip().split(':')
         for depth, key in enumerate(keys[:-1]):
             node = node.get(key) if isinstance(node, dict) else None
             if not isinstance(node, dict):
@@ -129,8 +125,11 @@ def check_overrides(config, overrides):
 
 
 def continue_target(args, out_folder, log_path):
+    import yaml
     config = osp.join(ROOT, args.config_dir, f'train_{args.net}_target_continue.yml')
-    check_overrides(config, args.force_yml or [])
+    with open(config) as f:
+        opt = yaml.safe_load(f)
+    check_overrides(opt, config, args.force_yml or [])
     name = experiment_name(config)
     # a period that fits the session: the cosine schedule then ends at a low learning rate when it is exported
     force_yml = [f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]'] \
@@ -138,7 +137,7 @@ def continue_target(args, out_folder, log_path):
     force_yml += args.force_yml or []
     if not args.export_now:
         run_stage(config, force_yml)
-    checkpoint, iteration = newest_checkpoint(name, args.iterations or config_total_iter(config))
+    checkpoint, iteration = newest_checkpoint(name, args.iterations or int(float(opt['train']['total_iter'])))
     if checkpoint is None:
         sys.exit(f'error: experiments/{name}: no checkpoint to export yet')
     export(checkpoint, osp.join(out_folder, 'target_model.pth'))
