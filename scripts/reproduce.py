@@ -4,7 +4,8 @@
     python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images
     python scripts/reproduce.py --force      # redo finished stages
 
-Stages (each reused when its outputs exist and were made from the same models and settings):
+Stages (each reused when its outputs exist and were made from the same models and settings; a FAIG or IG
+stage stopped part-way resumes with the images it had finished):
 sample data -> LR test sets -> models (bundled, or trained with --train) -> inference with
 PSNR -> FAIG / IG / |θ−θ̄| / random rankings for both networks -> comparison tables and
 figures -> filter distribution -> modulation ->
@@ -83,6 +84,27 @@ def mark_done(stamp, key):
         f.write(key + '\n')
 
 
+def attribution_stage(stamp, key, force, call, args, title):
+    """Run a long attribution stage once per ``key`` (settings, model and image contents).
+
+    A run stopped part-way (a session's end, Ctrl-C) leaves ``<stamp>.started`` and the tool's
+    per-image results; the next run with the same key passes ``--resume`` so that only the
+    missing images are computed (the tool checks its own settings again before reusing any).
+    Returns ``(title, seconds)`` of this run (the title says when it resumed), or None when the
+    stage was already done.
+    """
+    done, started = f'{stamp}.done', f'{stamp}.started'
+    if not force and stage_done(done, key):
+        return None
+    resume = not force and stage_done(started, key)
+    mark_done(started, key)
+    title += ' (resumed)' if resume else ''
+    seconds = run(call, [*args, *(['--resume'] if resume else [])], title)
+    mark_done(done, key)
+    os.remove(osp.join(ROOT, started))
+    return title, seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--force', action='store_true', help='redo finished stages')
@@ -152,12 +174,16 @@ def main():
         stamp = f'results/report/{net}_rankings_{setting}.done'
         rankings_key = f'{setting} models {" ".join(model_keys)} data {data_keys[attr_root]}'
         if args.force or not stage_done(stamp, rankings_key):
-            timings[f'{net} FAIG'] = run(tool('faig', net), [*model_args, '--gt_folder',
-                                          f'{attr_root}/GTmod12', *lr_args, '--quadrature', args.quadrature,
-                                          '--record_filters_folder', layout.rankings('faig')], f'{net} FAIG')
-            timings[f'{net} IG'] = run(tool('ig', net), ['--target_model_path', models[1],
-                                        '--bic_folder', f'{attr_root}/Linear_LRbicx2', *lr_args,
-                                        '--record_filters_folder', layout.rankings('ig')], f'{net} IG')
+            for name, title, call_args in (
+                    ('faig', 'FAIG', [*model_args, '--gt_folder', f'{attr_root}/GTmod12', *lr_args,
+                                      '--quadrature', args.quadrature]),
+                    ('ig', 'IG', ['--target_model_path', models[1], '--bic_folder', f'{attr_root}/Linear_LRbicx2',
+                                  *lr_args])):
+                ran = attribution_stage(f'results/report/{net}_{name}_{setting}', rankings_key, args.force,
+                                        tool(name, net), [*call_args, '--record_filters_folder',
+                                                          layout.rankings(name)], f'{net} {title}')
+                if ran:
+                    timings[ran[0]] = ran[1]
             run(tool('absolute_filter_change', net), [*model_args, '--record_filters_folder',
                                                       layout.rankings('abs_filter_change')], f'{net} |θ−θ̄|')
             run(tool('random_neurons', net), ['--record_filters_folder', layout.rankings('random')], f'{net} random')

@@ -5,6 +5,7 @@ import os
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
 
 from faig.attribution.filters import FilterSpace
@@ -255,3 +256,44 @@ def test_write_report_without_per_image_files(tmp_path):
     assert findings['1']['per_image']['images'] == 3
     text = open(osp.join(root, 'results/report.md')).read()
     assert text.count('no per-image data') == 2  # 3a and 3b
+
+
+def load_reproduce(root):
+    """scripts/reproduce.py as a module whose stamps live under ``root``."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'reproduce_script', osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'scripts', 'reproduce.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.ROOT = str(root)
+    return module
+
+
+def test_attribution_stage_resumes_only_a_stopped_run_with_the_same_key(tmp_path):
+    reproduce = load_reproduce(tmp_path)
+    calls = []
+
+    def tool(argv, stop=False):
+        calls.append(list(argv))
+        if stop:
+            raise KeyboardInterrupt  # the session ended part-way
+
+    def stage(key, force=False, stop=False):
+        return reproduce.attribution_stage('results/report/net_faig_s', key, force,
+                                           lambda argv: tool(argv, stop), ['--x'], 'net FAIG')
+
+    with pytest.raises(KeyboardInterrupt):
+        stage('k1', stop=True)
+    assert calls[-1] == ['--x']
+    title, _ = stage('k1')  # same models and settings: reuse the per-image results
+    assert calls[-1] == ['--x', '--resume'] and title == 'net FAIG (resumed)'
+    assert not (tmp_path / 'results/report/net_faig_s.started').exists()
+    assert stage('k1') is None and len(calls) == 2  # done: not run again
+    with pytest.raises(KeyboardInterrupt):
+        stage('k2', stop=True)  # other models: starts over ...
+    assert calls[-1] == ['--x']
+    assert stage('k3')[0] == 'net FAIG' and calls[-1] == ['--x']  # ... and a stop under k2 is not resumed by k3
+    with pytest.raises(KeyboardInterrupt):
+        stage('k3', force=True, stop=True)
+    stage('k3', force=True)  # --force: never resumes
+    assert calls[-1] == ['--x']
