@@ -1,6 +1,6 @@
 """Reproduce the FAIG pipeline and the paper's findings on the bundled default, on CPU.
 
-    python scripts/reproduce.py              # default budget (see --help), about 15 min on 2 cores
+    python scripts/reproduce.py              # default budget (see --help), about 6 min on 2 cores
     python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images
     python scripts/reproduce.py --force      # redo finished stages
 
