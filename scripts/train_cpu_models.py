@@ -74,24 +74,37 @@ def newest_checkpoint(name, total_iter):
     return (max(found)[1], max(found)[0]) if found else (None, 0)
 
 
+def training_logs(name):
+    """The BasicSR logs of a stage in the order they were written: one per run, so a period that
+    went on over several sessions has several."""
+    return sorted(glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')), key=osp.getmtime)
+
+
 def copy_training_log(name, out_path):
-    """Keep the newest BasicSR log of a stage beside the exported model (losses and validation PSNRs)."""
-    logs = sorted(glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')), key=osp.getmtime)
+    """Keep the stage's BasicSR logs, joined in order, beside the exported model (losses, validation PSNRs)."""
+    logs = training_logs(name)
     if logs:
         os.makedirs(osp.dirname(out_path), exist_ok=True)
-        shutil.copy(logs[-1], out_path)
+        with open(out_path, 'wb') as out:
+            for log in logs:
+                with open(log, 'rb') as f:
+                    out.write(f.read())
 
 
 def log_span_seconds(name):
-    """Seconds between the first and the last time stamp of the experiment's BasicSR logs (its training time)."""
-    stamps = []
-    for log in glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')):
+    """Training time of a stage: for each of its BasicSR logs, the seconds between its first and last
+    time stamp, summed (the time between sessions of a resumed period is not counted)."""
+    total, found = 0.0, False
+    for log in training_logs(name):
+        stamps = []
         with open(log) as f:
             for line in f:
                 match = re.match(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)', line)
                 if match:
                     stamps.append(time.mktime(time.strptime(match.group(1), '%Y-%m-%d %H:%M:%S')))
-    return round(max(stamps) - min(stamps), 1) if stamps else None
+        if stamps:
+            total, found = total + max(stamps) - min(stamps), True
+    return round(total, 1) if found else None
 
 
 def export(checkpoint, out_path):
@@ -124,6 +137,29 @@ def check_overrides(opt, config, overrides):
                                  f'{osp.relpath(config, ROOT)}')
 
 
+def check_same_period(name, force_yml, starting=True):
+    """A stopped period resumes only with the settings it started with (BasicSR would silently go on
+    with the new options). They are kept beside the run's folder (BasicSR archives a folder it did
+    not make) and count only while that folder exists."""
+    folder = osp.join(ROOT, 'experiments', name)
+    path = f'{folder}_period.json'
+    if osp.isdir(folder):
+        if osp.isfile(path):
+            with open(path) as f:
+                started = json.load(f)['force_yml']
+            if started != list(force_yml):
+                raise InputError(f'{osp.relpath(path, ROOT)}: the unfinished period in experiments/{name} started with '
+                                 f'{" ".join(started) or "no overrides"}, not {" ".join(force_yml) or "no overrides"}; '
+                                 f'pass the same --iterations/--force_yml to resume it, or remove experiments/{name} '
+                                 'to start a new period')
+        return
+    if not starting:
+        return
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump({'force_yml': list(force_yml)}, f)
+
+
 def continue_target(args, out_folder, log_path):
     import yaml
     config = osp.join(ROOT, args.config_dir, f'train_{args.net}_target_continue.yml')
@@ -135,6 +171,7 @@ def continue_target(args, out_folder, log_path):
     force_yml = [f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]'] \
         if args.iterations else []
     force_yml += args.force_yml or []
+    check_same_period(name, force_yml, starting=not args.export_now)
     if not args.export_now:
         run_stage(config, force_yml)
     checkpoint, iteration = newest_checkpoint(name, args.iterations or int(float(opt['train']['total_iter'])))

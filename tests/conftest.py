@@ -31,6 +31,16 @@ def write_images(folder, shapes, seed=0, prefix='img'):
     return folder
 
 
+def load_script(name, root):
+    """scripts/<name>.py as a module whose ROOT (where it reads and writes) is ``root``."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'script_{name}', osp.join(REPO, 'scripts', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.ROOT = str(root)
+    return module
+
+
 def run_script(args, cwd=REPO, env=None):
     """Run a project script in a subprocess; returns the CompletedProcess (text output)."""
     full_env = dict(os.environ, OMP_NUM_THREADS='1', **(env or {}))

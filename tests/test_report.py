@@ -16,6 +16,7 @@ from faig.report import (agreement_section, compare_reports, describe_robustness
                          image_rankings, image_tables, location_stats, net_findings, paper_scope,
                          per_image_verdicts, robustness, setting_name, write_report)
 
+from conftest import load_script
 from test_attribution import TINY_NETS, make_pair
 
 LAMBDAS = np.linspace(0, 2, 11).tolist()
@@ -258,19 +259,8 @@ def test_write_report_without_per_image_files(tmp_path):
     assert text.count('no per-image data') == 2  # 3a and 3b
 
 
-def load_reproduce(root):
-    """scripts/reproduce.py as a module whose stamps live under ``root``."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'reproduce_script', osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'scripts', 'reproduce.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.ROOT = str(root)
-    return module
-
-
 def test_attribution_stage_resumes_only_a_stopped_run_with_the_same_key(tmp_path):
-    reproduce = load_reproduce(tmp_path)
+    reproduce = load_script('reproduce', tmp_path)
     calls = []
 
     def tool(argv, stop=False):

@@ -1,6 +1,7 @@
 """A real train.py run (subprocess, tiny net and data), its checkpoint, and a resumed run on CPU;
 bad option files (typos, wrong values) refused in one line before anything is written."""
 import glob
+import os
 import os.path as osp
 import shutil
 
@@ -10,7 +11,7 @@ import yaml
 
 from faig.errors import InputError
 
-from conftest import REPO, run_script, write_images
+from conftest import REPO, load_script, run_script, write_images
 
 
 def tiny_options(data, total_iter, arch='MSRResNet'):
@@ -216,20 +217,10 @@ def test_train_command_line_errors_are_one_line(workdir):
     assert not (workdir / 'experiments').exists()
 
 
-def load_train_cpu_models(root):
-    """scripts/train_cpu_models.py as a module whose ROOT is ``root``."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('train_cpu_models', osp.join(REPO, 'scripts', 'train_cpu_models.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.ROOT = str(root)
-    return module
-
-
 def test_continued_period_exports_its_last_weights(tmp_path):
     """A finished period whose length is no multiple of the checkpoint interval (3,600 with checkpoints
     every 250) is exported from net_g_latest.pth, not from the last interval checkpoint (3,500)."""
-    script = load_train_cpu_models(tmp_path)
+    script = load_script('train_cpu_models', tmp_path)
     models = tmp_path / 'experiments' / 'run' / 'models'
     models.mkdir(parents=True)
     assert script.newest_checkpoint('run', 3600) == (None, 0)
@@ -238,3 +229,37 @@ def test_continued_period_exports_its_last_weights(tmp_path):
     assert script.newest_checkpoint('run', 3600) == (str(models / 'net_g_3500.pth'), 3500)  # stopped early
     (models / 'net_g_latest.pth').write_bytes(b'')
     assert script.newest_checkpoint('run', 3600) == (str(models / 'net_g_latest.pth'), 3600)
+
+
+def test_period_resumed_in_a_later_session_keeps_both_logs_and_counts_only_training_time(tmp_path):
+    script = load_script('train_cpu_models', tmp_path)
+    run = tmp_path / 'experiments' / 'run'
+    run.mkdir(parents=True)
+    first = run / 'train_run_20261124_140000.log'
+    first.write_text('2026-11-24 14:00:00,1 INFO: start\n  # psnr: 28.1\n2026-11-24 15:00:00,2 INFO: iter 1000\n')
+    second = run / 'train_run_20261125_090000.log'  # resumed the next morning
+    second.write_text('2026-11-25 09:00:00,1 INFO: resume\n2026-11-25 09:30:00,5 INFO: End of training\n')
+    os.utime(first, (1, 1))
+    os.utime(second, (2, 2))
+    assert script.log_span_seconds('run') == 3600 + 1800  # not the 19.5 h from first to last stamp
+    script.copy_training_log('run', str(tmp_path / 'kept.log'))
+    assert (tmp_path / 'kept.log').read_text() == first.read_text() + second.read_text()
+    assert script.log_span_seconds('other') is None
+
+
+def test_a_stopped_period_resumes_only_with_the_settings_it_started_with(tmp_path):
+    script = load_script('train_cpu_models', tmp_path)
+    period = ['train:total_iter=5600', 'datasets:train:gt_size=128']
+    script.check_same_period('run', [], starting=False)  # --export_now of nothing: records nothing
+    assert not (tmp_path / 'experiments' / 'run_period.json').exists()
+    script.check_same_period('run', period)
+    (tmp_path / 'experiments' / 'run').mkdir()  # BasicSR made the run's folder: the period is under way
+    script.check_same_period('run', period)  # the same command resumes it
+    with pytest.raises(InputError, match=r'run_period.json: the unfinished period in experiments/run started with '
+                       r'train:total_iter=5600 datasets:train:gt_size=128, not train:total_iter=3000'):
+        script.check_same_period('run', ['train:total_iter=3000'])
+    shutil.rmtree(tmp_path / 'experiments' / 'run')  # removed: a new period with other settings
+    script.check_same_period('run', ['train:total_iter=3000'])
+    (tmp_path / 'experiments' / 'run').mkdir()
+    with pytest.raises(InputError, match='started with train:total_iter=3000, not no overrides'):
+        script.check_same_period('run', [])
