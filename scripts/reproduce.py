@@ -101,7 +101,8 @@ def attribution_stage(stamp, key, force, call, args, title):
     title += ' (resumed)' if resume else ''
     seconds = run(call, [*args, *(['--resume'] if resume else [])], title)
     mark_done(done, key)
-    os.remove(osp.join(ROOT, started))
+    if exists(started):  # (another run in the same folder may have finished the stage first)
+        os.remove(osp.join(ROOT, started))
     return title, seconds
 
 
