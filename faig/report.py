@@ -358,7 +358,7 @@ def write_report(root, nets, dataset, settings):
         for f in findings:
             f['title'] += paper_scope(net, f['id'])
         all_findings.append((net, findings))
-        summary['nets'][net] = {'target_sha1': sha1_file(target_path), 'findings': [
+        summary['nets'][net] = {'target_sha1': sha1_file(target_path), 'generated': summary['generated'], 'findings': [
             {'id': f['id'], 'title': f['title'], 'holds': f['holds'], 'per_image': f['per_image'],
              'numbers': f['numbers']} for f in findings]}
     lines += ['## Findings', '']
@@ -369,6 +369,12 @@ def write_report(root, nets, dataset, settings):
     lines.append('')
     results = osp.join(root, 'results')
     json_path = osp.join(results, f'report_{setting}.json')
+    earlier = read_report_json(json_path)
+    if earlier and earlier['setting'] == setting:  # a run of some nets keeps the others' entries of this setting
+        kept = {net: entry for net, entry in earlier['nets'].items() if net not in summary['nets']}
+        for entry in kept.values():
+            entry.setdefault('generated', earlier.get('generated'))
+        summary['nets'] = {**kept, **summary['nets']}
     write_bytes(json_path, (json.dumps(summary, indent=2, ensure_ascii=False) + '\n').encode())
     reports = {s: read_report_json(osp.join(results, f'report_{s}.json'))
                for s in budget_settings(settings['quadrature'])}

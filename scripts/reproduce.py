@@ -3,6 +3,7 @@
     python scripts/reproduce.py              # default budget (see --help), about 6 min on 2 cores
     python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images
     python scripts/reproduce.py --force      # redo finished stages
+    python scripts/reproduce.py --full --nets srcnn_style   # one network only
 
 Stages (each reused when its outputs exist and were made from the same models and settings; a FAIG or IG
 stage stopped part-way resumes with the images it had finished):
@@ -115,7 +116,10 @@ def main():
     parser.add_argument('--crop', type=int, default=None,
                         help='attribute on centre crops of this LR size (default 64; --full: whole images)')
     parser.add_argument('--quadrature', default='riemann_left', help='FAIG quadrature rule (default: the original)')
+    parser.add_argument('--nets', nargs='+', choices=NETS, default=list(NETS),
+                        help='networks to run and report (default: both); a long --full run can so be split')
     args = parser.parse_args()
+    nets = [net for net in NETS if net in args.nets]  # the report's order, each once
     os.chdir(ROOT)  # every stage reads and writes relative to the repository, as the original
     steps = args.steps or (100 if args.full else 16)
     crop = None if args.full else (args.crop or 64)
@@ -133,7 +137,7 @@ def main():
         timings['sample data'] = run('scripts/prepare_sample_data.py', force, 'sample data')
     if args.force or not exists(f'{DATA}/Blur2_LRbicx2'):
         timings['LR sets'] = run('scripts/generate_lr.py', ['--ori_folder', f'{DATA}/GTmod12', *force], 'LR test sets')
-    for net in NETS:
+    for net in nets:
         if args.train or not exists(f'experiments/pretrained/{net}/target_model.pth'):
             import subprocess  # BasicSR configures its logger once per process: training runs apart
             start = time.time()
@@ -155,7 +159,7 @@ def main():
     from faig.specs import ResultsLayout
     from faig.stamps import data_digest, sha1_file
     data_keys = {root: data_digest(osp.join(ROOT, root))[:12] for root in {DATA, attr_root}}
-    for net in NETS:
+    for net in nets:
         models = [f'experiments/pretrained/{net}/{kind}_model.pth' for kind in ('baseline', 'target')]
         # stages are redone when the models or images they used have changed (contents, not paths)
         model_keys = [sha1_file(osp.join(ROOT, m))[:12] for m in models]
@@ -207,7 +211,7 @@ def main():
                 *model_args], f'{net} modulation ({deg})')
 
     from faig.report import write_report
-    path = write_report(ROOT, NETS, dataset, {'steps': steps, 'quadrature': args.quadrature, 'crop': crop,
+    path = write_report(ROOT, nets, dataset, {'steps': steps, 'quadrature': args.quadrature, 'crop': crop,
                                               'timings': timings, 'setting': setting, 'device': device})
     print(f'\nreport -> {path}')
 

@@ -287,3 +287,26 @@ def test_attribution_stage_resumes_only_a_stopped_run_with_the_same_key(tmp_path
         stage('k3', force=True, stop=True)
     stage('k3', force=True)  # --force: never resumes
     assert calls[-1] == ['--x']
+
+
+def test_write_report_of_some_nets_keeps_the_other_nets_of_the_same_setting(tmp_path):
+    """reproduce.py --nets: a --full run split by network still yields one report JSON with both."""
+    root = str(tmp_path)
+    fake_run(root, ('srresnet', 'srcnn_style'), {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': BAD_CURVE})
+    full = {'steps': 100, 'quadrature': 'riemann_left', 'crop': None}
+    json_path = osp.join(root, 'results/report_steps100_riemann_left_full.json')
+    write_report(root, ('srcnn_style',), 'set', full)
+    first = json.load(open(json_path))['nets']['srcnn_style']
+    fake_run(root, ('srresnet',), {'a': BAD_CURVE, 'b': BAD_CURVE, 'c': GOOD_CURVE})
+    path = write_report(root, ('srresnet',), 'set', full)
+    data = json.load(open(json_path))
+    assert list(data['nets']) == ['srcnn_style', 'srresnet']
+    assert data['nets']['srcnn_style'] == first  # kept as it was, with the time of its own run
+    assert not {f['id']: f for f in data['nets']['srresnet']['findings']}['4_blur']['holds']
+    assert '**srcnn_style**' not in open(path).read()  # report.md shows the nets of this run
+
+    # a rerun of one net replaces only its own entry; the default budget then compares with both
+    write_report(root, ('srcnn_style',), 'set', full)
+    assert list(json.load(open(json_path))['nets']) == ['srresnet', 'srcnn_style']
+    write_report(root, ('srresnet', 'srcnn_style'), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64})
+    assert 'agree on 12 of 12 findings' in open(path).read()  # 6 findings of each net: both were compared
