@@ -370,7 +370,7 @@ def write_report(root, nets, dataset, settings):
     results = osp.join(root, 'results')
     json_path = osp.join(results, f'report_{setting}.json')
     earlier = read_report_json(json_path)
-    if earlier and earlier['setting'] == setting:  # a run of some nets keeps the others' entries of this setting
+    if earlier:  # (the file is named by its setting) a run of some nets keeps the other nets' entries
         kept = {net: entry for net, entry in earlier['nets'].items() if net not in summary['nets']}
         for entry in kept.values():
             entry.setdefault('generated', earlier.get('generated'))
