@@ -314,6 +314,11 @@ def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None)
                 path = dataset.get(key)
                 if path and not osp.exists(osp.expanduser(str(path))):
                     c.fail(f'{where}.{key} not found: {path}')
+            if dataset.get('prefetch_mode') == 'cuda':
+                import torch
+                if not torch.cuda.is_available():  # basicsr's CUDAPrefetcher would crash after making the run
+                    c.fail(f'{where}.prefetch_mode: cuda but no CUDA GPU is available; use ~ on the CPU '
+                           f'(--force_yml datasets:{phase}:prefetch_mode=~)')
 
     pretrain = path_opt.get('pretrain_network_g')
     if check_files and pretrain and not osp.isfile(osp.expanduser(str(pretrain))) and not auto_resume:

@@ -2,6 +2,9 @@
 
     python scripts/train_cpu_models.py --net srresnet                         # or srcnn_style (CPU configs)
     python scripts/train_cpu_models.py --net srresnet --config_dir options/gpu # the 30k-iteration GPU configs
+    python scripts/train_cpu_models.py --net srresnet --config_dir options/gpu --force_yml \
+        datasets:train:prefetch_mode=~ datasets:train:num_worker_per_gpu=1 logger:save_checkpoint_freq=250
+                                                          # the same on a CPU, over many sessions
     python scripts/train_cpu_models.py --net srresnet --continue_target       # one more period, resumable
     python scripts/train_cpu_models.py --net srcnn_style --continue_target --iterations 1000   # a shorter period
     python scripts/train_cpu_models.py --net srresnet --continue_target --export_now   # stop point of a session
@@ -9,7 +12,7 @@
 
 Runs ``train.py -opt <config_dir>/train_<net>_{baseline,target}.yml --auto_resume`` as subprocesses
 (BasicSR configures its logger once per process), so a killed run continues from its last
-checkpoint when started again; finished stages are skipped. Then writes
+checkpoint when started again; finished stages are skipped. When both stages have finished, writes
 ``experiments/pretrained/<net>/{baseline,target}_model.pth`` (``params_ema`` only) and appends
 wall times and iterations to ``experiments/pretrained/<net>/training_log.json``.
 
@@ -55,7 +58,9 @@ def run_stage(config, force_yml=()):
     command = [sys.executable, osp.join(ROOT, 'train.py'), '-opt', config, '--auto_resume']
     if force_yml:
         command += ['--force_yml', *force_yml]
-    subprocess.run(command, cwd=ROOT, check=True)
+    code = subprocess.run(command, cwd=ROOT).returncode
+    if code:
+        sys.exit(code)  # train.py printed why
     return latest, time.time() - start
 
 
@@ -200,27 +205,50 @@ def main():
                         help='with --continue_target: the period length and total iterations of this run '
                         '(default: those of the config); pass the same value when resuming')
     parser.add_argument('--force_yml', nargs='+', metavar='KEY=VALUE', default=None,
-                        help="with --continue_target: BasicSR's option overrides for this period, e.g. "
-                        "datasets:train:gt_size=96 (recorded in training_log.json); pass the same when resuming")
+                        help="BasicSR's option overrides for this period (with --continue_target) or for both "
+                        "stages, e.g. datasets:train:gt_size=96 (recorded in training_log.json); pass the same "
+                        "when resuming")
     args = parser.parse_args()
-    for flag in ('iterations', 'force_yml'):
-        if getattr(args, flag) is not None and not args.continue_target:
-            parser.error(f'--{flag}: needs --continue_target')
+    if args.iterations is not None and not args.continue_target:
+        parser.error('--iterations: needs --continue_target')
     out_folder = osp.join(ROOT, 'experiments', 'pretrained', args.net)
     log_path = osp.join(out_folder, 'training_log.json')
     if args.continue_target:
         return continue_target(args, out_folder, log_path)
+    train_pair(args, out_folder, log_path)
+
+
+def train_pair(args, out_folder, log_path):
+    """Train (or resume) the baseline, then the target fine-tuned from it, and export the two together:
+    a session that ends during the target stage leaves the bundled pair as it was, not a new baseline
+    beside an old target."""
     import torch
-    for kind in ('baseline', 'target'):
-        config = osp.join(ROOT, args.config_dir, f'train_{args.net}_{kind}.yml')
-        checkpoint, seconds = run_stage(config)
+    import yaml
+    force_yml = args.force_yml or []
+    configs = {kind: osp.join(ROOT, args.config_dir, f'train_{args.net}_{kind}.yml') for kind in ('baseline', 'target')}
+    for config in configs.values():
+        if not osp.isfile(config):
+            raise InputError(f'{osp.relpath(config, ROOT)}: option file not found')
+        with open(config) as f:
+            check_overrides(yaml.safe_load(f), config, force_yml)
+    trained, checkpoints = [], {}
+    for kind, config in configs.items():
+        check_same_period(experiment_name(config), force_yml)
+        checkpoints[kind], seconds = run_stage(config, force_yml)
         if seconds is not None:
-            record(log_path, kind, {'config': osp.relpath(config, ROOT), 'wall_seconds': round(seconds, 1),
-                                    'threads': torch.get_num_threads(),
-                                    'device': 'cuda' if torch.cuda.is_available() else 'cpu'})
-        export(checkpoint, osp.join(out_folder, f'{kind}_model.pth'))
-        copy_training_log(experiment_name(config), osp.join(out_folder, 'logs', f'{kind}_train.log'))
+            trained.append(kind)
+    for kind, config in configs.items():
+        name = experiment_name(config)
+        export(checkpoints[kind], osp.join(out_folder, f'{kind}_model.pth'))
+        copy_training_log(name, osp.join(out_folder, 'logs', f'{kind}_train.log'))
         print(f'{args.net} {kind}: exported to {out_folder}/{kind}_model.pth')
+    if trained:  # a pair finished by this call (its baseline may have finished in an earlier session)
+        for kind, config in configs.items():
+            entry = {'config': osp.relpath(config, ROOT), 'wall_seconds': log_span_seconds(experiment_name(config)),
+                     'threads': torch.get_num_threads(), 'device': 'cuda' if torch.cuda.is_available() else 'cpu'}
+            if force_yml:
+                entry['force_yml'] = force_yml
+            record(log_path, kind, entry)
 
 
 if __name__ == '__main__':

@@ -340,7 +340,8 @@ def test_gray_written_by_cv2_still_refused(tmp_path):
 @pytest.mark.parametrize('args,needle', [
     (['--iterations', '0'], 'error: --iterations: 0 must be >= 1'),
     (['--iterations', '5'], 'error: --iterations: needs --continue_target'),
-    (['--force_yml', 'datasets:train:gt_size=96'], 'error: --force_yml: needs --continue_target'),
+    (['--force_yml', 'datasets:train:gt_size=96', 'logger:sav:x=1'],  # both stages of a new pair: checked first
+     "error: --force_yml: 'logger:sav:x=1': logger:sav is not a section of options/cpu/train_srresnet_baseline.yml"),
     (['--continue_target', '--force_yml', 'gt_size'], "error: --force_yml: 'gt_size' is not KEY=VALUE"),
     (['--continue_target', '--force_yml', 'a=b=c'], "error: --force_yml: 'a=b=c' is not KEY=VALUE"),
     (['--continue_target', '--force_yml', 'datasets:trian:gt_size=96'],

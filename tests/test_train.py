@@ -1,6 +1,7 @@
 """A real train.py run (subprocess, tiny net and data), its checkpoint, and a resumed run on CPU;
 bad option files (typos, wrong values) refused in one line before anything is written."""
 import glob
+import json
 import os
 import os.path as osp
 import shutil
@@ -186,10 +187,27 @@ def test_every_project_option_file_passes_check_options(monkeypatch):
     have_data = osp.isdir('datasets/SampleTrain/HR_sub') and osp.isdir('datasets/SampleSet/GTmod12')
     for path in glob.glob(osp.join('options', 'cpu', '*.yml')) + glob.glob(osp.join('options', 'gpu', '*.yml')):
         if have_data:  # the sample data made by scripts/prepare_sample_data.py and generate_lr.py
-            check_options(path, auto_resume=True)
+            on_cpu = ['datasets:train:prefetch_mode=~'] if 'gpu' in path and not torch.cuda.is_available() else []
+            check_options(path, auto_resume=True, force_yml=on_cpu)
         else:  # a fresh clone: the files they name are checked, and missing
             with pytest.raises(InputError, match='not found: datasets/Sample'):
                 check_options(path, auto_resume=True)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='the CUDA prefetcher works here')
+def test_cuda_prefetch_without_a_gpu_is_one_line_and_writes_nothing(workdir):
+    """basicsr's CUDAPrefetcher crashes with a CUDA traceback after making experiments/<name>."""
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['datasets']['train'].update(prefetch_mode='cuda', pin_memory=True)
+    opt_path = write_options(workdir, opt)
+    res = run_script(['train.py', '-opt', opt_path], cwd=workdir)
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stderr.strip() == (f'error: {opt_path}: datasets.train.prefetch_mode: cuda but no CUDA GPU is available; '
+                                  'use ~ on the CPU (--force_yml datasets:train:prefetch_mode=~)')
+    assert not (workdir / 'experiments').exists()
+    res = run_script(['train.py', '-opt', opt_path, '--force_yml', 'datasets:train:prefetch_mode=~'], cwd=workdir)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert osp.isfile(workdir / 'experiments' / 'tiny' / 'models' / 'net_g_latest.pth')
 
 
 def test_tiny_options_pass(workdir):
@@ -263,3 +281,49 @@ def test_a_stopped_period_resumes_only_with_the_settings_it_started_with(tmp_pat
     (tmp_path / 'experiments' / 'run').mkdir()
     with pytest.raises(InputError, match='started with train:total_iter=3000, not no overrides'):
         script.check_same_period('run', [])
+
+
+def test_a_new_pair_is_exported_only_when_both_stages_have_finished(tmp_path, monkeypatch):
+    """A session that ends during the target stage must not leave a new baseline beside the old target
+    (FAIG's path would then join two unrelated models)."""
+    import argparse
+    script = load_script('train_cpu_models', tmp_path)
+    (tmp_path / 'options' / 'cpu').mkdir(parents=True)
+    for kind in ('baseline', 'target'):
+        shutil.copy(osp.join(REPO, 'options', 'cpu', f'train_srcnn_style_{kind}.yml'), tmp_path / 'options' / 'cpu')
+    pretrained = tmp_path / 'experiments' / 'pretrained' / 'srcnn_style'
+    calls = []
+
+    def stage(config, force_yml=()):  # what run_stage does, with a session that ends in the target stage
+        name = script.experiment_name(config)
+        latest = script.latest_weights(name)
+        if osp.isfile(latest):
+            return latest, None
+        calls.append((name, list(force_yml)))
+        if 'target' in name and len(calls) == 2:
+            raise SystemExit(-15)
+        os.makedirs(osp.dirname(latest), exist_ok=True)
+        torch.save({'params_ema': {'w': torch.full((1, ), float(len(calls)))}}, latest)
+        return latest, 1.0
+
+    monkeypatch.setattr(script, 'run_stage', stage)
+    args = argparse.Namespace(net='srcnn_style', config_dir='options/cpu', force_yml=['logger:save_checkpoint_freq=50'])
+    log_path = str(pretrained / 'training_log.json')
+    with pytest.raises(SystemExit):
+        script.train_pair(args, str(pretrained), log_path)
+    assert not pretrained.exists()  # nothing exported, nothing recorded
+    script.train_pair(args, str(pretrained), log_path)  # the next session: the baseline is done, the target resumes
+    assert [name for name, _ in calls] == ['cpu_train_srcnn_style_baseline', 'cpu_train_srcnn_style_target',
+                                           'cpu_train_srcnn_style_target']
+    assert all(overrides == ['logger:save_checkpoint_freq=50'] for _, overrides in calls)
+    assert torch.load(pretrained / 'baseline_model.pth')['params_ema']['w'].item() == 1
+    assert torch.load(pretrained / 'target_model.pth')['params_ema']['w'].item() == 3
+    log = json.loads((pretrained / 'training_log.json').read_text())
+    assert [entry['force_yml'] for kind in ('baseline', 'target') for entry in log[kind]] == [
+        ['logger:save_checkpoint_freq=50']] * 2
+    script.train_pair(args, str(pretrained), log_path)  # nothing left to train: exported again, not recorded again
+    assert len(calls) == 3 and len(json.loads((pretrained / 'training_log.json').read_text())['baseline']) == 1
+    with pytest.raises(InputError, match=r"--force_yml: 'loger:x=1': loger is not a section of "
+                       r'options/cpu/train_srcnn_style_baseline.yml'):
+        script.train_pair(argparse.Namespace(net='srcnn_style', config_dir='options/cpu', force_yml=['loger:x=1']),
+                          str(pretrained), log_path)
