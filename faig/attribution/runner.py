@@ -196,7 +196,9 @@ def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cp
 
     def compute(pair):
         tensors = {k: in_layout(v, channels_last) for k, v in load_image_set(pair, scale, device, gt_role=None).items()}
-        return {d: ig_image(space, net, tensors['clean'], tensors[d], n_steps, method) for d in degradations}
+        progress = show_steps(pairs, tensors)
+        return {d: ig_image(space, net, tensors['clean'], tensors[d], n_steps, method, progress=progress)
+                for d in degradations}
 
     for _, cached in cached_per_image(pairs, store, f'IG ({n_steps} steps, {method})', compute):
         for d in degradations:
