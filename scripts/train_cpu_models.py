@@ -141,6 +141,17 @@ def check_overrides(opt, config, overrides):
                                  f'{osp.relpath(config, ROOT)}')
 
 
+def checked_options(config, overrides):
+    """The options of ``config`` (YAML), after refusing ``--force_yml`` entries it cannot take."""
+    import yaml
+    if not osp.isfile(config):
+        raise InputError(f'{osp.relpath(config, ROOT)}: option file not found')
+    with open(config) as f:
+        opt = yaml.safe_load(f)
+    check_overrides(opt, config, overrides)
+    return opt
+
+
 def check_same_period(name, force_yml, starting=True):
     """A stopped period resumes only with the settings it started with (BasicSR would silently go on
     with the new options). They are kept beside the run's folder (BasicSR archives a folder it did
@@ -165,11 +176,8 @@ def check_same_period(name, force_yml, starting=True):
 
 
 def continue_target(args, out_folder, log_path):
-    import yaml
     config = osp.join(ROOT, args.config_dir, f'train_{args.net}_target_continue.yml')
-    with open(config) as f:
-        opt = yaml.safe_load(f)
-    check_overrides(opt, config, args.force_yml or [])
+    opt = checked_options(config, args.force_yml or [])
     name = experiment_name(config)
     # a period that fits the session: the cosine schedule then ends at a low learning rate when it is exported
     force_yml = [f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]'] \
@@ -223,28 +231,23 @@ def train_pair(args, out_folder, log_path):
     a session that ends during the target stage leaves the bundled pair as it was, not a new baseline
     beside an old target."""
     import torch
-    import yaml
     force_yml = args.force_yml or []
     configs = {kind: osp.join(ROOT, args.config_dir, f'train_{args.net}_{kind}.yml') for kind in ('baseline', 'target')}
     for config in configs.values():
-        if not osp.isfile(config):
-            raise InputError(f'{osp.relpath(config, ROOT)}: option file not found')
-        with open(config) as f:
-            check_overrides(yaml.safe_load(f), config, force_yml)
-    trained, checkpoints = [], {}
+        checked_options(config, force_yml)
+    names = {kind: experiment_name(config) for kind, config in configs.items()}
+    trained, checkpoints = False, {}
     for kind, config in configs.items():
-        check_same_period(experiment_name(config), force_yml)
+        check_same_period(names[kind], force_yml)
         checkpoints[kind], seconds = run_stage(config, force_yml)
-        if seconds is not None:
-            trained.append(kind)
-    for kind, config in configs.items():
-        name = experiment_name(config)
+        trained = trained or seconds is not None
+    for kind in configs:
         export(checkpoints[kind], osp.join(out_folder, f'{kind}_model.pth'))
-        copy_training_log(name, osp.join(out_folder, 'logs', f'{kind}_train.log'))
+        copy_training_log(names[kind], osp.join(out_folder, 'logs', f'{kind}_train.log'))
         print(f'{args.net} {kind}: exported to {out_folder}/{kind}_model.pth')
     if trained:  # a pair finished by this call (its baseline may have finished in an earlier session)
         for kind, config in configs.items():
-            entry = {'config': osp.relpath(config, ROOT), 'wall_seconds': log_span_seconds(experiment_name(config)),
+            entry = {'config': osp.relpath(config, ROOT), 'wall_seconds': log_span_seconds(names[kind]),
                      'threads': torch.get_num_threads(), 'device': 'cuda' if torch.cuda.is_available() else 'cpu'}
             if force_yml:
                 entry['force_yml'] = force_yml
