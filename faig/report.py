@@ -305,7 +305,9 @@ def write_report(root, nets, dataset, settings):
     """Write results/report.md and results/report_<setting>.json; return the path of report.md.
 
     ``settings``: 'steps', 'quadrature', 'crop' (None = whole images), optional 'timings' ({stage: seconds}),
-    'setting' (the name of the run; default from steps/quadrature/crop) and 'device' (printed when given)."""
+    'setting' (the name of the run; default from steps/quadrature/crop), 'device' (printed when given) and
+    'models_dir' (the folder of the <net>/{baseline,target}_model.pth pairs; default the bundled ones)."""
+    models_dir = settings.get('models_dir') or 'experiments/pretrained'
     crop = settings['crop']
     setting = setting_name(settings)
     region = 'the whole test images' if crop is None else f'centre crops of {crop}×{crop} LR pixels of the test images'
@@ -318,9 +320,11 @@ def write_report(root, nets, dataset, settings):
              'then on every image alone.', '']
     if settings.get('device'):
         lines += [f'Device: {settings["device"]}.', '']
+    lines += [f'Models: `{models_dir}/<net>/{{baseline,target}}_model.pth`'
+              + (' (the bundled pairs).' if models_dir == 'experiments/pretrained' else '.'), '']
     summary = {'setting': setting, 'dataset': dataset, 'steps': settings['steps'],
                'quadrature': settings['quadrature'], 'crop': crop, 'device': settings.get('device'),
-               'generated': time.strftime('%Y-%m-%d %H:%M'), 'nets': {}}
+               'generated': time.strftime('%Y-%m-%d %H:%M'), 'models_dir': models_dir, 'nets': {}}
     all_findings = []
     for net in nets:
         lines += [f'## {net}', '']
@@ -341,7 +345,7 @@ def write_report(root, nets, dataset, settings):
         lines += [f'![proportion curves]({fig}/proportion_curves_{dataset}.png)', '',
                   f'![masking]({fig}/masking_{dataset}_astronaut.png)', '',
                   f'![filter distribution]({fig}/filter_distribution.png)', '']
-        target_path = osp.join(root, f'experiments/pretrained/{net}/target_model.pth')
+        target_path = osp.join(root, models_dir, net, 'target_model.pth')
         space = FilterSpace(load_params(target_path))
         search = osp.join(root, layout.rankings('faig'))
         rankings = {d: read_index(osp.join(search, f'{d}_index.txt'), space.num_filters) for d in ('blur', 'noise')}

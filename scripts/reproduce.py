@@ -4,6 +4,7 @@
     python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images
     python scripts/reproduce.py --force      # redo finished stages
     python scripts/reproduce.py --full --nets srcnn_style   # one network only
+    python scripts/reproduce.py --models_dir experiments/pretrained/next --nets srresnet   # a staged pair
 
 Stages (each reused when its outputs exist and were made from the same models and settings; a FAIG or IG
 stage stopped part-way resumes with the images it had finished):
@@ -25,6 +26,9 @@ sys.path.insert(0, ROOT)
 NETS = ('srresnet', 'srcnn_style')
 DATA = 'datasets/SampleSet'
 LR_FOLDERS = ('Blur2_LRbicx2', 'LRbicx2_noise0.1', 'Linear_LRbicx2')
+BUNDLED = 'experiments/pretrained'
+
+from faig.errors import InputError, cli  # noqa: E402  (after the sys.path entry above)
 
 
 def run(call, args, title):
@@ -107,6 +111,7 @@ def attribution_stage(stamp, key, force, call, args, title):
     return title, seconds
 
 
+@cli
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--force', action='store_true', help='redo finished stages')
@@ -118,8 +123,20 @@ def main():
     parser.add_argument('--quadrature', default='riemann_left', help='FAIG quadrature rule (default: the original)')
     parser.add_argument('--nets', nargs='+', choices=NETS, default=list(NETS),
                         help='networks to run and report (default: both); a long --full run can so be split')
+    parser.add_argument('--models_dir', default=BUNDLED,
+                        help='folder with <net>/{baseline,target}_model.pth (default: the bundled pairs, '
+                        f'{BUNDLED}); e.g. {BUNDLED}/next, a pair being trained across sessions')
     args = parser.parse_args()
     nets = [net for net in NETS if net in args.nets]  # the report's order, each once
+    models_dir = osp.relpath(osp.abspath(args.models_dir), ROOT)
+    if models_dir != BUNDLED:
+        if args.train:
+            parser.error(f'--train: retrains the bundled pairs in {BUNDLED}, not --models_dir {args.models_dir}')
+        for net in nets:
+            for kind in ('baseline', 'target'):
+                if not osp.isfile(osp.join(ROOT, models_dir, net, f'{kind}_model.pth')):
+                    raise InputError(f'{osp.join(args.models_dir, net, kind + "_model.pth")}: not found (--models_dir '
+                                     'needs both models of each net in --nets)')
     os.chdir(ROOT)  # every stage reads and writes relative to the repository, as the original
     steps = args.steps or (100 if args.full else 16)
     crop = None if args.full else (args.crop or 64)
@@ -138,7 +155,7 @@ def main():
     if args.force or not exists(f'{DATA}/Blur2_LRbicx2'):
         timings['LR sets'] = run('scripts/generate_lr.py', ['--ori_folder', f'{DATA}/GTmod12', *force], 'LR test sets')
     for net in nets:
-        if args.train or not exists(f'experiments/pretrained/{net}/target_model.pth'):
+        if args.train or not exists(f'{models_dir}/{net}/target_model.pth'):
             import subprocess  # BasicSR configures its logger once per process: training runs apart
             start = time.time()
             subprocess.run([sys.executable, 'scripts/train_cpu_models.py', '--net', net], cwd=ROOT, check=True)
@@ -160,7 +177,7 @@ def main():
     from faig.stamps import data_digest, sha1_file
     data_keys = {root: data_digest(osp.join(ROOT, root))[:12] for root in {DATA, attr_root}}
     for net in nets:
-        models = [f'experiments/pretrained/{net}/{kind}_model.pth' for kind in ('baseline', 'target')]
+        models = [f'{models_dir}/{net}/{kind}_model.pth' for kind in ('baseline', 'target')]
         # stages are redone when the models or images they used have changed (contents, not paths)
         model_keys = [sha1_file(osp.join(ROOT, m))[:12] for m in models]
         for kind, model, model_key in zip(('baseline', 'target'), models, model_keys):
@@ -212,7 +229,8 @@ def main():
 
     from faig.report import write_report
     path = write_report(ROOT, nets, dataset, {'steps': steps, 'quadrature': args.quadrature, 'crop': crop,
-                                              'timings': timings, 'setting': setting, 'device': device})
+                                              'timings': timings, 'setting': setting, 'device': device,
+                                              'models_dir': models_dir})
     print(f'\nreport -> {path}')
 
 

@@ -5,10 +5,12 @@
     python scripts/train_cpu_models.py --net srresnet --config_dir options/gpu --force_yml \
         datasets:train:prefetch_mode=~ datasets:train:num_worker_per_gpu=1 logger:save_checkpoint_freq=250
                                                           # the same on a CPU, over many sessions
-    python scripts/train_cpu_models.py --net srresnet --continue_target       # one more period, resumable
-    python scripts/train_cpu_models.py --net srcnn_style --continue_target --iterations 1000   # a shorter period
-    python scripts/train_cpu_models.py --net srresnet --continue_target --export_now   # stop point of a session
-    python scripts/train_cpu_models.py --net srresnet --continue_target --force_yml datasets:train:gt_size=96
+    python scripts/train_cpu_models.py --net srresnet --continue target       # one more period, resumable
+    python scripts/train_cpu_models.py --net srcnn_style --continue target --iterations 1000   # a shorter period
+    python scripts/train_cpu_models.py --net srresnet --continue target --export_now   # stop point of a session
+    python scripts/train_cpu_models.py --net srresnet --continue target --force_yml datasets:train:gt_size=96
+    python scripts/train_cpu_models.py --net srresnet --continue baseline --pair_dir experiments/pretrained/next/srresnet
+                                                          # a longer baseline, staged beside the bundled pair
 
 Runs ``train.py -opt <config_dir>/train_<net>_{baseline,target}.yml --auto_resume`` as subprocesses
 (BasicSR configures its logger once per process), so a killed run continues from its last
@@ -16,10 +18,19 @@ checkpoint when started again; finished stages are skipped. When both stages hav
 ``experiments/pretrained/<net>/{baseline,target}_model.pth`` (``params_ema`` only) and appends
 wall times and iterations to ``experiments/pretrained/<net>/training_log.json``.
 
-``--continue_target`` trains ``<config_dir>/train_<net>_target_continue.yml``: one more cosine period
-starting from the bundled target (a warm restart), so that training too long for one session goes on
-across sessions: each session continues from the target the last one exported. ``--export_now``
-exports the newest checkpoint of that run as it is (for a session that must stop before it finishes).
+``--continue target`` trains ``<config_dir>/train_<net>_target_continue.yml``: one more cosine period
+starting from the pair's target (a warm restart), so that training too long for one session goes on
+across sessions: each session continues from the target the last one exported and committed (a
+session's machine, and the checkpoints on it, need not outlive it). ``--export_now`` exports the newest
+checkpoint of that run as it is (for a session that must stop before it finishes). ``--continue_target``
+is the same as ``--continue target``.
+
+``--pair_dir`` (default ``experiments/pretrained/<net>``, the bundled pair) is where a continued period
+starts from and exports to. A new, longer pair is grown in a staging folder such as
+``experiments/pretrained/next/<net>`` while the bundled pair stays whole: ``--continue baseline`` periods
+first (the first one starts from the bundled baseline), then ``--continue target`` periods (the first one
+starts from the staged baseline); the finished pair then replaces the bundled one. A baseline that a target
+was fine-tuned from is not continued (the target would no longer be its fine-tuning).
 """
 import argparse
 import glob
@@ -152,51 +163,94 @@ def checked_options(config, overrides):
     return opt
 
 
-def check_same_period(name, force_yml, starting=True):
+def check_same_period(name, force_yml, starting=True, start=None):
     """A stopped period resumes only with the settings it started with (BasicSR would silently go on
     with the new options). They are kept beside the run's folder (BasicSR archives a folder it did
-    not make) and count only while that folder exists."""
+    not make) and count only while that folder exists; with ``start`` (the weights a new period starts
+    from) so are that path and its sha1, which a resumed period keeps even if an export has replaced the
+    file since. Returns what was kept."""
+    from faig.stamps import sha1_file
     folder = osp.join(ROOT, 'experiments', name)
     path = f'{folder}_period.json'
+    period = {'force_yml': list(force_yml)}
     if osp.isdir(folder):
         if osp.isfile(path):
             with open(path) as f:
-                started = json.load(f)['force_yml']
+                period = json.load(f)
+            started = period['force_yml']
             if started != list(force_yml):
                 raise InputError(f'{osp.relpath(path, ROOT)}: the unfinished period in experiments/{name} started with '
                                  f'{" ".join(started) or "no overrides"}, not {" ".join(force_yml) or "no overrides"}; '
                                  f'pass the same --iterations/--force_yml to resume it, or remove experiments/{name} '
                                  'to start a new period')
-        return
-    if not starting:
-        return
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump({'force_yml': list(force_yml)}, f)
+        if start is None or 'started_from' in period:
+            return period
+    if start is not None:  # a new period, or one kept by an earlier version that did not note its start
+        period['started_from'] = {'path': shown(start), 'sha1': sha1_file(start)}
+    if starting and not osp.isdir(folder):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(period, f)
+    return period
 
 
-def continue_target(args, out_folder, log_path):
-    config = osp.join(ROOT, args.config_dir, f'train_{args.net}_target_continue.yml')
+def shown(path):
+    """A path as messages and logs show it: relative to the repository when inside it."""
+    rel = osp.relpath(path, ROOT)
+    return path if rel.startswith('..') else rel
+
+
+def start_point(kind, net, pair_dir):
+    """The weights a new ``kind`` period of the pair in ``pair_dir`` starts from; refuses a pair that
+    has nothing to continue, and a baseline that a target was fine-tuned from."""
+    own = osp.join(pair_dir, f'{kind}_model.pth')
+    if kind == 'baseline':
+        if osp.isfile(osp.join(pair_dir, 'target_model.pth')):
+            raise InputError(f'{shown(pair_dir)}: its target was fine-tuned from its baseline; continue the '
+                             f'baseline of a pair without a target (e.g. --pair_dir experiments/pretrained/next/{net})')
+        candidates = [own, osp.join(ROOT, 'experiments', 'pretrained', net, 'baseline_model.pth')]
+    else:  # the first fine-tuning period of a staged pair starts from its baseline
+        candidates = [own, osp.join(pair_dir, 'baseline_model.pth')]
+    for path in candidates:
+        if osp.isfile(path):
+            return path
+    raise InputError(f'{shown(candidates[-1])}: not found: no {kind} to continue')
+
+
+def continue_stage(args, out_folder, log_path):
+    from faig.stamps import sha1_file
+    kind = args.continue_kind
+    config = osp.join(ROOT, args.config_dir, f'train_{args.net}_{kind}_continue.yml')
     opt = checked_options(config, args.force_yml or [])
     name = experiment_name(config)
     # a period that fits the session: the cosine schedule then ends at a low learning rate when it is exported
     force_yml = [f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]'] \
         if args.iterations else []
     force_yml += args.force_yml or []
-    check_same_period(name, force_yml, starting=not args.export_now)
+    start = None if args.export_now else start_point(kind, args.net, out_folder)
+    period = check_same_period(name, force_yml, starting=not args.export_now, start=start)
     if not args.export_now:
-        run_stage(config, force_yml)
+        run_stage(config, force_yml + [f'path:pretrain_network_g={period["started_from"]["path"]}'])
     checkpoint, iteration = newest_checkpoint(name, args.iterations or int(float(opt['train']['total_iter'])))
     if checkpoint is None:
         sys.exit(f'error: experiments/{name}: no checkpoint to export yet')
-    export(checkpoint, osp.join(out_folder, 'target_model.pth'))
-    n = len(json.load(open(log_path)).get('target_continued', [])) + 1 if osp.isfile(log_path) else 1
-    copy_training_log(name, osp.join(out_folder, 'logs', f'target_continue_{n}.log'))
+    out_path = osp.join(out_folder, f'{kind}_model.pth')
+    export(checkpoint, out_path)
+    periods = json.load(open(log_path)).get(f'{kind}_continued', []) if osp.isfile(log_path) else []
+    if periods and periods[-1].get('sha1') == sha1_file(out_path):  # the same command run again
+        print(f'{args.net} {kind}: experiments/{name} was exported already ({shown(out_path)}); remove '
+              f'experiments/{name} to start a new period')
+        return
+    n = len(periods) + 1
+    copy_training_log(name, osp.join(out_folder, 'logs', f'{kind}_continue_{n}.log'))
     entry = {'config': osp.relpath(config, ROOT), 'iterations': iteration, 'wall_seconds': log_span_seconds(name)}
     if force_yml:
         entry['force_yml'] = force_yml
-    record(log_path, 'target_continued', entry)
-    print(f'{args.net} target: continued {iteration} iterations, exported to {out_folder}/target_model.pth; '
+    if period.get('started_from'):
+        entry['started_from'] = period['started_from']
+    entry['sha1'] = sha1_file(out_path)
+    record(log_path, f'{kind}_continued', entry)
+    print(f'{args.net} {kind}: continued {iteration} iterations, exported to {shown(out_path)}; '
           f'experiments/{name} can now be removed so that the next session starts a new period')
 
 
@@ -205,24 +259,31 @@ def main():
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', choices=['srresnet', 'srcnn_style'], required=True)
     parser.add_argument('--config_dir', default='options/cpu', help='options/cpu (default) or options/gpu')
-    parser.add_argument('--continue_target', action='store_true',
-                        help='one more period of the bundled target (<config_dir>/train_<net>_target_continue.yml)')
-    parser.add_argument('--export_now', action='store_true', help='with --continue_target: export its newest '
+    parser.add_argument('--continue', dest='continue_kind', choices=['baseline', 'target'], default=None,
+                        help="one more period of the pair's baseline or target "
+                        '(<config_dir>/train_<net>_<kind>_continue.yml)')
+    parser.add_argument('--continue_target', dest='continue_kind', action='store_const', const='target',
+                        help='the same as --continue target')
+    parser.add_argument('--pair_dir', default=None, help='with --continue: the pair a period starts from and is '
+                        'exported to (default: the bundled pair, experiments/pretrained/<net>)')
+    parser.add_argument('--export_now', action='store_true', help='with --continue: export its newest '
                         'checkpoint without training further')
     parser.add_argument('--iterations', type=positive_int, default=None,
-                        help='with --continue_target: the period length and total iterations of this run '
+                        help='with --continue: the period length and total iterations of this run '
                         '(default: those of the config); pass the same value when resuming')
     parser.add_argument('--force_yml', nargs='+', metavar='KEY=VALUE', default=None,
-                        help="BasicSR's option overrides for this period (with --continue_target) or for both "
+                        help="BasicSR's option overrides for this period (with --continue) or for both "
                         "stages, e.g. datasets:train:gt_size=96 (recorded in training_log.json); pass the same "
                         "when resuming")
     args = parser.parse_args()
-    if args.iterations is not None and not args.continue_target:
-        parser.error('--iterations: needs --continue_target')
-    out_folder = osp.join(ROOT, 'experiments', 'pretrained', args.net)
+    for flag, value in (('--iterations', args.iterations), ('--pair_dir', args.pair_dir),
+                        ('--export_now', args.export_now or None)):
+        if value is not None and not args.continue_kind:
+            parser.error(f'{flag}: needs --continue')
+    out_folder = osp.abspath(args.pair_dir) if args.pair_dir else osp.join(ROOT, 'experiments', 'pretrained', args.net)
     log_path = osp.join(out_folder, 'training_log.json')
-    if args.continue_target:
-        return continue_target(args, out_folder, log_path)
+    if args.continue_kind:
+        return continue_stage(args, out_folder, log_path)
     train_pair(args, out_folder, log_path)
 
 

@@ -339,11 +339,15 @@ def test_gray_written_by_cv2_still_refused(tmp_path):
 
 @pytest.mark.parametrize('args,needle', [
     (['--iterations', '0'], 'error: --iterations: 0 must be >= 1'),
-    (['--iterations', '5'], 'error: --iterations: needs --continue_target'),
+    (['--iterations', '5'], 'error: --iterations: needs --continue'),
+    (['--export_now'], 'error: --export_now: needs --continue'),
+    (['--pair_dir', 'experiments/pretrained/next/srresnet'], 'error: --pair_dir: needs --continue'),
+    (['--continue', 'baseline'], 'error: experiments/pretrained/srresnet: its target was fine-tuned from its '
+     'baseline; continue the baseline of a pair without a target (e.g. --pair_dir experiments/pretrained/next/srresnet)'),
     (['--force_yml', 'datasets:train:gt_size=96', 'logger:sav:x=1'],  # both stages of a new pair: checked first
      "error: --force_yml: 'logger:sav:x=1': logger:sav is not a section of options/cpu/train_srresnet_baseline.yml"),
     (['--continue_target', '--force_yml', 'gt_size'], "error: --force_yml: 'gt_size' is not KEY=VALUE"),
-    (['--continue_target', '--force_yml', 'a=b=c'], "error: --force_yml: 'a=b=c' is not KEY=VALUE"),
+    (['--continue', 'target', '--force_yml', 'a=b=c'], "error: --force_yml: 'a=b=c' is not KEY=VALUE"),
     (['--continue_target', '--force_yml', 'datasets:trian:gt_size=96'],
      "error: --force_yml: 'datasets:trian:gt_size=96': datasets:trian is not a section of "
      'options/cpu/train_srresnet_target_continue.yml')])
@@ -356,3 +360,14 @@ def test_train_cpu_models_bad_arguments(tmp_path, args, needle):
     assert snapshot(bundled) == before
     assert set(os.listdir(osp.join(REPO, 'experiments'))) == runs  # no training run started
 
+
+
+def test_reproduce_models_dir_without_the_pair(tmp_path):
+    """A staged pair that lacks a model is refused before any stage runs (results/ stays as it was)."""
+    (tmp_path / 'srresnet').mkdir()
+    (tmp_path / 'srresnet' / 'target_model.pth').write_bytes(b'')
+    results = snapshot(osp.join(REPO, 'results')) if osp.isdir(osp.join(REPO, 'results')) else None
+    res = run_script(['scripts/reproduce.py', '--models_dir', str(tmp_path), '--nets', 'srresnet'])
+    assert_one_line_error(res, f'error: {tmp_path}/srresnet/baseline_model.pth: not found (--models_dir needs both '
+                          'models of each net in --nets)')
+    assert (snapshot(osp.join(REPO, 'results')) if results is not None else None) == results

@@ -11,6 +11,8 @@ import torch
 from faig.attribution.filters import FilterSpace
 from faig.attribution.ranking import rank, write_index
 from faig.evaluation.comparison import METHODS, write_metric_files
+from faig.errors import InputError
+from faig.stamps import sha1_file
 from faig.report import (agreement_section, compare_reports, describe_robustness, finding_faig_beats_others,
                          finding_further_back, finding_masking_ratio, finding_modulation, finding_more_uniform,
                          image_rankings, image_tables, location_stats, net_findings, paper_scope,
@@ -310,3 +312,19 @@ def test_write_report_of_some_nets_keeps_the_other_nets_of_the_same_setting(tmp_
     assert list(json.load(open(json_path))['nets']) == ['srresnet', 'srcnn_style']
     write_report(root, ('srresnet', 'srcnn_style'), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64})
     assert 'agree on 12 of 12 findings' in open(path).read()  # 6 findings of each net: both were compared
+
+
+def test_write_report_of_a_staged_pair_reads_and_names_its_models(tmp_path):
+    """reproduce.py --models_dir: the filter space and the sha1 come from that folder's targets."""
+    root = str(tmp_path)
+    fake_run(root, ('srresnet',), {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': GOOD_CURVE})
+    staged = make_dir(root, 'experiments/pretrained/next/srresnet')
+    os.rename(osp.join(root, 'experiments/pretrained/srresnet/target_model.pth'), osp.join(staged, 'target_model.pth'))
+    settings = {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64}
+    with pytest.raises(InputError, match="pretrained/srresnet/target_model.pth: checkpoint not found"):  # not read instead
+        write_report(root, ('srresnet',), 'set', settings)
+    path = write_report(root, ('srresnet',), 'set', {**settings, 'models_dir': 'experiments/pretrained/next'})
+    assert 'Models: `experiments/pretrained/next/<net>/{baseline,target}_model.pth`.' in open(path).read()
+    data = json.load(open(osp.join(root, 'results/report_steps16_riemann_left_crop64.json')))
+    assert data['models_dir'] == 'experiments/pretrained/next'
+    assert data['nets']['srresnet']['target_sha1'] == sha1_file(osp.join(staged, 'target_model.pth'))

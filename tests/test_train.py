@@ -11,6 +11,7 @@ import torch
 import yaml
 
 from faig.errors import InputError
+from faig.stamps import sha1_file
 
 from conftest import REPO, load_script, run_script, write_images
 
@@ -327,3 +328,96 @@ def test_a_new_pair_is_exported_only_when_both_stages_have_finished(tmp_path, mo
                        r'options/cpu/train_srcnn_style_baseline.yml'):
         script.train_pair(argparse.Namespace(net='srcnn_style', config_dir='options/cpu', force_yml=['loger:x=1']),
                           str(pretrained), log_path)
+
+
+# ---- periods that go on across sessions (--continue, --pair_dir) ----------------------------------------
+
+def staged_weights(path, value):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({'params_ema': {'w': torch.full((2,), float(value))}}, path)
+    return str(path)
+
+
+def test_start_point_of_each_stage(tmp_path):
+    trainer = load_script('train_cpu_models', tmp_path)
+    bundled = staged_weights(tmp_path / 'experiments/pretrained/srresnet/baseline_model.pth', 1)
+    staged = tmp_path / 'experiments/pretrained/next/srresnet'
+    # a staged pair without weights: its baseline starts from the bundled one; it has no target to continue
+    assert trainer.start_point('baseline', 'srresnet', str(staged)) == bundled
+    with pytest.raises(InputError, match='experiments/pretrained/next/srresnet/baseline_model.pth: not found'):
+        trainer.start_point('target', 'srresnet', str(staged))
+    own_baseline = staged_weights(staged / 'baseline_model.pth', 2)
+    assert trainer.start_point('baseline', 'srresnet', str(staged)) == own_baseline
+    assert trainer.start_point('target', 'srresnet', str(staged)) == own_baseline  # the first fine-tuning period
+    own_target = staged_weights(staged / 'target_model.pth', 3)
+    assert trainer.start_point('target', 'srresnet', str(staged)) == own_target
+    with pytest.raises(InputError, match='its target was fine-tuned from its baseline'):
+        trainer.start_point('baseline', 'srresnet', str(staged))
+
+
+def test_a_stopped_period_keeps_its_start_and_settings(tmp_path):
+    trainer = load_script('train_cpu_models', tmp_path)
+    start = staged_weights(tmp_path / 'experiments/pretrained/next/srresnet/baseline_model.pth', 1)
+    first_sha1 = sha1_file(start)
+    period = trainer.check_same_period('run', ['train:total_iter=10'], start=start)
+    assert period['started_from'] == {'path': 'experiments/pretrained/next/srresnet/baseline_model.pth',
+                                      'sha1': first_sha1}
+    with open(tmp_path / 'experiments' / 'run_period.json') as f:
+        assert json.load(f) == period
+    (tmp_path / 'experiments' / 'run').mkdir()  # BasicSR made the run's folder: the period is under way
+    staged_weights(tmp_path / 'experiments/pretrained/next/srresnet/baseline_model.pth', 5)  # replaced by an export
+    resumed = trainer.check_same_period('run', ['train:total_iter=10'], start=start)
+    assert resumed['started_from']['sha1'] == first_sha1 != sha1_file(start)
+    with pytest.raises(InputError, match='started with train:total_iter=10, not train:total_iter=20'):
+        trainer.check_same_period('run', ['train:total_iter=20'], start=start)
+    # once the run's folder is removed, the next call starts a new period from the weights there now
+    (tmp_path / 'experiments' / 'run').rmdir()
+    assert trainer.check_same_period('run', ['train:total_iter=20'], start=start)['started_from']['sha1'] == \
+        sha1_file(start)
+
+
+def test_export_keeps_only_the_ema_staged_weights(tmp_path):
+    trainer = load_script('train_cpu_models', tmp_path)
+    checkpoint = tmp_path / 'net_g_250.pth'
+    torch.save({'params': {'w': torch.zeros(2)}, 'params_ema': {'w': torch.ones(2)}}, checkpoint)
+    out = tmp_path / 'out' / 'baseline_model.pth'
+    trainer.export(str(checkpoint), str(out))
+    saved = torch.load(out, weights_only=True)
+    assert list(saved) == ['params_ema'] and torch.equal(saved['params_ema']['w'], torch.ones(2))
+
+
+def test_export_now_records_a_period_once(tmp_path):
+    trainer = load_script('train_cpu_models', tmp_path)
+    """--continue baseline --export_now on a stopped staged period: the pair gets the newest EMA weights and
+    one training_log.json entry naming where the period started; the same command again adds none."""
+    import argparse
+    (tmp_path / 'options' / 'cpu').mkdir(parents=True)
+    config = 'options/cpu/train_srresnet_baseline_continue.yml'
+    shutil.copy(osp.join(REPO, config), tmp_path / config)
+    name = trainer.experiment_name(str(tmp_path / config))
+    start = staged_weights(tmp_path / 'experiments/pretrained/srresnet/baseline_model.pth', 1)
+    trainer.check_same_period(name, [], start=start)  # what a run that started this period kept
+    models = tmp_path / 'experiments' / name / 'models'
+    models.mkdir(parents=True)
+    for iteration, value in ((250, 2.0), (500, 3.0)):
+        torch.save({'params': {'w': torch.zeros(2)}, 'params_ema': {'w': torch.full((2,), value)}},
+                   models / f'net_g_{iteration}.pth')
+    (tmp_path / 'experiments' / name / 'train_x.log').write_text('2026-11-25 03:00:00,1 INFO: a\n'
+                                                                 '2026-11-25 03:10:00,1 INFO: b\n')
+    pair = tmp_path / 'experiments/pretrained/next/srresnet'
+    args = argparse.Namespace(net='srresnet', config_dir='options/cpu', continue_kind='baseline', iterations=None,
+                              force_yml=None, export_now=True)
+    log_path = str(pair / 'training_log.json')
+    for _ in range(2):
+        trainer.continue_stage(args, str(pair), log_path)
+        with open(log_path) as f:
+            entries = json.load(f)['baseline_continued']
+        assert len(entries) == 1
+    entry = entries[0]
+    assert entry['iterations'] == 500 and entry['wall_seconds'] == 600.0
+    assert entry['started_from'] == {'path': 'experiments/pretrained/srresnet/baseline_model.pth',
+                                     'sha1': sha1_file(start)}
+    assert entry['sha1'] == sha1_file(pair / 'baseline_model.pth')
+    assert torch.equal(torch.load(pair / 'baseline_model.pth', weights_only=True)['params_ema']['w'],
+                       torch.full((2,), 3.0))
+    assert (pair / 'logs' / 'baseline_continue_1.log').read_text().count('INFO') == 2
