@@ -3,6 +3,7 @@ import os.path as osp
 
 SAMPLE_TEST_ROOT = 'datasets/SampleSet'
 SAMPLE_TRAIN_HR = 'datasets/SampleTrain/HR_sub'
+BUNDLED_MODELS = 'experiments/pretrained'  # <net>/{baseline,target}_model.pth of the bundled pairs
 
 
 def default_test_root():
@@ -17,4 +18,4 @@ def dataset_name(root):
 def default_model(net, kind):
     """The original's ``experiments/<net>/<kind>_model.pth`` if present, else the bundled model."""
     original = f'experiments/{net}/{kind}_model.pth'
-    return original if osp.isfile(original) else f'experiments/pretrained/{net}/{kind}_model.pth'
+    return original if osp.isfile(original) else f'{BUNDLED_MODELS}/{net}/{kind}_model.pth'

@@ -21,6 +21,7 @@ from faig.errors import InputError
 from faig.evaluation.comparison import read_comparison
 from faig.evaluation.location import describe_location, filter_location
 from faig.evaluation.masking import num_selected
+from faig.paths import BUNDLED_MODELS
 from faig.networks import load_params
 from faig.specs import RANKING_METHODS, ResultsLayout, degradation
 from faig.stamps import sha1_file
@@ -307,7 +308,7 @@ def write_report(root, nets, dataset, settings):
     ``settings``: 'steps', 'quadrature', 'crop' (None = whole images), optional 'timings' ({stage: seconds}),
     'setting' (the name of the run; default from steps/quadrature/crop), 'device' (printed when given) and
     'models_dir' (the folder of the <net>/{baseline,target}_model.pth pairs; default the bundled ones)."""
-    models_dir = settings.get('models_dir') or 'experiments/pretrained'
+    models_dir = settings.get('models_dir') or BUNDLED_MODELS
     crop = settings['crop']
     setting = setting_name(settings)
     region = 'the whole test images' if crop is None else f'centre crops of {crop}×{crop} LR pixels of the test images'
@@ -321,7 +322,7 @@ def write_report(root, nets, dataset, settings):
     if settings.get('device'):
         lines += [f'Device: {settings["device"]}.', '']
     lines += [f'Models: `{models_dir}/<net>/{{baseline,target}}_model.pth`'
-              + (' (the bundled pairs).' if models_dir == 'experiments/pretrained' else '.'), '']
+              + (' (the bundled pairs).' if models_dir == BUNDLED_MODELS else '.'), '']
     summary = {'setting': setting, 'dataset': dataset, 'steps': settings['steps'],
                'quadrature': settings['quadrature'], 'crop': crop, 'device': settings.get('device'),
                'generated': time.strftime('%Y-%m-%d %H:%M'), 'models_dir': models_dir, 'nets': {}}

@@ -26,9 +26,8 @@ sys.path.insert(0, ROOT)
 NETS = ('srresnet', 'srcnn_style')
 DATA = 'datasets/SampleSet'
 LR_FOLDERS = ('Blur2_LRbicx2', 'LRbicx2_noise0.1', 'Linear_LRbicx2')
-BUNDLED = 'experiments/pretrained'
-
 from faig.errors import InputError, cli  # noqa: E402  (after the sys.path entry above)
+from faig.paths import BUNDLED_MODELS as BUNDLED  # noqa: E402
 
 
 def run(call, args, title):

@@ -236,8 +236,9 @@ def continue_stage(args, out_folder, log_path):
         sys.exit(f'error: experiments/{name}: no checkpoint to export yet')
     out_path = osp.join(out_folder, f'{kind}_model.pth')
     export(checkpoint, out_path)
+    exported = sha1_file(out_path)
     periods = json.load(open(log_path)).get(f'{kind}_continued', []) if osp.isfile(log_path) else []
-    if periods and periods[-1].get('sha1') == sha1_file(out_path):  # the same command run again
+    if periods and periods[-1].get('sha1') == exported:  # the same command run again
         print(f'{args.net} {kind}: experiments/{name} was exported already ({shown(out_path)}); remove '
               f'experiments/{name} to start a new period')
         return
@@ -248,7 +249,7 @@ def continue_stage(args, out_folder, log_path):
         entry['force_yml'] = force_yml
     if period.get('started_from'):
         entry['started_from'] = period['started_from']
-    entry['sha1'] = sha1_file(out_path)
+    entry['sha1'] = exported
     record(log_path, f'{kind}_continued', entry)
     print(f'{args.net} {kind}: continued {iteration} iterations, exported to {shown(out_path)}; '
           f'experiments/{name} can now be removed so that the next session starts a new period')
