@@ -114,8 +114,9 @@ def attribution_stage(stamp, key, force, call, args, title):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--force', action='store_true', help='redo finished stages')
-    parser.add_argument('--train', action='store_true', help='train new pairs from scratch with options/cpu/*.yml (~2 h), in place of the bundled ones, '
-                        'which were trained longer, over several sessions (experiments/pretrained/README.md)')
+    parser.add_argument('--train', action='store_true',
+                        help='train new pairs from scratch with options/cpu/*.yml (~2 h), in place of the bundled '
+                        'ones, which were trained longer, over several sessions (experiments/pretrained/README.md)')
     parser.add_argument('--full', action='store_true', help="the paper's settings: --steps 100 on whole images")
     parser.add_argument('--steps', type=int, default=None, help='FAIG/IG quadrature nodes (default 16; --full 100)')
     parser.add_argument('--crop', type=int, default=None,
