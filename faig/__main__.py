@@ -2,19 +2,36 @@
 
 The original per-network scripts (analysis/tools/<net>/<tool>.py) are thin wrappers of the same
 functions; a network registered in faig.specs needs no scripts of its own.
+
+``python -m faig <tool> --network_g <yaml file or inline yaml>`` (no ``--net``) runs a tool on any
+BasicSR arch: the network is named by its ``type``, lower-cased (``MSRResNet`` -> ``msrresnet``: its
+default model paths experiments/<name>/..., its output folders .../<name>/...), with the generic
+spec of faig.specs.generic_network (FAIG per-image sum, left-Riemann IG, random_neurons' default
+filter count = the network's own). ``--net NAME --network_g ...`` with an unregistered NAME does the
+same under NAME; a registered NAME keeps its spec. ``--network_g`` is passed on to the tool when
+the tool takes it (its --help lists it); a tool that does not (one that never builds the network)
+gets only the name, and random_neurons then its default filter count from the spec.
 """
+import contextlib
+import io
 import sys
 
-USAGE = ('usage: python -m faig TOOL --net NAME [flags]   (TOOL: faig, ig, absolute_filter_change, random_neurons, '
-         'mask_neurons, comparison, inference; `python -m faig TOOL --net NAME --help` for its flags)')
+from faig.errors import InputError, cli
+
+USAGE = ('usage: python -m faig TOOL (--net NAME | --network_g YAML) [flags]   (TOOL: faig, ig, '
+         'absolute_filter_change, random_neurons, mask_neurons, comparison, inference; NAME: a network registered '
+         'in faig.specs; YAML: a BasicSR network_g, file or inline, for any registered arch; '
+         '`python -m faig TOOL --net NAME --help` for its flags)')
 
 
+@cli
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     from faig.cli.args import Parser
     parser = Parser(prog='python -m faig', usage=USAGE, add_help=False)
     parser.add_argument('tool', nargs='?')
     parser.add_argument('--net', default=None)
+    parser.add_argument('--network_g', default=None)
     known, rest = parser.parse_known_args(argv)
     tools = per_network_tools()
     if known.tool in (None, '-h', '--help') or (known.tool not in tools and known.tool.startswith('-')):
@@ -22,14 +39,60 @@ def main(argv=None):
         return 0
     if known.tool not in tools:
         parser.error(f'{known.tool}: unknown tool; one of {", ".join(tools)}')
-    if known.net is None:
-        parser.error('--net: required (a network registered in faig.specs)')
     from faig.specs import NETWORKS
-    if known.net not in NETWORKS:
-        parser.error(f'--net {known.net}: unknown network; registered: {", ".join(sorted(NETWORKS))}')
-    sys.argv[0] = f'python -m faig {known.tool} --net {known.net}'  # shown in the tool's usage
-    tools[known.tool](known.net, rest)
+    registered = ', '.join(sorted(NETWORKS))
+    net, generic = known.net, False
+    if net is None and known.network_g is None:
+        parser.error(f'--net: required (a network registered in faig.specs: {registered}; or describe any BasicSR '
+                     'arch with --network_g)')
+    if net not in NETWORKS:
+        if known.network_g is None:
+            parser.error(f'--net {net}: unknown network; registered: {registered} (or describe it with --network_g)')
+        net, generic = register_generic(net, known.network_g)
+    tool = tools[known.tool]
+    if known.network_g is not None:
+        if not generic or takes_flag(tool, net, '--network_g'):
+            rest = ['--network_g', known.network_g, *rest]
+        elif known.tool == 'random_neurons':  # it cannot see the network: its spec gives the filter count
+            register_generic(net, known.network_g, count=True)
+    # shown in the tool's usage and in its errors' "(see ... --help)"
+    sys.argv[0] = f'python -m faig {known.tool} ' + ('--network_g ...' if generic else f'--net {net}')
+    tool(net, rest)
     return 0
+
+
+def register_generic(name, network_g, count=False):
+    """Register the generic spec of the ``--network_g`` network (named ``name``, else its type lower-cased;
+    ``count``: with its filter count). Returns (name, True); a registered name keeps its spec: (name, False)."""
+    from faig.networks import parse_network_option
+    from faig.specs import NETWORKS, generic_network, register_network
+    opt = parse_network_option(network_g)
+    name = name or str(opt['type']).lower()
+    if name in NETWORKS and not count:
+        return name, False
+    register_network(generic_network(name, opt, count_filters(opt) if count else 0))
+    return name, True
+
+
+def count_filters(opt):
+    """Number of conv filters (kernel slices) of the network of ``opt``, as FilterSpace counts them."""
+    from faig.attribution.filters import FilterSpace
+    from faig.networks import build_network
+    try:
+        return FilterSpace(build_network(opt).state_dict()).num_filters
+    except ValueError as exc:
+        raise InputError(f'--network_g: {exc}') from None
+
+
+def takes_flag(tool, net, flag):
+    """Whether ``tool`` lists ``flag`` in its --help (parsers are built before any heavy import)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            tool(net, ['--help'])
+        except SystemExit:
+            pass
+    return any(word.strip(',[]') == flag for word in out.getvalue().split())
 
 
 def per_network_tools():

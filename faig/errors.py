@@ -11,6 +11,10 @@ class InputError(Exception):
     """
 
 
+class WriteError(InputError):
+    """An output could not be written (disk full, no permission, ...): partial work is kept for ``--resume``."""
+
+
 def one_line(exc):
     """The last non-empty line of an exception message.
 

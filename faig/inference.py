@@ -18,8 +18,33 @@ from faig.stamps import StampedFolder, files_digest, state_digest  # noqa: E402
 
 
 def image_to_tensor(img, device='cpu'):
-    """BGR HWC float [0, 1] -> RGB 1CHW tensor."""
-    return img2tensor(img, bgr2rgb=True, float32=True).unsqueeze(0).to(device)
+    """BGR HWC float [0, 1] -> RGB 1CHW tensor; a gray image (HW or HW1) -> 1x1xHxW."""
+    img = np.asarray(img)
+    if img.ndim == 2:
+        img = img[..., None]
+    return img2tensor(img, bgr2rgb=img.shape[2] == 3, float32=True).unsqueeze(0).to(device)
+
+
+def tensor_to_image(tensor):
+    """Network output (1CHW or CHW, [0, 1]) -> uint8 image: BGR HWC for 3 channels, gray HW for 1."""
+    tensor = tensor.detach().float().cpu()
+    if tensor.ndim == 4:
+        if tensor.shape[0] != 1:
+            raise ValueError(f'one image expected, got a batch of {tensor.shape[0]}')
+        tensor = tensor[0]
+    img = tensor2img(tensor, rgb2bgr=tensor.shape[0] == 3, min_max=(0, 1))
+    return img[..., 0] if img.ndim == 3 and img.shape[2] == 1 else img
+
+
+def image_channels(net):
+    """(input channels, output channels) of an image network: the in-channels of its first conv and
+    the out-channels of its last one (in module order, as every BasicSR SR arch defines them); 3 for
+    a network without convolutions. Images are read with this many channels (1: gray, see
+    faig.data.image_io.read_image)."""
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)]
+    if not convs:
+        return 3, 3
+    return convs[0].in_channels, convs[-1].out_channels
 
 
 def check_lr_size(lq_path, lq, gt, scale):
@@ -30,9 +55,9 @@ def check_lr_size(lq_path, lq, gt, scale):
 
 @torch.no_grad()
 def restore(net, img, device='cpu'):
-    """Network output for one BGR [0, 1] image, as a BGR uint8 image."""
-    out = net(image_to_tensor(img, device))
-    return tensor2img(out.squeeze(0).float().cpu(), rgb2bgr=True, min_max=(0, 1))
+    """Network output for one BGR [0, 1] image (gray HW for a 1-channel net), as a uint8 image
+    (BGR HWC, or gray HW for a 1-channel output)."""
+    return tensor_to_image(net(image_to_tensor(img, device)))
 
 
 def restore_cached(net, inputs, save_folder, device='cpu', progress=True):
@@ -40,14 +65,21 @@ def restore_cached(net, inputs, save_folder, device='cpu', progress=True):
 
     Reused from ``save_folder`` when its stamp says it holds this network's outputs (same weights)
     for these input contents; else every input is read first (a bad file fails before anything is
-    written), restored and saved, and the folder is stamped anew (faig.stamps).
+    written), restored and saved, and the folder is stamped anew (faig.stamps). Inputs and outputs
+    are read with the network's channel counts (:func:`image_channels`).
     """
+    from faig.outputs import is_within
+    for path in {osp.dirname(p) for p in inputs.values()}:  # whichever tool asks: never into the inputs' folder
+        if is_within(save_folder, path):
+            raise InputError(f'{save_folder}: outputs would go into the folder of their inputs ({path}), '
+                             'overwriting them; choose another output folder')
+    in_channels, out_channels = image_channels(net)
     folder = StampedFolder(save_folder, {'model': state_digest(net.state_dict()),
                                          'inputs': files_digest(list(inputs.values()))})
     stems = sorted(inputs)
     if folder.fresh(stems):
-        return {stem: read_image(folder.path(stem), float32=False) for stem in stems}
-    images = {stem: read_image(inputs[stem]) for stem in stems}
+        return {stem: read_image(folder.path(stem), float32=False, channels=out_channels) for stem in stems}
+    images = {stem: read_image(inputs[stem], channels=in_channels) for stem in stems}
     folder.invalidate()
     outputs = {}
     for stem in tqdm(stems, desc=osp.basename(osp.normpath(save_folder)), unit='img', leave=False,
@@ -58,12 +90,16 @@ def restore_cached(net, inputs, save_folder, device='cpu', progress=True):
     return outputs
 
 
-def check_folder(lq_folder, gt_folder, scale):
-    """Read every LR/GT pair and check sizes; returns (pairs, {LR name: GT uint8 image})."""
+def check_folder(lq_folder, gt_folder, scale, channels=(3, 3)):
+    """Read every LR/GT pair and check sizes; returns (pairs, {LR name: GT uint8 image}).
+
+    ``channels``: (LR, GT) channel counts, the network's :func:`image_channels`; a 1-channel GT is
+    read gray (a colour GT as its Y), so that the PSNR compares like with like."""
     pairs = pair_by_name({'lq': lq_folder, 'gt': gt_folder})
     gts = {}
     for pair in pairs:
-        lq, gt = read_image(pair['lq']), read_image(pair['gt'], float32=False)
+        lq = read_image(pair['lq'], channels=channels[0])
+        gt = read_image(pair['gt'], float32=False, channels=channels[1])
         check_lr_size(pair['lq'], lq, gt, scale)
         gts[osp.basename(pair['lq'])] = gt
     return pairs, gts
@@ -71,7 +107,8 @@ def check_folder(lq_folder, gt_folder, scale):
 
 def restore_folder(net, lq_folder, gt_folder, save_folder, scale, device='cpu'):
     """Restore every image of ``lq_folder`` (paired with GT by name) into ``save_folder``; returns {name: PSNR}."""
-    pairs, gts = check_folder(lq_folder, gt_folder, scale)  # every input checked before an output is written
+    # every input checked before an output is written
+    pairs, gts = check_folder(lq_folder, gt_folder, scale, image_channels(net))
     inputs = {osp.splitext(osp.basename(p['lq']))[0]: p['lq'] for p in pairs}
     outputs = restore_cached(net, inputs, save_folder, device)
     return {name: float(calculate_psnr(outputs[osp.splitext(name)[0]], gt, crop_border=scale))

@@ -8,7 +8,6 @@ import json
 import os.path as osp
 from copy import deepcopy
 
-import torch
 import yaml
 
 from faig.errors import InputError, one_line
@@ -60,8 +59,11 @@ def build_network(opt):
 def load_params(path, param_key=None):
     """Tensor dict of a checkpoint (``weights_only=True``): ``params_ema`` if present, else ``params``.
 
-    Plain state dicts (no ``params`` wrapper) are accepted too.
+    Plain state dicts (no ``params`` wrapper) are accepted too. Values saved as ``nn.Parameter``
+    (``torch.save({'params': dict(net.named_parameters())})``) or as tensors that require grad are
+    detached: the result is always plain tensors without autograd history.
     """
+    import torch
     if not osp.isfile(path):
         raise InputError(f'{path}: checkpoint not found')
     if osp.getsize(path) == 0:
@@ -83,12 +85,15 @@ def load_params(path, param_key=None):
         params = state[key] if key else state
     if not isinstance(params, dict) or not all(isinstance(v, torch.Tensor) for v in params.values()):
         raise InputError(f'{path}: parameters are not a dict of tensors')
+    if any(isinstance(v, torch.nn.Parameter) or v.requires_grad for v in params.values()):
+        params = {name: value.detach() for name, value in params.items()}
     check_finite(params, path)
     return params
 
 
 def check_finite(params, path):
     """A NaN or inf weight would turn every score into NaN: refuse the checkpoint instead."""
+    import torch
     for name, value in params.items():
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             bad = int((~torch.isfinite(value)).sum())

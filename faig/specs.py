@@ -100,6 +100,18 @@ def network(name):
     return NETWORKS[name]
 
 
+def generic_network(name, arch, num_filters=0):
+    """Spec of a network known only from its ``--network_g`` options (any BasicSR arch), named ``name``
+    (``python -m faig`` names it by its ``type``, lower-cased): the NetworkSpec defaults (per-image FAIG
+    scores summed, left-Riemann IG), ``name`` as flag prefix, and ``num_filters`` (the network's own
+    filter count, at its own scale) as random_neurons' default --total_neuron_nums. Register it with
+    :func:`register_network` for the tools to find it."""
+    arch = dict(arch)
+    scale_key = next((k for k in ('upscale', 'scale', 'upscale_factor') if k in arch), 'upscale')
+    arch.pop(scale_key, None)
+    return NetworkSpec(name, arch, scale_key, flag_prefix=name, num_filters_x2=int(num_filters))
+
+
 def degradation(name):
     """The registered spec, or a generic one for a name registered nowhere (folder = the name)."""
     if name in DEGRADATIONS:
@@ -146,7 +158,8 @@ class ResultsLayout:
 
     def model_outputs(self, kind):
         """Outputs of the ``kind`` ('target', 'baseline') model: the original's ``<prefix>-<kind>model-sr``."""
-        return f'{self.root}/{network(self.net).flag_prefix}-{kind}model-sr'
+        prefix = NETWORKS[self.net].flag_prefix if self.net in NETWORKS else self.net  # e.g. a --network_g arch
+        return f'{self.root}/{prefix}-{kind}model-sr'
 
     def target_outputs(self):
         """Target-model outputs (shared by inference and the comparison; stamped, see faig.stamps)."""

@@ -82,12 +82,18 @@ class StampedFolder:
         return True
 
     def stamp(self):
-        """The folder's stamp ({'key': ..., 'outputs': {stem: sha1}}), or None."""
-        try:
-            with open(osp.join(self.folder, STAMP)) as f:
-                return json.load(f)
-        except (OSError, ValueError):
+        """The folder's stamp ({'key': ..., 'outputs': {stem: sha1}}), or None. A stamp that is not
+        such a record (corrupt, truncated, another tool's JSON) is set aside with a notice: the
+        folder is then not fresh and is rewritten."""
+        from faig.outputs import read_json_or_set_aside, set_aside
+        path = osp.join(self.folder, STAMP)
+        stamp = read_json_or_set_aside(path, 'the stamp of these outputs')
+        if stamp is None:
             return None
+        if not isinstance(stamp, dict) or not isinstance(stamp.get('outputs', {}), dict):
+            set_aside(path, 'the stamp of these outputs is not a stamp record')
+            return None
+        return stamp
 
     def invalidate(self):
         """Call before writing outputs: the folder is not fresh until :meth:`seal`."""

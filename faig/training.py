@@ -20,10 +20,11 @@ import inspect
 import numbers
 import os.path as osp
 import re
+from types import SimpleNamespace
 
 import yaml
 
-from faig.errors import InputError, cli
+from faig.errors import InputError, cli, one_line
 
 # keys basicsr itself reads, per section (basicsr 1.4.2)
 TOP_LEVEL_KEYS = {
@@ -170,12 +171,18 @@ def _is_float(text):
     return True
 
 
-def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None):
+def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None, root_path=None, debug=False):
     """Raise InputError for an option file that train_pipeline would fail on or misread.
 
     check_files: also check that data folders, the pretrained model and tensorboard exist (off for
     checking the keys and values of a file meant for another machine).
     force_yml: train.py's ``--force_yml`` overrides, applied before the check.
+    root_path: the root that train_pipeline gets (experiments/ is under it; default: the working
+    directory); debug: train.py's ``--debug`` (it renames the experiment to ``debug_<name>``).
+    With check_files, also checked before anything is written: the training set (its images exist and
+    are readable, at least one batch per epoch, every image large enough for gt_size), the training
+    state a resumed run would start from, and every checkpoint the run would load (pretrain_network_*
+    or the resumed net_*_<iter>.pth: loadable, param_key present, fitting its network).
     Returns the options as checked.
     """
     import faig
@@ -320,9 +327,16 @@ def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None)
                     c.fail(f'{where}.prefetch_mode: cuda but no CUDA GPU is available; use ~ on the CPU '
                            f'(--force_yml datasets:{phase}:prefetch_mode=~)')
 
-    pretrain = path_opt.get('pretrain_network_g')
-    if check_files and pretrain and not osp.isfile(osp.expanduser(str(pretrain))) and not auto_resume:
-        c.fail(f'path.pretrain_network_g not found: {pretrain}')
+    model_checker = getattr(model_cls, 'check_options', None)  # e.g. ReTrainModel: its filter selection
+    if check_files and model_checker is not None:
+        problem = model_checker(opt)
+        if problem:
+            c.fail(problem)
+    if check_files:
+        train_cls = DATASET_REGISTRY.get(datasets['train']['type'])
+        _check_training_data(c, c.section('datasets.train', datasets['train']), train_cls, scale)
+        resume_iter, resume_where, models_folder = _check_resume_state(c, auto_resume, root_path, debug)
+        _check_checkpoints(c, networks, model_cls, resume_iter, resume_where, models_folder)
     return opt
 
 
@@ -407,6 +421,284 @@ def _check_dataset_values(c, where, phase, dataset, scale):
             c.fail(f'{where}.prefetch_mode: cuda needs pin_memory: true')
 
 
+# ---- the training set, the resumed state and the checkpoints (check_files) ------------------------------
+
+_ON_DISK = object()  # _training_images: the size is read from the file's header
+
+
+def _image_size(path):
+    """``(height, width)`` of an image file from its header (PIL; OpenCV decodes what PIL cannot);
+    a missing, empty or unreadable file is a problem string instead."""
+    if not osp.isfile(path):
+        return 'file not found'
+    if osp.getsize(path) == 0:
+        return 'empty file (0 bytes)'
+    try:
+        from PIL import Image
+        with Image.open(path) as img:
+            width, height = img.size
+        return height, width
+    except Exception:  # noqa: BLE001 - PIL cannot parse it: let OpenCV try, as basicsr would read it
+        pass
+    import cv2
+    import numpy as np
+
+    from faig.data.image_io import _quiet_stderr
+    try:
+        with _quiet_stderr():  # OpenCV and libpng warn on stderr about broken files
+            img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except (cv2.error, OSError):
+        img = None
+    return 'not a readable image' if img is None else img.shape[:2]
+
+
+def _lmdb_sizes(folder):
+    """``{key: (height, width)}`` from the meta_info.txt of an lmdb made by basicsr (key: name without
+    extension, as basicsr's paths_from_lmdb); entries whose shape cannot be parsed are left out."""
+    sizes = {}
+    meta = osp.join(folder, 'meta_info.txt')
+    if osp.isfile(meta):
+        with open(meta) as f:
+            for line in f:
+                match = re.match(r'^(\S+)\s+\((\d+),\s*(\d+)', line.strip())
+                if match:
+                    sizes[match.group(1).split('.')[0]] = (int(match.group(2)), int(match.group(3)))
+    return sizes
+
+
+def _training_images(c, where, dataset, dataset_cls):
+    """The training images as ``[{'gt': (name, size), 'lq': (name, size)}]`` (no 'lq' for a GT-only set;
+    size: ``(height, width)`` from an lmdb's meta_info.txt, None when unknown, _ON_DISK for a file whose
+    header is to be read), for the dataset types whose file lists are known: DIV2KInterpretDataset and
+    basicsr's PairedImageDataset. None for other types."""
+    from basicsr.data.paired_image_dataset import PairedImageDataset
+
+    from faig.data.div2k_interpret_dataset import DIV2KInterpretDataset
+    io_backend = dict(dataset.get('io_backend') or {})
+    lmdb = io_backend.get('type') == 'lmdb'
+    if dataset_cls is DIV2KInterpretDataset:
+        gt_folder = osp.expanduser(str(dataset.get('dataroot_gt')))
+        finder = SimpleNamespace(opt=dataset, gt_folder=gt_folder, io_backend_opt=io_backend)
+        try:
+            paths = DIV2KInterpretDataset._find_paths(finder)  # the list the dataset reads
+        except InputError as exc:
+            c.fail(f'{where}: {one_line(exc)}')
+        if lmdb:
+            sizes = _lmdb_sizes(gt_folder)
+            return [{'gt': (f'{gt_folder} (lmdb key {key})', sizes.get(key))} for key in paths]
+        return [{'gt': (path, _ON_DISK)} for path in paths]
+    if dataset_cls is PairedImageDataset:
+        from basicsr.data.data_util import (paired_paths_from_folder, paired_paths_from_lmdb,
+                                            paired_paths_from_meta_info_file)
+        for key in ('dataroot_gt', 'dataroot_lq'):
+            if not dataset.get(key):
+                c.fail(f'{where}: missing option {key!r} (needed by PairedImageDataset)')
+        folders = [osp.expanduser(str(dataset['dataroot_lq'])), osp.expanduser(str(dataset['dataroot_gt']))]
+        template = dataset.get('filename_tmpl', '{}')
+        try:
+            if lmdb:
+                pairs = paired_paths_from_lmdb(folders, ['lq', 'gt'])
+            elif dataset.get('meta_info_file') is not None:
+                pairs = paired_paths_from_meta_info_file(folders, ['lq', 'gt'], dataset['meta_info_file'], template)
+            else:
+                pairs = paired_paths_from_folder(folders, ['lq', 'gt'], template)
+        except (AssertionError, ValueError, OSError) as exc:
+            c.fail(f'{where}: {one_line(exc)}')
+        if lmdb:
+            lq_sizes, gt_sizes = _lmdb_sizes(folders[0]), _lmdb_sizes(folders[1])
+            return [{'gt': (f'{folders[1]} (lmdb key {p["gt_path"]})', gt_sizes.get(p['gt_path'])),
+                     'lq': (f'{folders[0]} (lmdb key {p["lq_path"]})', lq_sizes.get(p['lq_path']))} for p in pairs]
+        return [{'gt': (p['gt_path'], _ON_DISK), 'lq': (p['lq_path'], _ON_DISK)} for p in pairs]
+    return None
+
+
+def _check_training_data(c, dataset, dataset_cls, scale):
+    """What basicsr only finds out after making the experiment folder: a training set too small for
+    one batch (its sampler drops the last incomplete batch, so the run ends after 0 iterations and
+    saves untrained weights), unreadable images, and images smaller than gt_size (a crash in the first
+    batch). For the dataset types whose file lists are known (see _training_images)."""
+    where = 'datasets.train'
+    images = _training_images(c, where, dataset, dataset_cls)
+    if images is None:
+        return
+    ratio = dataset.get('dataset_enlarge_ratio', 1)
+    if ratio is None:
+        c.fail(f'{where}.dataset_enlarge_ratio: must be an integer >= 1, got None (leave it out for 1)')
+    ratio, batch = int(ratio), int(dataset['batch_size_per_gpu'])
+    samples = len(images) * ratio
+    if samples // batch == 0:
+        c.fail(f'{where}.batch_size_per_gpu: {batch} is larger than the training set: {len(images)} image(s) x '
+               f'dataset_enlarge_ratio {ratio} = {samples} sample(s) per epoch, so 0 iterations per epoch '
+               '(BasicSR drops the incomplete last batch)')
+    gt_size = dataset.get('gt_size')
+    from faig.data.div2k_interpret_dataset import DIV2KInterpretDataset
+    divisible = dataset_cls is DIV2KInterpretDataset  # it makes the LQ by w // scale, h // scale
+    for image in images:
+        sizes = {}
+        for role in ('gt', 'lq'):
+            if role not in image:
+                continue
+            name, size = image[role]
+            size = _image_size(name) if size is _ON_DISK else size
+            if isinstance(size, str):
+                c.fail(f'{where}: {name}: {size}')
+            sizes[role] = size
+        gt_name, gt = image['gt'][0], sizes.get('gt')
+        if gt is None:
+            continue
+        if 'lq' in image and sizes.get('lq') is not None:
+            lq_name, lq = image['lq'][0], sizes['lq']
+            if (lq[0] * scale, lq[1] * scale) != tuple(gt):
+                c.fail(f'{where}: {lq_name}: height {lq[0]}, width {lq[1]} times scale {scale} does not match '
+                       f'its GT {gt_name} (height {gt[0]}, width {gt[1]})')
+        elif divisible and (gt[0] % scale or gt[1] % scale):
+            c.fail(f'{where}: {gt_name}: height {gt[0]}, width {gt[1]} is not a multiple of scale {scale} '
+                   '(the degraded LQ would not match its GT times the scale)')
+        if isinstance(gt_size, numbers.Real) and (gt[0] < gt_size or gt[1] < gt_size):
+            c.fail(f'{where}.gt_size: {gt_size:g} is larger than the training image {gt_name} '
+                   f'(height {gt[0]}, width {gt[1]}); use a smaller gt_size or larger images')
+
+
+def _check_resume_state(c, auto_resume, root_path, debug):
+    """``(iter, where, models folder)`` of the training state the run resumes from (iter None: no resume),
+    as faig.compat.load_resume_state will choose it (reads only; it sets broken states aside later).
+    A ``path.resume_state`` that cannot be resumed from is refused."""
+    from faig import compat
+    opt = c.opt
+    name = str(opt['name'])
+    if debug and not name.startswith('debug'):
+        name = f'debug_{name}'
+    experiment = osp.join(root_path if root_path is not None else '.', 'experiments', name)
+    models_folder = osp.join(experiment, 'models')
+    networks = compat.resumed_networks(opt)
+    state = None
+    if auto_resume:
+        _, state, _ = compat.find_resume_state(osp.join(experiment, 'training_states'), models_folder, networks)
+        if state is not None:
+            return state['iter'], '--auto_resume', models_folder
+    explicit = opt['path'].get('resume_state')
+    if explicit:
+        problem, state = compat.state_problem(osp.expanduser(str(explicit)), models_folder, networks)
+        if problem:
+            c.fail(f'path.resume_state: cannot resume: {problem}')
+        return state['iter'], 'path.resume_state', models_folder
+    return None, None, models_folder
+
+
+def _read_checkpoint(c, where, path):
+    """The dict a checkpoint file holds (``torch.load(..., weights_only=True)`` on the CPU)."""
+    import torch
+    if osp.getsize(path) == 0:
+        c.fail(f'{where}: {path}: empty file (0 bytes), not a checkpoint')
+    try:
+        loaded = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling error is a bad file for the user
+        c.fail(f'{where}: {path}: not a loadable checkpoint ({type(exc).__name__}: {one_line(exc)})')
+    if not isinstance(loaded, dict):
+        c.fail(f'{where}: {path}: not a checkpoint (a dict of parameters), got a {type(loaded).__name__}')
+    return loaded
+
+
+def _keys_text(mapping, limit=8):
+    keys = [str(key) for key in mapping]
+    return ', '.join(keys[:limit]) + (f', ... ({len(keys)} keys)' if len(keys) > limit else '') or 'none'
+
+
+def _first_mismatch(expected, params, strict):
+    """The first difference that makes basicsr's load_network fail or load nothing, as text; None if it fits.
+
+    strict: the same keys and shapes (load_state_dict(strict=True)); otherwise the common keys must have
+    the same shapes (basicsr would silently skip them) and there must be some.
+    """
+    for key, shape in expected.items():
+        if key not in params:
+            if strict:
+                return f'missing {key} (the checkpoint has {_keys_text(params, 3)})'
+        elif tuple(params[key].shape) != tuple(shape):
+            return (f'size mismatch for {key}: {list(params[key].shape)} in the checkpoint, '
+                    f'{list(shape)} in the network')
+    if strict:
+        extra = [key for key in params if key not in expected]
+        if extra:
+            return f'unexpected {extra[0]} (not a parameter of the network)'
+    elif not set(expected) & set(params):
+        return f'no parameter in common (the checkpoint has {_keys_text(params, 3)})'
+    return None
+
+
+def _check_checkpoints(c, networks, model_cls, resume_iter, resume_where, models_folder):
+    """Every checkpoint the run will load: loadable, with its param key, and fitting its network.
+
+    A resumed run loads ``<models>/net_<name>_<iter>.pth`` (basicsr's check_resume; ``params_ema``
+    becomes ``params``) for the networks not in ``path.ignore_resume_networks``; the others load
+    ``path.pretrain_network_<name>``. The key is ``path.param_key_<name>`` (default ``params``; ``~``: the
+    file's root dict). basicsr falls back to ``params`` when the key is missing; here a key that is not
+    in the file is refused (naming the keys it has). SRModel with ``train.ema_decay > 0`` also loads
+    ``params_ema`` (or ``params``) into the EMA copy of network_g.
+    """
+    from basicsr.models.sr_model import SRModel
+    from basicsr.utils.registry import ARCH_REGISTRY
+
+    from faig.networks import arch_summary, check_finite
+    opt, path_opt = c.opt, c.opt['path']
+    ignored = path_opt.get('ignore_resume_networks') or []
+    ema = inspect.isclass(model_cls) and issubclass(model_cls, SRModel) and \
+        isinstance(opt['train'].get('ema_decay'), numbers.Real) and opt['train']['ema_decay'] > 0
+    for net in networks:
+        base = net[len('network_'):]
+        key_option = f'param_key_{base}'
+        key = path_opt.get(key_option, 'params')
+        if resume_iter is not None and key == 'params_ema':  # check_resume sets every param_key_* so
+            key = 'params'
+        if resume_iter is not None and net not in ignored:
+            ckpt, where = osp.join(models_folder, f'net_{base}_{resume_iter}.pth'), resume_where
+        else:
+            ckpt = path_opt.get(f'pretrain_{net}')
+            if ckpt is None:
+                continue
+            ckpt, where = osp.expanduser(str(ckpt)), f'path.pretrain_{net}'
+            if not osp.isfile(ckpt):
+                c.fail(f'{where} not found: {ckpt}')
+        loaded = _read_checkpoint(c, where, ckpt)
+        if key is None:
+            params = loaded
+        elif key in loaded:
+            params = loaded[key]
+        elif key_option in path_opt:
+            c.fail(f'path.{key_option}: {key!r} is not in {ckpt} (its keys: {_keys_text(loaded)})')
+        else:
+            plain = loaded and all(hasattr(value, 'shape') for value in loaded.values())
+            hint = f' (a plain state dict: set path.{key_option}: ~)' if plain else f'; set path.{key_option}'
+            c.fail(f'{where}: {ckpt} has no {key!r} (the default of path.{key_option}); '
+                   f'its keys: {_keys_text(loaded)}{hint}')
+        to_fit = [(key if key is not None else 'the file', params)]
+        if ema and base == 'g':  # SRModel.init_training_settings loads the EMA copy with 'params_ema'
+            ema_key = next((k for k in ('params_ema', 'params') if k in loaded), None)
+            if ema_key is None:
+                c.fail(f'{where}: {ckpt} has neither params_ema nor params, which the EMA copy of network_g loads '
+                       f'(train.ema_decay > 0); its keys: {_keys_text(loaded)}')
+            if ema_key != key:
+                to_fit.append((ema_key, loaded[ema_key]))
+        arch_opt = dict(opt[net])
+        arch = arch_opt.pop('type')
+        try:
+            expected = {k: v.shape for k, v in ARCH_REGISTRY.get(arch)(**arch_opt).state_dict().items()}
+        except Exception as exc:  # noqa: BLE001 - the arch's own check of its arguments
+            c.fail(f'{net}: cannot build {arch} {arch_summary(opt[net])} ({type(exc).__name__}: {one_line(exc)})')
+        strict = path_opt.get(f'strict_load_{base}', True)
+        for name, params in to_fit:
+            if not isinstance(params, dict) or not all(hasattr(v, 'shape') for v in params.values()):
+                c.fail(f'{where}: {ckpt}: {name} is not a dict of tensors')
+            params = {k[len('module.'):] if str(k).startswith('module.') else k: v for k, v in params.items()}
+            try:
+                check_finite(params, ckpt)
+            except InputError as exc:
+                c.fail(f'{where}: {exc}')
+            mismatch = _first_mismatch(expected, params, strict)
+            if mismatch:
+                c.fail(f'{where}: {ckpt} ({name}) does not fit {net} {arch} {arch_summary(opt[net])}: {mismatch}')
+
+
 def apply_force_yml(opt_path, opt, entries):
     """Apply basicsr's ``--force_yml a:b=value`` overrides to ``opt`` (as basicsr will) so that they are
     checked too; a malformed entry or a missing parent section is an InputError."""
@@ -450,6 +742,6 @@ def train(root_path):
         if not torch.cuda.is_available():
             raise InputError(f'--launcher: {args.launcher} needs CUDA GPUs (basicsr 1.4.2 has no distributed '
                              'training on the CPU); leave it out')
-    check_options(args.opt, args.auto_resume, force_yml=args.force_yml)
+    check_options(args.opt, args.auto_resume, force_yml=args.force_yml, root_path=root_path, debug=args.debug)
     from basicsr.train import train_pipeline
     train_pipeline(root_path)

@@ -10,7 +10,7 @@ import argparse
 import math
 import os.path as osp
 
-from faig.cli.args import Parser, require_at_least
+from faig.cli.args import Parser, require_at_least, seed_int
 from faig.errors import InputError, cli
 
 
@@ -26,7 +26,7 @@ def parse_args(argv=None):
     parser.add_argument('--kernel_sigma', type=float, default=2, help='blur sigma (positive)')
     parser.add_argument('--noise_sigma', type=float, default=0.1, help='on the [0, 1] scale (zero or positive)')
     parser.add_argument('--scale', type=int, default=2, help='downsampling factor (positive)')
-    parser.add_argument('--seed', type=int, default=0, help='noise seed (per image: seed and file name)')
+    parser.add_argument('--seed', type=seed_int, default=0, help='noise seed (per image: seed and file name)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace existing output files whose pixels differ (never the GT folder)')
     return parser.parse_args(argv)

@@ -103,7 +103,9 @@ def attribution_stage(stamp, key, force, call, args, title):
     resume = not force and stage_done(started, key)
     mark_done(started, key)
     title += ' (resumed)' if resume else ''
-    seconds = run(call, [*args, *(['--resume'] if resume else [])], title)
+    # the stage owns its folder: earlier results of other settings are replaced (--force); a stopped
+    # run of the same key continues (--resume: the tool checks its settings again)
+    seconds = run(call, [*args, *(['--resume'] if resume else []), '--force'], title)
     mark_done(done, key)
     if exists(started):  # (another run in the same folder may have finished the stage first)
         os.remove(osp.join(ROOT, started))
@@ -188,7 +190,7 @@ def main():
             if args.force or not exists(psnr) or not stage_done(f'results/report/{net}_{kind}_inference.done', key):
                 timings[f'{net} {kind} inference'] = run(tool('inference', net), [
                     '--dataroot', DATA, '--model_path', model, '--save_root', out,
-                    '--folders', *LR_FOLDERS, '--psnr_json', psnr], f'{net} {kind} inference + PSNR')
+                    '--folders', *LR_FOLDERS, '--psnr_json', psnr, '--force'], f'{net} {kind} inference + PSNR')
                 mark_done(f'results/report/{net}_{kind}_inference.done', key)
         layout = ResultsLayout(net, dataset)
         model_args = ['--baseline_model_path', models[0], '--target_model_path', models[1]]
@@ -208,8 +210,9 @@ def main():
                 if ran:
                     timings[ran[0]] = ran[1]
             run(tool('absolute_filter_change', net), [*model_args, '--record_filters_folder',
-                                                      layout.rankings('abs_filter_change')], f'{net} |θ−θ̄|')
-            run(tool('random_neurons', net), ['--record_filters_folder', layout.rankings('random')], f'{net} random')
+                                                      layout.rankings('abs_filter_change'), '--force'], f'{net} |θ−θ̄|')
+            run(tool('random_neurons', net), ['--record_filters_folder', layout.rankings('random'), '--force'],
+                f'{net} random')
             mark_done(stamp, rankings_key)
         metrics = osp.join(layout.metrics(), 'comparison.csv')
         if args.force or not exists(metrics) or osp.getmtime(osp.join(ROOT, metrics)) < osp.getmtime(
@@ -217,7 +220,7 @@ def main():
             timings[f'{net} comparison'] = run(tool('comparison', net), [
                 *model_args, '--dataset', dataset,
                 '--target_model_output_root', osp.join(layout.target_outputs(), dataset), '--teaser_image',
-                'astronaut'], f'{net} comparison')
+                'astronaut', '--force'], f'{net} comparison')
         distribution = script('vis_filters_distribution', 'faig.cli.analysis', 'distribution_main')
         timings[f'{net} distribution'] = run(distribution, [
             '--net', net, '--dataset', dataset,
@@ -226,7 +229,7 @@ def main():
             modulation = script('filter_modulation', 'faig.cli.analysis', 'modulation_main')
             timings[f'{net} modulation {deg}'] = run(modulation, [
                 '--net', net, '--dataset', dataset, '--degradation', deg,
-                *model_args], f'{net} modulation ({deg})')
+                *model_args, '--force'], f'{net} modulation ({deg})')
 
     from faig.report import write_report
     path = write_report(ROOT, nets, dataset, {'steps': steps, 'quadrature': args.quadrature, 'crop': crop,

@@ -26,7 +26,7 @@ def setup(tmp_path):
     torch.save({'params_ema': baseline, 'params': target}, tmp_path / 'baseline.pth')
     torch.save({'params_ema': target}, tmp_path / 'target.pth')
     names_shapes = [(8, 10), (6, 6)]
-    gt = write_images(str(tmp_path / 'GTmod12'), [(2 * h, 2 * w) for h, w in names_shapes], seed=1)
+    gt = write_images(str(tmp_path / 'GT'), [(2 * h, 2 * w) for h, w in names_shapes], seed=1)
     for folder, seed in (('Blur2_LRbicx2', 2), ('LRbicx2_noise0.1', 3), ('Linear_LRbicx2', 4)):
         write_images(str(tmp_path / folder), names_shapes, seed=seed)
     return tmp_path, baseline, target
@@ -38,7 +38,7 @@ def tool(net, name, *args):
 
 def faig_args(root, out, *extra):
     return ('--network_g', NET_ARG, '--baseline_model_path', str(root / 'baseline.pth'), '--target_model_path',
-            str(root / 'target.pth'), '--gt_folder', str(root / 'GTmod12'), '--blur_folder',
+            str(root / 'target.pth'), '--gt_folder', str(root / 'GT'), '--blur_folder',
             str(root / 'Blur2_LRbicx2'), '--noise_folder', str(root / 'LRbicx2_noise0.1'), '--total_step', '3',
             '--record_filters_folder', str(out), *extra)
 
@@ -53,7 +53,7 @@ def test_faig_script_matches_literal_reference(setup):
     assert res.returncode == 0, res.stderr[-3000:]
     expected = 0
     for name in ('img0.png', 'img1.png'):
-        gt, blur, noise = (load(root / f / name) for f in ('GTmod12', 'Blur2_LRbicx2', 'LRbicx2_noise0.1'))
+        gt, blur, noise = (load(root / f / name) for f in ('GT', 'Blur2_LRbicx2', 'LRbicx2_noise0.1'))
         expected = expected + (literal_faig(NET, baseline, target, blur, gt, 3) -
                                literal_faig(NET, baseline, target, noise, gt, 3))
     blur_scores = np.load(root / 'out' / 'blur_scores.npy')
@@ -76,7 +76,7 @@ def test_faig_script_matches_literal_reference(setup):
 
 def test_faig_resume_reuses_partial_results(setup, monkeypatch):
     root, _, _ = setup
-    folders = {'gt': str(root / 'GTmod12'), 'blur': str(root / 'Blur2_LRbicx2'),
+    folders = {'gt': str(root / 'GT'), 'blur': str(root / 'Blur2_LRbicx2'),
                'noise': str(root / 'LRbicx2_noise0.1')}
     from faig.networks import load_model_pair
     net, baseline, target = load_model_pair(NET, str(root / 'baseline.pth'), str(root / 'target.pth'))

@@ -197,7 +197,7 @@ def test_resume_is_keyed_on_image_contents(sandbox):
     write_images(str(sandbox / LR['blur']), [(8, 10)], seed=11)  # img0.png replaced, same name
     res = run_script([osp.join(REPO, FAIG[0]), *FAIG[1:], '--resume'], cwd=sandbox)
     assert res.returncode == 2 and 'other settings' in res.stderr and res.stderr.count('\n') == 1
-    res = run_script([osp.join(REPO, FAIG[0]), *FAIG[1:]], cwd=sandbox)  # without --resume: starts over
+    res = run_script([osp.join(REPO, FAIG[0]), *FAIG[1:], '--force'], cwd=sandbox)  # --force: starts over
     assert res.returncode == 0, res.stderr[-2000:]
     assert not (sandbox / 'out/faig/.partial').exists()
     mode = os.stat(sandbox / 'out/faig/blur_index.txt').st_mode & 0o777

@@ -276,19 +276,19 @@ def test_attribution_stage_resumes_only_a_stopped_run_with_the_same_key(tmp_path
 
     with pytest.raises(KeyboardInterrupt):
         stage('k1', stop=True)
-    assert calls[-1] == ['--x']
+    assert calls[-1] == ['--x', '--force']
     title, _ = stage('k1')  # same models and settings: reuse the per-image results
-    assert calls[-1] == ['--x', '--resume'] and title == 'net FAIG (resumed)'
+    assert calls[-1] == ['--x', '--resume', '--force'] and title == 'net FAIG (resumed)'
     assert not (tmp_path / 'results/report/net_faig_s.started').exists()
     assert stage('k1') is None and len(calls) == 2  # done: not run again
     with pytest.raises(KeyboardInterrupt):
         stage('k2', stop=True)  # other models: starts over ...
-    assert calls[-1] == ['--x']
-    assert stage('k3')[0] == 'net FAIG' and calls[-1] == ['--x']  # ... and a stop under k2 is not resumed by k3
+    assert calls[-1] == ['--x', '--force']
+    assert stage('k3')[0] == 'net FAIG' and calls[-1] == ['--x', '--force']  # ... and a stop under k2 is not resumed by k3
     with pytest.raises(KeyboardInterrupt):
         stage('k3', force=True, stop=True)
     stage('k3', force=True)  # --force: never resumes
-    assert calls[-1] == ['--x']
+    assert calls[-1] == ['--x', '--force']
 
 
 def test_write_report_of_some_nets_keeps_the_other_nets_of_the_same_setting(tmp_path):

@@ -178,7 +178,8 @@ def test_check_options_messages(workdir, change, message):
 
 def test_every_project_option_file_passes_check_options(monkeypatch):
     """options/**/*.yml: keys and values always; with the files they name for the CPU ones
-    (auto_resume: the targets' pretrained baselines are made by a training run)."""
+    (a target's pretrained baseline is made by a training run: until then it is refused, as
+    train_pipeline would crash on it after making the experiment folder)."""
     from faig.training import check_options
     monkeypatch.chdir(REPO)
     files = sorted(glob.glob(osp.join('options', '**', '*.yml'), recursive=True))
@@ -189,7 +190,18 @@ def test_every_project_option_file_passes_check_options(monkeypatch):
     for path in glob.glob(osp.join('options', 'cpu', '*.yml')) + glob.glob(osp.join('options', 'gpu', '*.yml')):
         if have_data:  # the sample data made by scripts/prepare_sample_data.py and generate_lr.py
             on_cpu = ['datasets:train:prefetch_mode=~'] if 'gpu' in path and not torch.cuda.is_available() else []
-            check_options(path, auto_resume=True, force_yml=on_cpu)
+            with open(path) as f:
+                opt = yaml.safe_load(f)
+            pretrain = opt['path'].get('pretrain_network_g')
+            ranking = opt['train'].get('finetuned_neuron_index_file')  # ReTrainModel: made by reproduce.py
+            try:
+                check_options(path, auto_resume=True, force_yml=on_cpu)
+            except InputError as exc:  # only a baseline not trained yet (and no run of this config to resume)
+                if ranking and not osp.isfile(ranking):
+                    assert str(exc) == f'{path}: train.finetuned_neuron_index_file not found: {ranking}'
+                    continue
+                assert pretrain and not osp.isfile(pretrain), str(exc)
+                assert str(exc) == f'{path}: path.pretrain_network_g not found: {pretrain}'
         else:  # a fresh clone: the files they name are checked, and missing
             with pytest.raises(InputError, match='not found: datasets/Sample'):
                 check_options(path, auto_resume=True)
@@ -234,6 +246,289 @@ def test_train_command_line_errors_are_one_line(workdir):
     res = run_script(['train.py', '-opt', str(workdir / 'missing.yml')], cwd=workdir)
     assert res.returncode == 2 and res.stderr.strip() == f'error: {workdir / "missing.yml"}: option file not found'
     assert not (workdir / 'experiments').exists()
+
+
+# ---- the training set, pretrained checkpoints and resume states: checked before anything is written ----
+
+def tiny_net(arch='MSRResNet', **kwargs):
+    from basicsr.utils.registry import ARCH_REGISTRY
+    opt = {'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 1, 'upscale': 2} if arch == 'MSRResNet' \
+        else {'scale': 2, 'channels': (4, 4)}
+    return ARCH_REGISTRY.get(arch)(**{**opt, **kwargs})
+
+
+def save_checkpoint(path, net, keys=('params', 'params_ema')):
+    torch.save({key: net.state_dict() for key in keys}, path)
+    return str(path)
+
+
+def assert_refused(workdir, res, *fragments):
+    """Exit status 2, one ``error:`` line holding ``fragments``, and no experiments/ or tb_logger/."""
+    assert res.returncode == 2, res.stderr[-3000:]
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: '), res.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert not (workdir / 'experiments').exists() and not (workdir / 'tb_logger').exists()
+    return lines[0]
+
+
+def refused_train(workdir, opt, *fragments, args=()):
+    opt['logger']['use_tb_logger'] = True  # a run that got past the check would make tb_logger/
+    opt_path = write_options(workdir, opt)
+    res = run_script(['train.py', '-opt', opt_path, *args], cwd=workdir)
+    return assert_refused(workdir, res, f'error: {opt_path}: ', *fragments)
+
+
+def test_batch_larger_than_the_training_set_is_refused(workdir):
+    """3 images x dataset_enlarge_ratio 2 = 6 samples: a batch of 7 gave 0 iterations, exit 0 and untrained
+    weights saved as net_g_latest.pth; from the file or from --force_yml."""
+    from faig.training import check_options
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    message = ('datasets.train.batch_size_per_gpu: 7 is larger than the training set: 3 image(s) x '
+               'dataset_enlarge_ratio 2 = 6 sample(s) per epoch, so 0 iterations per epoch')
+    opt['datasets']['train']['batch_size_per_gpu'] = 7
+    refused_train(workdir, opt, message)
+    opt['datasets']['train']['batch_size_per_gpu'] = 2
+    refused_train(workdir, opt, message, args=['--force_yml', 'datasets:train:batch_size_per_gpu=7'])
+    opt['datasets']['train']['batch_size_per_gpu'] = 6  # one full batch per epoch
+    check_options(write_options(workdir, opt, 'six.yml'))
+
+
+def test_gt_size_larger_than_a_training_image_is_refused(workdir):
+    """gt_size 50 > the 48-pixel height of img1.png: a traceback of about 200 lines in the first batch,
+    after the experiment folder was made."""
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['datasets']['train']['gt_size'] = 50
+    refused_train(workdir, opt, 'datasets.train.gt_size: 50 is larger than the training image '
+                  f'{workdir / "gt" / "img1.png"} (height 48, width 80)')
+
+
+def test_training_images_of_a_paired_set_are_checked(workdir):
+    from faig.training import check_options
+    write_images(str(workdir / 'lq'), [(32, 32), (24, 40), (36, 32)])
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['datasets']['train'] = {
+        'name': 'paired', 'type': 'PairedImageDataset', 'dataroot_gt': str(workdir / 'gt'),
+        'dataroot_lq': str(workdir / 'lq'), 'io_backend': {'type': 'disk'}, 'gt_size': 48, 'use_hflip': True,
+        'use_rot': False, 'num_worker_per_gpu': 0, 'batch_size_per_gpu': 3, 'dataset_enlarge_ratio': 1}
+    opt_path = write_options(workdir, opt)
+    check_options(opt_path)
+    with pytest.raises(InputError, match='gt_size: 64 is larger than the training image .*img1.png '
+                       r'\(height 48, width 80\)'):
+        check_options(opt_path, force_yml=['datasets:train:gt_size=64'])
+    with pytest.raises(InputError, match=r'batch_size_per_gpu: 4 is larger than the training set: 3 image\(s\)'):
+        check_options(opt_path, force_yml=['datasets:train:batch_size_per_gpu=4'])
+    write_images(str(workdir / 'lq'), [(30, 32)], prefix='img2')  # replaces nothing: img20.png, an extra LQ
+    with pytest.raises(InputError, match='different number of images'):
+        check_options(opt_path)
+    os.remove(workdir / 'lq' / 'img20.png')
+    write_images(str(workdir / 'lq'), [(32, 32), (24, 40), (30, 32)])  # img2.png no longer half its GT
+    with pytest.raises(InputError, match=r'lq/img2.png: height 30, width 32 times scale 2 does not match its GT '
+                       r'.*gt/img2.png \(height 72, width 64\)'):
+        check_options(opt_path)
+    (workdir / 'gt' / 'img2.png').write_bytes(b'')
+    with pytest.raises(InputError, match=r'datasets.train: .*gt/img2.png: empty file \(0 bytes\)$'):
+        check_options(opt_path)
+
+
+def test_training_images_of_an_lmdb_are_counted_and_sized_from_its_meta_info(workdir):
+    from basicsr.utils.lmdb_util import make_lmdb_from_imgs
+
+    from faig.training import check_options
+    names = sorted(os.listdir(workdir / 'gt'))
+    lmdb = str(workdir / 'gt.lmdb')
+    make_lmdb_from_imgs(str(workdir / 'gt'), lmdb, names, [n.split('.')[0] for n in names], map_size=10 ** 7)
+    opt = tiny_options(lmdb, 2)
+    opt['datasets']['train']['io_backend'] = {'type': 'lmdb'}
+    opt_path = write_options(workdir, opt)
+    check_options(opt_path)
+    with pytest.raises(InputError, match=r'gt_size: 50 is larger than the training image .*gt.lmdb \(lmdb key img1\) '
+                       r'\(height 48, width 80\)'):
+        check_options(opt_path, force_yml=['datasets:train:gt_size=50'])
+    with pytest.raises(InputError, match=r'batch_size_per_gpu: 7 is larger than the training set: 3 image\(s\)'):
+        check_options(opt_path, force_yml=['datasets:train:batch_size_per_gpu=7'])
+
+def test_pretrained_model_of_another_arch_is_refused(workdir):
+    """An srcnn_style_net checkpoint for an MSRResNet config: basicsr's size/key mismatch traceback came
+    after the experiment folder was made."""
+    ckpt = save_checkpoint(workdir / 'srcnn.pth', tiny_net('srcnn_style_net'))
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['path']['pretrain_network_g'] = ckpt
+    refused_train(workdir, opt, f'path.pretrain_network_g: {ckpt} (params) does not fit network_g MSRResNet '
+                  '(num_block=1, num_feat=8, num_in_ch=3, num_out_ch=3, upscale=2): missing conv_first.weight '
+                  '(the checkpoint has features.0.weight, features.0.bias, features.2.weight, ...')
+
+
+def test_truncated_pretrained_model_is_refused(workdir):
+    ckpt = save_checkpoint(workdir / 'net.pth', tiny_net())
+    data = (workdir / 'net.pth').read_bytes()
+    (workdir / 'net.pth').write_bytes(data[:len(data) // 2])
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['path']['pretrain_network_g'] = ckpt
+    refused_train(workdir, opt, f'path.pretrain_network_g: {ckpt}: not a loadable checkpoint (')
+    (workdir / 'net.pth').write_bytes(b'')
+    refused_train(workdir, opt, f'path.pretrain_network_g: {ckpt}: empty file (0 bytes), not a checkpoint')
+
+
+def test_param_key_that_is_not_in_the_pretrained_model_is_refused(workdir):
+    """basicsr silently loaded 'params' for a typo'd param_key_g."""
+    ckpt = save_checkpoint(workdir / 'net.pth', tiny_net())
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['path'].update(pretrain_network_g=ckpt, param_key_g='parms_ema')
+    refused_train(workdir, opt, f"path.param_key_g: 'parms_ema' is not in {ckpt} (its keys: params, params_ema)")
+
+
+def test_pretrained_model_checks_in_process(workdir):
+    from faig.training import check_options
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    net = tiny_net()
+    opt['path']['pretrain_network_g'] = save_checkpoint(workdir / 'net.pth', net)
+
+    def check(*force_yml):
+        return check_options(write_options(workdir, opt), force_yml=list(force_yml))
+
+    check()
+    check('path:param_key_g=params_ema')
+    # basicsr's fallback to 'params' for a key that is not there is refused
+    opt['path']['pretrain_network_g'] = save_checkpoint(workdir / 'only_params.pth', net, keys=('params', ))
+    with pytest.raises(InputError, match=r"path.param_key_g: 'params_ema' is not in .*only_params.pth "
+                       r'\(its keys: params\)$'):
+        check('path:param_key_g=params_ema')
+    # an exported model (params_ema only) with the default param_key_g: 'params'
+    opt['path']['pretrain_network_g'] = save_checkpoint(workdir / 'ema.pth', net, keys=('params_ema', ))
+    with pytest.raises(InputError, match=r"ema.pth has no 'params' \(the default of path.param_key_g\); its keys: "
+                       'params_ema; set path.param_key_g$'):
+        check()
+    check('path:param_key_g=params_ema')
+    # a plain state dict loads with param_key_g: ~ (without EMA, which loads params_ema/params)
+    torch.save(net.state_dict(), workdir / 'plain.pth')
+    opt['path']['pretrain_network_g'] = str(workdir / 'plain.pth')
+    with pytest.raises(InputError, match=r'a plain state dict: set path.param_key_g: ~\)$'):
+        check()
+    with pytest.raises(InputError, match='has neither params_ema nor params, which the EMA copy of network_g loads'):
+        check('path:param_key_g=~')
+    check('path:param_key_g=~', 'train:ema_decay=0')
+    # the network of another size: strict_load_g false still needs the common shapes to match
+    opt['path']['pretrain_network_g'] = save_checkpoint(workdir / 'net4.pth', tiny_net(num_feat=4))
+    for strict in ('true', 'false'):
+        with pytest.raises(InputError, match=r'net4.pth \(params\) does not fit network_g MSRResNet .*: size mismatch '
+                           r'for conv_first.weight: \[4, 3, 3, 3\] in the checkpoint, \[8, 3, 3, 3\] in the network$'):
+            check(f'path:strict_load_g={strict}')
+    # strict_load_g false: a checkpoint with fewer blocks fits; strict, the first missing key is named
+    opt['path']['pretrain_network_g'] = save_checkpoint(workdir / 'one.pth', tiny_net())
+    with pytest.raises(InputError, match='missing body.1.conv1.weight'):
+        check('network_g:num_block=2')
+    check('network_g:num_block=2', 'path:strict_load_g=false')
+    # a NaN weight
+    state = tiny_net().state_dict()
+    state['conv_last.bias'][0] = float('nan')
+    torch.save({'params': state, 'params_ema': state}, workdir / 'nan.pth')
+    opt['path']['pretrain_network_g'] = str(workdir / 'nan.pth')
+    with pytest.raises(InputError, match=r'path.pretrain_network_g: .*nan.pth: 1 non-finite value\(s\) '
+                       r'\(NaN/inf\) in conv_last.bias$'):
+        check()
+
+
+def test_broken_resume_state_given_in_the_options_is_refused(workdir):
+    (workdir / '4.state').write_bytes(b'')
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['path']['resume_state'] = str(workdir / '4.state')
+    refused_train(workdir, opt, f'path.resume_state: cannot resume: the training state {workdir / "4.state"} '
+                  'is empty (0 bytes)')
+
+
+def train_tiny(workdir, total_iter, *args):
+    res = run_script(['train.py', '-opt', write_options(workdir, tiny_options(str(workdir / 'gt'), total_iter)),
+                      *args], cwd=workdir)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res
+
+
+def test_auto_resume_skips_broken_states_and_resumes_from_the_newest_intact_one(workdir):
+    """The newest .state truncated (a run killed while saving), the one before it without its
+    net_g_<iter>.pth: both are set aside with a notice each, and training resumes from 2.state."""
+    from faig.training import check_options
+    train_tiny(workdir, 6)
+    experiment = workdir / 'experiments' / 'tiny'
+    states, models = experiment / 'training_states', experiment / 'models'
+    assert sorted(os.listdir(states)) == ['2.state', '4.state', '6.state']
+    data = (states / '6.state').read_bytes()
+    (states / '6.state').write_bytes(data[:len(data) // 3])
+    os.remove(models / 'net_g_4.pth')
+    res = train_tiny(workdir, 8, '--auto_resume')
+    notices = [line for line in res.stderr.splitlines() if line.startswith('notice: ')]
+    assert len(notices) == 2, res.stderr[-3000:]
+    assert notices[0].startswith(f'notice: {states / "6.state"}: cannot resume from it (the training state ')
+    assert notices[0].endswith('); renamed to 6.state.corrupt')
+    assert notices[1] == (f'notice: {states / "4.state"}: cannot resume from it (its network file '
+                          f'{models / "net_g_4.pth"} is missing); renamed to 4.state.corrupt')
+    log = res.stdout + res.stderr
+    assert 'Resuming training from epoch' in log and 'iter: 2.' in log
+    assert sorted(os.listdir(states)) == ['2.state', '4.state', '4.state.corrupt', '6.state', '6.state.corrupt',
+                                          '8.state']
+    assert (models / 'net_g_8.pth').is_file()
+    assert not any(name.startswith('tiny_archived') for name in os.listdir(workdir / 'experiments'))
+
+    # the check follows the resume: the pretrained model is not loaded (basicsr ignores it), the resumed one is
+    opt = tiny_options(str(workdir / 'gt'), 10)
+    opt['path']['pretrain_network_g'] = str(workdir / 'no_such.pth')
+    opt_path = write_options(workdir, opt)
+    check_options(opt_path, auto_resume=True, root_path=str(workdir))
+    with pytest.raises(InputError, match='path.pretrain_network_g not found: .*no_such.pth$'):
+        check_options(opt_path, root_path=str(workdir))
+    with pytest.raises(InputError, match=f'--auto_resume: {models / "net_g_8.pth"} \\(params\\) does not fit '
+                       'network_g MSRResNet .*num_feat=4.*: size mismatch for conv_first.weight'):
+        check_options(opt_path, auto_resume=True, root_path=str(workdir), force_yml=['network_g:num_feat=4'])
+
+
+def test_resume_state_whose_network_file_is_corrupt_is_set_aside(tmp_path, capsys):
+    """faig.compat.load_resume_state in process: 4.state loads but its net_g_4.pth is truncated."""
+    from faig import compat
+    states, models = tmp_path / 'training_states', tmp_path / 'models'
+    states.mkdir()
+    models.mkdir()
+    for it in (2, 4):
+        torch.save({'epoch': 0, 'iter': it, 'optimizers': [], 'schedulers': []}, states / f'{it}.state')
+        save_checkpoint(models / f'net_g_{it}.pth', tiny_net())
+    data = (models / 'net_g_4.pth').read_bytes()
+    (models / 'net_g_4.pth').write_bytes(data[:100])
+    opt = {'auto_resume': True, 'num_gpu': 0, 'network_g': {'type': 'MSRResNet'},
+           'path': {'training_states': str(states), 'models': str(models), 'resume_state': None}}
+    assert compat.load_resume_state(opt)['iter'] == 2
+    assert opt['path']['resume_state'] == str(states / '2.state')
+    assert opt['path']['pretrain_network_g'] == str(models / 'net_g_2.pth')
+    notice = capsys.readouterr().err.strip()
+    assert notice.startswith(f'notice: {states / "4.state"}: cannot resume from it (its network file '
+                             f'{models / "net_g_4.pth"} cannot be loaded (')
+    assert notice.endswith('renamed to 4.state.corrupt') and '\n' not in notice
+    assert sorted(os.listdir(states)) == ['2.state', '4.state.corrupt']
+    assert sorted(os.listdir(models)) == ['net_g_2.pth', 'net_g_4.pth.corrupt']
+    assert compat.latest_training_state(str(states)) == str(states / '2.state')
+    # a path.resume_state that cannot be resumed from is an error, not skipped
+    (tmp_path / 'empty.state').write_bytes(b'')
+    opt = {'auto_resume': False, 'num_gpu': 0, 'network_g': {'type': 'MSRResNet'},
+           'path': {'training_states': str(states), 'models': str(models),
+                    'resume_state': str(tmp_path / 'empty.state')}}
+    with pytest.raises(InputError, match=r'empty.state: cannot resume from this training state \(path.resume_state\): '
+                       r'the training state .*empty.state is empty \(0 bytes\)$'):
+        compat.load_resume_state(opt)
+
+def test_auto_resume_with_an_empty_state_starts_from_scratch(workdir):
+    train_tiny(workdir, 2)
+    state = workdir / 'experiments' / 'tiny' / 'training_states' / '2.state'
+    state.write_bytes(b'')
+    res = train_tiny(workdir, 2, '--auto_resume')
+    notices = [line for line in res.stderr.splitlines() if line.startswith('notice: ')]
+    assert notices == [
+        f'notice: {state}: cannot resume from it (the training state {state} is empty (0 bytes)); '
+        'renamed to 2.state.corrupt',
+        f'notice: {state.parent}: no intact training state left; training starts from scratch'], res.stderr[-3000:]
+    assert 'Resuming training' not in res.stdout + res.stderr
+    archived = [name for name in os.listdir(workdir / 'experiments') if name.startswith('tiny_archived')]
+    assert len(archived) == 1  # basicsr keeps the old run's folder, with the state set aside
+    assert (workdir / 'experiments' / archived[0] / 'training_states' / '2.state.corrupt').is_file()
+    assert (workdir / 'experiments' / 'tiny' / 'models' / 'net_g_2.pth').is_file()
 
 
 def test_continued_period_exports_its_last_weights(tmp_path):

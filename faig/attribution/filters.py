@@ -100,3 +100,30 @@ class FilterSpace:
             mask[torch.from_numpy(local)] = True
             result[entry.name] = mask.view(entry.out_channels, entry.in_channels)
         return result
+
+
+def count_changed(space, baseline, target, indices=None):
+    """How many filters of ``space`` (or of ``indices``) differ between the two state dicts (any kernel value)."""
+    masks = space.masks(indices) if indices is not None else None
+    total = 0
+    for e in space.entries:
+        changed = (baseline[e.name].to(target[e.name].device) != target[e.name]).flatten(2).any(-1)
+        if masks is not None:
+            changed = changed & masks[e.name].to(changed.device)
+        total += int(changed.sum())
+    return total
+
+
+def require_weight_change(space, baseline, target, baseline_path='baseline', target_path='target', indices=None,
+                          which=None):
+    """Refuse a model pair with no change on the filters considered (all of them, or ``indices``): every
+    attribution would be zero and the ranking the index order, or every masked / modulated model the
+    target itself, which would then be reported as if it were a finding."""
+    from faig.errors import InputError
+    if count_changed(space, baseline, target, indices) == 0:
+        if indices is not None:
+            raise InputError(f'{target_path}: {which or "the chosen filters"} ({len(indices)} filters) are identical '
+                             f'to those of the baseline {baseline_path}: moving them changes nothing')
+        raise InputError(f'{target_path}: its {space.num_filters} filters are identical to those of the baseline '
+                         f'{baseline_path} (no weight change to attribute); give the fine-tuned target model '
+                         '(a checkpoint whose params_ema never moved is the baseline again)')

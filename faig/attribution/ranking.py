@@ -15,38 +15,69 @@ def rank(scores):
     return np.argsort(np.asarray(scores))[::-1].copy()
 
 
-def write_index(path, ranking):
+def index_bytes(ranking):
     buffer = io.StringIO()
     np.savetxt(buffer, np.asarray(ranking), delimiter=',', fmt='%d')
-    write_bytes(path, buffer.getvalue().encode())
+    return buffer.getvalue().encode()
 
 
-def write_scores(path, scores):
+def scores_bytes(scores):
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(scores, dtype=np.float32))
-    write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def json_bytes(data):
+    return (json.dumps(data, indent=2, sort_keys=True) + '\n').encode()
+
+
+def write_index(path, ranking):
+    write_bytes(path, index_bytes(ranking))
 
 
 def write_json(path, data):
-    write_bytes(path, (json.dumps(data, indent=2, sort_keys=True) + '\n').encode())
+    write_bytes(path, json_bytes(data))
 
 
-def write_rankings(folder, rankings, scores=None, meta=None):
-    """``<folder>/<deg>_index.txt`` (+ ``<deg>_scores.npy`` and ``meta.json``), each written atomically.
+RESULT_FILES = ('{deg}_index.txt', '{deg}_scores.npy', 'meta.json')
+# every file a ranking tool writes: a new set replaces all of them (no FAIG scores left beside a random ranking)
+RANKING_PATTERNS = ('*_index.txt', '*_scores.npy', 'meta.json', 'per_image_scores.npz')
 
-    NaN scores (a diverged model or a numerical fault) are refused before anything is written: their
-    order would be arbitrary. (+inf is a valid |θ−θ̄| score: a filter that grew from zero.)"""
+
+def result_names(degradations):
+    """The files a ranking folder holds for these degradations (what marks earlier results)."""
+    return [pattern.format(deg=deg) for deg in degradations for pattern in RESULT_FILES[:2]] + ['meta.json']
+
+
+def ranking_files(rankings, scores=None, meta=None):
+    """{file name: bytes} of a ranking folder: ``<deg>_index.txt`` (+ ``<deg>_scores.npy``, ``meta.json``).
+
+    NaN scores (a diverged model or a numerical fault) are refused: their order would be arbitrary.
+    (+inf is a valid |θ−θ̄| score: a filter that grew from zero.)"""
     for deg, values in (scores or {}).items():
         bad = int(np.isnan(np.asarray(values, dtype=np.float64)).sum())
         if bad:
-            raise InputError(f'{folder}: {bad} of {len(values)} {deg} scores are NaN; nothing written '
+            raise InputError(f'{bad} of {len(values)} {deg} scores are NaN; nothing written '
                              '(check the models and images for NaN/inf values)')
+    files = {}
     for deg, ranking in rankings.items():
-        write_index(osp.join(folder, f'{deg}_index.txt'), ranking)
+        files[f'{deg}_index.txt'] = index_bytes(ranking)
         if scores is not None and deg in scores:
-            write_scores(osp.join(folder, f'{deg}_scores.npy'), scores[deg])
+            files[f'{deg}_scores.npy'] = scores_bytes(scores[deg])
     if meta is not None:
-        write_json(osp.join(folder, 'meta.json'), meta)
+        files['meta.json'] = json_bytes(meta)
+    return files
+
+
+def write_rankings(folder, rankings, scores=None, meta=None, extra=None):
+    """Write a ranking folder's files as one set (faig.outputs.commit_files): a crash or a full disk
+    leaves either the previous set or the new one, never a mix. ``extra``: more {name: bytes}."""
+    from faig.outputs import commit_files
+    try:
+        files = ranking_files(rankings, scores, meta)
+    except InputError as exc:
+        raise InputError(f'{folder}: {exc}') from None
+    commit_files(folder, {**files, **(extra or {})}, replaces=RANKING_PATTERNS)
 
 
 def read_index(path, num_filters=None):
@@ -76,3 +107,40 @@ def read_index(path, num_filters=None):
     elif len(index) == 0:
         raise InputError(f'{path}: no filter indices')
     return index
+
+
+def check_provenance(folder, given, allow_other_models=False):
+    """Compare what a ranking was computed from (its ``meta.json``) with the models and images given now.
+
+    ``given``: {'baseline': state digest, 'target': state digest, 'inputs': {role: {file: sha1}}}
+    (any subset). A mismatch is an InputError unless ``allow_other_models``; then it is returned
+    (to be printed and recorded in the consumer's output). A ranking without a record (the
+    original's index files, random rankings) has nothing to compare."""
+    path = osp.join(folder, 'meta.json')
+    if not osp.isfile(path):
+        return []
+    try:  # read only: a consumer never renames files in the folders it reads
+        with open(path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError, UnicodeDecodeError):
+        meta = None
+    if not isinstance(meta, dict):
+        if not allow_other_models:
+            raise InputError(f'{path}: the record of this ranking is not readable, so its models cannot be '
+                             'checked; pass --allow_other_models to use the ranking anyway')
+        print(f'warning: {path}: unreadable record, models not checked (--allow_other_models)')
+        return ['unreadable record']
+    problems = []
+    for kind in ('baseline', 'target'):
+        if meta.get(kind) and given.get(kind) and meta[kind] != given[kind]:
+            problems.append(f'{kind} model {given[kind][:10]} given, {meta[kind][:10]} recorded')
+    recorded, now = meta.get('inputs') or {}, given.get('inputs') or {}
+    for role in sorted(set(recorded) & set(now)):
+        if recorded[role] != now[role]:
+            problems.append(f'{role} images differ from those it was computed on')
+    if problems and not allow_other_models:
+        raise InputError(f'{osp.join(folder, "meta.json")}: this ranking was computed for other models or images '
+                         f'({"; ".join(problems)}); pass --allow_other_models to use it anyway')
+    if problems:
+        print(f'warning: {folder}: used with other models or images (--allow_other_models): {"; ".join(problems)}')
+    return problems

@@ -5,6 +5,7 @@ import os
 import os.path as osp
 import shutil
 import time
+import zipfile
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from faig.attribution.ig import ig_image
 from faig.attribution.path import ParameterPath, in_layout
 from faig.data.image_io import pair_by_name, read_image, write_bytes
 from faig.errors import InputError
-from faig.inference import check_lr_size, image_to_tensor
+from faig.inference import check_lr_size, image_channels, image_to_tensor
 from faig.stamps import files_digest
 
 
@@ -30,34 +31,50 @@ class PartialStore:
     """Per-image results of a long run in ``<folder>/.partial``, so a killed run can ``--resume``.
 
     Results are only reused when the run's configuration (model contents, image contents,
-    steps, method) is the same as the one that wrote them. A run that fails on bad input
-    removes the folder it created (:meth:`discard`); a killed run leaves it for ``--resume``.
+    steps, method) is the same as the one that wrote them. Partial results of an interrupted run
+    are never dropped silently: a run without ``--resume`` refuses them unless ``force``. A
+    partial state that cannot be read (corrupt ``config.json``, a truncated ``.npz``) is set aside
+    with a notice and recomputed. A run that fails on bad input removes the folder it created
+    (:meth:`discard`); a killed run, or one that could not write (disk full), leaves it for ``--resume``.
     """
 
-    def __init__(self, folder, config, resume):
+    def __init__(self, folder, config, resume, force=False):
+        from faig.outputs import read_json_or_set_aside, set_aside
         self.folder = osp.join(folder, '.partial')
         self.config = json.loads(json.dumps(config, sort_keys=True))
-        self.created = not osp.isdir(self.folder) or not resume
         config_path = osp.join(self.folder, 'config.json')
         if osp.isdir(self.folder):
-            old = json.load(open(config_path)) if osp.isfile(config_path) else None
-            if resume and old != self.config:
-                raise InputError(f'{self.folder}: partial results were made with other settings; '
-                                 'run without --resume to start over')
-            if not resume:
+            old = read_json_or_set_aside(config_path, 'the settings of the partial results')
+            done = self.finished()
+            if old is None:
+                set_aside(self.folder, 'partial results without readable settings')
+            elif old != self.config and not force:
+                from faig.outputs import key_difference
+                raise InputError(f'{self.folder}: partial results of an interrupted run with other settings '
+                                 f'({key_difference(old, self.config)}); pass --force to discard them and start over')
+            elif not resume and not force and done:
+                raise InputError(f'{self.folder}: partial results of an interrupted run ({len(done)} image(s) '
+                                 'finished); pass --resume to continue it, or --force to start over')
+            elif osp.isdir(self.folder) and (old != self.config or not resume):
                 shutil.rmtree(self.folder)
+        self.created = not osp.isdir(self.folder)
         os.makedirs(self.folder, exist_ok=True)
         write_bytes(config_path, json.dumps(self.config, sort_keys=True).encode())
 
     @staticmethod
     def previous_config(folder):
-        """Settings of the partial results in ``folder`` (None if there are none)."""
+        """Settings of the partial results in ``folder`` (None if there are none or they are unreadable)."""
         path = osp.join(folder, '.partial', 'config.json')
         try:
             with open(path) as f:
-                return json.load(f)
-        except (OSError, ValueError):
+                config = json.load(f)
+            return config if isinstance(config, dict) else None
+        except (OSError, ValueError, UnicodeDecodeError):
             return None
+
+    def finished(self):
+        return sorted(osp.splitext(f)[0] for f in os.listdir(self.folder) if f.endswith('.npz')) \
+            if osp.isdir(self.folder) else []
 
     def _path(self, name):
         return osp.join(self.folder, f'{name}.npz')
@@ -66,13 +83,22 @@ class PartialStore:
         path = self._path(name)
         if not osp.isfile(path):
             return None
-        with np.load(path) as data:
-            return {k: data[k] for k in data.files}
+        try:
+            with np.load(path) as data:
+                return {k: data[k] for k in data.files}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+            from faig.outputs import set_aside
+            set_aside(path, 'a partial result that cannot be read (truncated?); it is computed again')
+            return None
 
     def put(self, name, arrays):
+        from faig.errors import WriteError
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        write_bytes(self._path(name), buffer.getvalue())
+        try:
+            write_bytes(self._path(name), buffer.getvalue())
+        except InputError as exc:
+            raise WriteError(f'{exc}; the images finished before are kept in {self.folder} for --resume') from None
 
     def clear(self):
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -83,10 +109,12 @@ class PartialStore:
             self.clear()
 
 
-def read_image_set(pair, scale, gt_role='gt'):
-    """Read one image set (role -> path) as BGR [0, 1] arrays; LR sizes are checked against the GT
-    (or, without a GT, against each other)."""
-    images = {role: read_image(path) for role, path in pair.items()}
+def read_image_set(pair, scale, gt_role='gt', channels=(3, 3)):
+    """Read one image set (role -> path) as [0, 1] arrays, BGR or gray as the network's (input, output)
+    ``channels`` say (faig.inference.image_channels); LR sizes are checked against the GT (or, without a
+    GT, against each other)."""
+    images = {role: read_image(path, channels=channels[1] if role == gt_role else channels[0])
+              for role, path in pair.items()}
     if gt_role in images:
         for role, img in images.items():
             if role != gt_role:
@@ -100,15 +128,16 @@ def read_image_set(pair, scale, gt_role='gt'):
     return images
 
 
-def check_image_sets(pairs, scale, gt_role='gt'):
+def check_image_sets(pairs, scale, gt_role='gt', channels=(3, 3)):
     """Read every image once before any work, so a bad file fails the run before anything is written."""
     for pair in pairs:
-        read_image_set(pair, scale, gt_role)
+        read_image_set(pair, scale, gt_role, channels)
 
 
-def load_image_set(pair, scale, device, gt_role='gt'):
-    """:func:`read_image_set` as RGB 1CHW tensors on ``device``."""
-    return {role: image_to_tensor(img, device) for role, img in read_image_set(pair, scale, gt_role).items()}
+def load_image_set(pair, scale, device, gt_role='gt', channels=(3, 3)):
+    """:func:`read_image_set` as RGB (or gray) 1CHW tensors on ``device``."""
+    return {role: image_to_tensor(img, device)
+            for role, img in read_image_set(pair, scale, gt_role, channels).items()}
 
 
 def show_steps(pairs, tensors, pixels=128 * 128):
@@ -151,6 +180,7 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
     pairs = pair_by_name(folders)
     space = FilterSpace(target)
     net = net.to(device)
+    channels = image_channels(net)
     path = ParameterPath(net, baseline, target, device, channels_last=channels_last)
     first, second = degradations
     total = None
@@ -158,7 +188,7 @@ def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riema
 
     def compute(pair):
         start = time.time()
-        tensors = load_image_set(pair, scale, device)
+        tensors = load_image_set(pair, scale, device, channels=channels)
         scores, completeness = faig_image(space, path, {d: tensors[d] for d in degradations}, tensors['gt'], n_steps,
                                           method, progress=show_steps(pairs, tensors), precision=precision,
                                           nodes_per_pass=nodes_per_pass)
@@ -193,9 +223,11 @@ def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cp
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     totals = {d: None for d in degradations}
+    channels = image_channels(net)
 
     def compute(pair):
-        tensors = {k: in_layout(v, channels_last) for k, v in load_image_set(pair, scale, device, gt_role=None).items()}
+        tensors = {k: in_layout(v, channels_last) for k, v in load_image_set(pair, scale, device, gt_role=None,
+                                                                               channels=channels).items()}
         progress = show_steps(pairs, tensors)
         return {d: ig_image(space, net, tensors['clean'], tensors[d], n_steps, method, progress=progress)
                 for d in degradations}

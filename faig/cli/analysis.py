@@ -6,18 +6,49 @@ import numpy as np
 
 from faig.cli.args import (Parser, add_model_args, add_network_args, finite_float, network_option, percent,
                            require_file, require_folder, require_output_folder, resolve_device)
-from faig.errors import cli
+from faig.errors import InputError, cli
 from faig.paths import dataset_name, default_model, default_test_root
 from faig.specs import NETWORKS, ResultsLayout, degradation
 
 
 def net_and_dataset(description, argv):
-    """A parser whose defaults depend on --net and --dataset (read first)."""
+    """A parser whose defaults depend on --net and --dataset, and those two values.
+
+    --net and --dataset are read first by a pre-parser without -h (so ``--help`` is never answered
+    before the other flags exist); the parser returned defines them again, and its ``--help`` lists
+    every flag the tool takes."""
+    def add(parser):
+        parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS),
+                            help='network: names the default models and output folders')
+        parser.add_argument('--dataset', default=dataset_name(default_test_root()),
+                            help='dataset name (datasets/<dataset>)')
+
+    first = Parser(description=description, add_help=False)
+    add(first)
+    known, _ = first.parse_known_args(argv)
     parser = Parser(description=description)
-    parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS))
-    parser.add_argument('--dataset', default=dataset_name(default_test_root()))
-    known, _ = parser.parse_known_args(argv)
+    add(parser)
     return parser, known.net, ResultsLayout(known.net, known.dataset)
+
+
+def lambda_label(lam):
+    """Exact text of a λ for folder names and tables: two decimals when they give back exactly this
+    float (``1.00``, ``0.50``: the original's ``lambda_{λ:.2f}`` folders), else Python's shortest
+    round-trip repr (``0.501``, ``0.30000000000000004``). Distinct floats never share a label."""
+    lam = float(lam) + 0.0  # -0.0 -> 0.0
+    short = f'{lam:.2f}'
+    return short if float(short) == lam else repr(lam)
+
+
+def check_lambdas(lambdas):
+    """--lambdas as floats; a value given twice (0.5 and 0.50 are one value) is refused."""
+    seen = []
+    for lam in lambdas:
+        lam = float(lam) + 0.0
+        if lam in seen:
+            raise InputError(f'--lambdas: λ={lambda_label(lam)} is given twice (each λ is one output folder)')
+        seen.append(lam)
+    return seen
 
 
 @cli
@@ -28,26 +59,46 @@ def distribution_main(argv=None):
     parser.add_argument('--noisy_neuron_txt', default=osp.join(layout.rankings('faig'), 'noise_index.txt'))
     parser.add_argument('--proportion', type=percent, default=1)
     parser.add_argument('--save_path', default=osp.join(layout.figures(), 'filter_distribution.png'))
-    parser.add_argument('--param_key', default=None)
+    parser.add_argument('--param_key', default=None, help='checkpoint key (default: params_ema, else params)')
+    add_allow_other_models(parser)
     args = parser.parse_args(argv)
     require_file(args.target_model_path, '--target_model_path')
     require_file(args.blurry_neuron_txt, '--blurry_neuron_txt')
     require_file(args.noisy_neuron_txt, '--noisy_neuron_txt')
     require_output_folder(osp.dirname(args.save_path) or '.', '--save_path')
+    from faig.outputs import check_not_inputs
+    check_not_inputs({'--save_path': args.save_path}, {}, dataroots=[osp.join('datasets', args.dataset)],
+                     input_files={'--target_model_path': args.target_model_path,
+                                  '--blurry_neuron_txt': args.blurry_neuron_txt,
+                                  '--noisy_neuron_txt': args.noisy_neuron_txt})
+    if not args.save_path.lower().endswith(('.png', '.jpg', '.jpeg', '.pdf', '.svg')):
+        raise InputError(f'{args.save_path}: --save_path must name a figure file (.png, .jpg, .pdf, .svg)')
 
     from faig.attribution.filters import FilterSpace
-    from faig.attribution.ranking import read_index
+    from faig.attribution.ranking import check_provenance, read_index
+    from faig.cli.evaluation import require_selection
     from faig.evaluation.location import describe_location, filter_location
     from faig.figures import plot_filter_distribution
     from faig.networks import load_params
-    space = FilterSpace(load_params(args.target_model_path, args.param_key))
+    from faig.stamps import state_digest
+    params = load_params(args.target_model_path, args.param_key)
+    space = FilterSpace(params)
+    require_selection([args.proportion], space.num_filters, '--proportion')
     rankings = {'blur': read_index(args.blurry_neuron_txt, space.num_filters),
                 'noise': read_index(args.noisy_neuron_txt, space.num_filters)}
+    for txt in dict.fromkeys(osp.dirname(t) for t in (args.blurry_neuron_txt, args.noisy_neuron_txt)):
+        check_provenance(txt or '.', {'target': state_digest(params)}, args.allow_other_models)
     path = plot_filter_distribution(space, rankings, args.proportion, net, args.save_path)
     for deg, ranking in rankings.items():
         stats = filter_location(space, ranking, args.proportion)
         print(describe_location(f'top {args.proportion:g}% {deg} filters ({stats["filters"]})', stats))
     print(f'figure -> {path}')
+
+
+def add_allow_other_models(parser):
+    parser.add_argument('--allow_other_models', action='store_true',
+                        help="use a ranking whose meta.json records other models or images than those given "
+                        "(said in the output and recorded)")
 
 
 @cli
@@ -64,26 +115,45 @@ def modulation_main(argv=None):
     parser.add_argument('--noise_folder', default=None, help='input (default: datasets/<dataset>/LRbicx2_noise0.1)')
     parser.add_argument('--input_folder', default=None, help='input images of --degradation (any degradation)')
     parser.add_argument('--proportion', type=percent, default=1)
-    parser.add_argument('--lambdas', nargs='+', type=finite_float, default=list(np.linspace(0, 1.5, 16)))
-    parser.add_argument('--save_folder', default=None, help=f'default: {layout.modulation()}')
+    parser.add_argument('--lambdas', nargs='+', type=finite_float, default=[i / 10 for i in range(16)],
+                        help='λ values, each once (default 0, 0.1, ..., 1.5); the differences are always '
+                        'measured against the target model (λ=1), asked for or not')
+    parser.add_argument('--save_folder', default=None,
+                        help=f'default: {layout.modulation()} (named after --network_g\'s type when given)')
+    parser.add_argument('--force', action='store_true',
+                        help='replace the results of another modulation run (other models, ranking or settings)')
+    add_allow_other_models(parser)
     add_network_args(parser, net)
     args = parser.parse_args(argv)
+    lambdas = check_lambdas(args.lambdas)
     deg = degradation(args.degradation)
     original_ranking = {'blur': args.blurry_neuron_txt, 'noise': args.noisy_neuron_txt}.get(deg.name)
     original_folder = {'blur': args.blur_folder, 'noise': args.noise_folder}.get(deg.name)
-    ranking_path = args.neuron_txt or original_ranking or osp.join(layout.rankings('faig'), f'{deg.name}_index.txt')
     folder = args.input_folder or original_folder or osp.join('datasets', args.dataset, deg.folder)
-    save_folder = args.save_folder or layout.modulation()
     require_file(args.baseline_model_path, '--baseline_model_path')
     require_file(args.target_model_path, '--target_model_path')
-    require_file(ranking_path, '--neuron_txt')
     require_folder(folder, '--input_folder')
+    from faig.outputs import check_not_inputs, dataset_label, network_label
+    opt = network_option(args, net)
+    label = network_label(net, opt)  # the network actually used names the default folders
+    named = ResultsLayout(label, args.dataset)
+    ranking_path = args.neuron_txt or original_ranking or osp.join(named.rankings('faig'), f'{deg.name}_index.txt')
+    require_file(ranking_path, '--neuron_txt')
+    in_dataset = osp.realpath(osp.dirname(osp.normpath(folder))) == osp.realpath(osp.join('datasets', args.dataset))
+    dataset = args.dataset if in_dataset else dataset_label([folder])  # the data set the inputs come from
+    save_folder = args.save_folder or ResultsLayout(label, dataset).modulation()
     require_output_folder(save_folder, '--save_folder')
+    check_not_inputs({'--save_folder': save_folder}, {'--input_folder': folder},
+                     dataroots=[osp.join('datasets', args.dataset)] if in_dataset else [],
+                     input_files={'--baseline_model_path': args.baseline_model_path,
+                                  '--target_model_path': args.target_model_path, '--neuron_txt': ranking_path})
 
-    from faig.attribution.filters import FilterSpace
-    from faig.attribution.ranking import read_index, write_json
-    from faig.cli.evaluation import check_scale
-    from faig.data.image_io import list_images
+    from faig.attribution.filters import FilterSpace, require_weight_change
+    from faig.attribution.ranking import check_provenance, json_bytes, read_index
+    from faig.cli.evaluation import check_scale, require_selection
+    from faig.outputs import FolderLock, claim_results, commit_files
+    from faig.stamps import files_digest, sha1_file, state_digest
+    from faig.data.image_io import as_bgr, list_images
     from faig.evaluation.gradient_map import image_gradient_map, per_image_difference
     from faig.evaluation.masking import modulate_filters, top_filters
     from faig.figures import contact_sheet, crop_center
@@ -91,37 +161,55 @@ def modulation_main(argv=None):
     from faig.networks import load_model_pair
     from tqdm import tqdm
     device = resolve_device(args.device)
-    opt = network_option(args, net)
     model, baseline, target = load_model_pair(opt, args.baseline_model_path, args.target_model_path, args.param_key)
     if osp.dirname(osp.normpath(folder)) == osp.join('datasets', args.dataset):
-        check_scale(osp.join('datasets', args.dataset), {deg.name: folder}, args.scale)
+        from faig.inference import image_channels
+        check_scale(osp.join('datasets', args.dataset), {deg.name: folder}, args.scale, image_channels(model))
     space = FilterSpace(target)
+    require_weight_change(space, baseline, target, args.baseline_model_path, args.target_model_path)
+    require_selection([args.proportion], space.num_filters, '--proportion')
     top = top_filters(read_index(ranking_path, space.num_filters), args.proportion, space.num_filters)
+    require_weight_change(space, baseline, target, args.baseline_model_path, args.target_model_path, top,
+                          f'the top {args.proportion:g} % of {ranking_path}')
+    images = list_images(folder)
+    given = {'baseline': state_digest(baseline), 'target': state_digest(target),
+             'inputs': {deg.name: files_digest(list(images.values()))}}
+    accepted = check_provenance(osp.dirname(ranking_path) or '.', given, args.allow_other_models)
     model = model.to(device)
-    inputs = {osp.splitext(n)[0]: p for n, p in list_images(folder).items()}
+    inputs = {osp.splitext(n)[0]: p for n, p in images.items()}
     base = osp.join(save_folder, f'{len(top)}kernels', deg.modulation_kind)
-    outputs, differences = {}, {}
-    for lam in tqdm(args.lambdas, desc='modulation', unit='λ'):
-        model.load_state_dict(modulate_filters(baseline, target, top, lam, space))
-        outputs[lam] = restore_cached(model, inputs, osp.join(base, f'lambda_{lam:.2f}'), device, progress=False)
-    reference = {s: image_gradient_map(img) for s, img in outputs[min(args.lambdas, key=lambda v: abs(v - 1))].items()}
-    per_image = {}
-    for lam in args.lambdas:
-        per_image[lam] = per_image_difference({s: image_gradient_map(i) for s, i in outputs[lam].items()}, reference)
-        differences[lam] = float(np.mean(list(per_image[lam].values())))
-    stems = sorted(inputs)
-    rows = [(stem, [crop_center(outputs[lam][stem], 96) for lam in args.lambdas]) for stem in stems]
-    labels = [f'λ={lam:.1f}' for lam in args.lambdas]
-    title = (f'{net}: modulating the top {args.proportion:g}% FAIG {deg.function} filters ({len(top)}), '
-             f'{args.dataset} {deg.adjective} inputs (centre crops)')
-    sheet = contact_sheet(rows, labels, osp.join(base, 'contact_sheet.png'), cell_width=110, title=title)
-    write_json(osp.join(base, 'differences.json'),
-               {'lambdas': [float(v) for v in args.lambdas],
-                'output_difference': [differences[v] for v in args.lambdas],
-                'filters': int(len(top)), 'ranking': ranking_path, 'inputs': folder,
-                'per_image': {stem: [per_image[v][stem] for v in args.lambdas] for stem in stems}})
+    key = {'baseline': given['baseline'], 'target': given['target'], 'network': opt, 'inputs': given['inputs'],
+           'ranking': sha1_file(ranking_path), 'proportion': args.proportion, 'lambdas': lambdas}
+    with FolderLock(base):
+        claim_results(base, key, args.force, ['differences.json'], meta_name='differences.json')
+        outputs, differences = {}, {}
+        folders = {lam: osp.join(base, f'lambda_{lambda_label(lam)}') for lam in [*lambdas, 1.0]}
+        # the reference: the target model itself (λ = 1 exactly), whether or not 1 is among --lambdas
+        model.load_state_dict(target)
+        target_outputs = restore_cached(model, inputs, folders[1.0], device, progress=False)
+        reference = {s: image_gradient_map(img) for s, img in target_outputs.items()}
+        for lam in tqdm(lambdas, desc='modulation', unit='λ'):
+            model.load_state_dict(modulate_filters(baseline, target, top, lam, space))
+            outputs[lam] = restore_cached(model, inputs, folders[lam], device, progress=False)
+        per_image = {}
+        for lam in lambdas:
+            per_image[lam] = per_image_difference({s: image_gradient_map(i) for s, i in outputs[lam].items()}, reference)
+            differences[lam] = float(np.mean(list(per_image[lam].values())))
+        stems = sorted(inputs)
+        rows = [(stem, [as_bgr(crop_center(outputs[lam][stem], 96)) for lam in lambdas]) for stem in stems]
+        labels = [f'λ={lambda_label(lam)}' for lam in lambdas]
+        title = (f'{label}: modulating the top {args.proportion:g}% FAIG {deg.function} filters ({len(top)}), '
+                 f'{dataset} {deg.adjective} inputs (centre crops)')
+        sheet = contact_sheet(rows, labels, osp.join(base, 'contact_sheet.png'), cell_width=110, title=title)
+        commit_files(base, {'differences.json': json_bytes(
+                   {'lambdas': lambdas, 'output_difference': [differences[v] for v in lambdas],
+                    'reference': f'target model (λ=1): {osp.basename(folders[1.0])}',
+                    'folders': [osp.basename(folders[v]) for v in lambdas],
+                    'filters': int(len(top)), 'ranking': ranking_path, 'inputs': folder, 'run_key': key,
+                    'other_models_allowed': accepted,
+                    'per_image': {stem: [per_image[v][stem] for v in lambdas] for stem in stems}})})
     print('λ      output difference to the target (gradient-map MSE ×1000)')
-    for lam in args.lambdas:
-        print(f'{lam:5.2f}  {differences[lam]:.4f}')
+    for lam in lambdas:
+        print(f'{lambda_label(lam):>5}  {differences[lam]:.4f}')
     print(f'outputs -> {base}; contact sheet -> {sheet}')
     return differences

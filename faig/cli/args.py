@@ -36,6 +36,21 @@ def percent(text):
     return int(value) if value.is_integer() else value
 
 
+SEED_LIMIT = 2**32  # numpy's seeds: 0 <= seed < 2**32
+
+
+def seed_int(text):
+    """A random seed as numpy takes it: an integer in [0, 2**32 - 1]; negative or larger ones are refused
+    (no silent mapping: ``--seed -1`` is an error, not another seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f'{text}: a seed must be an integer in [0, {SEED_LIMIT - 1}]')
+    return value
+
+
 def require_at_least(checks):
     """``checks``: (flag, integer value, lowest allowed); the first one too small is a one-line error."""
     for flag, value, low in checks:
@@ -142,6 +157,10 @@ def pair_folders(args, root):
         folder = own or original or osp.join(root, degradation(deg).folder)
         require_folder(folder, flag if own else (f'--{deg}_folder' if deg in ('blur', 'noise') else flag))
         folders[deg] = folder
+    first, second = folders.values()
+    if osp.realpath(first) == osp.realpath(second):
+        raise InputError(f'{second}: the same folder for both degradations ({", ".join(folders)}); each needs its '
+                         'own degraded images')
     return folders
 
 

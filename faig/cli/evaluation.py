@@ -32,14 +32,20 @@ def evaluation_parser(net, description):
     parser.add_argument('--methods', nargs='+', default=list(RANKING_METHODS), choices=list(RANKING_METHODS))
     parser.add_argument('--proportions', nargs='+', type=percent, default=list(DEFAULT_PROPORTIONS),
                         help='percent of filters to mask, each in (0, 100]')
+    parser.add_argument('--allow_other_models', action='store_true',
+                        help="use rankings whose meta.json records other models or images than those given "
+                        "(said in the output and recorded)")
     return parser
 
 
 def results_layout(args, net):
+    """Output folders named after the network actually used (this one, or the type of --network_g)."""
+    from faig.outputs import network_label
     overrides = {'neuron_search': args.neuron_folder, 'masking': args.mask_folder,
                  'metrics': getattr(args, 'metric_folder', None), 'figures': getattr(args, 'figure_folder', None),
                  'target_outputs': getattr(args, 'target_model_output_root', None)}
-    return ResultsLayout(net, args.dataset, overrides={k: v for k, v in overrides.items() if v})
+    label = network_label(net, network_option(args, net)) if args.network_g else net
+    return ResultsLayout(label, args.dataset, overrides={k: v for k, v in overrides.items() if v})
 
 
 def folder_names(args, degs):
@@ -49,45 +55,107 @@ def folder_names(args, degs):
     return {deg: own[deg] or given.get(deg) or degradation(deg).folder for deg in degs}
 
 
-def check_paths(args, net, degs, layout):
-    """Everything the run reads exists and everything it writes is writable -- before torch is imported."""
+def check_paths(args, net, degs, layout, outputs=None):
+    """Everything the run reads exists, everything it writes is writable and outside what it reads."""
+    from faig.outputs import check_not_inputs
     require_file(args.baseline_model_path, '--baseline_model_path')
     require_file(args.target_model_path, '--target_model_path')
     dataroot = osp.join('datasets', args.dataset)
     require_folder(dataroot, '--dataset')
-    for deg, name in folder_names(args, degs).items():
-        require_folder(osp.join(dataroot, name), f'--{deg}_folder_name' if deg in ('blur', 'noise') else '--dataset')
+    inputs = {}
+    names = folder_names(args, degs)
+    if len({osp.realpath(osp.join(dataroot, n)) for n in names.values()}) < len(names):
+        raise InputError(f'{osp.join(dataroot, names[degs[0]])}: the same folder for both degradations '
+                         f'({", ".join(degs)}); each needs its own degraded images')
+    for deg, name in names.items():
+        flag = f'--{deg}_folder_name' if deg in ('blur', 'noise') else '--dataset'
+        require_folder(osp.join(dataroot, name), flag)
+        inputs[flag] = osp.join(dataroot, name)
     for method in args.methods:
         for deg in degs:
             require_file(osp.join(layout.rankings(method), f'{deg}_index.txt'), f'ranking of {method}; run it first')
-    require_output_folder(layout.masking(), '--mask_save_folder')
+        inputs[f'the ranking of {method}'] = layout.rankings(method)
+    outputs = {'--mask_save_folder': layout.masking(), **(outputs or {}),
+               **{f'--mask_save_folder ({m})': osp.join(layout.masking(), m) for m in args.methods}}
+    for flag, folder in outputs.items():
+        require_output_folder(folder, flag)
+    check_not_inputs(outputs, inputs, dataroots=[dataroot],
+                     input_files={'--baseline_model_path': args.baseline_model_path,
+                                  '--target_model_path': args.target_model_path})
     return dataroot
 
 
-def check_scale(dataroot, folders, scale):
-    """LR inputs times --scale must give the GT size (when the dataset has its GTmod12)."""
+def check_scale(dataroot, folders, scale, channels=(3, 3)):
+    """LR inputs times --scale must give the GT size (when the dataset has its GTmod12); images are
+    read with the network's (input, output) channels (1: gray)."""
     from faig.data.image_io import pair_by_name
     from faig.attribution.runner import check_image_sets
     gt = osp.join(dataroot, 'GTmod12')
     if osp.isdir(gt):
-        check_image_sets(pair_by_name({'gt': gt, **folders}), scale)
+        check_image_sets(pair_by_name({'gt': gt, **folders}), scale, channels=channels)
 
 
 def build_setup(args, net, layout, dataroot, channel='gray'):
-    """The comparison's setup, after :func:`check_paths`: models loaded and checked, LR sizes checked."""
+    """The comparison's setup, after :func:`check_paths`: models loaded and checked, LR sizes checked,
+    proportions that select no filter refused."""
+    from faig.attribution.filters import FilterSpace, require_weight_change
     from faig.evaluation.comparison import Setup
     from faig.networks import load_model_pair
     degs = pair_names(args)
     device = resolve_device(args.device)
     opt = network_option(args, net)
-    _, baseline, target = load_model_pair(opt, args.baseline_model_path, args.target_model_path, args.param_key)
+    net, baseline, target = load_model_pair(opt, args.baseline_model_path, args.target_model_path, args.param_key)
+    space = FilterSpace(target)
+    require_weight_change(space, baseline, target, args.baseline_model_path, args.target_model_path)
+    require_selection(args.proportions, space.num_filters, '--proportions')
     names = folder_names(args, degs)
-    check_scale(dataroot, {deg: osp.join(dataroot, name) for deg, name in names.items()}, args.scale)
+    from faig.inference import image_channels
+    check_scale(dataroot, {deg: osp.join(dataroot, name) for deg, name in names.items()}, args.scale,
+                image_channels(net))
     return Setup(net_opt=opt, baseline=baseline, target=target, dataroot=dataroot,
                  neuron_root=osp.dirname(layout.rankings('x')), mask_root=layout.masking(),
                  metric_root=layout.metrics(), target_output_root=layout.target_outputs(), folder_names=names,
                  methods=tuple(args.methods), proportions=tuple(args.proportions), channel=channel, device=str(device),
                  degradations=degs, target_path=args.target_model_path)
+
+
+def require_selection(proportions, num_filters, flag):
+    """A proportion must select at least one filter (p % of N is rounded down, as the original did)."""
+    from faig.evaluation.masking import num_selected
+    for p in proportions:
+        if num_selected(num_filters, p) == 0:
+            raise InputError(f'{flag}: {p:g} % of the {num_filters} filters selects none (rounded down); '
+                             f'use at least {100 / num_filters:.3g} %')
+
+
+def check_rankings(comparison, args):
+    """Every ranking read and checked against the models and images given (faig.attribution.ranking.check_provenance)
+    before the first output is written. Returns {method: problems accepted with --allow_other_models}."""
+    from faig.attribution.ranking import check_provenance
+    from faig.attribution.runner import inputs_digest
+    from faig.data.image_io import pair_by_name
+    from faig.stamps import state_digest
+    s = comparison.s
+    given = {'baseline': state_digest(s.baseline), 'target': state_digest(s.target),
+             'inputs': inputs_digest(pair_by_name({deg: s.input_folder(deg) for deg in s.degradations}))}
+    accepted = {}
+    for method in s.methods:
+        comparison.rankings(method)
+        problems = check_provenance(osp.join(s.neuron_root, method), given, args.allow_other_models)
+        if problems:
+            accepted[method] = problems
+    return accepted
+
+
+def locks(*folders):
+    """One FolderLock per distinct folder, entered together (faig.outputs)."""
+    import contextlib
+
+    from faig.outputs import FolderLock
+    stack = contextlib.ExitStack()
+    for folder in dict.fromkeys(osp.normpath(f) for f in folders):
+        stack.enter_context(FolderLock(folder))
+    return stack
 
 
 @cli
@@ -99,13 +167,27 @@ def mask_main(net, argv=None):
     dataroot = check_paths(args, net, pair_names(args), layout)
     from faig.evaluation.comparison import Comparison
     comparison = Comparison(build_setup(args, net, layout, dataroot))
-    for method in comparison.s.methods:
-        comparison.rankings(method)  # all checked before the first output is written
-    for method in comparison.s.methods:
-        for p in comparison.s.proportions:
-            for masked in comparison.s.degradations:
-                comparison.masked_outputs(method, comparison.rankings(method), p, masked)
-        print(f'{method}: masked outputs -> {osp.join(comparison.s.mask_root, method)}')
+    check_rankings(comparison, args)
+    with locks(comparison.s.mask_root):
+        for method in comparison.s.methods:
+            for p in comparison.s.proportions:
+                for masked in comparison.s.degradations:
+                    comparison.masked_outputs(method, comparison.rankings(method), p, masked)
+            print(f'{method}: masked outputs -> {osp.join(comparison.s.mask_root, method)}')
+
+
+def comparison_key(comparison):
+    """What the comparison's numbers depend on: models, rankings, images and settings (contents, not paths)."""
+    from faig.attribution.runner import inputs_digest
+    from faig.data.image_io import pair_by_name
+    from faig.stamps import sha1_file, state_digest
+    s = comparison.s
+    return {'baseline': state_digest(s.baseline), 'target': state_digest(s.target), 'network': s.net_opt,
+            'methods': list(s.methods), 'proportions': list(s.proportions), 'degradations': list(s.degradations),
+            'channel': s.channel,
+            'rankings': {m: {d: sha1_file(osp.join(s.neuron_root, m, f'{d}_index.txt')) for d in s.degradations}
+                         for m in s.methods},
+            'inputs': inputs_digest(pair_by_name({deg: s.input_folder(deg) for deg in s.degradations}))}
 
 
 @cli
@@ -122,30 +204,46 @@ def comparison_main(net, argv=None):
     parser.add_argument('--teaser_image', default=None, help='image (name without extension) of the masking figure')
     parser.add_argument('--gradient_channel', default='gray', choices=['gray', 'blue'],
                         help="'blue' reproduces the original's blue-channel gradient map")
+    parser.add_argument('--force', action='store_true',
+                        help='replace the metrics of another comparison (other models, rankings or settings)')
     args = parser.parse_args(argv)
     if args.net_type != net:
         raise InputError(f'--net_type {args.net_type}: this is the {net} comparison script')
     layout = results_layout(args, net)
-    dataroot = check_paths(args, net, pair_names(args), layout)
-    require_output_folder(layout.metrics(), f'--{prefix}_metric_save_folder')
-    require_output_folder(layout.figures(), '--figure_folder')
+    dataroot = check_paths(args, net, pair_names(args), layout, outputs={
+        f'--{prefix}_metric_save_folder': layout.metrics(), '--figure_folder': layout.figures(),
+        '--target_model_output_root': layout.target_outputs()})
 
-    from faig.evaluation.comparison import Comparison, mean_results, print_tables, write_metric_files
+    from faig.attribution.ranking import json_bytes
+    from faig.evaluation.comparison import METRIC_PATTERNS, Comparison, mean_results, metric_files, print_tables
     from faig.figures import plot_proportion_curves
+    from faig.outputs import claim_results, commit_files
     setup = build_setup(args, net, layout, dataroot, args.gradient_channel)
     comparison = Comparison(setup)
     if args.teaser_image and args.teaser_image not in comparison.stems:
         raise InputError(f'--teaser_image {args.teaser_image}: not among the test images '
                          f'({", ".join(comparison.stems)})')
-    per_image = comparison.run()
-    results = mean_results(per_image)
-    write_metric_files(per_image, setup.metric_root, setup.methods, setup.proportions, setup.degradations)
-    print_tables(results, setup.methods, setup.proportions, setup.degradations)
-    path = plot_proportion_curves(results, setup.methods, setup.proportions, f'{net} on {args.dataset}',
-                                  osp.join(layout.figures(), f'proportion_curves_{args.dataset}.png'),
-                                  setup.degradations)
-    method = 'faig' if 'faig' in setup.methods else setup.methods[0]
-    teaser = masking_figure(comparison, args.teaser_image, layout.figures(), args.dataset, method)
+    accepted = check_rankings(comparison, args)
+    key = comparison_key(comparison)
+    with locks(setup.metric_root, setup.mask_root, setup.target_output_root, layout.figures()):
+        claim_results(setup.metric_root, key, args.force, ['comparison.csv', 'comparison.md', 'meta.json'])
+        per_image = comparison.run()
+        results = mean_results(per_image)
+        files = metric_files(per_image, setup.methods, setup.proportions, setup.degradations)
+        files['meta.json'] = json_bytes({'run_key': key, 'target_path': args.target_model_path,
+                                         'baseline_path': args.baseline_model_path,
+                                         'other_models_allowed': accepted})
+        commit_files(setup.metric_root, files, replaces=METRIC_PATTERNS)
+        print_tables(results, setup.methods, setup.proportions, setup.degradations)
+        path = plot_proportion_curves(results, setup.methods, setup.proportions, f'{layout.net} on {args.dataset}',
+                                      osp.join(layout.figures(), f'proportion_curves_{args.dataset}.png'),
+                                      setup.degradations)
+        method = 'faig' if 'faig' in setup.methods else setup.methods[0]
+        teaser = masking_figure(comparison, args.teaser_image, layout.figures(), args.dataset, method)
+    if accepted:
+        shown = '; '.join(f'{m}: ' + ', '.join(p) for m, p in accepted.items())
+        print(f'note: rankings used with other models or images (--allow_other_models): {shown} '
+              '(recorded in meta.json)')
     print(f'\nmetrics -> {setup.metric_root} (txt, comparison.csv, comparison.md); figures -> {path}, {teaser}')
     return results
 
@@ -153,8 +251,9 @@ def comparison_main(net, argv=None):
 def masking_figure(comparison, image, figure_folder, dataset, method='faig', proportion=1):
     """The paper's teaser: per degraded input, the input, the target output, and the outputs with
     the top-1 % filters of each degradation masked (centre crops, input shown at output size)."""
-    from faig.data.image_io import read_image
+    from faig.data.image_io import as_bgr, read_image
     from faig.figures import contact_sheet, crop_center, upscale_nearest
+    from faig.inference import image_channels
     from faig.specs import degradation
     stem = image or comparison.stems[0]
     degs = comparison.s.degradations
@@ -163,9 +262,9 @@ def masking_figure(comparison, image, figure_folder, dataset, method='faig', pro
     masked = {m: comparison.masked_outputs(method, rankings, proportion, m) for m in degs}
     rows = []
     for deg in degs:
-        lq = read_image(comparison.inputs[deg][stem], float32=False)
-        target = targets[deg][stem]
-        cells = [upscale_nearest(lq, target.shape), target, *(masked[m][deg][stem] for m in degs)]
+        lq = as_bgr(read_image(comparison.inputs[deg][stem], float32=False, channels=image_channels(comparison.net)[0]))
+        target = as_bgr(targets[deg][stem])
+        cells = [upscale_nearest(lq, target.shape), target, *(as_bgr(masked[m][deg][stem]) for m in degs)]
         rows.append((degradation(deg).input_title, [crop_center(c, 160) for c in cells]))
     labels = ['input', 'target model',
               *(f'{proportion}% {degradation(m).function}\nfilters masked' for m in degs)]

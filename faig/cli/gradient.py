@@ -106,13 +106,18 @@ def gradient_loss_main(input_deg, argv=None):
     parser.add_argument('--total_neuron_nums', type=int, default=None, help="default: the network's filter count")
     parser.add_argument('--channel', default='gray', choices=['gray', 'blue'], help='of the saved maps')
     parser.add_argument('--other', default=None, help='the other degradation (default: the paper pair)')
+    parser.add_argument('--save_folder', default=None,
+                        help='where the txt files go (default results/Interpret/metrics/<net>/<dataset>/'
+                        'gradient_loss_<channel>: beside, not over, the comparison\'s own files)')
+    parser.add_argument('--force', action='store_true', help='replace results of other settings in --save_folder')
     args = parser.parse_args(argv)
     other = args.other or ('noise' if input_deg == 'blur' else 'blur')
     layout = ResultsLayout(args.net, args.dataset)
+    save_folder = args.save_folder or osp.join(layout.metrics(), f'gradient_loss_{args.channel}')
     input_folder = osp.join('datasets', args.dataset, args.input_folder_name)
     require_folder(input_folder, '--input_folder_name')
 
-    from faig.data.image_io import list_images, write_bytes
+    from faig.data.image_io import list_images
     from faig.evaluation.gradient_map import output_difference
     from faig.evaluation.masking import num_selected
     from faig.specs import network
@@ -136,8 +141,16 @@ def gradient_loss_main(input_deg, argv=None):
                                       args.input_folder_name)
                 maps = load_maps(png_folder, layout.gradient(), layout.masking(), args.channel, digest, stems)
                 values.append(output_difference(maps, reference))
-            path = osp.join(layout.metrics(), f'{method}_{kind}_{input_deg}.txt')
-            lines[path] = ''.join(f'{v:.6f}\n' for v in values)
+            lines[f'{method}_{kind}_{input_deg}.txt'] = ''.join(f'{v:.6f}\n' for v in values).encode()
             print(f'  {method:>18}: ' + '  '.join(f'{p:g}%: {v:.4f}' for p, v in zip(args.proportions, values)))
-    for path, text in lines.items():  # written only once every value is known
-        write_bytes(path, text.encode())
+    from faig.attribution.ranking import json_bytes
+    from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files
+    check_not_inputs({'--save_folder': save_folder}, {'--input_folder_name': input_folder},
+                     dataroots=[osp.join('datasets', args.dataset)])
+    meta = f'meta_{input_deg}.json'
+    key = {'inputs': digest, 'channel': args.channel, 'methods': list(args.methods),
+           'proportions': list(args.proportions), 'total_neuron_nums': total, 'other': other}
+    with FolderLock(save_folder):  # written only once every value is known, as one set
+        claim_results(save_folder, key, args.force, [meta], meta_name=meta)
+        commit_files(save_folder, {**lines, meta: json_bytes({'run_key': key})})
+    print(f'-> {save_folder}')

@@ -27,6 +27,13 @@ def list_images(folder):
     names = sorted(n for n in entries if n.lower().endswith(IMAGE_EXTENSIONS))
     if not names:
         raise InputError(f'{folder}: no images found (looked for {", ".join(IMAGE_EXTENSIONS)})')
+    stems = {}
+    for name in names:  # results are keyed by stem (camera.png -> camera): two files of one stem would collide
+        stem = osp.splitext(name)[0]
+        if stem in stems:
+            raise InputError(f'{osp.join(folder, name)}: has the same name as {stems[stem]} (stem {stem!r}); '
+                             'results are filed by name, so keep one of them')
+        stems[stem] = name
     return {name: osp.join(folder, name) for name in names}
 
 
@@ -99,13 +106,42 @@ def read_file_bytes(path):
     return buffer
 
 
-def decode_checked(path, buffer=None):
-    """Decode an 8-bit, 3-channel (BGR) image; grayscale, RGBA and 16-bit inputs are refused.
+# BT.601 luma of a [0, 1] BGR image on the studio range [16, 235] / 255: the weights and offset of
+# BasicSR's ``bgr2ycbcr(img, y_only=True)`` (basicsr.utils.color_util), in B, G, R order.
+Y_WEIGHTS_BGR = np.array([24.966, 128.553, 65.481], dtype=np.float64)
+Y_OFFSET = 16.0
 
+
+def bgr_to_y(img_bgr_uint8):
+    """uint8 Y channel (HW) of a uint8 BGR image, as BasicSR's ``bgr2ycbcr(img, y_only=True)`` gives it
+    for a uint8 image: ``round(img / 255 . [24.966, 128.553, 65.481] + 16)``."""
+    y = np.asarray(img_bgr_uint8, dtype=np.float32) / 255. @ Y_WEIGHTS_BGR.astype(np.float32) + Y_OFFSET
+    return np.clip(y.round(), 0, 255).astype(np.uint8)
+
+
+def as_bgr(img):
+    """A gray (HW or HW1) image as 3-channel BGR (the same value in each channel); BGR images as they are."""
+    img = np.asarray(img)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img
+
+
+def decode_checked(path, buffer=None, channels=3):
+    """Decode an 8-bit image with ``channels`` channels: 3 (BGR HWC, the default) or 1 (gray HW).
+
+    ``channels=3``: grayscale, RGBA and 16-bit inputs are refused.
+    ``channels=1`` (a network with one input channel, e.g. trained on Y): a grayscale file is read
+    as it is; a colour (3-channel) file is converted to its BT.601 Y channel on the studio range,
+    as BasicSR's ``bgr2ycbcr(img, y_only=True)`` (the Y that BasicSR's Y-channel PSNR and Y-trained
+    networks use), see :func:`bgr_to_y`; RGBA and 16-bit files are refused.
     ``buffer``: the file's bytes when they come from elsewhere (lmdb); read from ``path`` otherwise.
     An empty file is ``<path>: empty file (0 bytes)``; a truncated or non-image file is
     ``<path>: not a readable image`` (the decoder's own warnings are kept off stderr).
     """
+    if channels not in (1, 3):
+        raise InputError(f'{path}: cannot read an image for a network with {channels} input channels '
+                         '(1 or 3 are supported)')
     if buffer is None:
         buffer = read_file_bytes(path)
     buffer = np.frombuffer(buffer, np.uint8)
@@ -118,21 +154,26 @@ def decode_checked(path, buffer=None):
         img = None
     if img is None:
         raise InputError(f'{path}: not a readable image')
-    if img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1):
+    gray = img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1)
+    if gray and channels == 3:
         raise InputError(f'{path}: grayscale image; expected 3-channel RGB (convert it, e.g. with '
                          'cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))')
-    if img.shape[2] == 4:
-        raise InputError(f'{path}: image has an alpha channel (RGBA); expected 3-channel RGB')
-    if img.shape[2] != 3:
-        raise InputError(f'{path}: image has {img.shape[2]} channels; expected 3')
+    if not gray and img.shape[2] == 4:
+        raise InputError(f'{path}: image has an alpha channel (RGBA); expected '
+                         f'{"3-channel RGB" if channels == 3 else "a grayscale or 3-channel image"}')
+    if not gray and img.shape[2] != 3:
+        raise InputError(f'{path}: image has {img.shape[2]} channels; expected {channels}')
     if img.dtype != np.uint8:
         raise InputError(f'{path}: {img.dtype} image; expected 8-bit')
+    if channels == 1:
+        return img.reshape(img.shape[:2]) if gray else bgr_to_y(img)
     return img
 
 
-def read_image(path, float32=True):
-    """Read a 3-channel 8-bit image as BGR HWC, in [0, 1] float32 (or uint8 with ``float32=False``)."""
-    img = decode_checked(path)
+def read_image(path, float32=True, channels=3):
+    """Read an 8-bit image: BGR HWC for ``channels=3``, gray HW for ``channels=1`` (a colour file
+    becomes its BT.601 Y, see :func:`decode_checked`); in [0, 1] float32, or uint8 with ``float32=False``."""
+    img = decode_checked(path, channels=channels)
     return img.astype(np.float32) / 255. if float32 else img
 
 

@@ -1,4 +1,5 @@
 """Degraded test sets from a GT folder: blurry, noisy and clean LR images (scripts/generate_lr.py)."""
+import os
 import os.path as osp
 import zlib
 
@@ -42,9 +43,16 @@ def check_out_folders(gt_folder, out_folders, flags=None):
         real = osp.realpath(folder)
         if real == gt_real:
             raise InputError(f'{folder}: {flag} is the GT folder (--ori_folder); it would overwrite the GT images')
+        if real.startswith(gt_real.rstrip(os.sep) + os.sep):
+            raise InputError(f'{folder}: {flag} is inside the GT folder (--ori_folder {gt_folder}); the LR images '
+                             'would be mixed with the GT images')
         if real in seen:
             raise InputError(f'{folder}: {flag} and {seen[real]} are the same folder; '
                              'each output needs its own folder')
+        for other, other_flag in seen.items():
+            if real.startswith(other.rstrip(os.sep) + os.sep) or other.startswith(real.rstrip(os.sep) + os.sep):
+                raise InputError(f'{folder}: {flag} and {other_flag} are nested folders; each output needs its '
+                                 'own folder')
         seen[real] = flag
         check_output_folder(folder, flag)
 

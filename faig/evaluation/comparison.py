@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from faig.attribution.filters import FilterSpace
 from faig.attribution.ranking import read_index
-from faig.data.image_io import list_images, write_bytes
+from faig.data.image_io import list_images
 from faig.evaluation.gradient_map import image_gradient_map, per_image_difference
 from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitute_filters
 from faig.inference import restore_cached
@@ -25,6 +25,7 @@ from faig.networks import build_network, fit
 from faig.specs import DEFAULT_PAIR, RANKING_METHODS, degradation
 
 METHODS = tuple(RANKING_METHODS)
+METRIC_PATTERNS = ('*_mask*filter_*.txt', 'comparison.csv', 'comparison.md', 'meta.json')  # a comparison's files
 INPUTS = DEFAULT_PAIR  # the paper's pair; any two degradations work through Setup.degradations
 
 
@@ -130,16 +131,16 @@ def panels(degradations):
     return ((a, a, 'higher'), (a, b, 'lower'), (b, b, 'higher'), (b, a, 'lower'))
 
 
-def write_metric_files(per_image, metric_root, methods, proportions, degradations=DEFAULT_PAIR):
-    """The original's txt files (means), the CSV (means and per-image values) and the markdown table."""
+def metric_files(per_image, methods, proportions, degradations=DEFAULT_PAIR):
+    """{file name: bytes}: the original's txt files (means), the CSV (means and per-image values) and
+    the markdown table, to be written together (faig.outputs.commit_files)."""
     results = mean_results(per_image)
+    files = {}
     for method in methods:
         for masked in degradations:
             for deg in degradations:
                 values = [results[(method, p, masked, deg)] for p in proportions]
-                text = ''.join(f'{v:.6f}\n' for v in values)
-                write_bytes(osp.join(metric_root, f'{method}_{degradation(masked).mask_kind}_{deg}.txt'),
-                            text.encode())
+                files[f'{method}_{degradation(masked).mask_kind}_{deg}.txt'] = ''.join(f'{v:.6f}\n' for v in values).encode()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(['method', 'proportion_percent', 'masked_filters', 'input', 'image', 'output_difference'])
@@ -147,9 +148,15 @@ def write_metric_files(per_image, metric_root, methods, proportions, degradation
         rows = [('mean', results[(method, p, masked, deg)]), *values.items()]
         for image, value in rows:
             writer.writerow([method, p, masked, deg, image, f'{value:.6f}'])
-    write_bytes(osp.join(metric_root, 'comparison.csv'), buffer.getvalue().encode())
-    write_bytes(osp.join(metric_root, 'comparison.md'),
-                markdown_tables(results, methods, proportions, degradations).encode())
+    files['comparison.csv'] = buffer.getvalue().encode()
+    files['comparison.md'] = markdown_tables(results, methods, proportions, degradations).encode()
+    return files
+
+
+def write_metric_files(per_image, metric_root, methods, proportions, degradations=DEFAULT_PAIR):
+    """:func:`metric_files` written into ``metric_root`` as one set."""
+    from faig.outputs import commit_files
+    commit_files(metric_root, metric_files(per_image, methods, proportions, degradations), replaces=METRIC_PATTERNS)
 
 
 def read_comparison(path):

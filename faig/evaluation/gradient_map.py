@@ -8,6 +8,9 @@ The original meant the same gray map but computed it on the blue channel: it rea
 PNG with ``cv2.imread(path, cv2.COLOR_BGR2GRAY)`` -- a colour-conversion code (6) used as
 an imread flag, so the image stays BGR -- then repeated channels (B,B,B,G,G,G,R,R,R) and
 took the first three. ``channel='blue'`` reproduces that.
+
+Outputs of a 1-channel (Y) network are gray already (HW, or HW1): their map is taken on that
+channel as it is, for either ``channel``.
 """
 import numpy as np
 
@@ -16,13 +19,18 @@ EPS = 1e-6
 
 
 def to_gray(img_bgr_uint8, channel='gray'):
-    """[0, 1] float32 single-channel image from a BGR uint8 image."""
-    img = np.asarray(img_bgr_uint8, dtype=np.float32) / 255.
+    """[0, 1] float32 single-channel image from a BGR uint8 image (a gray HW/HW1 image: itself).
+
+    The image is made C-contiguous first: the float32 product below would otherwise round by an ulp
+    differently for a view with other strides (e.g. ``img[:, :, ::-1]``) than for a copy."""
+    img = np.ascontiguousarray(img_bgr_uint8, dtype=np.float32) / 255.
+    if channel not in ('gray', 'blue'):
+        raise ValueError(f'channel must be "gray" or "blue", got {channel!r}')
+    if img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 1):
+        return img.reshape(img.shape[:2])
     if channel == 'gray':
         return img @ GRAY_WEIGHTS_BGR
-    if channel == 'blue':
-        return img[..., 0]
-    raise ValueError(f'channel must be "gray" or "blue", got {channel!r}')
+    return img[..., 0]
 
 
 def gradient_map(gray):

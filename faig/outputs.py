@@ -1,0 +1,356 @@
+"""Where a tool may write, who may write there, and how its final files land (no torch import).
+
+Every tool that writes results goes through these rules before its first output:
+
+- **Never into what it reads.** An output folder may not be, or lie inside, a folder the run
+  reads images from or the data set folder of the run (real paths: symlinks and ``..`` resolved).
+- **One writer per folder.** :class:`FolderLock` holds ``<folder>/.lock`` (pid, host, process
+  start time, command) for the run; a second run into the same folder is refused. A lock whose
+  process is gone (killed, session ended) is taken over with a notice.
+- **Another run's results are not replaced silently.** :func:`claim_results` compares the
+  settings a folder's results were made with (their ``run_key``) with this run's; a different or
+  unknown origin needs ``--force`` (or ``--resume`` of the same settings, for resumable tools).
+- **Final files land together.** :func:`commit_files` writes every final file to a temporary
+  name, records the set in a journal, then renames them; a crash after the journal is rolled
+  forward by the next writer (:func:`recover_commit`), a crash before it leaves the previous set
+  untouched. Partial state that cannot be read is set aside (:func:`set_aside`), never fatal.
+"""
+import atexit
+import json
+import os
+import os.path as osp
+import socket
+import sys
+import time
+
+from faig.errors import InputError, WriteError
+
+LOCK = '.lock'
+JOURNAL = '.commit.json'
+TMP_PREFIX = '.commit-tmp-'
+
+
+def real(path):
+    return osp.realpath(osp.abspath(path))
+
+
+def is_within(path, folder):
+    """True if ``path`` is ``folder`` or lies under it (both resolved)."""
+    path, folder = real(path), real(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def dataset_roots(folders):
+    """Data set folders of a run: the parent of each image folder that holds a ``GTmod12`` folder
+    (the layout of the paper's test sets: ``datasets/X/{GTmod12,Blur2_LRbicx2,...}``)."""
+    roots = []
+    for folder in folders:
+        parent = osp.dirname(real(folder))
+        if osp.isdir(osp.join(parent, 'GTmod12')) and parent not in roots and parent != osp.dirname(parent):
+            roots.append(parent)
+    return roots
+
+
+def enclosing_dataset(path):
+    """The nearest folder at or above ``path`` that is a data set (holds ``GTmod12``), or None."""
+    probe = real(path)
+    while True:
+        if osp.isdir(osp.join(probe, 'GTmod12')) or osp.basename(probe) == 'GTmod12':
+            return probe if osp.basename(probe) != 'GTmod12' else osp.dirname(probe)
+        parent = osp.dirname(probe)
+        if parent == probe:
+            return None
+        probe = parent
+
+
+def check_not_inputs(outputs, inputs, dataroots=(), input_files=()):
+    """Refuse an output (folder or file) that is, or lies inside, an input folder or a data set folder,
+    or that is one of the files the run reads.
+
+    Args:
+        outputs: {flag: output folder or file}.
+        inputs: {flag: folder read from} (image folders, ranking folders).
+        dataroots: data set folders of the run, beyond those found by :func:`dataset_roots` and any data set
+            (a folder holding ``GTmod12``) that an output would lie in.
+        input_files: {flag: file read} (models, rankings): an output may not be one of them, nor the folder
+            holding one.
+    """
+    read = {flag: path for flag, path in inputs.items() if path}
+    roots = list(dataroots) + dataset_roots([p for p in read.values() if osp.isdir(p)])
+    files = {flag: path for flag, path in dict(input_files).items() if path}
+    for out_flag, out in outputs.items():
+        if not out:
+            continue
+        for in_flag, path in read.items():
+            if is_within(out, path):
+                raise InputError(f'{out}: {out_flag} is {"" if real(out) == real(path) else "inside "}the folder '
+                                 f'{in_flag} reads from ({path}); it would write over the inputs. Choose another '
+                                 'output folder')
+        for in_flag, path in files.items():
+            if real(out) in (real(path), osp.dirname(real(path))):
+                what = 'the file' if real(out) == real(path) else 'the folder of the file'
+                raise InputError(f'{out}: {out_flag} is {what} {in_flag} reads ({path}); choose another output')
+        for root in [*roots, enclosing_dataset(out)]:
+            if root and is_within(out, root):
+                raise InputError(f'{out}: {out_flag} is inside the data set folder {root}; outputs never go into '
+                                 'a data set. Choose another output folder')
+
+
+# ---- one writer per folder ------------------------------------------------------------------
+
+def _process_start(pid):
+    """Start time of a process in clock ticks since boot (Linux), to tell a reused pid apart; None elsewhere."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return int(f.read().rsplit(')', 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _notice(text):
+    print(f'note: {text}', file=sys.stderr, flush=True)
+
+
+_HELD = {}  # real path of a lock file -> [open file, count] of the locks this process holds
+
+
+class FolderLock:
+    """``<folder>/.lock`` for the duration of a run (a context manager; released at exit too).
+
+    The lock is an exclusive ``flock`` on that file, so the kernel releases it when its process dies
+    (nothing stale can block a later run) and two runs can never both hold it. The file records the
+    holder (pid, host, start time, command) for the message a second run gets; a record left by a run
+    that died is reported when its lock is taken over. (``flock`` is per machine: on a shared network
+    file system, runs on different machines are not kept apart.) Taken again by the same process, it
+    nests."""
+
+    def __init__(self, folder, what='this folder'):
+        self.folder = folder
+        self.path = osp.join(folder, LOCK)
+        self.what = what
+        self.held = False
+
+    def _record(self):
+        return {'pid': os.getpid(), 'host': socket.gethostname(), 'process_start': _process_start(os.getpid()),
+                'started': time.strftime('%Y-%m-%d %H:%M:%S'), 'command': ' '.join(sys.argv)[:300]}
+
+    def acquire(self):
+        import fcntl
+        os.makedirs(self.folder, exist_ok=True)
+        key = real(self.path)
+        if key in _HELD:
+            _HELD[key][1] += 1
+            self.held = True
+            return self
+        while True:
+            f = open(self.path, 'a+')
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = self._holder()
+                f.close()
+                who = (f'pid {holder.get("pid")} on {holder.get("host")}, started {holder.get("started")}: '
+                       f'{holder.get("command", "?")}') if holder else 'its record is being written'
+                raise InputError(f'{self.folder}: in use by another run ({who}); wait for it to finish, or write '
+                                 'elsewhere') from None
+            try:  # the holder before us may have removed the file between our open and our flock
+                if os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            f.close()
+        holder = self._holder()
+        if holder:
+            _notice(f'{self.folder}: taking over the lock of a run that is no longer running (pid '
+                    f'{holder.get("pid")}, started {holder.get("started")})')
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps(self._record()))
+        f.flush()
+        _HELD[key] = [f, 1]
+        self.held = True
+        atexit.register(self.release)
+        recover_commit(self.folder)
+        return self
+
+    def _holder(self):
+        try:
+            with open(self.path) as f:
+                holder = json.load(f)
+            return holder if isinstance(holder, dict) else None
+        except (OSError, ValueError):
+            return None
+
+    def release(self):
+        if not self.held:
+            return
+        self.held = False
+        key = real(self.path)
+        entry = _HELD.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] > 0:
+            return
+        del _HELD[key]
+        try:
+            os.remove(self.path)  # while still holding it: a waiting run then creates a fresh file
+        except OSError:
+            pass
+        entry[0].close()
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+# ---- whose results a folder holds -----------------------------------------------------------
+
+def canonical(value):
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def read_json_or_set_aside(path, what):
+    """A JSON file's content; a file that cannot be parsed is renamed aside with a notice (None)."""
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError, UnicodeDecodeError):
+        set_aside(path, f'{what} is not readable JSON')
+        return None
+
+
+def set_aside(path, why):
+    """Rename a corrupt file or folder to ``<name>.corrupt-<time>`` (kept for inspection) with a notice."""
+    aside = f'{path}.corrupt-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}'
+    try:
+        os.replace(path, aside)
+    except OSError:
+        return None
+    _notice(f'{path}: {why}; set aside as {osp.basename(aside)}')
+    return aside
+
+
+def key_difference(old, new):
+    """The first top-level setting that differs between two run keys (for the message)."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return 'settings'
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            if name not in old:
+                return f'{name} (not recorded before)'
+            shown = lambda v: (json.dumps(v)[:60] + ('…' if len(json.dumps(v)) > 60 else ''))  # noqa: E731
+            return f'{name}: {shown(old[name])} before, {shown(new[name])} now'
+    return None
+
+
+def claim_results(folder, key, force, result_files, meta_name='meta.json', resumable=False):
+    """May this run replace the results in ``folder``? Returns 'new', 'same' (made with this key) or 'forced'.
+
+    ``result_files``: names of the files the tool writes (present ones mark earlier results); the
+    run key of earlier results is ``run_key`` in ``meta_name``. Results of other settings, or of a
+    run that recorded none, are kept unless ``--force``."""
+    present = [name for name in result_files if osp.isfile(osp.join(folder, name))]
+    if not present:
+        return 'new'
+    meta = read_json_or_set_aside(osp.join(folder, meta_name), f'the record {meta_name} of earlier results')
+    old = meta.get('run_key') if isinstance(meta, dict) else None
+    if old is not None and canonical(old) == canonical(key):
+        return 'same'
+    if force:
+        return 'forced'
+    why = (f'made with other settings ({key_difference(old, canonical(key))})' if old is not None
+           else 'made by a run that recorded no settings')
+    hint = ' or --resume to continue a run of the same settings' if resumable else ''
+    raise InputError(f'{folder}: holds the results of another run, {why}; pass --force to replace them{hint}, '
+                     'or choose another output folder')
+
+
+# ---- final files land together --------------------------------------------------------------
+
+def commit_files(folder, files, replaces=()):
+    """Write ``{name: bytes}`` into ``folder`` as one set: temporary files, a journal, then renames.
+
+    ``replaces``: glob patterns of files of an earlier set (``*_index.txt``, ...); those not in the new
+    set are removed in the same commit, so a folder never holds a mix of two runs' files. A failure while
+    writing the temporary files (disk full, ...) removes them and leaves the folder's previous files as
+    they were; after the journal is written the set is complete and :func:`recover_commit` finishes the
+    renames and removals if this process dies midway."""
+    import glob
+    from faig.data.image_io import write_bytes
+    os.makedirs(folder, exist_ok=True)
+    names = sorted(files)
+    tmps = {name: osp.join(folder, TMP_PREFIX + name) for name in names}
+    stale = sorted({osp.basename(p) for pattern in replaces for p in glob.glob(osp.join(glob.escape(folder), pattern))
+                    if osp.isfile(p)} - set(names))
+    try:
+        for name in names:
+            write_bytes(tmps[name], files[name])
+        write_bytes(osp.join(folder, JOURNAL), json.dumps({'files': names, 'remove': stale}).encode())
+    except BaseException as exc:
+        for tmp in tmps.values():
+            if osp.exists(tmp):
+                os.remove(tmp)
+        if isinstance(exc, InputError) and not isinstance(exc, WriteError):
+            raise WriteError(str(exc)) from None
+        raise
+    _finish(folder, names, stale)
+
+
+def _finish(folder, names, remove=()):
+    for name in names:
+        tmp = osp.join(folder, TMP_PREFIX + name)
+        if osp.exists(tmp):
+            os.replace(tmp, osp.join(folder, name))
+    for name in remove:
+        if osp.isfile(osp.join(folder, name)):
+            os.remove(osp.join(folder, name))
+    os.remove(osp.join(folder, JOURNAL))
+
+
+def _plain_names(names):
+    return isinstance(names, list) and all(isinstance(n, str) and n and osp.basename(n) == n for n in names)
+
+
+def recover_commit(folder):
+    """Finish a commit interrupted after its journal; drop temporary files of one interrupted before."""
+    if not osp.isdir(folder):
+        return
+    journal = osp.join(folder, JOURNAL)
+    record = read_json_or_set_aside(journal, 'the commit journal') if osp.isfile(journal) else None
+    names = record.get('files') if isinstance(record, dict) else None
+    remove = record.get('remove', []) if isinstance(record, dict) else []
+    if _plain_names(names) and (remove == [] or _plain_names(remove)):
+        _notice(f'{folder}: finishing the final writes of an interrupted run ({", ".join(names)})')
+        _finish(folder, names, remove)
+        return
+    for entry in os.listdir(folder):
+        if entry.startswith(TMP_PREFIX):
+            os.remove(osp.join(folder, entry))
+
+
+# ---- names of output folders ----------------------------------------------------------------
+
+def network_label(net, opt):
+    """The name a run's outputs are filed under: the spec's name for its own arch, else the arch type
+    of ``--network_g`` in lower case (so an EDSR run never lands in, or is titled as, srresnet)."""
+    from faig.specs import NETWORKS
+    spec = NETWORKS.get(net)
+    arch = (opt or {}).get('type')
+    if arch is None or (spec is not None and spec.arch.get('type') == arch):
+        return net
+    return str(arch).lower()
+
+
+def dataset_label(folders):
+    """The data set the input folders belong to: their common parent folder's name
+    (``datasets/X/{GTmod12,Blur2_LRbicx2}`` -> ``X``); a lone folder gives its parent's name."""
+    parents = {osp.dirname(real(f)) for f in folders if f}
+    if len(parents) == 1:
+        return osp.basename(parents.pop()) or 'data'
+    common = osp.commonpath(sorted(parents)) if parents else ''
+    return osp.basename(common) or 'data'
