@@ -302,6 +302,32 @@ def verdict(ok):
     return '**holds**' if ok else '**does not hold**'
 
 
+def retraining_section(root, nets, summary):
+    """"Finding 2: weights, locations, connections" from the committed study records
+    (results/retrain_study/<net>/study.json, made by scripts/retrain_study.py; never retrained here)."""
+    from faig.evaluation import retraining
+    lines = ['## Finding 2: weights, locations, connections', '']
+    for net in nets:
+        path = osp.join(root, 'results', 'retrain_study', net, 'study.json')
+        if not osp.isfile(path):
+            lines += [f'{net}: no retraining study recorded yet (`python scripts/retrain_study.py --net {net}`, '
+                      'several CPU hours; its results are committed).', '']
+            continue
+        with open(path) as f:
+            study = json.load(f)
+        figure = osp.join(root, ResultsLayout(net, '').figures(), 'retrain_recovered_share.png')
+        retraining.plot_shares(study, figure, net)
+        lines += [retraining.markdown(study, net), f'![recovered share]({osp.relpath(figure, osp.join(root, "results"))})', '']
+        checks = retraining.findings(study)
+        for check in checks:
+            per = check['per_image']
+            lines.append(f'- **{net}** — {check["text"]}: {verdict(check["holds"])} '
+                         f'(per image {per["holds"]}/{per["images"]}).')
+        lines.append('')
+        summary['nets'].setdefault(net, {})['retraining'] = checks
+    return lines
+
+
 def write_report(root, nets, dataset, settings):
     """Write results/report.md and results/report_<setting>.json; return the path of report.md.
 
@@ -366,6 +392,7 @@ def write_report(root, nets, dataset, settings):
         summary['nets'][net] = {'target_sha1': sha1_file(target_path), 'generated': summary['generated'], 'findings': [
             {'id': f['id'], 'title': f['title'], 'holds': f['holds'], 'per_image': f['per_image'],
              'numbers': f['numbers']} for f in findings]}
+    lines += retraining_section(root, nets, summary)
     lines += ['## Findings', '']
     for net, findings in all_findings:
         for f in findings:

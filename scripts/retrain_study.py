@@ -1,0 +1,278 @@
+"""The paper's second finding on the bundled models: the weights, locations and connections of the
+discovered filters determine the network's function.
+
+    python scripts/retrain_study.py --net srresnet                 # every run (resumable), then the table
+    python scripts/retrain_study.py --net srresnet --iterations 500 --selections faig random
+    python scripts/retrain_study.py --net srresnet --report_only   # the table from the recorded runs
+
+1. **Retraining** (ReTrainModel, faig/models/retrain_model.py): from the bundled *baseline*, only the
+   top-p % filters of a selection are trained -- FAIG's deblurring filters on blurry data, FAIG's
+   denoising filters on noisy data -- and, with the same budget and seed, the same number of filters
+   chosen (a) at random, (b) at random with FAIG's per-layer counts (same layers, other connections),
+   (c) by IG, (d) by |θ−θ̄|. Each run is measured on the clean, blurry and noisy test sets (whole
+   images, PSNR as inference/inference_<net>.py) and by the share of the target's gain it recovers on
+   the matching set, (PSNR_retrained − PSNR_baseline) / (PSNR_target − PSNR_baseline), per image too.
+2. **Connections**: in the target, the p % FAIG filters' kernels are permuted among themselves within
+   each layer (same weights, same layers, other in/out connections); the output difference (gradient-map
+   MSE ×1000, as the comparison measures it) on the matching degraded inputs is set beside that of
+   masking them.
+
+The rankings are those of ``python scripts/reproduce.py`` (``--rankings_dir``). Every run is
+``train.py -opt options/cpu/train_<net>_retrain.yml --auto_resume`` with the overrides recorded, so a
+stopped study continues with the next unfinished run (and a stopped run from its last checkpoint).
+Results go to ``results/retrain_study/<net>/study.json`` (per run: config, overrides, wall time,
+PSNRs per image) and ``study.md``; the BasicSR log of each run is copied beside them.
+"""
+import argparse
+import glob
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from faig.errors import InputError, cli  # noqa: E402
+
+from faig.evaluation.retraining import SELECTIONS, markdown, plot_shares  # noqa: E402  (no torch import)
+
+TRAIN_DATA = {'blur': ('datasets:train:kernel_prob=1.0', 'datasets:train:noise_prob=0.0'),
+              'noise': ('datasets:train:kernel_prob=0.0', 'datasets:train:noise_prob=1.0')}
+TEST_SETS = {'clean': 'Linear_LRbicx2', 'blur': 'Blur2_LRbicx2', 'noise': 'LRbicx2_noise0.1'}
+DATA = 'datasets/SampleSet'
+SEEDS = {'blur': 1, 'noise': 2}  # one random stream per function, the same for every budget
+
+
+def parse_args(argv=None):
+    from faig.cli.args import Parser, percent, positive_int
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--net', default='srresnet', choices=['srresnet', 'srcnn_style'])
+    parser.add_argument('--functions', nargs='+', default=['blur', 'noise'], choices=['blur', 'noise'],
+                        help='which filters are retrained (deblurring on blurry data, denoising on noisy data)')
+    parser.add_argument('--selections', nargs='+', default=list(SELECTIONS), choices=SELECTIONS)
+    parser.add_argument('--proportion', type=percent, default=1, help='percent of the filters retrained (default 1)')
+    parser.add_argument('--iterations', type=positive_int, default=1000, help='training iterations of every run')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the random selections and the permutation')
+    parser.add_argument('--rankings_dir', default=None,
+                        help='folder with faig/, ig/, abs_filter_change/ rankings (default: those of reproduce.py, '
+                        'results/Interpret/neuron-search/<net>/SampleSet_crop64)')
+    parser.add_argument('--models_dir', default='experiments/pretrained', help='<net>/{baseline,target}_model.pth')
+    parser.add_argument('--speed', default='bf16_channels_last', choices=['fp32', 'bf16_channels_last'],
+                        help='training step of every run (FastSRModel options; the same for all runs)')
+    parser.add_argument('--out', default=None, help='default results/retrain_study/<net>')
+    parser.add_argument('--report_only', action='store_true', help='write the table from the recorded runs')
+    args = parser.parse_args(argv)
+    args.rankings_dir = args.rankings_dir or f'results/Interpret/neuron-search/{args.net}/SampleSet_crop64'
+    args.out = args.out or f'results/retrain_study/{args.net}'
+    return args
+
+
+def run_name(net, deg, selection, iterations, proportion):
+    return f'retrain_{net}_{deg}_{selection}_p{proportion:g}_{iterations}it'
+
+
+# ---- selections -----------------------------------------------------------------------------------
+
+def selections(args, deg, space):
+    """{selection: filter indices}, every one with the same count as FAIG's top p %."""
+    import numpy as np
+    from faig.attribution.ranking import read_index
+    from faig.evaluation.masking import num_selected
+    count = num_selected(space.num_filters, args.proportion)
+    rankings = {}
+    for method in ('faig', 'ig', 'abs_filter_change'):
+        path = osp.join(args.rankings_dir, method, f'{deg}_index.txt')
+        if method == 'faig' or method in args.selections:
+            rankings[method] = read_index(path, space.num_filters)[:count]
+    rng = np.random.default_rng([args.seed, SEEDS[deg]])
+    chosen = {m: r for m, r in rankings.items()}
+    chosen['random'] = rng.choice(space.num_filters, count, replace=False)
+    per_layer = []
+    layers = space.layer_of(rankings['faig'])
+    for layer in sorted(set(layers.tolist())):
+        entry = space.entries[layer]
+        per_layer.append(entry.offset + rng.choice(entry.count, int((layers == layer).sum()), replace=False))
+    chosen['random_per_layer'] = np.concatenate(per_layer)
+    return {s: np.asarray(chosen[s], dtype=np.int64) for s in args.selections}
+
+
+def selection_file(path, chosen, num_filters):
+    """An index file whose top ``len(chosen)`` are ``chosen`` (then the others): ReTrainModel's input."""
+    import numpy as np
+    from faig.attribution.ranking import index_bytes
+    from faig.data.image_io import write_bytes
+    rest = np.setdiff1d(np.arange(num_filters), chosen)
+    write_bytes(path, index_bytes(np.concatenate([chosen, rest])))
+
+
+# ---- evaluation ------------------------------------------------------------------------------------
+
+def psnr_per_image(net, state, out_folder):
+    """{test set: {image: PSNR}} of ``state`` on the whole test images (the inference script's PSNR)."""
+    from faig.inference import restore_folder
+    net.load_state_dict(state)
+    return {name: restore_folder(net, osp.join(DATA, folder), osp.join(DATA, 'GTmod12'), osp.join(out_folder, name), 2)
+            for name, folder in TEST_SETS.items()}
+
+
+def permute_within_layers(state, space, chosen, rng):
+    """``state`` with the kernels of the ``chosen`` filters moved along one random cycle per layer (every
+    member of a layer with two or more gets another member's kernel); returns (state, filters moved)."""
+    import numpy as np
+    permuted = {k: v.clone() for k, v in state.items()}
+    moved, layers = 0, space.layer_of(chosen)
+    for layer in sorted(set(layers.tolist())):
+        members = np.asarray(chosen)[layers == layer]
+        if len(members) < 2:
+            continue
+        order = rng.permutation(len(members))
+        for src, dst in zip(members[order], members[np.roll(order, 1)]):
+            name, o, i = space.locate(dst)
+            s_name, so, si = space.locate(src)
+            permuted[name][o, i] = state[s_name][so, si]
+        moved += len(members)
+    return permuted, moved
+
+
+def connections(net, baseline, target, space, chosen, deg, seed):
+    """Output difference (gradient-map MSE ×1000, vs the target's output) on the ``deg`` crops when the chosen
+    filters are masked, and when their kernels are permuted among themselves within each layer."""
+    import numpy as np
+    import torch
+    from faig.evaluation.gradient_map import image_gradient_map, per_image_difference
+    from faig.evaluation.masking import substitute_filters
+    from faig.inference import restore
+    from faig.data.image_io import list_images, read_image
+    folder = osp.join('datasets/SampleSet_crop64', TEST_SETS[deg])
+    images = {osp.splitext(n)[0]: read_image(p) for n, p in list_images(folder).items()}
+    permuted, moved = permute_within_layers(target, space, chosen, np.random.default_rng([seed, 7, SEEDS[deg]]))
+
+    def outputs(state):
+        net.load_state_dict(state)
+        with torch.no_grad():
+            return {s: image_gradient_map(restore(net, img)) for s, img in images.items()}
+
+    reference = outputs(target)
+    result = {}
+    for label, state in (('masked', substitute_filters(baseline, target, chosen, space)), ('permuted', permuted)):
+        per = per_image_difference(outputs(state), reference)
+        result[label] = {'mean': float(np.mean(list(per.values()))), 'per_image': per}
+    result['filters_moved'] = int(moved)
+    return result
+
+
+# ---- the study --------------------------------------------------------------------------------------
+
+def train_run(args, name, config, overrides, log_folder):
+    """train.py for one selection (resumes a stopped run); returns (net_g_latest.pth, wall seconds)."""
+    latest = osp.join(ROOT, 'experiments', name, 'models', 'net_g_latest.pth')
+    if not osp.isfile(latest):
+        cmd = [sys.executable, 'train.py', '-opt', config, '--auto_resume', '--force_yml', *overrides]
+        print('$ ' + ' '.join(cmd), flush=True)
+        start = time.time()
+        subprocess.run(cmd, cwd=ROOT, check=True)
+        print(f'{name}: {time.time() - start:.0f} s', flush=True)
+    logs = sorted(glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')), key=osp.getmtime)
+    seconds = 0.0
+    os.makedirs(log_folder, exist_ok=True)
+    with open(osp.join(log_folder, f'{name}.log'), 'w') as out:
+        for log in logs:
+            text = open(log).read()
+            out.write(text)
+            seconds += log_seconds(text)
+    return latest, seconds
+
+
+def log_seconds(text):
+    """Wall time of one BasicSR log: from its first to its last time stamp."""
+    import datetime
+    import re
+    stamps = re.findall(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ INFO', text, re.M)
+    if len(stamps) < 2:
+        return 0.0
+    fmt = '%Y-%m-%d %H:%M:%S'
+    return (datetime.datetime.strptime(stamps[-1], fmt) - datetime.datetime.strptime(stamps[0], fmt)).total_seconds()
+
+
+@cli
+def main(argv=None):
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    config = f'options/cpu/train_{args.net}_retrain.yml'
+    models = {k: osp.join(args.models_dir, args.net, f'{k}_model.pth') for k in ('baseline', 'target')}
+    for path in models.values():
+        if not osp.isfile(path):
+            raise InputError(f'{path}: model not found (--models_dir)')
+    for method in ('faig', *[s for s in args.selections if s in ('ig', 'abs_filter_change')]):
+        for deg in args.functions:
+            path = osp.join(args.rankings_dir, method, f'{deg}_index.txt')
+            if not osp.isfile(path):
+                raise InputError(f'{path}: ranking not found; run `python scripts/reproduce.py --nets {args.net}` '
+                                 'first (or give --rankings_dir)')
+    if not osp.isdir(osp.join(DATA, 'GTmod12')) or not osp.isdir('datasets/SampleSet_crop64'):
+        raise InputError(f'{DATA}: test sets not found; run `python scripts/reproduce.py --nets {args.net}` first')
+
+    from faig.attribution.filters import FilterSpace
+    from faig.attribution.ranking import json_bytes
+    from faig.networks import build_network, load_params, preset
+    from faig.outputs import FolderLock, commit_files, read_json_or_set_aside
+    from faig.stamps import sha1_file
+    baseline, target = (load_params(models[k]) for k in ('baseline', 'target'))
+    space = FilterSpace(target)
+    net = build_network(preset(args.net, 2)).eval()
+    study_path = osp.join(args.out, 'study.json')
+    with FolderLock(args.out):
+        study = read_json_or_set_aside(study_path, 'the study record') or {}
+        study.setdefault('runs', {})
+        if 'reference' not in study or study['reference'].get('models') != {k: sha1_file(p) for k, p in models.items()}:
+            study['reference'] = {'models': {k: sha1_file(p) for k, p in models.items()},
+                                  'psnr': {k: psnr_per_image(net, s, osp.join('experiments', 'retrain_study', args.net,
+                                                                               'outputs', k))
+                                           for k, s in (('baseline', baseline), ('target', target))}}
+        speed = ['model_type=ReTrainModel'] if args.speed == 'fp32' else [
+            'train:autocast_bf16=true', 'train:channels_last=true']
+        for deg in args.functions:
+            chosen = selections(args, deg, space)
+            if not args.report_only:
+                study.setdefault('connections', {})[deg] = connections(net, baseline, target, space, chosen['faig'],
+                                                                       deg, args.seed)
+            for selection, filters in chosen.items():
+                name = run_name(args.net, deg, selection, args.iterations, args.proportion)
+                sel_path = osp.join(args.out, 'selections', f'{deg}_{selection}.txt')
+                selection_file(sel_path, filters, space.num_filters)
+                overrides = [f'name={name}', f'train:finetuned_neuron_index_file={sel_path}',
+                             f'train:neuron_ratio={len(filters) / space.num_filters + 1e-12!r}',
+                             f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]',
+                             f'val:val_freq={args.iterations}', 'logger:save_checkpoint_freq=250',
+                             f'path:pretrain_network_g={models["baseline"]}', *TRAIN_DATA[deg], *speed]
+                key = {'config': config, 'config_sha1': sha1_file(config), 'overrides': overrides,
+                       'selection_sha1': sha1_file(sel_path), 'baseline_sha1': study['reference']['models']['baseline']}
+                done = study['runs'].get(name)
+                if done and done.get('key') == key:
+                    continue
+                if args.report_only:
+                    continue
+                weights, seconds = train_run(args, name, config, overrides, osp.join(args.out, 'logs'))
+                state = load_params(weights, 'params_ema')
+                psnr = psnr_per_image(net, state, osp.join('experiments', 'retrain_study', args.net, 'outputs', name))
+                study['runs'][name] = {'key': key, 'function': deg, 'selection': selection, 'filters': len(filters),
+                                       'iterations': args.iterations, 'wall_seconds': seconds, 'psnr': psnr,
+                                       'layers': len(set(space.layer_of(filters).tolist()))}
+                commit_files(args.out, {'study.json': json_bytes(study)})  # after every run: resumable
+        commit_files(args.out, {'study.json': json_bytes(study), 'study.md': report(study, args).encode()})
+        if study['runs']:
+            plot_shares(study, osp.join(args.out, 'recovered_share.png'), args.net, args.functions)
+    print(report(study, args))
+    print(f'-> {study_path}, {osp.join(args.out, "study.md")}')
+
+
+def report(study, args):
+    return (f'# Finding 2 on {args.net}: retraining only the discovered filters\n\n'
+            f'scripts/retrain_study.py: from the bundled baseline, {args.proportion:g} % of the filters retrained, the '
+            f'same budget and seed for every selection ({args.speed} training steps).\n\n'
+            + markdown(study, args.net, args.functions))
+
+
+if __name__ == '__main__':
+    main()

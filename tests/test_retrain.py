@@ -1,0 +1,235 @@
+"""ReTrainModel: only the selected filters move; everything else is bit-identical (net, EMA, resume)."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from faig.attribution.filters import FilterSpace
+from faig.networks import build_network
+
+from conftest import REPO as REPO_ROOT, run_script
+from test_attribution import TINY_NETS
+from test_train import tiny_options, workdir, write_options  # noqa: F401  (workdir: fixture)
+
+
+def model_options(net_opt, pretrain, train_extra, ema=0.9, weight_decay=0.01):
+    return {
+        'name': 'retrain', 'model_type': 'ReTrainModel', 'scale': 2, 'num_gpu': 0, 'is_train': True, 'dist': False,
+        'rank': 0, 'world_size': 1, 'network_g': dict(net_opt),
+        'path': {'pretrain_network_g': pretrain, 'param_key_g': 'params', 'strict_load_g': True},
+        'train': {'ema_decay': ema, 'optim_g': {'type': 'Adam', 'lr': 1e-2, 'weight_decay': weight_decay,
+                                                 'betas': [0.9, 0.99]},
+                  'scheduler': {'type': 'MultiStepLR', 'milestones': [1000], 'gamma': 0.5},
+                  'pixel_opt': {'type': 'L1Loss', 'loss_weight': 1.0, 'reduction': 'mean'}, **train_extra},
+    }
+
+
+def entries(state, space, indices):
+    """{filter index: its k x k kernel} of a state dict."""
+    out = {}
+    for i in indices:
+        name, o, c = space.locate(i)
+        out[int(i)] = state[name][o, c].clone()
+    return out
+
+
+def pretrained(tmp_path, net_opt, seed=0):
+    torch.manual_seed(seed)
+    net = build_network(net_opt)
+    state = net.state_dict()
+    ema = {k: v + 0.01 for k, v in state.items()}  # params_ema != params: the EMA copy must stay on its own values
+    path = str(tmp_path / 'pretrain.pth')
+    torch.save({'params': state, 'params_ema': ema}, path)
+    return path, state, ema
+
+
+def steps(model, n, net_opt, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    c = net_opt.get('num_in_ch', 3)
+    for it in range(1, n + 1):
+        model.feed_data({'lq': torch.rand(2, c, 8, 8, generator=g), 'gt': torch.rand(2, c, 16, 16, generator=g)})
+        model.optimize_parameters(it)
+
+
+@pytest.mark.parametrize('arch', ['srresnet', 'srcnn_style', 'edsr'])
+def test_only_selected_filters_move_with_adam_weight_decay_and_ema(tmp_path, arch):
+    from faig.models.retrain_model import ReTrainModel
+    net_opt = TINY_NETS[arch]
+    path, state, ema = pretrained(tmp_path, net_opt)
+    space = FilterSpace(state)
+    rng = np.random.default_rng(0)
+    chosen = sorted({0, 1, *rng.choice(space.num_filters, 6, replace=False).tolist()})  # 0, 1: the first layer
+    ranking = np.concatenate([chosen, [i for i in rng.permutation(space.num_filters) if i not in chosen]])
+    np.savetxt(tmp_path / 'rank.txt', ranking, fmt='%d')
+    ratio = len(chosen) / space.num_filters + 1e-9
+    model = ReTrainModel(model_options(net_opt, path, {'finetuned_neuron_index_file': str(tmp_path / 'rank.txt'),
+                                                       'neuron_ratio': ratio}))
+    assert sorted(model.retrained_filters.tolist()) == chosen
+    steps(model, 20, net_opt)
+    for net, start in ((model.net_g, state), (model.net_g_ema, ema)):
+        now = net.state_dict()
+        masks = space.masks(chosen)
+        for name, value in now.items():
+            if name in masks:
+                frozen = ~masks[name]
+                assert torch.equal(value[frozen], start[name][frozen]), name  # bit-identical, other filters
+            else:
+                assert torch.equal(value, start[name]), name  # biases and everything else
+        moved = [i for i in chosen if not torch.equal(entries(now, space, [i])[i], entries(start, space, [i])[i])]
+        assert moved == chosen  # every selected filter changed, the first layer's too
+
+
+def test_explicit_filter_list_and_bad_selections(tmp_path):
+    from faig.errors import InputError
+    from faig.models.retrain_model import ReTrainModel
+    net_opt = TINY_NETS['srresnet']
+    path, state, _ = pretrained(tmp_path, net_opt)
+    model = ReTrainModel(model_options(net_opt, path, {'finetuned_filters': [3, 40]}, ema=0))
+    steps(model, 3, net_opt)
+    assert sorted(model.update_masks) == sorted({FilterSpace(state).locate(i)[0] for i in (3, 40)})
+    for bad in ({'finetuned_filters': [10 ** 6]}, {'finetuned_filters': []},
+                {'finetuned_neuron_index_file': str(tmp_path / 'none.txt'), 'neuron_ratio': 0.5},
+                {'finetuned_filters': [1], 'finetuned_neuron_index_file': 'x', 'neuron_ratio': 0.1}):
+        assert ReTrainModel.check_options(model_options(net_opt, path, bad)) is not None
+    np.savetxt(tmp_path / 'rank.txt', np.arange(FilterSpace(state).num_filters), fmt='%d')
+    zero = {'finetuned_neuron_index_file': str(tmp_path / 'rank.txt'), 'neuron_ratio': 0.001}
+    assert 'selects none' in ReTrainModel.check_options(model_options(net_opt, path, zero))
+    with pytest.raises(InputError):
+        ReTrainModel(model_options(net_opt, path, zero))
+
+
+def retrain_yaml(workdir, total_iter, ratio=0.05):
+    """The original's option keys, through train.py: a tiny MSRResNet retrained from a 'baseline'."""
+    opt = tiny_options(str(workdir / 'gt'), total_iter)
+    net = build_network(opt['network_g'])
+    torch.save({'params': net.state_dict(), 'params_ema': net.state_dict()}, workdir / 'baseline.pth')
+    space = FilterSpace(net.state_dict())
+    np.savetxt(workdir / 'blur_index.txt', np.random.default_rng(1).permutation(space.num_filters), fmt='%d')
+    opt['model_type'] = 'ReTrainModel'
+    opt['path'].update(pretrain_network_g=str(workdir / 'baseline.pth'), param_key_g='params_ema')
+    opt['train'].update(finetuned_neuron_index_file=str(workdir / 'blur_index.txt'), neuron_ratio=ratio,
+                        ema_decay=0.999)
+    opt['train']['optim_g']['weight_decay'] = 1e-3
+    return opt, net.state_dict(), space
+
+
+def test_original_yaml_keys_train_and_resume_keeps_the_mask(workdir):
+    opt, start, space = retrain_yaml(workdir, 2)
+    res = run_script(['train.py', '-opt', write_options(workdir, opt)], cwd=workdir)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'ReTrainModel: retraining' in res.stdout + res.stderr
+    opt['train']['total_iter'] = 4
+    res = run_script(['train.py', '-opt', write_options(workdir, opt), '--auto_resume'], cwd=workdir)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'Resuming training from epoch' in res.stdout + res.stderr
+    ranking = np.loadtxt(workdir / 'blur_index.txt', dtype=np.int64)
+    chosen = ranking[:int(len(ranking) * 0.05)]
+    masks = space.masks(chosen)
+    models = workdir / 'experiments' / 'tiny' / 'models'
+    for it in (2, 4):
+        ckpt = torch.load(models / f'net_g_{it}.pth', weights_only=True)
+        for key in ('params', 'params_ema'):
+            for name, value in ckpt[key].items():
+                frozen = ~masks[name] if name in masks else slice(None)
+                assert torch.equal(value[frozen], start[name][frozen]), (it, key, name)
+    assert any(not torch.equal(ckpt['params'][n][masks[n]], start[n][masks[n]]) for n in masks if masks[n].any())
+
+
+def test_bad_selection_is_one_line_before_any_folder(workdir):
+    opt, _, _ = retrain_yaml(workdir, 2, ratio=1e-6)
+    res = run_script(['train.py', '-opt', write_options(workdir, opt)], cwd=workdir)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr[-2000:]
+    assert 'neuron_ratio' in res.stderr and 'selects none' in res.stderr
+    opt['train']['finetuned_neuron_index_file'] = 'missing.txt'
+    opt['train']['neuron_ratio'] = 0.01
+    res = run_script(['train.py', '-opt', write_options(workdir, opt)], cwd=workdir)
+    assert res.returncode == 2 and 'missing.txt' in res.stderr
+    assert not (workdir / 'experiments').exists()
+
+
+def test_study_selections_have_equal_counts_and_the_per_layer_control_keeps_faig_layers(tmp_path):
+    from conftest import load_script
+    study = load_script('retrain_study', tmp_path)
+    net_opt = TINY_NETS['srresnet']
+    state = build_network(net_opt).state_dict()
+    space = FilterSpace(state)
+    rng = np.random.default_rng(3)
+    for method in ('faig', 'ig', 'abs_filter_change'):
+        (tmp_path / method).mkdir()
+        np.savetxt(tmp_path / method / 'blur_index.txt', rng.permutation(space.num_filters), fmt='%d')
+    args = study.parse_args(['--rankings_dir', str(tmp_path), '--proportion', '10'])
+    chosen = study.selections(args, 'blur', space)
+    count = int(space.num_filters * 10 / 100)
+    assert {k: len(v) for k, v in chosen.items()} == {k: count for k in study.SELECTIONS}
+    assert all(len(set(v.tolist())) == count for v in chosen.values())
+    faig_layers = np.bincount(space.layer_of(chosen['faig']), minlength=len(space.entries))
+    assert (np.bincount(space.layer_of(chosen['random_per_layer']), minlength=len(space.entries)) == faig_layers).all()
+    assert set(chosen['random_per_layer'].tolist()) != set(chosen['faig'].tolist())
+    again = study.selections(args, 'blur', space)
+    assert all((again[k] == chosen[k]).all() for k in chosen)  # seeded
+
+
+def test_study_permutation_moves_kernels_within_layers_only():
+    from conftest import load_script
+    study = load_script('retrain_study', REPO_ROOT)
+    net_opt = TINY_NETS['srresnet']
+    state = build_network(net_opt).state_dict()
+    space = FilterSpace(state)
+    chosen = np.random.default_rng(0).choice(space.num_filters, 30, replace=False)
+    permuted, moved = study.permute_within_layers(state, space, chosen, np.random.default_rng(1))
+    layers = space.layer_of(chosen)
+    for layer in set(layers.tolist()):
+        members = chosen[layers == layer]
+        name = space.entries[layer].name
+        before = sorted(state[name][space.locate(i)[1], space.locate(i)[2]].flatten().tolist() for i in members)
+        after = sorted(permuted[name][space.locate(i)[1], space.locate(i)[2]].flatten().tolist() for i in members)
+        assert before == after  # the same kernels, in the same layer
+    masks = space.masks(chosen)
+    for name, value in permuted.items():
+        keep = ~masks[name] if name in masks else slice(None)
+        assert torch.equal(value[keep], state[name][keep])  # nothing else moved
+    assert moved == sum(int((layers == l).sum()) for l in set(layers.tolist()) if (layers == l).sum() > 1)
+
+
+def synthetic_study():
+    imgs = ('a', 'b')
+    ref = {'baseline': {t: {i: 30.0 for i in imgs} for t in ('clean', 'blur', 'noise')},
+           'target': {t: {'a': 32.0, 'b': 34.0} for t in ('clean', 'blur', 'noise')}}
+    runs = {}
+    for sel, gain in (('faig', 1.0), ('random', 0.2), ('ig', 0.5)):
+        psnr = {t: {i: 30.0 + gain * (ref['target'][t][i] - 30.0) * (1.0 if i == 'a' else 0.5) for i in imgs}
+                for t in ('clean', 'blur', 'noise')}
+        runs[f'r_{sel}'] = {'function': 'blur', 'selection': sel, 'iterations': 10, 'filters': 3, 'psnr': psnr,
+                            'wall_seconds': 60}
+    conn = {'masked': {'mean': 2.0, 'per_image': {'a': 2.0, 'b': 2.0}},
+            'permuted': {'mean': 1.5, 'per_image': {'a': 1.8, 'b': 0.4}}, 'filters_moved': 3}
+    return {'reference': {'psnr': ref}, 'runs': runs, 'connections': {'blur': conn}}
+
+
+def test_recovered_share_matches_its_definition():
+    from faig.evaluation.retraining import findings, markdown, shares
+    study = synthetic_study()
+    s = shares(study, 'blur')
+    # literal: mean over images first; a: gain 2 recovered fully, b: gain 4 recovered half -> (2 + 2) / (2 + 4)
+    assert s['faig'][0] == pytest.approx((2.0 + 2.0) / (2.0 + 4.0))
+    assert s['faig'][1] == pytest.approx({'a': 1.0, 'b': 0.5})
+    assert s['random'][1] == pytest.approx({'a': 0.2, 'b': 0.1})
+    checks = {f['id']: f for f in findings(study, ('blur', ))}
+    assert checks['2-retrain-blur']['holds'] and checks['2-retrain-blur']['per_image'] == {'holds': 2, 'images': 2}
+    assert checks['2-connections-blur']['holds'] and checks['2-connections-blur']['per_image']['holds'] == 1
+    table = markdown(study, 'tiny', ('blur', ))
+    assert '| FAIG |' in table and '0.667' in table and 'permuting' in table
+
+
+def test_report_section_reads_the_committed_study(tmp_path):
+    from faig.report import retraining_section
+    folder = tmp_path / 'results/retrain_study/srresnet'
+    folder.mkdir(parents=True)
+    (folder / 'study.json').write_text(json.dumps(synthetic_study()))
+    summary = {'nets': {}}
+    text = '\n'.join(retraining_section(str(tmp_path), ['srresnet', 'srcnn_style'], summary))
+    assert 'Finding 2: weights, locations, connections' in text and '| FAIG |' in text
+    assert 'srcnn_style: no retraining study recorded yet' in text
+    assert (tmp_path / 'results/Interpret/figures/srresnet/retrain_recovered_share.png').is_file()
+    assert summary['nets']['srresnet']['retraining'][0]['holds']
