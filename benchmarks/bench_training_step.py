@@ -61,7 +61,7 @@ def main():
     body = ('Seconds per training iteration (forward, L1, backward, Adam), best of 3 runs of '
             f'{args.iters} iterations; speed-up against fp32 at the same threads and shape.\n\n'
             + markdown_table(['network', 'batch × LR patch', 'threads', 'mode', 's/it', 'vs fp32'], rows))
-    write_section('7. Training step: precision, memory layout, threads', command_line(), body)
+    write_section(f'7. Training step: precision, memory layout, threads ({", ".join(args.net)})', command_line(), body)
 
 
 if __name__ == '__main__':

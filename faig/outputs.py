@@ -224,9 +224,13 @@ def read_json_or_set_aside(path, what):
         return None
 
 
-def set_aside(path, why):
-    """Rename a corrupt file or folder to ``<name>.corrupt-<time>`` (kept for inspection) with a notice."""
-    aside = f'{path}.corrupt-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}'
+def set_aside(path, why, tag='corrupt'):
+    """Rename a corrupt (or superseded) file or folder to ``<name>.<tag>-<time>-<pid>[-n]`` with a notice:
+    kept for inspection, out of the way."""
+    stem = f'{path}.{tag}-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}'
+    aside, n = stem, 1
+    while osp.lexists(aside):
+        aside, n = f'{stem}-{n}', n + 1
     try:
         os.replace(path, aside)
     except OSError:

@@ -45,7 +45,7 @@ SEEDS = {'blur': 1, 'noise': 2}  # one random stream per function, the same for 
 
 
 def parse_args(argv=None):
-    from faig.cli.args import Parser, percent, positive_int
+    from faig.cli.args import Parser, percent, positive_int, seed_int
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', default='srresnet', choices=['srresnet', 'srcnn_style'])
     parser.add_argument('--functions', nargs='+', default=['blur', 'noise'], choices=['blur', 'noise'],
@@ -53,7 +53,7 @@ def parse_args(argv=None):
     parser.add_argument('--selections', nargs='+', default=list(SELECTIONS), choices=SELECTIONS)
     parser.add_argument('--proportion', type=percent, default=1, help='percent of the filters retrained (default 1)')
     parser.add_argument('--iterations', type=positive_int, default=1000, help='training iterations of every run')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the random selections and the permutation')
+    parser.add_argument('--seed', type=seed_int, default=0, help='seed of the random selections and the permutation')
     parser.add_argument('--rankings_dir', default=None,
                         help='folder with faig/, ig/, abs_filter_change/ rankings (default: those of reproduce.py, '
                         'results/Interpret/neuron-search/<net>/SampleSet_crop64)')
@@ -164,9 +164,22 @@ def connections(net, baseline, target, space, chosen, deg, seed):
 
 # ---- the study --------------------------------------------------------------------------------------
 
-def train_run(args, name, config, overrides, log_folder):
-    """train.py for one selection (resumes a stopped run); returns (net_g_latest.pth, wall seconds)."""
-    latest = osp.join(ROOT, 'experiments', name, 'models', 'net_g_latest.pth')
+def train_run(args, name, config, overrides, log_folder, key):
+    """train.py for one selection (resumes a stopped run of the same key); returns (net_g_latest.pth, wall seconds).
+
+    The key of each started run is kept in experiments/retrain_study/<net>/keys/ (BasicSR may archive the
+    experiment folder itself): a folder left under this name by a run of other or unknown settings (another
+    seed, another ranking) is set aside, never resumed or reused."""
+    from faig.attribution.ranking import json_bytes
+    from faig.data.image_io import write_bytes
+    from faig.outputs import canonical, read_json_or_set_aside, set_aside
+    folder = osp.join(ROOT, 'experiments', name)
+    key_path = osp.join(ROOT, 'experiments', 'retrain_study', args.net, 'keys', f'{name}.json')
+    recorded = read_json_or_set_aside(key_path, 'the key of this study run')
+    if osp.isdir(folder) and (recorded is None or canonical(recorded) != canonical(key)):
+        set_aside(folder, 'a run of other (or unrecorded) settings under this name', tag='superseded')
+    write_bytes(key_path, json_bytes(key))
+    latest = osp.join(folder, 'models', 'net_g_latest.pth')
     if not osp.isfile(latest):
         cmd = [sys.executable, 'train.py', '-opt', config, '--auto_resume', '--force_yml', *overrides]
         print('$ ' + ' '.join(cmd), flush=True)
@@ -253,7 +266,7 @@ def main(argv=None):
                     continue
                 if args.report_only:
                     continue
-                weights, seconds = train_run(args, name, config, overrides, osp.join(args.out, 'logs'))
+                weights, seconds = train_run(args, name, config, overrides, osp.join(args.out, 'logs'), key)
                 state = load_params(weights, 'params_ema')
                 psnr = psnr_per_image(net, state, osp.join('experiments', 'retrain_study', args.net, 'outputs', name))
                 study['runs'][name] = {'key': key, 'function': deg, 'selection': selection, 'filters': len(filters),

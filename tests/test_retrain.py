@@ -233,3 +233,30 @@ def test_report_section_reads_the_committed_study(tmp_path):
     assert 'srcnn_style: no retraining study recorded yet' in text
     assert (tmp_path / 'results/Interpret/figures/srresnet/retrain_recovered_share.png').is_file()
     assert summary['nets']['srresnet']['retraining'][0]['holds']
+
+
+def test_study_never_reuses_a_run_of_other_settings(tmp_path, monkeypatch):
+    """A finished experiment folder under the same name but another key is set aside and trained again."""
+    from conftest import load_script
+    study = load_script('retrain_study', tmp_path)
+    calls = []
+
+    def fake_train(cmd, cwd, check):
+        calls.append(cmd)
+        name = next(a.split('=', 1)[1] for a in cmd if a.startswith('name='))
+        models = tmp_path / 'experiments' / name / 'models'
+        models.mkdir(parents=True, exist_ok=True)
+        (models / 'net_g_latest.pth').write_bytes(b'new')
+
+    monkeypatch.setattr(study.subprocess, 'run', fake_train)
+    args = study.parse_args(['--net', 'srresnet'])
+    old = tmp_path / 'experiments/run/models'
+    old.mkdir(parents=True)
+    (old / 'net_g_latest.pth').write_bytes(b'old, unknown settings')
+    latest, _ = study.train_run(args, 'run', 'cfg.yml', ['name=run'], str(tmp_path / 'logs'), {'k': 1})
+    assert open(latest, 'rb').read() == b'new' and len(calls) == 1
+    assert any('superseded' in n for n in __import__('os').listdir(tmp_path / 'experiments'))
+    study.train_run(args, 'run', 'cfg.yml', ['name=run'], str(tmp_path / 'logs'), {'k': 1})
+    assert len(calls) == 1  # the same key: reused
+    study.train_run(args, 'run', 'cfg.yml', ['name=run'], str(tmp_path / 'logs'), {'k': 2})
+    assert len(calls) == 2  # another key: trained again

@@ -26,10 +26,13 @@ def attribution_parser(net, method, description, baseline=True):
     parser.add_argument('--quadrature', default=None, choices=METHODS,
                         help="quadrature rule (default: the original script's)")
     add_output_args(parser, method, resumable=True)
+    exact = ("contiguous reproduces the original's scores bit for bit" if method == 'faig' else
+             "IG's scores agree with the original's to float rounding in either layout, not bit for bit (its path "
+             'nodes go through the network as one batch)')
     parser.add_argument('--layout', default='auto', choices=LAYOUTS,
                         help='memory layout of weights and images. auto (default): whichever of contiguous and '
                         'channels_last one measured pass on this machine finds faster (same filter sets up to '
-                        "near-ties); contiguous reproduces the original's scores bit for bit")
+                        f'near-ties); {exact}')
     return parser, root
 
 
