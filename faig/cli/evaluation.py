@@ -128,16 +128,22 @@ def require_selection(proportions, num_filters, flag):
                              f'use at least {100 / num_filters:.3g} %')
 
 
-def check_rankings(comparison, args):
-    """Every ranking read and checked against the models and images given (faig.attribution.ranking.check_provenance)
-    before the first output is written. Returns {method: problems accepted with --allow_other_models}."""
-    from faig.attribution.ranking import check_provenance
+def given_contents(comparison):
+    """Hashes of the models and input images a comparison is given (computed once, used by the provenance
+    check and by the comparison's run key)."""
     from faig.attribution.runner import inputs_digest
     from faig.data.image_io import pair_by_name
     from faig.stamps import state_digest
     s = comparison.s
-    given = {'baseline': state_digest(s.baseline), 'target': state_digest(s.target),
-             'inputs': inputs_digest(pair_by_name({deg: s.input_folder(deg) for deg in s.degradations}))}
+    return {'baseline': state_digest(s.baseline), 'target': state_digest(s.target),
+            'inputs': inputs_digest(pair_by_name({deg: s.input_folder(deg) for deg in s.degradations}))}
+
+
+def check_rankings(comparison, args, given):
+    """Every ranking read and checked against the models and images given (faig.attribution.ranking.check_provenance)
+    before the first output is written. Returns {method: problems accepted with --allow_other_models}."""
+    from faig.attribution.ranking import check_provenance
+    s = comparison.s
     accepted = {}
     for method in s.methods:
         comparison.rankings(method)
@@ -167,7 +173,7 @@ def mask_main(net, argv=None):
     dataroot = check_paths(args, net, pair_names(args), layout)
     from faig.evaluation.comparison import Comparison
     comparison = Comparison(build_setup(args, net, layout, dataroot))
-    check_rankings(comparison, args)
+    check_rankings(comparison, args, given_contents(comparison))
     with locks(comparison.s.mask_root):
         for method in comparison.s.methods:
             for p in comparison.s.proportions:
@@ -176,18 +182,14 @@ def mask_main(net, argv=None):
             print(f'{method}: masked outputs -> {osp.join(comparison.s.mask_root, method)}')
 
 
-def comparison_key(comparison):
+def comparison_key(comparison, given):
     """What the comparison's numbers depend on: models, rankings, images and settings (contents, not paths)."""
-    from faig.attribution.runner import inputs_digest
-    from faig.data.image_io import pair_by_name
-    from faig.stamps import sha1_file, state_digest
+    from faig.stamps import sha1_file
     s = comparison.s
-    return {'baseline': state_digest(s.baseline), 'target': state_digest(s.target), 'network': s.net_opt,
-            'methods': list(s.methods), 'proportions': list(s.proportions), 'degradations': list(s.degradations),
-            'channel': s.channel,
+    return {**given, 'network': s.net_opt, 'methods': list(s.methods), 'proportions': list(s.proportions),
+            'degradations': list(s.degradations), 'channel': s.channel,
             'rankings': {m: {d: sha1_file(osp.join(s.neuron_root, m, f'{d}_index.txt')) for d in s.degradations}
-                         for m in s.methods},
-            'inputs': inputs_digest(pair_by_name({deg: s.input_folder(deg) for deg in s.degradations}))}
+                         for m in s.methods}}
 
 
 @cli
@@ -223,8 +225,9 @@ def comparison_main(net, argv=None):
     if args.teaser_image and args.teaser_image not in comparison.stems:
         raise InputError(f'--teaser_image {args.teaser_image}: not among the test images '
                          f'({", ".join(comparison.stems)})')
-    accepted = check_rankings(comparison, args)
-    key = comparison_key(comparison)
+    given = given_contents(comparison)
+    accepted = check_rankings(comparison, args, given)
+    key = comparison_key(comparison, given)
     with locks(setup.metric_root, setup.mask_root, setup.target_output_root, layout.figures()):
         claim_results(setup.metric_root, key, args.force, ['comparison.csv', 'comparison.md', 'meta.json'])
         per_image = comparison.run()
