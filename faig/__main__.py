@@ -19,7 +19,8 @@ import sys
 from faig.errors import InputError, cli
 
 USAGE = ('usage: python -m faig TOOL (--net NAME | --network_g YAML) [flags]   (TOOL: faig, ig, '
-         'absolute_filter_change, random_neurons, mask_neurons, comparison, inference; NAME: a network registered '
+         'absolute_filter_change, random_neurons, mask_neurons, comparison, inference, or any registered '
+         'attribution method; NAME: a network registered '
          'in faig.specs; YAML: a BasicSR network_g, file or inline, for any registered arch; '
          '`python -m faig TOOL --net NAME --help` for its flags)')
 
@@ -75,11 +76,12 @@ def register_generic(name, network_g, count=False):
 
 
 def count_filters(opt):
-    """Number of conv filters (kernel slices) of the network of ``opt``, as FilterSpace counts them."""
-    from faig.attribution.filters import FilterSpace
+    """Number of filters (conv kernel slices, Linear weights, ...) of the network of ``opt``, as the tools'
+    filter space (``space_for_network`` of the network) counts them."""
+    from faig.attribution.filters import space_for_network
     from faig.networks import build_network
     try:
-        return FilterSpace(build_network(opt).state_dict()).num_filters
+        return space_for_network(build_network(opt)).num_filters
     except ValueError as exc:
         raise InputError(f'--network_g: {exc}') from None
 
@@ -97,7 +99,7 @@ def takes_flag(tool, net, flag):
 
 def per_network_tools():
     from faig.cli import attribution, evaluation, inference
-    return {**attribution.TOOLS, 'mask_neurons': evaluation.mask_main, 'comparison': evaluation.comparison_main,
+    return {**attribution.tools(), 'mask_neurons': evaluation.mask_main, 'comparison': evaluation.comparison_main,
             'inference': inference.main}
 
 

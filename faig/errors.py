@@ -1,5 +1,6 @@
 """One error type for bad user input, and the CLI wrapper that prints it as one line."""
 import functools
+import os
 import sys
 
 
@@ -13,6 +14,10 @@ class InputError(Exception):
 
 class WriteError(InputError):
     """An output could not be written (disk full, no permission, ...): partial work is kept for ``--resume``."""
+
+
+class PeerError(InputError):
+    """An error that another process of a torchrun group met (rank 0 prints it)."""
 
 
 def one_line(exc):
@@ -35,7 +40,11 @@ def cli(main):
         try:
             return main(*args, **kwargs)
         except InputError as exc:
-            print(f'error: {one_line(exc)}', file=sys.stderr)
+            rank = os.environ.get('RANK', '0')
+            if rank == '0':  # under torchrun, rank 0 speaks for the group ...
+                print(f'error: {one_line(exc)}', file=sys.stderr)
+            elif not isinstance(exc, PeerError):  # ... and another rank for what only it met
+                print(f'[rank {rank}] error: {one_line(exc)}', file=sys.stderr)
             sys.exit(2)
 
     return wrapper

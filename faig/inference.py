@@ -1,4 +1,8 @@
-"""Restore LR folders with a network, save the outputs and measure PSNR against GT."""
+"""Restore LR folders with a network, save the outputs and measure PSNR against GT.
+
+basicsr (tensor2img, calculate_psnr) is imported where it is used: the attribution tools only need
+:func:`image_to_tensor` and :func:`image_channels`, and importing basicsr costs seconds (docs/benchmarks.md,
+"Fixed costs of a whole --fast run")."""
 import os.path as osp
 
 import numpy as np
@@ -9,24 +13,30 @@ from faig import compat
 
 compat.apply()  # before the first basicsr import
 
-from basicsr.metrics.psnr_ssim import calculate_psnr  # noqa: E402
-from basicsr.utils import img2tensor, tensor2img  # noqa: E402
-
 from faig.data.image_io import pair_by_name, read_image, write_image  # noqa: E402
 from faig.errors import InputError  # noqa: E402
 from faig.stamps import StampedFolder, files_digest, state_digest  # noqa: E402
 
 
 def image_to_tensor(img, device='cpu'):
-    """BGR HWC float [0, 1] -> RGB 1CHW tensor; a gray image (HW or HW1) -> 1x1xHxW."""
+    """BGR HWC float [0, 1] -> RGB 1CHW tensor; a gray image (HW or HW1) -> 1x1xHxW.
+
+    BasicSR's ``img2tensor(img, bgr2rgb=True, float32=True)`` step for step (float64 cast to float32, a
+    contiguous RGB copy, its CHW view: the same values and strides, so the same convolution kernels run),
+    without importing basicsr (tests/test_fixed_costs.py)."""
     img = np.asarray(img)
     if img.ndim == 2:
         img = img[..., None]
-    return img2tensor(img, bgr2rgb=img.shape[2] == 3, float32=True).unsqueeze(0).to(device)
+    if img.shape[2] == 3:
+        if img.dtype == np.float64:
+            img = img.astype(np.float32)
+        img = np.ascontiguousarray(img[..., ::-1])
+    return torch.from_numpy(img.transpose(2, 0, 1)).float().unsqueeze(0).to(device)
 
 
 def tensor_to_image(tensor):
     """Network output (1CHW or CHW, [0, 1]) -> uint8 image: BGR HWC for 3 channels, gray HW for 1."""
+    from basicsr.utils import tensor2img
     tensor = tensor.detach().float().cpu()
     if tensor.ndim == 4:
         if tensor.shape[0] != 1:
@@ -37,14 +47,35 @@ def tensor_to_image(tensor):
 
 
 def image_channels(net):
-    """(input channels, output channels) of an image network: the in-channels of its first conv and
-    the out-channels of its last one (in module order, as every BasicSR SR arch defines them); 3 for
-    a network without convolutions. Images are read with this many channels (1: gray, see
-    faig.data.image_io.read_image)."""
+    """(input channels, output channels) of an image network, found by a forward pass on a small blank input
+    (in eval mode, the network's mode restored after; BatchNorm statistics untouched): the input channels of
+    its first conv when that is 1 or 3, else the first of 3 and 1 it runs on (RRDBNet at x2 unshuffles its
+    input into 12 channels), and the channels of its output (SwinIR's 'pixelshuffledirect' ends in a conv of
+    scale² times more channels than the image). A network that runs on no probe: its first conv's in- and
+    last conv's out-channels; 3 for a network without convolutions. Images are read with this many channels
+    (1: gray, see faig.data.image_io.read_image)."""
     convs = [m for m in net.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)]
     if not convs:
         return 3, 3
-    return convs[0].in_channels, convs[-1].out_channels
+    first = convs[0].in_channels
+    param = next(net.parameters())
+    training = net.training
+    net.eval()
+    try:
+        for c_in in ([first] if first in (1, 3) else [3, 1]):
+            for size in (16, 64):
+                try:
+                    with torch.no_grad():
+                        out = net(torch.zeros(1, c_in, size, size, dtype=param.dtype, device=param.device))
+                except (RuntimeError, ValueError, TypeError, AssertionError, IndexError) as exc:
+                    if 'out of memory' in str(exc).lower() or 'cuda' in str(exc).lower():
+                        raise
+                    continue
+                if out.ndim == 4:
+                    return c_in, int(out.shape[1])
+    finally:
+        net.train(training)
+    return first, convs[-1].out_channels
 
 
 def check_lr_size(lq_path, lq, gt, scale):
@@ -111,6 +142,7 @@ def restore_folder(net, lq_folder, gt_folder, save_folder, scale, device='cpu'):
     pairs, gts = check_folder(lq_folder, gt_folder, scale, image_channels(net))
     inputs = {osp.splitext(osp.basename(p['lq']))[0]: p['lq'] for p in pairs}
     outputs = restore_cached(net, inputs, save_folder, device)
+    from basicsr.metrics.psnr_ssim import calculate_psnr
     return {name: float(calculate_psnr(outputs[osp.splitext(name)[0]], gt, crop_border=scale))
             for name, gt in gts.items()}
 

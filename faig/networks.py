@@ -41,17 +41,18 @@ def parse_network_option(text):
 
 
 def build_network(opt):
-    """Instantiate a registered arch from its options (without touching ``opt``)."""
-    from faig.registration import register_all
-    register_all()
-    from basicsr.utils.registry import ARCH_REGISTRY
+    """Instantiate a registered arch from its options (without touching ``opt``). The class comes from
+    BasicSR's registry (faig.registration.arch_class: the paper's two archs without the full basicsr import)."""
+    from faig.registration import arch_class
     opt = deepcopy(opt)
     arch = opt.pop('type')
-    if arch not in ARCH_REGISTRY:
+    cls = arch_class(arch)
+    if cls is None:
+        from basicsr.utils.registry import ARCH_REGISTRY
         raise InputError(f'--network_g: type {arch!r} is not a registered arch; registered: '
                          f'{", ".join(sorted(name for name, _ in ARCH_REGISTRY))}')
     try:
-        return ARCH_REGISTRY.get(arch)(**opt)
+        return cls(**opt)
     except (TypeError, ValueError, AssertionError, RuntimeError) as exc:
         raise InputError(f'--network_g: cannot build {arch} with {opt} ({one_line(exc)})') from None
 

@@ -247,6 +247,8 @@ def key_difference(old, new):
         if old.get(name) != new.get(name):
             if name not in old:
                 return f'{name} (not recorded before)'
+            if name not in new:
+                return f'{name} (recorded before, not now)'
             shown = lambda v: (json.dumps(v)[:60] + ('…' if len(json.dumps(v)) > 60 else ''))  # noqa: E731
             return f'{name}: {shown(old[name])} before, {shown(new[name])} now'
     return None

@@ -5,6 +5,10 @@ gives the verdict on the paper's numbers (means over the test images) and, throu
 :func:`per_image_verdicts`, on every test image alone ("holds on k of n images").
 Beside report.md, ``results/report_<setting>.json`` keeps the verdicts in machine-readable form; when
 the JSONs of the default budget and of a ``--full`` run both exist, the report compares them.
+
+The two degradations of a study and their words (titles, sentences) come from their specs
+(faig/specs.py) and the pair the rankings' meta.json records, so a JPEG-vs-noise study reads as
+such; :func:`pair_section` is the section of one such study (scripts/pair_report.py).
 """
 import glob
 import json
@@ -14,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from faig.attribution.filters import FilterSpace
 from faig.attribution.ranking import rank, read_index
 from faig.data.image_io import write_bytes
 from faig.errors import InputError
@@ -23,24 +26,50 @@ from faig.evaluation.location import describe_location, filter_location
 from faig.evaluation.masking import num_selected
 from faig.paths import BUNDLED_MODELS
 from faig.networks import load_params
-from faig.specs import RANKING_METHODS, ResultsLayout, degradation
+from faig.specs import CLEAN_FOLDER, DEFAULT_PAIR, DEGRADATIONS, RANKING_METHODS, ResultsLayout, degradation
 from faig.stamps import sha1_file
 
-OTHERS = tuple(m for m in RANKING_METHODS if m != 'faig')
-NAMES = {name: spec.label for name, spec in RANKING_METHODS.items()}
-FOLDER_TITLES = {'Linear_LRbicx2': 'clean (bilinear LR)', 'Blur2_LRbicx2': 'blurry', 'LRbicx2_noise0.1': 'noisy'}
-MODULATION_KINDS = {d: degradation(d).modulation_kind for d in ('blur', 'noise')}
+
+
+def method_label(name):
+    """A method's label in the report (any registered method, plugins included: faig.attribution.methods)."""
+    from faig.attribution.methods import load_methods
+    load_methods()
+    spec = RANKING_METHODS.get(name)
+    return spec.label if spec else name
+
+
+def compared_methods(results):
+    """The methods other than FAIG that a comparison ran, in registration order (plugins after the paper's)."""
+    from faig.attribution.methods import load_methods
+    load_methods()
+    ran = {key[0] for key in results}
+    return [m for m in (*RANKING_METHODS, *sorted(ran - set(RANKING_METHODS))) if m != 'faig' and m in ran]
+FOLDER_TITLES = {CLEAN_FOLDER: 'clean (bilinear LR)', **{spec.folder: spec.adjective for spec in DEGRADATIONS.values()}}
+MODULATION_KINDS = {d: degradation(d).modulation_kind for d in DEFAULT_PAIR}
 DEFAULT_BUDGET = {'steps': 16, 'crop': 64}  # scripts/reproduce.py without options
 FULL_BUDGET = {'steps': 100, 'crop': None}  # scripts/reproduce.py --full
-TITLES = {
-    '1': '1. Masking 1% FAIG filters removes the matching function and keeps the other',
-    '2': '2. FAIG beats IG, |θ−θ̄| and random on the matching function',
-    '3a': '3a. Deblurring filters sit further back than denoising filters (mean layer depth)',
-    '3b': '3b. Denoising filters spread more uniformly over the layers than deblurring filters '
-          '(distance from a uniform spread)',
-    '4_blur': '4. Modulating the 1% deblurring filters is monotone in λ',
-    '4_noise': '4. Modulating the 1% denoising filters is monotone in λ',
-}
+
+
+def _capitalised(text):
+    return text[:1].upper() + text[1:]  # not str.capitalize: 'JPEG-artifact removal' stays as it is
+
+
+def titles(pair=DEFAULT_PAIR):
+    """{finding id: title} for the degradation pair (a, b), in the words of their specs."""
+    a, b = (degradation(d) for d in pair)
+    return {
+        '1': '1. Masking 1% FAIG filters removes the matching function and keeps the other',
+        '2': '2. FAIG beats IG, |θ−θ̄| and random on the matching function',
+        '3a': f'3a. {_capitalised(a.function)} filters sit further back than {b.function} filters (mean layer depth)',
+        '3b': f'3b. {_capitalised(b.function)} filters spread more uniformly over the layers than {a.function} filters '
+              '(distance from a uniform spread)',
+        f'4_{a.name}': f'4. Modulating the 1% {a.function} filters is monotone in λ',
+        f'4_{b.name}': f'4. Modulating the 1% {b.function} filters is monotone in λ',
+    }
+
+
+TITLES = titles()
 ORDER = tuple(TITLES)
 
 
@@ -54,35 +83,44 @@ class Check:
 
 # ---- the checks (plain dicts in, Check out) ------------------------------------------------------
 
-def finding_masking_ratio(results):
+def finding_masking_ratio(results, pair=DEFAULT_PAIR):
     """Finding 1: masking the 1 % FAIG filters of one function changes that function's output far more.
 
-    ``results``: {(method, proportion, masked filters, input): output difference}."""
-    bb, nb = results[('faig', 1, 'blur', 'blur')], results[('faig', 1, 'noise', 'blur')]
-    nn, bn = results[('faig', 1, 'noise', 'noise')], results[('faig', 1, 'blur', 'noise')]
-    blur, noise = bb / max(nb, 1e-12), nn / max(bn, 1e-12)
-    text = (f'blurry input: masking the 1% FAIG deblurring filters changes the output {blur:.1f}× as much as masking '
-            f'the 1% denoising filters ({bb:.4f} vs {nb:.4f}); noisy input: masking the denoising filters changes it '
-            f'{noise:.1f}× as much as masking the deblurring filters ({nn:.4f} vs {bn:.4f}).')
-    numbers = {'blur_ratio': float(blur), 'noise_ratio': float(noise), 'threshold': 2.0}
-    return Check(bool(blur >= 2 and noise >= 2), numbers, text)
+    ``results``: {(method, proportion, masked filters, input): output difference}; ``pair``: the two
+    degradations (a, b)."""
+    a, b = pair
+    sa, sb = degradation(a), degradation(b)
+    aa, ba = results[('faig', 1, a, a)], results[('faig', 1, b, a)]
+    bb, ab = results[('faig', 1, b, b)], results[('faig', 1, a, b)]
+    ratio_a, ratio_b = aa / max(ba, 1e-12), bb / max(ab, 1e-12)
+    text = (f'{sa.adjective} input: masking the 1% FAIG {sa.function} filters changes the output {ratio_a:.1f}× as '
+            f'much as masking the 1% {sb.function} filters ({aa:.4f} vs {ba:.4f}); {sb.adjective} input: masking the '
+            f'{sb.function} filters changes it {ratio_b:.1f}× as much as masking the {sa.function} filters '
+            f'({bb:.4f} vs {ab:.4f}).')
+    numbers = {f'{a}_ratio': float(ratio_a), f'{b}_ratio': float(ratio_b), 'threshold': 2.0}
+    return Check(bool(ratio_a >= 2 and ratio_b >= 2), numbers, text)
 
 
-def finding_faig_beats_others(results, proportions):
+def finding_faig_beats_others(results, proportions, pair=DEFAULT_PAIR):
     """Finding 2: FAIG's filters change the matching function more than the other methods' at every proportion."""
     failures = []
-    for deg, function in (('blur', 'deblurring'), ('noise', 'denoising')):
+    a, b = pair
+    others = compared_methods(results)
+    for deg, function in ((d, degradation(d).function) for d in pair):
         for p in proportions:
             ours = results[('faig', p, deg, deg)]
-            best_other = max(OTHERS, key=lambda m: results[(m, p, deg, deg)])
+            if not others:
+                continue
+            best_other = max(others, key=lambda m: results[(m, p, deg, deg)])
             if ours <= results[(best_other, p, deg, deg)]:
                 failures.append((function, p, best_other, results[(best_other, p, deg, deg)], ours))
-    at1 = {deg: {m: float(results[(m, 1, deg, deg)]) for m in ('faig', *OTHERS)} for deg in ('blur', 'noise')}
-    shown = {deg: ', '.join(f'{NAMES[m]} {v:.4f}' for m, v in at1[deg].items()) for deg in at1}
-    text = (f'at 1%, blurry input with deblurring filters masked: {shown["blur"]}; noisy input with denoising '
-            f'filters masked: {shown["noise"]}.')
+    at1 = {deg: {m: float(results[(m, 1, deg, deg)]) for m in ('faig', *others)} for deg in pair}
+    shown = {deg: ', '.join(f'{method_label(m)} {v:.4f}' for m, v in at1[deg].items()) for deg in at1}
+    sa, sb = degradation(a), degradation(b)
+    text = (f'at 1%, {sa.adjective} input with {sa.function} filters masked: {shown[a]}; {sb.adjective} input with '
+            f'{sb.function} filters masked: {shown[b]}.')
     text += (' FAIG is ahead at every proportion.' if not failures else ' Not ahead: ' + '; '.join(
-        f'{function} at {p}% ({NAMES[m]} {v:.4f} ≥ FAIG {ours:.4f})' for function, p, m, v, ours in failures) + '.')
+        f'{function} at {p}% ({method_label(m)} {v:.4f} ≥ FAIG {ours:.4f})' for function, p, m, v, ours in failures) + '.')
     holds_at_1 = not any(p == 1 for _, p, _, _, _ in failures)
     if failures:
         text += f' At 1%: {"holds" if holds_at_1 else "does not hold"}.'
@@ -91,31 +129,35 @@ def finding_faig_beats_others(results, proportions):
     return Check(not failures, numbers, text)
 
 
-def location_stats(space, rankings):
-    """{'blur': stats, 'noise': stats} of the top 1 % of each ranking (:func:`filter_location`)."""
-    return {deg: filter_location(space, rankings[deg]) for deg in ('blur', 'noise')}
+def location_stats(space, rankings, pair=DEFAULT_PAIR):
+    """{a: stats, b: stats} of the top 1 % of each ranking (:func:`filter_location`)."""
+    return {deg: filter_location(space, rankings[deg]) for deg in pair}
 
 
-def location_numbers(stats):
-    return {f'{key}_{deg}': float(stats[deg][key]) for deg in ('blur', 'noise')
+def location_numbers(stats, pair=DEFAULT_PAIR):
+    return {f'{key}_{deg}': float(stats[deg][key]) for deg in pair
             for key in ('mean_depth', 'distance_from_uniform')}
 
 
-def location_text(stats):
-    return (f'Top 1% ({stats["blur"]["filters"]} filters each) — {describe_location("deblurring", stats["blur"])}; '
-            f'{describe_location("denoising", stats["noise"])}.')
+def location_text(stats, pair=DEFAULT_PAIR):
+    a, b = pair
+    return (f'Top 1% ({stats[a]["filters"]} filters each) — {describe_location(degradation(a).function, stats[a])}; '
+            f'{describe_location(degradation(b).function, stats[b])}.')
 
 
-def finding_further_back(stats):
-    """Finding 3a: the top deblurring filters sit further back (larger mean layer depth) than the denoising ones."""
-    return Check(bool(stats['blur']['mean_depth'] > stats['noise']['mean_depth']), location_numbers(stats),
-                 location_text(stats))
+def finding_further_back(stats, pair=DEFAULT_PAIR):
+    """Finding 3a: the top a-removing (deblurring) filters sit further back (larger mean layer depth) than the
+    b-removing (denoising) ones."""
+    a, b = pair
+    return Check(bool(stats[a]['mean_depth'] > stats[b]['mean_depth']), location_numbers(stats, pair),
+                 location_text(stats, pair))
 
 
-def finding_more_uniform(stats):
-    """Finding 3b: the top denoising filters are spread more like random filters than the deblurring ones."""
-    return Check(bool(stats['noise']['distance_from_uniform'] < stats['blur']['distance_from_uniform']),
-                 location_numbers(stats), 'Same numbers as 3a.')
+def finding_more_uniform(stats, pair=DEFAULT_PAIR):
+    """Finding 3b: the top b-removing (denoising) filters are spread more like random filters than the a ones."""
+    a, b = pair
+    return Check(bool(stats[b]['distance_from_uniform'] < stats[a]['distance_from_uniform']),
+                 location_numbers(stats, pair), 'Same numbers as 3a.')
 
 
 def finding_modulation(lambdas, values):
@@ -139,9 +181,10 @@ def image_tables(per_image):
     return {stem: {key: values[stem] for key, values in per_image.items()} for stem in sorted(stems)}
 
 
-def image_rankings(scores):
-    """{image: {'blur': ranking, 'noise': ranking}} from per-image FAIG scores s(x_blur) - s(x_noise)."""
-    return {stem: {'blur': rank(diff), 'noise': rank(-np.asarray(diff))} for stem, diff in sorted(scores.items())}
+def image_rankings(scores, pair=DEFAULT_PAIR):
+    """{image: {a: ranking, b: ranking}} from per-image FAIG scores s(x_a) - s(x_b)."""
+    a, b = pair
+    return {stem: {a: rank(diff), b: rank(-np.asarray(diff))} for stem, diff in sorted(scores.items())}
 
 
 def per_image_verdicts(check, inputs):
@@ -164,38 +207,42 @@ def describe_robustness(per_image):
     return text + (f' (fails on {", ".join(per_image["failing"])}).' if per_image['failing'] else '.')
 
 
-def paper_scope(net, finding_id):
-    """Finding 3 is the paper's claim for SRResNet only."""
+def paper_scope(net, finding_id, pair=DEFAULT_PAIR):
+    """Finding 3 is the paper's claim for SRResNet (and deblurring vs denoising) only."""
     if not finding_id.startswith('3'):
         return ''
+    if tuple(pair) != tuple(DEFAULT_PAIR):
+        return ' (the paper states this for SRResNet, deblurring vs denoising, only; reported here for information)'
     if 'srresnet' in net.lower():
         return ' (the paper states this for SRResNet only)'
     return ' (the paper states this for SRResNet only; reported here for information)'
 
 
-def net_findings(means, per_image, proportions, location, image_location, modulation):
+def net_findings(means, per_image, proportions, location, image_location, modulation, pair=DEFAULT_PAIR):
     """Every finding of one network, on the means and on each image.
 
     Args:
         means: {(method, proportion, masked filters, input): mean output difference}.
         per_image: {same key: {image: output difference}} ({} when not recorded).
         proportions: the proportions (%) of the comparison.
-        location: {'blur': stats, 'noise': stats} of the mean rankings (:func:`location_stats`).
+        location: {a: stats, b: stats} of the mean rankings (:func:`location_stats`).
         image_location: {image: such stats} ({} when not recorded).
-        modulation: {'blur'|'noise': {'lambdas': [...], 'output_difference': [...], 'per_image': {image: [...]}}}
-            ('per_image' optional).
+        modulation: {a|b: {'lambdas': [...], 'output_difference': [...], 'per_image': {image: [...]}}}
+            ('per_image' optional); None: not run (no finding 4).
+        pair: the two degradations (a, b) (default the paper's blur and noise).
     Returns:
-        [{'id', 'title', 'holds', 'numbers', 'text', 'per_image'}] in the order of :data:`TITLES`;
+        [{'id', 'title', 'holds', 'numbers', 'text', 'per_image'}] in the order of :func:`titles`;
         'per_image' is :func:`robustness`'s dict or None.
     """
+    pair = tuple(pair)
     tables = image_tables(per_image)
     checks = {
-        '1': (finding_masking_ratio, means, tables),
-        '2': (lambda r: finding_faig_beats_others(r, proportions), means, tables),
-        '3a': (finding_further_back, location, image_location),
-        '3b': (finding_more_uniform, location, image_location),
+        '1': (lambda r: finding_masking_ratio(r, pair), means, tables),
+        '2': (lambda r: finding_faig_beats_others(r, proportions, pair), means, tables),
+        '3a': (lambda st: finding_further_back(st, pair), location, image_location),
+        '3b': (lambda st: finding_more_uniform(st, pair), location, image_location),
     }
-    for deg in ('blur', 'noise'):
+    for deg in (pair if modulation is not None else ()):
         diffs = modulation[deg]
         curves = diffs.get('per_image') or {}
 
@@ -203,10 +250,12 @@ def net_findings(means, per_image, proportions, location, image_location, modula
             return finding_modulation(lambdas, values)
         checks[f'4_{deg}'] = (check, diffs['output_difference'], curves)
     findings = []
-    for finding_id in ORDER:
+    for finding_id, title in titles(pair).items():
+        if finding_id not in checks:
+            continue
         check, mean_input, image_inputs = checks[finding_id]
         result = check(mean_input)
-        findings.append({'id': finding_id, 'title': TITLES[finding_id], 'holds': result.holds,
+        findings.append({'id': finding_id, 'title': title, 'holds': result.holds,
                          'numbers': result.numbers, 'text': result.text,
                          'per_image': robustness(per_image_verdicts(check, image_inputs))})
     return findings
@@ -276,13 +325,33 @@ def read_report_json(path):
 
 # ---- reading a run's results ----------------------------------------------------------------------
 
+def report_space(search, net, target_path):
+    """The filter space of the FAIG ranking in ``search``: of the network (every layer kind, its --layers),
+    built from the network's spec when it has one, else from the checkpoint (conv weights)."""
+    from faig.attribution.ranking import ranking_space
+    from faig.specs import NETWORKS
+    params = load_params(target_path)
+    if net in NETWORKS:
+        from faig.networks import build_network, fit, preset
+        opt = preset(net, 2)
+        try:
+            return ranking_space(search, fit(build_network(opt), params, target_path, opt))
+        except InputError:
+            pass  # another scale or arch than the preset: the checkpoint's conv weights
+    return ranking_space(search, params)
+
+
 def load_comparison(path):
     """:func:`read_comparison`, with a clear message for a comparison.csv of an older version."""
     try:
-        return read_comparison(path)
+        means, per_image = read_comparison(path)
     except KeyError as exc:
         raise InputError(f'{path}: no {exc} column (written by an older version); rerun the comparison stage '
                          '(delete the file or run scripts/reproduce.py --force)') from None
+    if 'faig' not in {key[0] for key in means} or 1 not in {key[1] for key in means}:
+        raise InputError(f'{path}: the findings are read for FAIG at 1 % of the filters; this comparison has no such '
+                         'rows (run it with --methods including faig and --proportions including 1)')
+    return means, per_image
 
 
 def read_per_image_scores(path, num_filters):
@@ -328,6 +397,89 @@ def retraining_section(root, nets, summary):
     return lines
 
 
+def recorded_pair(rankings_folder):
+    """The degradation pair the rankings' meta.json records (``degradations``); the paper's pair for rankings
+    without one (older runs, hand-made ones)."""
+    path = osp.join(rankings_folder, 'meta.json')
+    try:
+        with open(path) as f:
+            recorded = json.load(f).get('degradations')
+    except (OSError, ValueError, AttributeError):
+        return tuple(DEFAULT_PAIR)
+    if recorded is None:
+        return tuple(DEFAULT_PAIR)
+    if not (isinstance(recorded, list) and len(recorded) == 2 and all(isinstance(d, str) for d in recorded)):
+        raise InputError(f'{path}: degradations: expected two names, got {recorded!r}')
+    return tuple(recorded)
+
+
+def folder_title(folder):
+    """'blurry', 'JPEG-compressed', ... for a spec's default LR folder (specs registered so far), else the name."""
+    titles_now = {**FOLDER_TITLES, **{spec.folder: spec.adjective for spec in DEGRADATIONS.values()}}
+    return titles_now.get(folder, folder)
+
+
+def psnr_table(psnr):
+    """Markdown rows of {'baseline'|'target': {folder: PSNR}}, one per folder of the target."""
+    lines = ['| input | baseline PSNR (dB) | target PSNR (dB) | gain |', '|---|---|---|---|']
+    for folder in psnr['target']:
+        b, t = psnr['baseline'][folder], psnr['target'][folder]
+        lines.append(f'| {folder_title(folder)} | {b:.2f} | {t:.2f} | {t - b:+.2f} |')
+    return lines + ['']
+
+
+def study_lines(root, net, psnr, metrics, search, target_path, figures, modulation_folder, link,
+                require_modulation=True):
+    """The lines of one network's study, its findings and its degradation pair.
+
+    metrics: the comparison's folder (comparison.csv/.md); search: the FAIG rankings' folder (the pair comes
+    from its meta.json); figures: [(alt text, link)] to show; modulation_folder(deg, kernels): the folder (relative
+    to ``root``) of a modulation's differences.json and contact sheet, shown through ``link``; without one (or
+    without ``modulation_folder``) and not ``require_modulation``, finding 4 is left out."""
+    lines = psnr_table(psnr) if psnr else []
+    means, per_image = load_comparison(osp.join(metrics, ResultsLayout.COMPARISON_CSV))
+    proportions = sorted({k[1] for k in means})
+    lines += [open(osp.join(metrics, ResultsLayout.COMPARISON_MD)).read(), '']
+    for alt, figure in figures:
+        lines += [f'![{alt}]({figure})', '']
+    space = report_space(search, net, target_path)
+    pair = recorded_pair(search)
+    rankings = {d: read_index(osp.join(search, f'{d}_index.txt'), space.num_filters) for d in pair}
+    scores = read_per_image_scores(osp.join(search, ResultsLayout.PER_IMAGE_SCORES), space.num_filters)
+    image_location = {stem: location_stats(space, r, pair) for stem, r in image_rankings(scores, pair).items()}
+    modulation = {} if modulation_folder else None
+    for deg in (pair if modulation_folder else ()):
+        folder = modulation_folder(deg, num_selected(space.num_filters, 1))
+        path = osp.join(root, folder, ResultsLayout.MODULATION_RECORD)
+        if not require_modulation and not osp.isfile(path):
+            modulation = None
+            break
+        modulation[deg] = json.load(open(path))
+        lines += [f'![modulation {deg}]({link(osp.join(folder, ResultsLayout.CONTACT_SHEET))})', '']
+    findings = net_findings(means, per_image, proportions, location_stats(space, rankings, pair), image_location,
+                            modulation, pair)
+    return lines, findings, pair
+
+
+def pair_section(root, net, metrics, search, target_path, psnr=None, figures=(), modulation_folder=None,
+                 link=None, heading=None):
+    """Markdown lines of one study of any degradation pair (e.g. JPEG vs noise), beside reproduce.py's report.
+
+    Same tables and checks as :func:`write_report`'s sections, in the words of the pair's specs; the pair is
+    the one the FAIG rankings in ``search`` record. ``psnr``: {'baseline'|'target': {folder: PSNR}} or None;
+    finding 4 only with a modulation (see :func:`study_lines`). Returns (lines, findings, pair)."""
+    section, findings, pair = study_lines(root, net, psnr, metrics, search, target_path, list(figures),
+                                          modulation_folder, link or (lambda path: path), require_modulation=False)
+    a, b = (degradation(d) for d in pair)
+    lines = [heading or f'## {net}: {a.function} vs {b.function} filters', '',
+             f'Degradations: {a.name} ({a.input_title}) vs {b.name} ({b.input_title}), as the rankings record them.',
+             ''] + section + ['### Findings', '']
+    for f in findings:
+        f['title'] += paper_scope(net, f['id'], pair)
+        lines.append(f'- {f["title"]}: {verdict(f["holds"])}. {f["text"]} {describe_robustness(f["per_image"])}')
+    return lines + [''], findings, pair
+
+
 def write_report(root, nets, dataset, settings):
     """Write results/report.md and results/report_<setting>.json; return the path of report.md.
 
@@ -355,44 +507,30 @@ def write_report(root, nets, dataset, settings):
     all_findings = []
     for net in nets:
         lines += [f'## {net}', '']
-        psnr = {k: json.load(open(osp.join(root, f'results/report/{net}_{k}_psnr.json')))['psnr']
+        psnr = {k: json.load(open(osp.join(root, ResultsLayout(net, dataset).psnr_record(k))))['psnr']
                 for k in ('baseline', 'target')}
-        lines += ['| input | baseline PSNR (dB) | target PSNR (dB) | gain |', '|---|---|---|---|']
-        for folder in psnr['target']:
-            b, t = psnr['baseline'][folder], psnr['target'][folder]
-            lines.append(f'| {FOLDER_TITLES.get(folder, folder)} | {b:.2f} | {t:.2f} | {t - b:+.2f} |')
-        lines.append('')
         layout = ResultsLayout(net, dataset)
-        in_results = lambda path: osp.relpath(path, 'results')  # noqa: E731  (links relative to report.md)
-        metrics = osp.join(root, layout.metrics())
-        means, per_image = load_comparison(osp.join(metrics, 'comparison.csv'))
-        proportions = sorted({k[1] for k in means})
-        lines += [open(osp.join(metrics, 'comparison.md')).read(), '']
-        fig = in_results(layout.figures())
-        lines += [f'![proportion curves]({fig}/proportion_curves_{dataset}.png)', '',
-                  f'![masking]({fig}/masking_{dataset}_astronaut.png)', '',
-                  f'![filter distribution]({fig}/filter_distribution.png)', '']
         target_path = osp.join(root, models_dir, net, 'target_model.pth')
-        space = FilterSpace(load_params(target_path))
-        search = osp.join(root, layout.rankings('faig'))
-        rankings = {d: read_index(osp.join(search, f'{d}_index.txt'), space.num_filters) for d in ('blur', 'noise')}
-        scores = read_per_image_scores(osp.join(search, 'per_image_scores.npz'), space.num_filters)
-        image_location = {stem: location_stats(space, r) for stem, r in image_rankings(scores).items()}
-        modulation = {}
-        for deg in ('blur', 'noise'):
-            folder = in_results(osp.join(layout.modulation(), f'{num_selected(space.num_filters, 1)}kernels',
-                                         MODULATION_KINDS[deg]))
-            modulation[deg] = json.load(open(osp.join(root, 'results', folder, 'differences.json')))
-            lines += [f'![modulation {deg}]({folder}/contact_sheet.png)', '']
-        findings = net_findings(means, per_image, proportions, location_stats(space, rankings), image_location,
-                                modulation)
+        in_results = lambda path: osp.relpath(path, 'results')  # noqa: E731  (links relative to report.md)
+        figures = [(title, in_results(layout.figure(kind))) for title, kind in (
+            ('proportion curves', 'proportion_curves'), ('masking', 'masking'),
+            ('filter distribution', 'filter_distribution'))]
+        section, findings, pair = study_lines(
+            root, net, psnr, osp.join(root, layout.metrics()), osp.join(root, layout.rankings('faig')), target_path,
+            figures, lambda deg, kernels: osp.join(layout.modulation(), f'{kernels}kernels',
+                                                   degradation(deg).modulation_kind), in_results)
+        lines += section
         for f in findings:
-            f['title'] += paper_scope(net, f['id'])
+            f['title'] += paper_scope(net, f['id'], pair)
         all_findings.append((net, findings))
         summary['nets'][net] = {'target_sha1': sha1_file(target_path), 'generated': summary['generated'], 'findings': [
             {'id': f['id'], 'title': f['title'], 'holds': f['holds'], 'per_image': f['per_image'],
              'numbers': f['numbers']} for f in findings]}
+        if pair != tuple(DEFAULT_PAIR):
+            summary['nets'][net]['degradations'] = list(pair)
     lines += retraining_section(root, nets, summary)
+    from faig.evaluation.degradation_prediction import prediction_section
+    lines += prediction_section(root, nets, dataset)
     lines += ['## Findings', '']
     for net, findings in all_findings:
         for f in findings:

@@ -5,6 +5,7 @@ original scripts did differently per network; a degradation spec names an input
 degradation, its test folder and the function a filter that removes it performs.
 Registering a new network or degradation here is all the command lines need.
 """
+import os.path as osp
 from copy import deepcopy
 from dataclasses import dataclass, field
 
@@ -34,6 +35,44 @@ class RankingMethod:
     marker: str = 'o'
 
 
+# Checks of a degradation parameter: what the value must be (for the message) and the test.
+PARAM_CHECKS = {
+    'a positive odd integer': lambda v: _is_int(v) and v > 0 and v % 2 == 1,
+    'a positive number': lambda v: _is_number(v) and v > 0,
+    'zero or a positive number': lambda v: _is_number(v) and v >= 0,
+    'an integer in [0, 100]': lambda v: _is_int(v) and 0 <= v <= 100,
+}
+
+
+def _is_number(value):
+    import math
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value):
+    return _is_number(value) and float(value).is_integer()
+
+
+@dataclass(frozen=True)
+class DegradationParam:
+    """One parameter of a degradation's applier: its default, what it must be, and its generate_lr flag."""
+    name: str
+    default: object
+    check: str  # a key of PARAM_CHECKS
+    flag: str = None  # generate_lr.py's flag (default --<degradation>_<name>)
+    help: str = ''
+
+    def problem(self, value):
+        """``'must be <check>, got <value>'`` for a bad value, else None."""
+        if PARAM_CHECKS[self.check](value):
+            return None
+        return f'must be {self.check}, got {value!r}'
+
+    @property
+    def integer(self):
+        return isinstance(self.default, int) and not isinstance(self.default, bool)
+
+
 @dataclass(frozen=True)
 class DegradationSpec:
     name: str  # 'blur': key of index files (<name>_index.txt) and of result tables
@@ -41,6 +80,14 @@ class DegradationSpec:
     adjective: str  # 'blurry' (the input)
     function: str  # 'deblurring' (what a filter specific to it does)
     short: str  # 'deblur' (the original's folder names: mask<short>filter, Modulation-<short>-filter)
+    # How to apply it (generate_lr.py, the training dataset); a spec without an applier only names results.
+    # stage: where it acts in HR -> LR: 'hr' before the downsampling (blur), 'lr' after it (noise, JPEG).
+    stage: str = None
+    # applier: f(img, rng, **params) -> img on HWC BGR float images in [0, 1]; a callable, or 'module:function'
+    # (imported when first applied, so that this module stays free of torch/basicsr imports).
+    applier: object = None
+    params: tuple = ()  # DegradationParam, in the order random choices are drawn for them
+    folder_pattern: str = None  # LR folder at other scales/parameters, e.g. 'LRbicx{scale}_jpeg{quality:g}'
 
     @property
     def mask_kind(self):
@@ -53,6 +100,59 @@ class DegradationSpec:
     @property
     def input_title(self):
         return f'{self.adjective} input'
+
+    @property
+    def appliable(self):
+        return self.applier is not None and self.stage in ('hr', 'lr')
+
+    @property
+    def defaults(self):
+        """{parameter: default value}."""
+        return {p.name: p.default for p in self.params}
+
+    def param(self, name):
+        return next((p for p in self.params if p.name == name), None)
+
+    def check_params(self, params):
+        """The first problem of ``params`` (applier keywords) as ``'<param>: <problem>'``, or None."""
+        for name, value in params.items():
+            spec = self.param(name)
+            if spec is None:
+                return f'{name}: not a parameter of {self.name} (its parameters: ' \
+                       f'{", ".join(p.name for p in self.params) or "none"})'
+            problem = spec.problem(value)
+            if problem:
+                return f'{name}: {problem}'
+        return None
+
+    def lr_folder(self, scale=2, **params):
+        """Name of its LR test folder at ``scale`` with ``params`` (defaults for the rest)."""
+        if self.folder_pattern is None:
+            return self.folder
+        return self.folder_pattern.format(scale=scale, **{**self.defaults, **params})
+
+    def apply(self, img, rng, **params):
+        """Apply it to ``img`` (HWC float in [0, 1]); ``rng``: a numpy Generator or np.random (for noise)."""
+        if not self.appliable:
+            from faig.errors import InputError
+            raise InputError(f'{self.name}: degradation without an applier (register one in faig/specs.py)')
+        func = self.applier
+        if isinstance(func, str):
+            import importlib
+            module, _, attr = func.partition(':')
+            func = getattr(importlib.import_module(module), attr)
+        return func(img, rng, **{**self.defaults, **params})
+
+
+def appliable_degradation(name, where):
+    """The registered spec of ``name`` that can be applied; else InputError ``'<where>: <problem>'``."""
+    from faig.errors import InputError
+    known = ', '.join(sorted(n for n, spec in DEGRADATIONS.items() if spec.appliable))
+    if name not in DEGRADATIONS:
+        raise InputError(f'{where}: unknown degradation {name!r}; registered: {known}')
+    if not DEGRADATIONS[name].appliable:
+        raise InputError(f'{where}: degradation {name!r} has no applier; these have: {known}')
+    return DEGRADATIONS[name]
 
 
 NETWORKS = {}
@@ -82,8 +182,22 @@ register_network(NetworkSpec(
     'srcnn_style', {'type': 'srcnn_style_net'}, 'scale',
     flag_prefix='srcnn', ig_method='riemann_closed_sum', faig_image_reduce='mean', num_filters_x2=156224))
 
-register_degradation(DegradationSpec('blur', 'Blur2_LRbicx2', 'blurry', 'deblurring', 'deblur'))
-register_degradation(DegradationSpec('noise', 'LRbicx2_noise0.1', 'noisy', 'denoising', 'denoise'))
+register_degradation(DegradationSpec(
+    'blur', 'Blur2_LRbicx2', 'blurry', 'deblurring', 'deblur', stage='hr', applier='faig.data.degradations:apply_blur',
+    params=(DegradationParam('kernel_size', 21, 'a positive odd integer', '--kernel_size', 'blur kernel size'),
+            DegradationParam('sigma', 2.0, 'a positive number', '--kernel_sigma', 'blur sigma')),
+    folder_pattern='Blur{sigma:g}_LRbicx{scale}'))
+register_degradation(DegradationSpec(
+    'noise', 'LRbicx2_noise0.1', 'noisy', 'denoising', 'denoise', stage='lr',
+    applier='faig.data.degradations:apply_noise',
+    params=(DegradationParam('sigma', 0.1, 'zero or a positive number', '--noise_sigma',
+                             'noise sigma on the [0, 1] scale'), ),
+    folder_pattern='LRbicx{scale}_noise{sigma:g}'))
+register_degradation(DegradationSpec(
+    'jpeg', 'LRbicx2_jpeg30', 'JPEG-compressed', 'JPEG-artifact removal', 'dejpeg', stage='lr',
+    applier='faig.data.degradations:apply_jpeg',
+    params=(DegradationParam('quality', 30, 'an integer in [0, 100]', help='JPEG quality (OpenCV encoder)'), ),
+    folder_pattern='LRbicx{scale}_jpeg{quality:g}'))
 DEFAULT_PAIR = ('blur', 'noise')
 
 register_method(RankingMethod('faig', 'FAIG', 'tab:red', 'o'))
@@ -128,11 +242,31 @@ def pair(deg_a, deg_b):
 
 @dataclass(frozen=True)
 class ResultsLayout:
-    """Every path a tool writes under ``results/Interpret`` (the original's layout), in one place."""
+    """Every path a tool writes under ``results/Interpret`` (the original's layout), and the names of the files
+    that one tool writes and another reads, in one place."""
     net: str
     dataset: str
     root: str = 'results/Interpret'
     overrides: dict = field(default_factory=dict)  # e.g. {'neuron_search': <--srresnet_neuron_folder>}
+
+    # file names shared by a writer and its readers (class constants: no layout object needed to use them)
+    PER_IMAGE_SCORES = 'per_image_scores.npz'  # in a FAIG ranking folder: {image: s(x_a) - s(x_b)}
+    COMPARISON_CSV = 'comparison.csv'  # in the metrics folder, with per-image rows
+    COMPARISON_MD = 'comparison.md'
+    MODULATION_RECORD = 'differences.json'  # in a modulation folder: lambdas and output differences
+    CONTACT_SHEET = 'contact_sheet.png'  # beside it
+    TEASER_IMAGE = 'astronaut'  # the test image of the report's masking figure
+
+    def figure(self, kind, image=None):
+        """A figure of the figures folder: 'proportion_curves' and 'masking' (of ``image``) are per data set."""
+        names = {'proportion_curves': f'proportion_curves_{self.dataset}.png',
+                 'masking': f'masking_{self.dataset}_{image or self.TEASER_IMAGE}.png',
+                 'filter_distribution': 'filter_distribution.png'}
+        return f'{self.figures()}/{names[kind]}'
+
+    def psnr_record(self, kind):
+        """``results/report/<net>_<kind>_psnr.json``: inference's PSNR of the ``kind`` model (reproduce -> report)."""
+        return f'{osp.dirname(self.root) or "."}/report/{self.net}_{kind}_psnr.json'
 
     def _base(self, kind, default):
         return self.overrides.get(kind) or f'{self.root}/{default}/{self.net}'

@@ -106,3 +106,52 @@ class StampedFolder:
         from faig.data.image_io import write_bytes
         stamp = {'key': self.key, 'outputs': {s: sha1_file(self.path(s)) for s in sorted(stems)}}
         write_bytes(osp.join(self.folder, STAMP), json.dumps(stamp, sort_keys=True, indent=1).encode())
+
+
+class StageRecord:
+    """A pipeline stage's record (``<name>.json``): the key it ran under and a hash of every file it made.
+
+    The same rule as :class:`StampedFolder`, for outputs spread over several folders: a stage is done
+    only when its key is unchanged AND each output is still the file it wrote -- a result edited, removed
+    or rewritten by another run since makes the stage run again (no file times, no marker files).
+    ``started``: the key of a run that began and has not finished (what ``--resume`` may continue)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def _read(self):
+        try:
+            with open(self.path) as f:
+                record = json.load(f)
+            return record if isinstance(record, dict) else {}
+        except (OSError, ValueError, UnicodeDecodeError):
+            return {}
+
+    def _write(self, record):
+        from faig.data.image_io import write_bytes
+        os.makedirs(osp.dirname(self.path) or '.', exist_ok=True)
+        write_bytes(self.path, json.dumps(record, sort_keys=True, indent=1).encode())
+
+    def done(self, key, root='.'):
+        record = self._read()
+        if record.get('key') != canonical(key) or not record.get('outputs'):
+            return False  # (a stage that made no files is not done: its outputs were not found)
+        for name, digest in record['outputs'].items():
+            path = osp.join(root, name)
+            if not osp.isfile(path) or sha1_file(path) != digest:
+                return False
+        return True
+
+    def started(self, key):
+        return self._read().get('started') == canonical(key)
+
+    def outputs(self):
+        """{output path: sha1} of the finished stage ({} if none)."""
+        return self._read().get('outputs', {})
+
+    def start(self, key):
+        """Before the stage runs: not done until :meth:`finish`; a stop leaves ``started`` = key."""
+        self._write({'started': canonical(key)})
+
+    def finish(self, key, outputs, root='.'):
+        self._write({'key': canonical(key), 'outputs': {name: sha1_file(osp.join(root, name)) for name in sorted(outputs)}})

@@ -78,38 +78,110 @@ def exists(path):
     return osp.exists(osp.join(ROOT, path))
 
 
-def stage_done(stamp, key):
-    return exists(stamp) and open(osp.join(ROOT, stamp)).read().strip() == key
+def record(name):
+    """The record of stage ``name`` (faig.stamps.StageRecord: key + hash of each output)."""
+    from faig.stamps import StageRecord
+    return StageRecord(osp.join(ROOT, 'results/report/stages', f'{name}.json'))
 
 
-def mark_done(stamp, key):
-    os.makedirs(osp.dirname(osp.join(ROOT, stamp)), exist_ok=True)
-    with open(osp.join(ROOT, stamp), 'w') as f:
-        f.write(key + '\n')
+def stage_done(name, key, outputs=None):
+    """Whether stage ``name`` ran under ``key`` and its outputs are the files it made. A stage that an
+    earlier version marked done (``results/report/<name>.done`` holding the key) is taken over with the
+    ``outputs`` there now, once, instead of being run again (hours for a --full run)."""
+    if record(name).done(key, ROOT):
+        return True
+    legacy = osp.join(ROOT, 'results/report', f'{name}.done')
+    if outputs and isinstance(key, str) and osp.isfile(legacy) and all(exists(f) for f in outputs):
+        with open(legacy) as f:
+            if f.read().strip() == key:
+                mark_done(name, key, outputs)
+                os.remove(legacy)
+                return True
+    return False
 
 
-def attribution_stage(stamp, key, force, call, args, title):
-    """Run a long attribution stage once per ``key`` (settings, model and image contents).
+def mark_done(name, key, outputs):
+    record(name).finish(key, outputs, ROOT)
 
-    A run stopped part-way (a session's end, Ctrl-C) leaves ``<stamp>.started`` and the tool's
-    per-image results; the next run with the same key passes ``--resume`` so that only the
-    missing images are computed (the tool checks its own settings again before reusing any).
-    Returns ``(title, seconds)`` of this run (the title says when it resumed), or None when the
-    stage was already done.
+
+def ranking_outputs(folder):
+    """The files of a ranking folder (relative to the repository), as the stage records hash them."""
+    from faig.attribution.ranking import RANKING_PATTERNS
+    import fnmatch
+    full = osp.join(ROOT, folder)
+    return [osp.join(folder, f) for f in sorted(os.listdir(full))
+            if any(fnmatch.fnmatch(f, p) for p in RANKING_PATTERNS)] if osp.isdir(full) else []
+
+
+def attribution_stage(stamp, key, force, method, job, command, title):
+    """Run a long attribution stage (``rank_dataset(method, job)``, in this process) once per ``key``
+    (settings, model and image contents).
+
+    A run stopped part-way (a session's end, Ctrl-C) leaves its record ``started`` and the pipeline's
+    per-image results; the next run with the same key resumes, so that only the missing images are
+    computed (the pipeline checks its own settings again before reusing any). ``command``: the
+    equivalent command line, printed. Returns ``(title, seconds)`` of this run (the title says when it
+    resumed), or None when the stage was already done.
     """
-    done, started = f'{stamp}.done', f'{stamp}.started'
-    if not force and stage_done(done, key):
+    from faig.attribution.pipeline import rank_dataset
+    if not force and stage_done(stamp, key, ranking_outputs(job.out)):
         return None
-    resume = not force and stage_done(started, key)
-    mark_done(started, key)
+    resume = not force and record(stamp).started(key)
+    record(stamp).start(key)
     title += ' (resumed)' if resume else ''
-    # the stage owns its folder: earlier results of other settings are replaced (--force); a stopped
-    # run of the same key continues (--resume: the tool checks its settings again)
-    seconds = run(call, [*args, *(['--resume'] if resume else []), '--force'], title)
-    mark_done(done, key)
-    if exists(started):  # (another run in the same folder may have finished the stage first)
-        os.remove(osp.join(ROOT, started))
+    # the stage owns its folder: earlier results of other settings are replaced (force); a stopped
+    # run of the same key continues (resume: the pipeline checks its settings again)
+    job.resume, job.force = resume, True
+    print(f'\n=== {title}\n$ python {command}{" --resume" if resume else ""} --force', flush=True)
+    start = time.time()
+    from faig.cli.attribution import report
+    report(method, job, rank_dataset(method, job))
+    seconds = time.time() - start
+    print(f'--- {title}: {seconds:.1f} s', flush=True)
+    mark_done(stamp, key, ranking_outputs(job.out))
     return title, seconds
+
+
+def attribution_jobs(net, models, attr_root, steps, quadrature, layout):
+    """{name: (method, job, equivalent command line)} of the two path-integral stages of ``net``."""
+    from faig.attribution.methods import FAIG, IG, AbsoluteFilterChange, RandomRanking
+    from faig.attribution.pipeline import AttributionJob
+    from faig.networks import preset
+    from faig.specs import network
+    spec = network(net)
+    lr = {'blur': f'{attr_root}/Blur2_LRbicx2', 'noise': f'{attr_root}/LRbicx2_noise0.1'}
+    paths = {'baseline': models[0], 'target': models[1]}
+    lr_args = f'--blur_folder {lr["blur"]} --noise_folder {lr["noise"]} --total_step {steps}'
+    faig_job = AttributionJob(layout.rankings('faig'), ('blur', 'noise'), {'gt': f'{attr_root}/GTmod12', **lr},
+                              preset(net, 2), net, paths)
+    ig_job = AttributionJob(layout.rankings('ig'), ('blur', 'noise'), {'clean': f'{attr_root}/Linear_LRbicx2', **lr},
+                            preset(net, 2), net, {'target': models[1]})
+    tools = f'analysis/tools/{net}'
+    return {
+        'faig': (FAIG(steps, quadrature, image_reduce=spec.faig_image_reduce), faig_job,
+                 f'{tools}/faig.py --baseline_model_path {models[0]} --target_model_path {models[1]} --gt_folder '
+                 f'{attr_root}/GTmod12 {lr_args} --quadrature {quadrature} --record_filters_folder {faig_job.out}'),
+        'ig': (IG(steps, spec.ig_method), ig_job,
+               f'{tools}/ig.py --target_model_path {models[1]} --bic_folder {attr_root}/Linear_LRbicx2 {lr_args} '
+               f'--record_filters_folder {ig_job.out}'),
+        'abs_filter_change': (AbsoluteFilterChange(), AttributionJob(layout.rankings('abs_filter_change'),
+                                                                     model_paths=paths, net_name=net),
+                              f'{tools}/absolute_filter_change.py --baseline_model_path {models[0]} --target_model_path '
+                              f'{models[1]} --record_filters_folder {layout.rankings("abs_filter_change")}'),
+        'random': (RandomRanking(0, spec.num_filters_x2), AttributionJob(layout.rankings('random'), net_name=net),
+                   f'{tools}/random_neurons.py --record_filters_folder {layout.rankings("random")}'),
+    }
+
+
+def library_run(method, job, command, title):
+    """One quick ranking stage, in this process (``command``: its command line, printed)."""
+    from faig.attribution.pipeline import rank_dataset
+    from faig.cli.attribution import report
+    print(f'\n=== {title}\n$ python {command} --force', flush=True)
+    start = time.time()
+    job.force = True
+    report(method, job, rank_dataset(method, job))
+    print(f'--- {title}: {time.time() - start:.1f} s', flush=True)
 
 
 @cli
@@ -186,41 +258,43 @@ def main():
         for kind, model, model_key in zip(('baseline', 'target'), models, model_keys):
             key = f'{model_key} data {data_keys[DATA]}'
             out = ResultsLayout(net, dataset).model_outputs(kind)
-            psnr = f'results/report/{net}_{kind}_psnr.json'
-            if args.force or not exists(psnr) or not stage_done(f'results/report/{net}_{kind}_inference.done', key):
+            psnr = ResultsLayout(net, dataset).psnr_record(kind)
+            if args.force or not stage_done(f'{net}_{kind}_inference', key, [psnr]):
                 timings[f'{net} {kind} inference'] = run(tool('inference', net), [
                     '--dataroot', DATA, '--model_path', model, '--save_root', out,
                     '--folders', *LR_FOLDERS, '--psnr_json', psnr, '--force'], f'{net} {kind} inference + PSNR')
-                mark_done(f'results/report/{net}_{kind}_inference.done', key)
+                mark_done(f'{net}_{kind}_inference', key, [psnr])
         layout = ResultsLayout(net, dataset)
         model_args = ['--baseline_model_path', models[0], '--target_model_path', models[1]]
-        lr_args = ['--blur_folder', f'{attr_root}/Blur2_LRbicx2', '--noise_folder', f'{attr_root}/LRbicx2_noise0.1',
-                   '--total_step', str(steps)]
-        stamp = f'results/report/{net}_rankings_{setting}.done'
+        stamp = f'{net}_rankings_{setting}'
         rankings_key = f'{setting} models {" ".join(model_keys)} data {data_keys[attr_root]}'
-        if args.force or not stage_done(stamp, rankings_key):
-            for name, title, call_args in (
-                    ('faig', 'FAIG', [*model_args, '--gt_folder', f'{attr_root}/GTmod12', *lr_args,
-                                      '--quadrature', args.quadrature]),
-                    ('ig', 'IG', ['--target_model_path', models[1], '--bic_folder', f'{attr_root}/Linear_LRbicx2',
-                                  *lr_args])):
-                ran = attribution_stage(f'results/report/{net}_{name}_{setting}', rankings_key, args.force,
-                                        tool(name, net), [*call_args, '--record_filters_folder',
-                                                          layout.rankings(name)], f'{net} {title}')
+        ranking_files = lambda: [f for m in ('faig', 'ig', 'abs_filter_change', 'random')  # noqa: E731
+                                 for f in ranking_outputs(layout.rankings(m))]
+        if args.force or not stage_done(stamp, rankings_key, ranking_files()):
+            jobs = attribution_jobs(net, models, attr_root, steps, args.quadrature, layout)
+            for name, title in (('faig', 'FAIG'), ('ig', 'IG')):
+                method, job, command = jobs[name]
+                ran = attribution_stage(f'{net}_{name}_{setting}', rankings_key, args.force,
+                                        method, job, command, f'{net} {title}')
                 if ran:
                     timings[ran[0]] = ran[1]
-            run(tool('absolute_filter_change', net), [*model_args, '--record_filters_folder',
-                                                      layout.rankings('abs_filter_change'), '--force'], f'{net} |θ−θ̄|')
-            run(tool('random_neurons', net), ['--record_filters_folder', layout.rankings('random'), '--force'],
-                f'{net} random')
-            mark_done(stamp, rankings_key)
-        metrics = osp.join(layout.metrics(), 'comparison.csv')
-        if args.force or not exists(metrics) or osp.getmtime(osp.join(ROOT, metrics)) < osp.getmtime(
-                osp.join(ROOT, stamp)):
+            for name, title in (('abs_filter_change', '|θ−θ̄|'), ('random', 'random')):
+                method, job, command = jobs[name]
+                library_run(method, job, command, f'{net} {title}')
+            mark_done(stamp, rankings_key, ranking_files())
+        # the comparison is current while the rankings it read are the files the rankings stage made (their
+        # index and score files: a rerun that writes the same rankings with another meta.json changes nothing)
+        comparison_key = {'rankings': {f: h for f, h in record(stamp).outputs().items()
+                                       if f.endswith(('_index.txt', '_scores.npy'))}, 'models': model_keys,
+                          'data': data_keys[attr_root]}
+        if args.force or not stage_done(f'{net}_comparison_{dataset}', comparison_key):
             timings[f'{net} comparison'] = run(tool('comparison', net), [
                 *model_args, '--dataset', dataset,
                 '--target_model_output_root', osp.join(layout.target_outputs(), dataset), '--teaser_image',
-                'astronaut', '--force'], f'{net} comparison')
+                ResultsLayout.TEASER_IMAGE, '--force'], f'{net} comparison')
+            metrics = layout.metrics()
+            mark_done(f'{net}_comparison_{dataset}', comparison_key,
+                      [osp.join(metrics, f) for f in (ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD, 'meta.json')])
         distribution = script('vis_filters_distribution', 'faig.cli.analysis', 'distribution_main')
         timings[f'{net} distribution'] = run(distribution, [
             '--net', net, '--dataset', dataset,

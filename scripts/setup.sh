@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 $PY -m pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
 $PY -m pip install -q --disable-pip-version-check numpy opencv-python pyyaml tqdm matplotlib scikit-image scikit-learn scipy \
-    lmdb tensorboard pytest
+    lmdb tensorboard pytest PyWavelets
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation basicsr==1.4.2
 $PY -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
 $PY -c "import faig; faig.register(); import torch, basicsr; print(f'faig ready: torch {torch.__version__}, basicsr {basicsr.__version__}')"

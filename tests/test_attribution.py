@@ -411,3 +411,13 @@ def test_several_nodes_per_pass_give_the_same_integral(name):
         for key in ('blur', 'noise'):
             np.testing.assert_allclose(many[key], one[key], rtol=1e-9, atol=1e-12 * np.abs(one[key]).max())
             np.testing.assert_allclose(c3[key], c1[key], rtol=1e-9)
+
+
+def test_index_bytes_equal_the_originals_savetxt():
+    import io
+
+    from faig.attribution.ranking import index_bytes
+    for ranking in (np.array([0]), np.random.default_rng(0).permutation(151936), np.array([5, 3, 10**9], np.int32)):
+        buffer = io.StringIO()
+        np.savetxt(buffer, ranking, delimiter=',', fmt='%d')
+        assert index_bytes(ranking) == buffer.getvalue().encode()

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from faig.attribution.ranking import rank, read_index
-from faig.attribution.runner import PartialStore, run_faig
+from faig.attribution.runner import PartialStore
 from faig.data.image_io import read_image
 from faig.errors import InputError
 from faig.inference import image_to_tensor
@@ -76,22 +76,44 @@ def test_faig_script_matches_literal_reference(setup):
 
 def test_faig_resume_reuses_partial_results(setup, monkeypatch):
     root, _, _ = setup
+    from faig.attribution.methods import FAIG
+    from faig.attribution.pipeline import AttributionJob, rank_dataset
     folders = {'gt': str(root / 'GT'), 'blur': str(root / 'Blur2_LRbicx2'),
                'noise': str(root / 'LRbicx2_noise0.1')}
-    from faig.networks import load_model_pair
-    net, baseline, target = load_model_pair(NET, str(root / 'baseline.pth'), str(root / 'target.pth'))
-    config = {'steps': 2}
-    first, _ = run_faig(net, baseline, target, folders, n_steps=2, store=PartialStore(str(root / 'r'), config, False))
-    import faig.attribution.runner as runner
+    job = AttributionJob(str(root / 'r'), ('blur', 'noise'), folders, NET, 'srresnet',
+                         {'baseline': str(root / 'baseline.pth'), 'target': str(root / 'target.pth')},
+                         layout='contiguous', device='cpu')
+    seen = []
+    original = FAIG.attribute
 
-    def boom(*args, **kwargs):
-        raise AssertionError('recomputed an image that was stored')
+    def stop_after_first(self, images, **kwargs):
+        if seen:
+            raise KeyboardInterrupt  # a run killed after its first image
+        seen.append(1)
+        return original(self, images, **kwargs)
 
-    monkeypatch.setattr(runner, 'faig_image', boom)
-    again, _ = run_faig(net, baseline, target, folders, n_steps=2, store=PartialStore(str(root / 'r'), config, True))
-    np.testing.assert_array_equal(first['blur'], again['blur'])
+    monkeypatch.setattr(FAIG, 'attribute', stop_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        rank_dataset(FAIG(n_steps=2), job)
+    assert len(os.listdir(root / 'r' / '.partial')) == 2  # config + the finished image
+
+    def once(self, images, **kwargs):
+        seen.append(2)
+        return original(self, images, **kwargs)
+
+    monkeypatch.setattr(FAIG, 'attribute', once)
+    with pytest.raises(InputError, match='--resume'):
+        rank_dataset(FAIG(n_steps=2), job)  # partial results are never dropped silently
+    job.resume = True
+    resumed = rank_dataset(FAIG(n_steps=2), job)
+    assert seen == [1, 2]  # only the missing image was computed
+    monkeypatch.setattr(FAIG, 'attribute', original)
+    job.resume, job.out = False, str(root / 'whole')
+    whole = rank_dataset(FAIG(n_steps=2), job)
+    np.testing.assert_array_equal(resumed.scores['blur'], whole.scores['blur'])
     with pytest.raises(InputError, match='other settings'):
-        PartialStore(str(root / 'r'), {'steps': 3}, True)
+        PartialStore(str(root / 'r2'), {'steps': 2}, False).put('x', {'a': np.zeros(1)}) or \
+            PartialStore(str(root / 'r2'), {'steps': 3}, True)
 
 
 def test_pairing_by_name_not_position(setup):

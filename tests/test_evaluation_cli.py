@@ -124,7 +124,7 @@ def test_comparison_cache_never_mixes_models(tmp_path):
 
 
 def test_a_new_network_and_a_new_degradation_need_only_their_specs(tmp_path, monkeypatch):
-    """A network registered in faig.specs (here a tiny EDSR) and a degradation named only by flags (JPEG)
+    """A network registered in faig.specs (here a tiny EDSR) and a degradation named only by flags (haze, registered nowhere)
     run through every tool in-process, with no scripts of their own (python -m faig)."""
     from faig.__main__ import main
     from faig.specs import NETWORKS, NetworkSpec
@@ -138,11 +138,11 @@ def test_a_new_network_and_a_new_degradation_need_only_their_specs(tmp_path, mon
     torch.save({'params_ema': target}, 'experiments/tiny_edsr/target_model.pth')
     data = 'datasets/Tiny'
     write_images(f'{data}/GTmod12', [(16, 20), (12, 12)], seed=1)
-    for folder, seed in (('LRbicx2_jpeg20', 2), ('LRbicx2_noise0.1', 3), ('Linear_LRbicx2', 4)):
+    for folder, seed in (('LRbicx2_haze', 2), ('LRbicx2_noise0.1', 3), ('Linear_LRbicx2', 4)):
         write_images(f'{data}/{folder}', [(8, 10), (6, 6)], seed=seed)
-    pair = ['--deg_a', 'jpeg', '--deg_b', 'noise']
+    pair = ['--deg_a', 'haze', '--deg_b', 'noise']
     search = 'results/Interpret/neuron-search/tiny_edsr/Tiny'
-    inputs = ['--deg_a_folder', f'{data}/LRbicx2_jpeg20', '--noise_folder', f'{data}/LRbicx2_noise0.1']
+    inputs = ['--deg_a_folder', f'{data}/LRbicx2_haze', '--noise_folder', f'{data}/LRbicx2_noise0.1']
     assert main(['faig', '--net', 'tiny_edsr', *pair, *inputs, '--gt_folder', f'{data}/GTmod12', '--total_step', '2',
                  '--record_filters_folder', f'{search}/faig']) == 0
     assert main(['ig', '--net', 'tiny_edsr', *pair, *inputs, '--bic_folder', f'{data}/Linear_LRbicx2',
@@ -152,10 +152,10 @@ def test_a_new_network_and_a_new_degradation_need_only_their_specs(tmp_path, mon
     num_filters = sum(v.shape[0] * v.shape[1] for v in target.values() if v.ndim == 4)
     assert main(['random_neurons', '--net', 'tiny_edsr', *pair, '--total_neuron_nums', str(num_filters),
                  '--record_filters_folder', f'{search}/random']) == 0
-    assert main(['comparison', '--net', 'tiny_edsr', *pair, '--deg_a_folder_name', 'LRbicx2_jpeg20', '--dataset',
+    assert main(['comparison', '--net', 'tiny_edsr', *pair, '--deg_a_folder_name', 'LRbicx2_haze', '--dataset',
                  'Tiny', '--proportions', '10']) == 0
     rows = list(csv.DictReader(open('results/Interpret/metrics/tiny_edsr/Tiny/comparison.csv')))
-    assert {r['masked_filters'] for r in rows} == {'jpeg', 'noise'} and len(rows) == 4 * 1 * 2 * 2 * 3
-    assert os.path.isfile('results/Interpret/metrics/tiny_edsr/Tiny/faig_maskjpegfilter_jpeg.txt')
-    ranking = np.loadtxt(f'{search}/faig/jpeg_index.txt', dtype=int)
+    assert {r['masked_filters'] for r in rows} == {'haze', 'noise'} and len(rows) == 4 * 1 * 2 * 2 * 3
+    assert os.path.isfile('results/Interpret/metrics/tiny_edsr/Tiny/faig_maskhazefilter_haze.txt')
+    ranking = np.loadtxt(f'{search}/faig/haze_index.txt', dtype=int)
     assert sorted(ranking) == list(range(num_filters))

@@ -135,8 +135,10 @@ def test_partial_results_are_not_dropped_without_resume_or_force(sandbox):
     from faig.attribution.runner import PartialStore
     assert faig_run(sandbox).returncode == 0
     config = json.load(open(sandbox / 'out/faig/meta.json'))
-    config = {k: v for k, v in config.items() if k not in ('run_key', 'seconds', 'device', 'images',
-                                                             'max_relative_completeness_error')}
+    config = {k: v for k, v in config.items() if k not in ('run_key', 'seconds', 'device', 'images', 'ranks',
+                                                             'filter_space', 'max_relative_completeness_error')}
+    from faig.attribution.pipeline import PARTIAL_FORMAT
+    config['partial_format'] = PARTIAL_FORMAT  # as the pipeline records its partial results
     store = PartialStore(str(sandbox / 'out/faig'), config, resume=True)
     store.put('img0', {'x': np.zeros(1)})
     one_error(faig_run(sandbox), '.partial', '1 image(s) finished', '--resume')
@@ -274,8 +276,9 @@ def test_disk_full_during_per_image_writes_keeps_finished_images(sandbox, monkey
     assert sorted(os.listdir(partial)) == ['config.json', 'img0.npz']
     monkeypatch.setattr(runner, 'write_bytes', real_write)
     computed = []
-    real_faig_image = runner.faig_image
-    monkeypatch.setattr(runner, 'faig_image', lambda *a, **k: computed.append(1) or real_faig_image(*a, **k))
+    from faig.attribution.methods import FAIG
+    real_attribute = FAIG.attribute
+    monkeypatch.setattr(FAIG, 'attribute', lambda *a, **k: computed.append(1) or real_attribute(*a, **k))
     assert faig_in_process(sandbox, monkeypatch, '--resume') == 0
     assert len(computed) == 1  # only the image that was not finished
     assert not partial.exists()

@@ -261,34 +261,49 @@ def test_write_report_without_per_image_files(tmp_path):
     assert text.count('no per-image data') == 2  # 3a and 3b
 
 
-def test_attribution_stage_resumes_only_a_stopped_run_with_the_same_key(tmp_path):
+def test_attribution_stage_resumes_only_a_stopped_run_with_the_same_key(tmp_path, monkeypatch):
     reproduce = load_script('reproduce', tmp_path)
+    import faig.attribution.pipeline as pipeline
+    import faig.cli.attribution as attribution
+    from faig.attribution.pipeline import AttributionJob
     calls = []
+    stops = []
 
-    def tool(argv, stop=False):
-        calls.append(list(argv))
-        if stop:
+    def rank_dataset(method, job):
+        calls.append(('--resume' if job.resume else '', '--force' if job.force else ''))
+        if stops:
             raise KeyboardInterrupt  # the session ended part-way
+        os.makedirs(tmp_path / job.out, exist_ok=True)
+        with open(tmp_path / job.out / 'blur_index.txt', 'w') as f:
+            f.write(f'{len(calls)}\n')  # what the stage's record hashes
+
+    monkeypatch.setattr(pipeline, 'rank_dataset', rank_dataset)
+    monkeypatch.setattr(attribution, 'report', lambda *args: None)
 
     def stage(key, force=False, stop=False):
-        return reproduce.attribution_stage('results/report/net_faig_s', key, force,
-                                           lambda argv: tool(argv, stop), ['--x'], 'net FAIG')
+        stops[:] = [1] if stop else []
+        return reproduce.attribution_stage('net_faig_s', key, force, None,
+                                           AttributionJob('out'), 'faig.py --x', 'net FAIG')
 
     with pytest.raises(KeyboardInterrupt):
         stage('k1', stop=True)
-    assert calls[-1] == ['--x', '--force']
+    assert calls[-1] == ('', '--force')
     title, _ = stage('k1')  # same models and settings: reuse the per-image results
-    assert calls[-1] == ['--x', '--resume', '--force'] and title == 'net FAIG (resumed)'
-    assert not (tmp_path / 'results/report/net_faig_s.started').exists()
+    assert calls[-1] == ('--resume', '--force') and title == 'net FAIG (resumed)'
+    assert not reproduce.record('net_faig_s').started('k1') and reproduce.stage_done('net_faig_s', 'k1')
     assert stage('k1') is None and len(calls) == 2  # done: not run again
+    (tmp_path / 'out' / 'blur_index.txt').write_text('edited\n')
+    assert stage('k1')[0] == 'net FAIG' and len(calls) == 3  # an output changed since: run again, from scratch
+    assert calls[-1] == ('', '--force') and stage('k1') is None
+    calls.pop()
     with pytest.raises(KeyboardInterrupt):
         stage('k2', stop=True)  # other models: starts over ...
-    assert calls[-1] == ['--x', '--force']
-    assert stage('k3')[0] == 'net FAIG' and calls[-1] == ['--x', '--force']  # ... and a stop under k2 is not resumed by k3
+    assert calls[-1] == ('', '--force')
+    assert stage('k3')[0] == 'net FAIG' and calls[-1] == ('', '--force')  # ... and a stop under k2 is not resumed by k3
     with pytest.raises(KeyboardInterrupt):
         stage('k3', force=True, stop=True)
     stage('k3', force=True)  # --force: never resumes
-    assert calls[-1] == ['--x', '--force']
+    assert calls[-1] == ('', '--force')
 
 
 def test_write_report_of_some_nets_keeps_the_other_nets_of_the_same_setting(tmp_path):

@@ -38,9 +38,12 @@ class PathIntegral:
         """Per-parameter signed attribution delta ⊙ G (the original's ``grad * diff / N`` order)."""
         return {k: self.grads[k] * delta[k] / self.divisor for k in delta}
 
-    def completeness(self, delta):
-        """(sum of all attributions, L(baseline) - L(target), their difference)."""
-        total = sum(float(a.double().sum()) for a in self.attribution({k: delta[k] for k in self.grads}).values())
+    def completeness(self, delta, attribution=None):
+        """(sum of all attributions, L(baseline) - L(target), their difference). ``attribution``: this
+        integral's :meth:`attribution` of ``delta`` when already computed (the same tensors, not recomputed)."""
+        if attribution is None:
+            attribution = self.attribution({k: delta[k] for k in self.grads})
+        total = sum(float(attribution[k].double().sum()) for k in self.grads)
         expected = self.loss_baseline - self.loss_target
         return total, expected, total - expected
 
@@ -154,9 +157,11 @@ def integrate_gradients(path, inputs, gt, n_steps=100, method='riemann_left', lo
     return results
 
 
-def filter_scores(space, integral, delta):
-    """s(x): per-filter sum over the kernel of |delta ⊙ G| (1-D tensor, length = number of filters)."""
-    attribution = integral.attribution({e.name: delta[e.name] for e in space.entries})
+def filter_scores(space, integral, delta, attribution=None):
+    """s(x): per-filter sum over the kernel of |delta ⊙ G| (1-D tensor, length = number of filters).
+    ``attribution``: ``integral.attribution`` of (at least) the filters' parameters, when already computed."""
+    if attribution is None:
+        attribution = integral.attribution({e.name: delta[e.name] for e in space.entries})
     return space.per_filter(attribution, reduce='sum_abs')
 
 
@@ -172,8 +177,11 @@ def faig_image(space, path, images, gt, n_steps=100, method='riemann_left', prog
     """
     integrals = integrate_gradients(path, images, gt, n_steps, method, progress=progress, precision=precision,
                                     nodes_per_pass=nodes_per_pass)
-    scores = {k: filter_scores(space, v, path.delta).float().cpu().numpy() for k, v in integrals.items()}
-    completeness = {k: v.completeness(path.delta) for k, v in integrals.items()}
+    scores, completeness = {}, {}
+    for key, integral in integrals.items():  # delta ⊙ G once per input, for the scores and the completeness
+        attribution = integral.attribution({k: path.delta[k] for k in integral.grads})
+        scores[key] = filter_scores(space, integral, path.delta, attribution).float().cpu().numpy()
+        completeness[key] = integral.completeness(path.delta, attribution)
     return scores, completeness
 
 

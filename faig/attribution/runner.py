@@ -1,23 +1,16 @@
-"""Dataset-level runs of the attribution methods: image pairing, progress, resumable partial results."""
+"""Pieces of the attribution pipeline (faig.attribution.pipeline): image sets, resumable partial results."""
 import io
 import json
 import os
 import os.path as osp
 import shutil
-import time
 import zipfile
 
 import numpy as np
-import torch
-from tqdm import tqdm
 
-from faig.attribution.faig import discriminative, faig_image
-from faig.attribution.filters import FilterSpace
-from faig.attribution.ig import ig_image
-from faig.attribution.path import ParameterPath, in_layout
-from faig.data.image_io import pair_by_name, read_image, write_bytes
+from faig.data.image_io import read_image, write_bytes
 from faig.errors import InputError
-from faig.inference import check_lr_size, image_channels, image_to_tensor
+from faig.inference import check_lr_size, image_to_tensor
 from faig.stamps import files_digest
 
 
@@ -146,93 +139,5 @@ def show_steps(pairs, tensors, pixels=128 * 128):
     return len(pairs) < 4 or lr.shape[-1] * lr.shape[-2] >= pixels
 
 
-def cached_per_image(pairs, store, desc, compute):
-    """Yield (image name, per-image result): from ``store`` when present, else ``compute(pair)`` (then stored)."""
-    bar = tqdm(pairs, desc=desc, unit='img')
-    for pair in bar:
-        name = image_name(pair)
-        bar.set_postfix_str(name)
-        cached = store.get(name) if store else None
-        if cached is None:
-            cached = compute(pair)
-            if store:
-                store.put(name, cached)
-        yield name, cached
-
-
 def image_name(pair):
     return osp.splitext(osp.basename(next(iter(pair.values()))))[0]
-
-
-def run_faig(net, baseline, target, folders, scale=2, n_steps=100, method='riemann_left', device='cpu',
-             store=None, image_reduce='sum', degradations=('blur', 'noise'), precision='fp32', channels_last=False,
-             per_image=None, nodes_per_pass=1):
-    """FAIG over a data set.
-
-    Args:
-        folders: {'gt': ..., <deg a>: ..., <deg b>: ...}; images are paired by file name.
-        image_reduce: 'sum' (original SRResNet script) or 'mean' (original SRCNN-style script) over images.
-        per_image: a dict to receive {image name: s(x_a) - s(x_b)} (for per-image robustness checks).
-    Returns:
-        scores {deg: float32 array} for the first degradation and its negation for the second,
-        and a per-image report (completeness of the path integral, time).
-    """
-    pairs = pair_by_name(folders)
-    space = FilterSpace(target)
-    net = net.to(device)
-    channels = image_channels(net)
-    path = ParameterPath(net, baseline, target, device, channels_last=channels_last)
-    first, second = degradations
-    total = None
-    report = []
-
-    def compute(pair):
-        start = time.time()
-        tensors = load_image_set(pair, scale, device, channels=channels)
-        scores, completeness = faig_image(space, path, {d: tensors[d] for d in degradations}, tensors['gt'], n_steps,
-                                          method, progress=show_steps(pairs, tensors), precision=precision,
-                                          nodes_per_pass=nodes_per_pass)
-        result = {'diff': discriminative(scores, first, second), 'seconds': np.array(time.time() - start)}
-        for d in degradations:
-            result[f'completeness_{d}'] = np.array(completeness[d], dtype=np.float64)
-        return result
-
-    for name, cached in cached_per_image(pairs, store, f'FAIG ({n_steps} steps, {method})', compute):
-        total = cached['diff'].copy() if total is None else total + cached['diff']
-        if per_image is not None:
-            per_image[name] = cached['diff']
-        report.append({'image': name, 'seconds': round(float(cached['seconds']), 2), **{
-            f'completeness_{d}': dict(zip(('sum_attribution', 'loss_difference', 'error'),
-                                          map(float, cached[f'completeness_{d}'])))
-            for d in degradations
-        }})
-    if image_reduce == 'mean':
-        total = total / len(pairs)
-    return {first: total, second: -total}, report
-
-
-def run_ig(net, folders, scale=2, n_steps=100, method='riemann_left', device='cpu', store=None,
-           degradations=('blur', 'noise'), channels_last=False):
-    """IG over a data set. ``folders``: {'clean': ..., <deg a>: ..., <deg b>: ...} (paired by name).
-
-    Returns {deg: sum over images of the per-filter IG scores}.
-    """
-    pairs = pair_by_name(folders)
-    space = FilterSpace(net.state_dict())
-    net = net.to(device).eval()
-    if channels_last:
-        net = net.to(memory_format=torch.channels_last)
-    totals = {d: None for d in degradations}
-    channels = image_channels(net)
-
-    def compute(pair):
-        tensors = {k: in_layout(v, channels_last) for k, v in load_image_set(pair, scale, device, gt_role=None,
-                                                                               channels=channels).items()}
-        progress = show_steps(pairs, tensors)
-        return {d: ig_image(space, net, tensors['clean'], tensors[d], n_steps, method, progress=progress)
-                for d in degradations}
-
-    for _, cached in cached_per_image(pairs, store, f'IG ({n_steps} steps, {method})', compute):
-        for d in degradations:
-            totals[d] = cached[d].copy() if totals[d] is None else totals[d] + cached[d]
-    return totals

@@ -13,7 +13,7 @@ def absolute_filter_change(space, baseline, target):
     size = space.per_filter({k: baseline[k] for k in names}, 'sum_abs')  # sum|θ_baseline| per filter
     ratio = {}
     for e in space.entries:
-        denom = size[e.offset:e.offset + e.count].view(e.out_channels, e.in_channels, 1, 1)
+        denom = e.broadcast(size[e.offset:e.offset + e.count])  # each element gets its filter's sum (any kind)
         ratio[e.name] = (target[e.name] - baseline[e.name]).abs() / denom  # the original's per-element division
     scores = space.per_filter(ratio, 'sum')
     changed = space.per_filter({k: (target[k] != baseline[k]).float() for k in names}, 'sum') > 0

@@ -58,7 +58,7 @@ def distribution_main(argv=None):
     parser.add_argument('--blurry_neuron_txt', default=osp.join(layout.rankings('faig'), 'blur_index.txt'))
     parser.add_argument('--noisy_neuron_txt', default=osp.join(layout.rankings('faig'), 'noise_index.txt'))
     parser.add_argument('--proportion', type=percent, default=1)
-    parser.add_argument('--save_path', default=osp.join(layout.figures(), 'filter_distribution.png'))
+    parser.add_argument('--save_path', default=layout.figure('filter_distribution'))
     parser.add_argument('--param_key', default=None, help='checkpoint key (default: params_ema, else params)')
     add_allow_other_models(parser)
     args = parser.parse_args(argv)
@@ -74,15 +74,14 @@ def distribution_main(argv=None):
     if not args.save_path.lower().endswith(('.png', '.jpg', '.jpeg', '.pdf', '.svg')):
         raise InputError(f'{args.save_path}: --save_path must name a figure file (.png, .jpg, .pdf, .svg)')
 
-    from faig.attribution.filters import FilterSpace
-    from faig.attribution.ranking import check_provenance, read_index
+    from faig.attribution.ranking import check_provenance, ranking_space, read_index
     from faig.cli.evaluation import require_selection
     from faig.evaluation.location import describe_location, filter_location
     from faig.figures import plot_filter_distribution
     from faig.networks import load_params
     from faig.stamps import state_digest
     params = load_params(args.target_model_path, args.param_key)
-    space = FilterSpace(params)
+    space = ranking_space(osp.dirname(args.blurry_neuron_txt) or '.', params)  # the layers it ranks (--layers)
     require_selection([args.proportion], space.num_filters, '--proportion')
     rankings = {'blur': read_index(args.blurry_neuron_txt, space.num_filters),
                 'noise': read_index(args.noisy_neuron_txt, space.num_filters)}
@@ -148,8 +147,8 @@ def modulation_main(argv=None):
                      input_files={'--baseline_model_path': args.baseline_model_path,
                                   '--target_model_path': args.target_model_path, '--neuron_txt': ranking_path})
 
-    from faig.attribution.filters import FilterSpace, require_weight_change
-    from faig.attribution.ranking import check_provenance, json_bytes, read_index
+    from faig.attribution.filters import require_weight_change
+    from faig.attribution.ranking import check_provenance, json_bytes, ranking_space, read_index
     from faig.cli.evaluation import check_scale, require_selection
     from faig.outputs import FolderLock, claim_results, commit_files
     from faig.stamps import files_digest, sha1_file, state_digest
@@ -165,7 +164,8 @@ def modulation_main(argv=None):
     if osp.dirname(osp.normpath(folder)) == osp.join('datasets', args.dataset):
         from faig.inference import image_channels
         check_scale(osp.join('datasets', args.dataset), {deg.name: folder}, args.scale, image_channels(model))
-    space = FilterSpace(target)
+    # every layer kind (modulate_filters works in each weight's own layout), the layers of the ranking (--layers)
+    space = ranking_space(osp.dirname(ranking_path) or '.', model)
     require_weight_change(space, baseline, target, args.baseline_model_path, args.target_model_path)
     require_selection([args.proportion], space.num_filters, '--proportion')
     top = top_filters(read_index(ranking_path, space.num_filters), args.proportion, space.num_filters)
@@ -181,7 +181,7 @@ def modulation_main(argv=None):
     key = {'baseline': given['baseline'], 'target': given['target'], 'network': opt, 'inputs': given['inputs'],
            'ranking': sha1_file(ranking_path), 'proportion': args.proportion, 'lambdas': lambdas}
     with FolderLock(base):
-        claim_results(base, key, args.force, ['differences.json'], meta_name='differences.json')
+        claim_results(base, key, args.force, [ResultsLayout.MODULATION_RECORD], meta_name=ResultsLayout.MODULATION_RECORD)
         outputs, differences = {}, {}
         folders = {lam: osp.join(base, f'lambda_{lambda_label(lam)}') for lam in [*lambdas, 1.0]}
         # the reference: the target model itself (λ = 1 exactly), whether or not 1 is among --lambdas
@@ -200,8 +200,8 @@ def modulation_main(argv=None):
         labels = [f'λ={lambda_label(lam)}' for lam in lambdas]
         title = (f'{label}: modulating the top {args.proportion:g}% FAIG {deg.function} filters ({len(top)}), '
                  f'{dataset} {deg.adjective} inputs (centre crops)')
-        sheet = contact_sheet(rows, labels, osp.join(base, 'contact_sheet.png'), cell_width=110, title=title)
-        commit_files(base, {'differences.json': json_bytes(
+        sheet = contact_sheet(rows, labels, osp.join(base, ResultsLayout.CONTACT_SHEET), cell_width=110, title=title)
+        commit_files(base, {ResultsLayout.MODULATION_RECORD: json_bytes(
                    {'lambdas': lambdas, 'output_difference': [differences[v] for v in lambdas],
                     'reference': f'target model (λ=1): {osp.basename(folders[1.0])}',
                     'folders': [osp.basename(folders[v]) for v in lambdas],

@@ -9,6 +9,8 @@ from faig.evaluation.masking import DEFAULT_PROPORTIONS
 from faig.paths import dataset_name, default_test_root
 from faig.specs import RANKING_METHODS, ResultsLayout, network
 
+PAPER_METHODS = tuple(RANKING_METHODS)  # registered in faig.specs, before any plugin
+
 
 def evaluation_parser(net, description):
     prefix = network(net).flag_prefix
@@ -29,7 +31,10 @@ def evaluation_parser(net, description):
                         help=f'rankings: <this>/<dataset>/<method>/ (default {osp.dirname(default.rankings("x"))})')
     parser.add_argument(f'--{prefix}_mask_save_folder', dest='mask_folder', default=None,
                         help=f'masked outputs: <this>/<dataset>/<method>/ (default {default.masking()})')
-    parser.add_argument('--methods', nargs='+', default=list(RANKING_METHODS), choices=list(RANKING_METHODS))
+    from faig.attribution.methods import load_methods
+    load_methods()  # methods of plugins (FAIG_PLUGINS) and of faig/attribution/*_method.py can be compared too
+    parser.add_argument('--methods', nargs='+', default=list(PAPER_METHODS), choices=list(RANKING_METHODS),
+                        help=f'rankings to compare (default: the paper\'s, {" ".join(PAPER_METHODS)})')
     parser.add_argument('--proportions', nargs='+', type=percent, default=list(DEFAULT_PROPORTIONS),
                         help='percent of filters to mask, each in (0, 100]')
     parser.add_argument('--allow_other_models', action='store_true',
@@ -98,14 +103,14 @@ def check_scale(dataroot, folders, scale, channels=(3, 3)):
 def build_setup(args, net, layout, dataroot, channel='gray'):
     """The comparison's setup, after :func:`check_paths`: models loaded and checked, LR sizes checked,
     proportions that select no filter refused."""
-    from faig.attribution.filters import FilterSpace, require_weight_change
+    from faig.attribution.filters import require_weight_change, space_for_network
     from faig.evaluation.comparison import Setup
     from faig.networks import load_model_pair
     degs = pair_names(args)
     device = resolve_device(args.device)
     opt = network_option(args, net)
     net, baseline, target = load_model_pair(opt, args.baseline_model_path, args.target_model_path, args.param_key)
-    space = FilterSpace(target)
+    space = space_for_network(net)  # every layer kind (the same filters as FilterSpace(target) on conv-only nets)
     require_weight_change(space, baseline, target, args.baseline_model_path, args.target_model_path)
     require_selection(args.proportions, space.num_filters, '--proportions')
     names = folder_names(args, degs)
@@ -229,7 +234,8 @@ def comparison_main(net, argv=None):
     accepted = check_rankings(comparison, args, given)
     key = comparison_key(comparison, given)
     with locks(setup.metric_root, setup.mask_root, setup.target_output_root, layout.figures()):
-        claim_results(setup.metric_root, key, args.force, ['comparison.csv', 'comparison.md', 'meta.json'])
+        claim_results(setup.metric_root, key, args.force, [ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD,
+                                                           'meta.json'])
         per_image = comparison.run()
         results = mean_results(per_image)
         files = metric_files(per_image, setup.methods, setup.proportions, setup.degradations)
@@ -239,7 +245,7 @@ def comparison_main(net, argv=None):
         commit_files(setup.metric_root, files, replaces=METRIC_PATTERNS)
         print_tables(results, setup.methods, setup.proportions, setup.degradations)
         path = plot_proportion_curves(results, setup.methods, setup.proportions, f'{layout.net} on {args.dataset}',
-                                      osp.join(layout.figures(), f'proportion_curves_{args.dataset}.png'),
+                                      layout.figure('proportion_curves'),
                                       setup.degradations)
         method = 'faig' if 'faig' in setup.methods else setup.methods[0]
         teaser = masking_figure(comparison, args.teaser_image, layout.figures(), args.dataset, method)
@@ -271,5 +277,7 @@ def masking_figure(comparison, image, figure_folder, dataset, method='faig', pro
         rows.append((degradation(deg).input_title, [crop_center(c, 160) for c in cells]))
     labels = ['input', 'target model',
               *(f'{proportion}% {degradation(m).function}\nfilters masked' for m in degs)]
-    return contact_sheet(rows, labels, osp.join(figure_folder, f'masking_{dataset}_{stem}.png'), cell_width=170,
+    from faig.specs import ResultsLayout
+    name = osp.basename(ResultsLayout('', dataset).figure('masking', stem))
+    return contact_sheet(rows, labels, osp.join(figure_folder, name), cell_width=170,
                          title=f'{method.upper()} filters, image {stem}')

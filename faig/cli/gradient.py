@@ -1,5 +1,8 @@
-"""analysis/scripts/{generate_gradient_map,cal_blur_gradient_loss,cal_noise_gradient_loss}.py:
+"""analysis/scripts/{generate_gradient_map,cal_blur_gradient_loss,cal_noise_gradient_loss,cal_gradient_loss}.py:
 the original's two-step way to the output differences, through gradient maps saved as npy.
+
+The degradation pair is the one the comparison recorded (its meta.json), so the loss scripts work for
+any registered pair (e.g. ``cal_gradient_loss.py --degradation jpeg``), not only blur and noise.
 
 Only stamped output folders are converted (faig.stamps): each gradient-map folder records the
 hashes of the PNGs it came from, and the loss scripts check that both the PNGs and the maps
@@ -13,7 +16,7 @@ from faig.cli.args import Parser, percent, require_folder
 from faig.errors import InputError, cli
 from faig.evaluation.masking import DEFAULT_PROPORTIONS
 from faig.paths import dataset_name, default_test_root
-from faig.specs import NETWORKS, RANKING_METHODS, ResultsLayout, degradation
+from faig.specs import DEFAULT_PAIR, NETWORKS, RANKING_METHODS, ResultsLayout, degradation
 
 
 def stamped_folders(root):
@@ -93,26 +96,63 @@ def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems):
     return {stem: np.load(maps.path(stem)) for stem in stems}
 
 
+def comparison_pair(metric_folder):
+    """The degradation pair the comparison in ``metric_folder`` recorded (meta.json), or None."""
+    import json
+    try:
+        with open(osp.join(metric_folder, 'meta.json')) as f:
+            recorded = json.load(f).get('run_key', {}).get('degradations')
+    except (OSError, ValueError, AttributeError):
+        return None
+    return tuple(recorded) if isinstance(recorded, list) and len(recorded) == 2 else None
+
+
+def other_degradation(input_deg, metric_folder):
+    """The other degradation of ``input_deg``'s pair: the comparison's recorded pair, else the paper's."""
+    for pair in (comparison_pair(metric_folder), tuple(DEFAULT_PAIR)):
+        if pair and input_deg in pair:
+            return pair[1] if pair[0] == input_deg else pair[0]
+    raise InputError(f'--other: needed for {input_deg} (no comparison in {metric_folder} records a pair with it)')
+
+
+@cli
+@cli
+def gradient_loss_any_main(argv=None):
+    """cal_gradient_loss.py: the loss script of any registered degradation (``--degradation``)."""
+    return gradient_loss_main.__wrapped__(None, argv)
+
+
 @cli
 def gradient_loss_main(input_deg, argv=None):
-    spec = degradation(input_deg)
-    parser = Parser(description=f'Output differences on the {spec.adjective} input from saved gradient maps '
-                    '(analysis/scripts/generate_gradient_map.py).')
+    """cal_<deg>_gradient_loss.py (``input_deg`` fixed), or cal_gradient_loss.py (``None``: --degradation)."""
+    spec = degradation(input_deg) if input_deg else None
+    parser = Parser(description=f'Output differences on the {spec.adjective if spec else "degraded"} input from '
+                    'saved gradient maps (analysis/scripts/generate_gradient_map.py).')
+    if spec is None:
+        parser.add_argument('--degradation', required=True,
+                            help='the input degradation (a registered one, e.g. blur, noise, jpeg)')
     parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS))
     parser.add_argument('--dataset', default=dataset_name(default_test_root()))
-    parser.add_argument('--input_folder_name', default=spec.folder)
+    parser.add_argument('--input_folder_name', default=spec.folder if spec else None,
+                        help="the input's LR folder under the dataset (default: its degradation spec's folder)")
     parser.add_argument('--methods', nargs='+', default=list(RANKING_METHODS), choices=list(RANKING_METHODS))
     parser.add_argument('--proportions', nargs='+', type=percent, default=list(DEFAULT_PROPORTIONS))
     parser.add_argument('--total_neuron_nums', type=int, default=None, help="default: the network's filter count")
     parser.add_argument('--channel', default='gray', choices=['gray', 'blue'], help='of the saved maps')
-    parser.add_argument('--other', default=None, help='the other degradation (default: the paper pair)')
+    parser.add_argument('--other', default=None,
+                        help="the other degradation (default: the other one of the comparison's recorded pair)")
     parser.add_argument('--save_folder', default=None,
                         help='where the txt files go (default results/Interpret/metrics/<net>/<dataset>/'
                         'gradient_loss_<channel>: beside, not over, the comparison\'s own files)')
     parser.add_argument('--force', action='store_true', help='replace results of other settings in --save_folder')
     args = parser.parse_args(argv)
-    other = args.other or ('noise' if input_deg == 'blur' else 'blur')
+    if spec is None:
+        input_deg = args.degradation
+        args.input_folder_name = args.input_folder_name or degradation(input_deg).folder
     layout = ResultsLayout(args.net, args.dataset)
+    other = args.other or other_degradation(input_deg, layout.metrics())
+    if other == input_deg:
+        raise InputError(f'--other: must differ from the input degradation ({input_deg})')
     save_folder = args.save_folder or osp.join(layout.metrics(), f'gradient_loss_{args.channel}')
     input_folder = osp.join('datasets', args.dataset, args.input_folder_name)
     require_folder(input_folder, '--input_folder_name')

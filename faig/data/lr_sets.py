@@ -1,4 +1,5 @@
-"""Degraded test sets from a GT folder: blurry, noisy and clean LR images (scripts/generate_lr.py)."""
+"""Degraded test sets from a GT folder: one LR set per registered degradation spec (blurry, noisy,
+JPEG-compressed, ...) and the clean ones (scripts/generate_lr.py)."""
 import os
 import os.path as osp
 import zlib
@@ -6,20 +7,38 @@ import zlib
 import numpy as np
 from tqdm import tqdm
 
-from faig.data.degradations import degrade, gaussian_kernel
+from faig.data.degradations import degrade, degrade_with
 from faig.data.image_io import (check_divisible, check_output_folder, decode_checked, encode_image, list_images,
                                 read_image, to_uint8, write_bytes, write_image)
 from faig.errors import InputError
+from faig.specs import appliable_degradation
 
 
-def default_folders(dataroot, scale, kernel_sigma, noise_sigma):
-    """The original's folder names (x2: Blur2_LRbicx2, LRbicx2_noise0.1, LRbicx2, Linear_LRbicx2)."""
-    return {
-        'blur': osp.join(dataroot, f'Blur{kernel_sigma:g}_LRbicx{scale}'),
-        'noise': osp.join(dataroot, f'LRbicx{scale}_noise{noise_sigma:g}'),
-        'bicubic': osp.join(dataroot, f'LRbicx{scale}'),
-        'bilinear': osp.join(dataroot, f'Linear_LRbicx{scale}'),
-    }
+def default_folders(dataroot, scale, kernel_sigma=2.0, noise_sigma=0.1, degradations=('blur', 'noise'), params=None):
+    """{role: folder}: each degradation's spec folder (``spec.lr_folder``; x2 with the defaults: Blur2_LRbicx2,
+    LRbicx2_noise0.1, LRbicx2_jpeg30), then the clean LRbicx<scale> and Linear_LRbicx<scale>.
+
+    ``params``: {degradation: {parameter: value}}; ``kernel_sigma``/``noise_sigma`` are the blur and noise
+    sigmas of the original's folder names (overridden by ``params``)."""
+    params = with_legacy_params(params, kernel_sigma=kernel_sigma, noise_sigma=noise_sigma)
+    folders = {}
+    for name in degradations:
+        spec = appliable_degradation(name, '--degradations')
+        folders[name] = osp.join(dataroot, spec.lr_folder(scale, **params.get(name, {})))
+    folders['bicubic'] = osp.join(dataroot, f'LRbicx{scale}')
+    folders['bilinear'] = osp.join(dataroot, f'Linear_LRbicx{scale}')
+    return folders
+
+
+def with_legacy_params(params, kernel_size=None, kernel_sigma=None, noise_sigma=None):
+    """``params`` ({degradation: {parameter: value}}) with the original's blur/noise arguments filled in
+    where ``params`` does not set them."""
+    merged = {name: dict(values) for name, values in (params or {}).items()}
+    legacy = {('blur', 'kernel_size'): kernel_size, ('blur', 'sigma'): kernel_sigma, ('noise', 'sigma'): noise_sigma}
+    for (name, key), value in legacy.items():
+        if value is not None:
+            merged.setdefault(name, {}).setdefault(key, value)
+    return merged
 
 
 def image_rng(seed, name):
@@ -76,13 +95,17 @@ def _same_image(path, data):
 
 
 def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, noise_sigma=0.1, seed=0,
-             overwrite=False, flags=None):
+             overwrite=False, flags=None, params=None):
     """Write the degraded LR sets.
 
-    blur:     Gaussian blur (kernel_size, kernel_sigma) on the HR image -> bilinear x1/scale -> 8 bit
-    noise:    bilinear x1/scale -> + N(0, noise_sigma^2) -> 8 bit
+    ``out_folders``: {role: folder}; a role is a registered degradation (faig/specs.py) or a clean set:
+    <degradation>: its spec's applier at its stage (blur: on the HR image, before the downsampling;
+              noise, JPEG: after it) -> bilinear x1/scale -> 8 bit; random ones (noise) draw from a
+              generator of the seed and the image name
     bilinear: bilinear x1/scale -> 8 bit (the clean start of IG's input path)
     bicubic:  bicubic x1/scale -> 8 bit (clean validation input)
+    ``params``: {degradation: {parameter: value}} (the spec's defaults for the rest); ``kernel_size``,
+    ``kernel_sigma`` and ``noise_sigma`` are the original's blur and noise parameters.
 
     Nothing is written unless everything can be: the output folders are checked
     (:func:`check_out_folders`: never the GT folder, never one folder for two outputs, creatable
@@ -92,16 +115,27 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
     replaced silently. Only then is the first file written.
     Returns the sorted image names.
     """
+    params = with_legacy_params(params, kernel_size, kernel_sigma, noise_sigma)
+    steps = {}
+    for role in out_folders:
+        if role in ('bilinear', 'bicubic'):
+            continue
+        spec = appliable_degradation(role, '--degradations')
+        values = {**spec.defaults, **params.get(role, {})}
+        problem = spec.check_params(values)
+        if problem:
+            raise InputError(f'{role} {problem}')
+        steps[role] = [(spec, values)]
     images = list_images(gt_folder)
     check_out_folders(gt_folder, out_folders, flags)
     out_folders = {role: folder for role, folder in out_folders.items() if folder}
-    kernel = gaussian_kernel(kernel_size, kernel_sigma)
     recipes = {
-        'blur': lambda img, name: degrade(img, scale, kernel=kernel),
-        'noise': lambda img, name: degrade(img, scale, noise_sigma=noise_sigma, rng=image_rng(seed, name)),
         'bilinear': lambda img, name: degrade(img, scale),
         'bicubic': lambda img, name: degrade(img, scale, interpolation='bicubic'),
     }
+    for role, role_steps in steps.items():
+        recipes[role] = (lambda role_steps: lambda img, name: degrade_with(
+            img, scale, role_steps, rng=image_rng(seed, name)))(role_steps)
 
     def encoded(role, img, name, path):
         return encode_image(path, to_uint8(recipes[role](img, name)))

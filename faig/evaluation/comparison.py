@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from faig.attribution.filters import FilterSpace
-from faig.attribution.ranking import read_index
+from faig.attribution.filters import space_for_network
+from faig.attribution.ranking import ranking_space, read_index
 from faig.data.image_io import list_images
+from faig.errors import InputError
 from faig.evaluation.gradient_map import image_gradient_map, per_image_difference
 from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitute_filters
 from faig.inference import restore_cached
 from faig.networks import build_network, fit
-from faig.specs import DEFAULT_PAIR, RANKING_METHODS, degradation
+from faig.specs import DEFAULT_PAIR, RANKING_METHODS, ResultsLayout, degradation
 
 METHODS = tuple(RANKING_METHODS)
-METRIC_PATTERNS = ('*_mask*filter_*.txt', 'comparison.csv', 'comparison.md', 'meta.json')  # a comparison's files
+METRIC_PATTERNS = ('*_mask*filter_*.txt', ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD, 'meta.json')  # a comparison's files
 INPUTS = DEFAULT_PAIR  # the paper's pair; any two degradations work through Setup.degradations
 
 
@@ -58,9 +59,10 @@ class Comparison:
 
     def __init__(self, setup):
         self.s = setup
-        self.space = FilterSpace(setup.target)
         self.net = fit(build_network(setup.net_opt), setup.target, setup.target_path, setup.net_opt)
         self.net = self.net.eval().to(setup.device)
+        self.space = space_for_network(self.net)  # every layer kind; a ranking made with --layers has its own
+        self._spaces = {}
         listings = {deg: list_images(setup.input_folder(deg)) for deg in setup.degradations}
         self.inputs = {deg: {osp.splitext(n)[0]: p for n, p in listing.items()} for deg, listing in listings.items()}
         first, second = setup.degradations
@@ -83,16 +85,30 @@ class Comparison:
         """{deg: ranking} of a method (read and checked once)."""
         if method not in self._rankings:
             folder = osp.join(self.s.neuron_root, method)
+            space = self._spaces[method] = ranking_space(folder, self.net)
+            other = next((m for m, s in self._spaces.items() if s.describe()['digest'] != space.describe()['digest']),
+                         None)
+            if other is not None:  # p % of one set of filters against p % of another would not compare
+                raise InputError(f'{folder}: ranks {space.num_filters} filters ({space.layers or "every layer"}) but '
+                                 f'the {other} ranking {self._spaces[other].num_filters} '
+                                 f'({self._spaces[other].layers or "every layer"}); compare rankings of the same '
+                                 'layers (--layers)')
             self._rankings[method] = {
-                deg: read_index(osp.join(folder, f'{deg}_index.txt'), self.space.num_filters)
+                deg: read_index(osp.join(folder, f'{deg}_index.txt'), space.num_filters)
                 for deg in self.s.degradations}
         return self._rankings[method]
 
+    def space_of(self, method):
+        """The filter space the method's ranking indexes (the whole network's unless it was made with --layers)."""
+        self.rankings(method)
+        return self._spaces[method]
+
     def masked_outputs(self, method, rankings, proportion, masked_deg):
         """Outputs (per input degradation) of the target with the top-p % ``masked_deg`` filters masked."""
-        n = num_selected(self.space.num_filters, proportion)
+        space = self.space_of(method)
+        n = num_selected(space.num_filters, proportion)
         base = osp.join(self.s.mask_root, method, f'{n}kernels', degradation(masked_deg).mask_kind)
-        state = substitute_filters(self.s.baseline, self.s.target, rankings[masked_deg][:n], self.space)
+        state = substitute_filters(self.s.baseline, self.s.target, rankings[masked_deg][:n], space)
         return {deg: self._outputs(state, deg, osp.join(base, self.s.folder_name(deg))) for deg in self.s.degradations}
 
     def run(self, progress=True):
@@ -148,8 +164,8 @@ def metric_files(per_image, methods, proportions, degradations=DEFAULT_PAIR):
         rows = [('mean', results[(method, p, masked, deg)]), *values.items()]
         for image, value in rows:
             writer.writerow([method, p, masked, deg, image, f'{value:.6f}'])
-    files['comparison.csv'] = buffer.getvalue().encode()
-    files['comparison.md'] = markdown_tables(results, methods, proportions, degradations).encode()
+    files[ResultsLayout.COMPARISON_CSV] = buffer.getvalue().encode()
+    files[ResultsLayout.COMPARISON_MD] = markdown_tables(results, methods, proportions, degradations).encode()
     return files
 
 

@@ -1,7 +1,8 @@
 """Substituting (masking) and modulating the discovered filters of the target model.
 
 Masking puts the baseline's kernel slices back at the top-p % filters of a ranking; biases
-and every other value stay the target's.
+and every other value stay the target's. Pass the ``space`` the ranking indexes (``space_for_network``
+of the network, with its ``layers``): the default, ``FilterSpace(target)``, knows only 4-D conv weights.
 """
 import numpy as np
 
@@ -25,7 +26,7 @@ def blend_filters(baseline, target, indices, weight_target, space=None):
         from faig.attribution.filters import FilterSpace
         space = FilterSpace(target)
     result = {k: v.clone() for k, v in target.items()}
-    for name, mask in space.masks(indices).items():
+    for name, mask in space.weight_masks(indices).items():  # in each weight's own layout (any layer kind)
         if not mask.any():
             continue
         w = result[name]

@@ -8,8 +8,10 @@
       neuron_ratio: 0.01                                             # its top 1 % (the original's keys)
       # or: finetuned_filters: [12, 345, ...]                         # an explicit list of filter indices
 
-Filters are the k x k slices ``weight[out, in]`` of the conv weights, indexed by
-:class:`faig.attribution.filters.FilterSpace`, so the index files of any network work (the original
+Filters are the k x k slices ``weight[out, in]`` of the conv weights (and the scalars of Linear layers,
+the slices of ConvTranspose / Conv1d / Conv3d ones), indexed by
+:func:`faig.attribution.filters.space_for_network` of the network (``train.filter_layers``: the
+``--layers`` patterns of a ranking made on part of the network), so the index files of any network work (the original
 supported only the SRCNN-style net, through hard-coded layer offsets, and dropped every selected
 filter of its first layer: docs/differences_from_original.md).
 
@@ -74,7 +76,6 @@ class ReTrainModel(FastSRModel):
     def check_options(cls, opt):
         """The selection, checked before any experiment folder exists (faig.training.check_options):
         a problem as text, or None."""
-        from faig.attribution.filters import FilterSpace
         from faig.errors import InputError
         from faig.networks import build_network
         train_opt = opt.get('train') or {}
@@ -82,23 +83,28 @@ class ReTrainModel(FastSRModel):
         if index_file is not None and not osp.isfile(str(index_file)):
             return f'train.finetuned_neuron_index_file not found: {index_file}'
         try:
-            space = FilterSpace(build_network(opt['network_g']).state_dict())
+            space = cls.filter_space(build_network(opt['network_g']), train_opt)
             cls.selected_filters(train_opt, space.num_filters)
         except InputError as exc:
             return str(exc)
         return None
 
+    @staticmethod
+    def filter_space(net, train_opt):
+        """The filter space the index file refers to: the network's (every layer kind), restricted to
+        ``train.filter_layers`` when given (the ``--layers`` the ranking was made with)."""
+        from faig.attribution.filters import space_for_network
+        return space_for_network(net, train_opt.get('filter_layers'))
+
     def init_training_settings(self):
-        from faig.attribution.filters import FilterSpace
         net = self.get_bare_model(self.net_g)
-        space = FilterSpace(net.state_dict())
+        space = self.filter_space(net, self.opt['train'])
         self.retrained_filters = self.selected_filters(self.opt['train'], space.num_filters)
-        self.update_masks = {}  # parameter name -> bool mask of the entries that may change
+        self.update_masks = {}  # parameter name -> bool mask (the weight's own shape) of the entries that may change
+        weights = net.state_dict()
         for name, filter_mask in space.masks(self.retrained_filters).items():
             if filter_mask.any():
-                weight = net.state_dict()[name]
-                shape = filter_mask.shape + (1, ) * (weight.ndim - 2)
-                self.update_masks[name] = filter_mask.view(shape).expand_as(weight).to(weight.device).clone()
+                self.update_masks[name] = space.weight_mask(name, filter_mask).to(weights[name].device)
         for name, param in net.named_parameters():
             if name in self.update_masks:
                 mask = self.update_masks[name]

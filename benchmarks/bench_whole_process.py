@@ -1,0 +1,191 @@
+"""Whole processes: ``analysis/tools/<net>/faig.py --fast`` against the original algorithm at 100 steps.
+
+    python benchmarks/bench_whole_process.py [--net srresnet] [--images astronaut camera chelsea coffee]
+                                             [--lr_size 48] [--steps 100] [--repeats 2] [--before] [--breakdown]
+
+What a user waits for: each run is a fresh interpreter (imports, model loading, hashing, image checks,
+the passes, writing the rankings), on the same centre crops (faig.data.lr_sets.crop_test_set, LR
+``--lr_size`` px) of ``--images``. The original (benchmarks/original_process.py: original_style.py's loop as a
+script, importing all of basicsr as the original did) and ``--fast`` run in turns, ``--repeats`` times each;
+the least wall time counts (the run least disturbed by the machine's other work), and the CPU time of that
+run is shown too (less sensitive to load). ``--fast`` reads its layout choice from a cache of this run (as on a
+machine where faig.py ran before); the first run, which measures it, is a row of its own. ``--before`` adds
+the settings of --fast before issue 29 (gauss_legendre with 8 nodes, after the full basicsr import);
+``--breakdown`` times the phases of one --fast run (and of the --before run) with benchmarks/stamped_run.py.
+Children inherit the environment: run it under ``OMP_NUM_THREADS=1`` (and ``nice``) as in docs/benchmarks.md.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from common import ROOT, command_line, markdown_table, top_overlap, write_section
+
+BEFORE_SETTINGS = ['--quadrature', 'gauss_legendre', '--total_step', '8']  # FAST_MODE before issue 29
+FULL_IMPORT_FIRST = ("import runpy, sys; import faig; faig.register(); sys.argv = sys.argv[1:]; "
+                     "runpy.run_path(sys.argv[0], run_name='__main__')")
+ROLES = {'gt': 'GTmod12', 'blur': 'Blur2_LRbicx2', 'noise': 'LRbicx2_noise0.1', 'clean': 'Linear_LRbicx2'}
+
+
+def make_inputs(dataroot, names, lr_size, folder):
+    """Centre crops of ``names`` as the attribution tools read them (one folder per role)."""
+    from faig.data.lr_sets import crop_test_set
+    src = osp.join(folder, 'src')
+    for role, sub in ROLES.items():
+        os.makedirs(osp.join(src, sub), exist_ok=True)
+        for name in names:
+            os.symlink(osp.abspath(osp.join(dataroot, sub, f'{name}.png')), osp.join(src, sub, f'{name}.png'))
+    data = osp.join(folder, 'data')
+    crop_test_set(src, data, lr_size, 2, [ROLES[r] for r in ('blur', 'noise', 'clean')])
+    return data
+
+
+def run(cmd, env):
+    """(wall seconds, CPU seconds of the child) of one process; a failure stops the benchmark."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise SystemExit(f'{" ".join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}')
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def read_rankings(folder):
+    return {deg: np.loadtxt(osp.join(folder, f'{deg}_index.txt'), dtype=np.int64) for deg in ('blur', 'noise')}
+
+
+def tool_args(net, data, out):
+    return [f'analysis/tools/{net}/faig.py', '--gt_folder', osp.join(data, ROLES['gt']),
+            '--blur_folder', osp.join(data, ROLES['blur']), '--noise_folder', osp.join(data, ROLES['noise']),
+            '--record_filters_folder', out, '--force']
+
+
+def breakdown(variants, env, work):
+    """{variant: stamped_run record} of one run each."""
+    records = {}
+    for label, args, extra in variants:
+        out = osp.join(work, f'stamps_{len(records)}.json')
+        run([sys.executable, 'benchmarks/stamped_run.py', f'{out}@{time.time()}', *args], {**env, **extra})
+        with open(out) as f:
+            records[label] = json.load(f)
+    return records
+
+
+def breakdown_table(records):
+    labels = list(records)
+    rows = []
+
+    def add(name, values):
+        if any(v >= 0.005 for v in values):
+            rows.append([name] + [f'{v:.2f}' for v in values])
+
+    add('interpreter start (python, site)', [r['interpreter_start_seconds'] or 0.0 for r in records.values()])
+    packages = sorted({p for r in records.values() for p in r['imports']},
+                      key=lambda p: -max(r['imports'].get(p, 0.0) for r in records.values()))
+    for p in packages:
+        add(f'import {p}', [r['imports'].get(p, 0.0) for r in records.values()])
+    phases = sorted({p for r in records.values() for p in r['phases']},
+                    key=lambda p: -max(r['phases'].get(p, 0.0) for r in records.values()))
+    for p in phases:
+        add(p, [r['phases'].get(p, 0.0) for r in records.values()])
+    rows.append(['**whole process**'] + [f'**{(r["interpreter_start_seconds"] or 0) + r["script_seconds"]:.2f}**'
+                                         for r in records.values()])
+    return markdown_table(['phase (s)', *labels], rows)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix='faig_whole_')
+    try:
+        measure(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(work):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--net', default='srresnet', choices=('srresnet', 'srcnn_style'))
+    parser.add_argument('--images', nargs='+', default=['astronaut', 'camera', 'chelsea', 'coffee'])
+    parser.add_argument('--lr_size', type=int, default=48)
+    parser.add_argument('--dataroot', default='datasets/SampleSet')
+    parser.add_argument('--steps', type=int, default=100, help="the original's steps")
+    parser.add_argument('--repeats', type=int, default=2)
+    parser.add_argument('--before', action='store_true', help='also the --fast settings before issue 29')
+    parser.add_argument('--breakdown', action='store_true', help='also where one --fast run spends its time')
+    parser.add_argument('--no_doc', action='store_true', help='print only (do not write docs/benchmarks.md)')
+    args = parser.parse_args()
+    from faig.attribution.modes import FAST_MODE
+    data = make_inputs(osp.join(ROOT, args.dataroot), args.images, args.lr_size, work)
+    env = {**os.environ, 'FAIG_LAYOUT_CACHE': osp.join(work, 'layout.json')}
+    out = {k: osp.join(work, k) for k in ('original', 'fast', 'before', 'first')}
+    commands = {
+        'original': [sys.executable, 'benchmarks/original_process.py', '--net', args.net, '--dataroot', data,
+                     '--steps', str(args.steps), '--out', out['original']],
+        'fast': [sys.executable, *tool_args(args.net, data, out['fast']), '--fast'],
+        'before': [sys.executable, '-c', FULL_IMPORT_FIRST, *tool_args(args.net, data, out['before']),
+                   *BEFORE_SETTINGS],
+    }
+    first = run([sys.executable, *tool_args(args.net, data, out['first']), '--fast'], env)  # measures the layout
+    print(f'first --fast run (layout measured): {first[0]:.1f} s', flush=True)
+    order = ['original', 'fast'] + (['before'] if args.before else [])
+    times = {k: [] for k in order}
+    for turn in range(args.repeats):
+        for key in order:
+            times[key].append(run(commands[key], env))
+            print(f'turn {turn + 1}: {key} {times[key][-1][0]:.1f} s wall, {times[key][-1][1]:.1f} s CPU', flush=True)
+    best = {k: min(v) for k, v in times.items()}
+    best['first'] = first
+    reference = read_rankings(out['original'])
+    settings = FAST_MODE['help']
+    labels = {'original': f'original algorithm, riemann_left N={args.steps} (benchmarks/original_process.py)',
+              'fast': f'`faig.py --fast` ({settings}), layout cached',
+              'first': f'`faig.py --fast`, first run on a machine (measures the layout; 1 run)',
+              'before': '`faig.py` with --fast as before issue 29 (gauss_legendre N=8, full basicsr import)'}
+    rows = []
+    for key in ['original', 'fast', 'first'] + (['before'] if args.before else []):
+        wall, cpu = best[key]
+        row = [labels[key], f'{wall:.1f}', f'{cpu:.1f}', f'{best["original"][0] / wall:.1f}×',
+               f'{best["original"][1] / cpu:.1f}×']
+        if key == 'original':
+            row += ['-', '-', '-']
+        else:
+            ranks = read_rankings(out[key])
+            row += [f'{top_overlap(reference["blur"], ranks["blur"], 0.01):.4f}',
+                    f'{top_overlap(reference["noise"], ranks["noise"], 0.01):.4f}',
+                    f'{top_overlap(reference["blur"], ranks["blur"], 0.10):.4f}']
+        rows.append(row)
+        print(row, flush=True)
+    header = ['process', 'wall (s)', 'CPU (s)', 'speed-up, wall', 'speed-up, CPU', 'top-1% overlap blur',
+              'top-1% overlap noise', 'top-10% overlap blur']
+    threads = os.environ.get('OMP_NUM_THREADS', 'all')
+    body = (f'{args.net}, {len(args.images)} images ({", ".join(args.images)}), centre crops of {args.lr_size}×'
+            f'{args.lr_size} LR pixels, bundled models; every run a fresh `python` process (OMP_NUM_THREADS='
+            f'{threads}), the original and --fast in turns, least wall time of {args.repeats} (its CPU time '
+            'beside it). Overlaps are against the original\'s rankings.\n\n' + markdown_table(header, rows))
+    if args.breakdown:
+        variants = [('--fast now', tool_args(args.net, data, out['fast']) + ['--fast'], {})]
+        if args.before:
+            variants.append(('before issue 29', tool_args(args.net, data, out['before']) + BEFORE_SETTINGS,
+                             {'FAIG_BENCH_FULL_IMPORT': '1'}))
+        records = breakdown(variants, env, work)
+        body += ('\n\nWhere one run\'s wall time goes (benchmarks/stamped_run.py; one run each, so noisier than the '
+                 'table above; an import is charged to the first non-faig package that pulled it in, each phase '
+                 'excludes the imports made inside it):\n\n' + breakdown_table(records))
+        print(breakdown_table(records))
+    if args.no_doc:
+        print(body)
+        return
+    write_section(f'8. Whole processes: --fast vs the original algorithm ({args.net})', command_line(), body)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,376 @@
+"""One pipeline for every attribution method: :func:`rank_dataset` (method, job) -> rankings.
+
+It owns what no method should repeat: loading and checking the models and images, the run key
+(settings + contents of models and images, never paths), the one-writer lock and the claim on the
+output folder (faig.outputs), the per-image partial results that make a killed run resumable
+(:class:`faig.attribution.runner.PartialStore`), progress, meta.json and the rankings.
+
+Under ``torchrun`` (WORLD_SIZE > 1) the images are dealt over the ranks in rounds (image i of the
+images still to do goes to rank i mod K); after every round the per-image results are gathered,
+rank 0 stores them (so a killed run resumes from the last finished round, whatever the number of
+ranks then) and, at the end, sums them in image order and alone writes. A per-image result does not
+depend on which rank computed it, so the files equal a one-process run's (bit for bit at the same
+thread count and layout). gloo on CPU, nccl on GPU (rank r uses cuda:LOCAL_RANK).
+"""
+import os
+import time
+from dataclasses import dataclass, field
+
+from faig.errors import InputError, PeerError
+
+PARTIAL_FORMAT = 2  # per-image results as {'scores/<deg>': ...}; earlier partial folders are not read
+RUN_KEY_DROP = ('baseline_path', 'target_path', 'folders', 'layout_seconds', 'channels_last', 'partial_format')
+
+
+@dataclass
+class AttributionJob:
+    """Where a run reads and writes (the method holds how it scores)."""
+    out: str  # ranking folder
+    degradations: tuple = ('blur', 'noise')
+    folders: dict = field(default_factory=dict)  # {role: folder}: the method's image roles and the degradations
+    network: dict = None  # BasicSR network_g options (methods that read images build it)
+    net_name: str = None  # the registered network the run is for (names, defaults)
+    model_paths: dict = field(default_factory=dict)  # {'baseline': path, 'target': path}
+    param_key: str = None
+    scale: int = 2
+    device: str = None
+    layout: str = 'auto'
+    resume: bool = False
+    force: bool = False
+    layers: tuple = None  # --layers patterns (faig.attribution.filters.parse_layers); None: every layer
+
+
+@dataclass
+class RankingResult:
+    folder: str
+    rankings: dict
+    scores: dict
+    meta: dict
+    space: object = None
+    up_to_date: bool = False
+
+
+class Ranks:
+    """The processes of one run: torchrun's (WORLD_SIZE > 1) or this one alone."""
+
+    def __init__(self, device=None):
+        from faig.cli.args import resolve_device
+        self.world = int(os.environ.get('WORLD_SIZE', '1'))
+        self.rank = int(os.environ.get('RANK', '0'))
+        self.owned = False
+        device = resolve_device(device)
+        if self.world > 1:
+            import datetime
+
+            import torch
+            import torch.distributed as dist
+            if device.type == 'cuda':
+                device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count())
+                torch.cuda.set_device(device)
+            if not dist.is_initialized():
+                # long rounds (a whole image at 100 steps takes minutes): a generous timeout
+                dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo',
+                                        timeout=datetime.timedelta(hours=6))
+                self.owned = True
+            self.world, self.rank = dist.get_world_size(), dist.get_rank()
+        self.device = device
+
+    @property
+    def main(self):
+        return self.rank == 0
+
+    def decide(self, step):
+        """Run ``step()`` on rank 0 and hand its value (or its InputError) to every rank."""
+        if self.world == 1:
+            return step()
+        import torch.distributed as dist
+        box = [None]
+        if self.main:
+            try:
+                box[0] = ('ok', step())
+            except BaseException as exc:  # any failure (bad input, a full disk, Ctrl-C): tell the others, then raise
+                box[0] = ('error', str(exc) if isinstance(exc, InputError) else f'rank 0 stopped: {exc!r}')
+                dist.broadcast_object_list(box, src=0)
+                raise
+        dist.broadcast_object_list(box, src=0)
+        status, value = box[0]
+        if status == 'error':
+            raise PeerError(value)
+        return value
+
+    def exchange(self, item):
+        """Every rank's ``item`` (in rank order), on every rank."""
+        if self.world == 1:
+            return [item]
+        import torch.distributed as dist
+        items = [None] * self.world
+        dist.all_gather_object(items, item)
+        return items
+
+    def close(self, wait=True):
+        """Leave the group: after a barrier (every rank finished), or at once after an error."""
+        if self.owned:
+            import torch.distributed as dist
+            if wait:
+                dist.barrier()
+            dist.destroy_process_group()
+
+
+def run_key(config, drop=()):
+    """What a ranking depends on: settings and the contents of models and images, not their paths."""
+    return {k: v for k, v in config.items() if k not in (*RUN_KEY_DROP, *drop)}
+
+
+def flatten(result, prefix=''):
+    """A per-image result {key: array or {key: array}} as {'a/b': array} (for .npz) and back."""
+    flat = {}
+    for key, value in result.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f'{prefix}{key}/'))
+        else:
+            flat[f'{prefix}{key}'] = value
+    return flat
+
+
+def unflatten(flat):
+    result = {}
+    for key, value in flat.items():
+        *parents, leaf = key.split('/')
+        node = result
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return result
+
+
+def load_models(method, job):
+    """(network or None, baseline state or None, target state or None), checked."""
+    from faig.attribution.path import check_compatible
+    from faig.networks import build_network, fit, load_params
+    states = {kind: load_params(job.model_paths[kind], job.param_key) for kind in method.models}
+    baseline, target = states.get('baseline'), states.get('target')
+    if baseline is not None and target is not None:
+        check_compatible(baseline, target, job.model_paths['baseline'], job.model_paths['target'])
+    net = None
+    if job.network is not None and target is not None:  # the network tells the filter space its layer kinds
+        net = fit(build_network(job.network), target, job.model_paths['target'], job.network).eval()
+    return net, baseline, target
+
+
+def run_config(method, job, baseline, target, pairs, space=None):
+    """The settings recorded in meta.json (the run key is them less paths and layout)."""
+    from faig.attribution.runner import inputs_digest
+    from faig.stamps import state_digest
+    config = method.config()
+    if pairs is not None:
+        config.update(network=job.network, scale=job.scale, folders=dict(job.folders), inputs=inputs_digest(pairs))
+        for name in method.unrecorded:  # what the original's record of this method never held (IG: the scale)
+            config.pop(name, None)
+    config['degradations'] = list(job.degradations)
+    if job.layers:
+        config['layers'] = list(job.layers)
+    if space is not None and set(space.describe()['kinds']) != {'conv'}:
+        config['filter_space'] = space.describe()['digest']  # Linear / ConvTranspose layers are filters too
+    for kind, state in (('baseline', baseline), ('target', target)):
+        if state is not None:
+            config[kind] = state_digest(state)
+            config[f'{kind}_path'] = job.model_paths[kind]
+    return config
+
+
+def claim(job, key, degs, resumable, drop=()):
+    """'same' when the folder already holds this run's results (faig.outputs.claim_results). A
+    ``--resume`` of a run of these settings that was started with ``--force`` and stopped may replace
+    what it was started to replace."""
+    from faig.attribution.ranking import result_names
+    from faig.attribution.runner import PartialStore
+    from faig.outputs import canonical, claim_results
+    previous = PartialStore.previous_config(job.out) if resumable and job.resume else None
+    continuing = previous is not None and canonical(run_key(previous, drop)) == canonical(key)
+    return claim_results(job.out, key, job.force or continuing, result_names(degs), resumable=resumable)
+
+
+def choose_layout(job, net, sample):
+    """An interrupted run keeps the layout it started with (its partial results stay comparable);
+    otherwise ``job.layout`` (measured when 'auto', see faig.attribution.path.resolve_layout)."""
+    from faig.attribution.path import default_layout_cache, resolve_layout
+    from faig.attribution.runner import PartialStore
+    previous = PartialStore.previous_config(job.out) if not job.force or job.resume else None
+    if job.layout == 'auto' and previous and 'channels_last' in previous:
+        return previous['channels_last'], previous.get('layout_seconds')
+    return resolve_layout(job.layout, net, sample, cache_path=default_layout_cache())
+
+
+def rank_dataset(method, job):
+    """Score every image set of ``job`` with ``method``, rank, write ``job.out``. Returns a
+    :class:`RankingResult` on rank 0 (None on the other ranks)."""
+    import torch
+    ranks = Ranks(job.device)
+    try:
+        with torch.enable_grad():
+            result = _rank_dataset(method, job, ranks)
+    except BaseException:
+        ranks.close(wait=False)  # a failing rank must exit (torchrun then stops the others), not wait for them
+        raise
+    ranks.close()
+    return result
+
+
+def _rank_dataset(method, job, ranks):
+    from faig.attribution.filters import require_weight_change, space_for_network
+    from faig.attribution.methods import AttributionContext
+    from faig.attribution.ranking import rank, write_rankings
+    from faig.attribution.runner import PartialStore, check_image_sets
+    from faig.data.image_io import pair_by_name
+    from faig.inference import image_channels
+    from faig.outputs import FolderLock
+    degs = tuple(job.degradations)
+    device = ranks.device
+    if method.image_roles is not None and job.network is None:
+        raise InputError(f'{method.name}: reads images, so the job needs the network options (AttributionJob.network)')
+    net, baseline, target = load_models(method, job)
+    if target is not None:
+        space = space_for_network(net if net is not None else target, job.layers)
+    elif job.network is not None:  # no weights (random): the filters of the network described
+        from faig.networks import build_network
+        space = space_for_network(build_network(job.network), job.layers)
+    else:
+        space = None
+    if baseline is not None:
+        require_weight_change(space, baseline, target, job.model_paths['baseline'], job.model_paths['target'])
+    pairs = channels = None
+    if method.image_roles is not None:
+        pairs = pair_by_name({role: job.folders[role] for role in (*method.image_roles, *degs)})
+        channels = image_channels(net)  # a 1-channel (Y) network reads gray images
+        check_image_sets(pairs, job.scale, gt_role='gt' if 'gt' in method.image_roles else None, channels=channels)
+    config = run_config(method, job, baseline, target, pairs, space)
+    key = run_key(config, method.run_key_drop)
+    start = time.time()
+
+    if pairs is None:  # scores from the models alone: no images, nothing to share out
+        if not ranks.main:
+            return None
+        context = AttributionContext(net, baseline, target, space, device, degs, net_name=job.net_name)
+        with FolderLock(job.out):
+            claim(job, key, degs, resumable=False, drop=method.run_key_drop)
+            if target is None:
+                rankings, scores = method.rankings(degs), None
+            else:
+                scores = method.attribute_models(context)
+                rankings = {d: rank(s) for d, s in scores.items()}
+            meta = {**config, 'run_key': key, **({'filter_space': space.describe()} if space else {})}
+            if space is not None and target is None and space.num_filters != method.settings.get('total_neuron_nums'):
+                raise InputError(f'--total_neuron_nums {method.settings.get("total_neuron_nums")}: the network has '
+                                 f'{space.num_filters} filters' + (' in --layers' if job.layers else ''))
+            write_rankings(job.out, rankings, scores, meta)
+        return RankingResult(job.out, rankings, scores, meta, space)
+
+    lock, held = FolderLock(job.out), {}
+
+    def open_store():
+        """Rank 0: the lock, the claim on the folder, the layout, the partial results -- any failure here
+        reaches every rank through :meth:`Ranks.decide` (no rank is left waiting in a collective)."""
+        lock.__enter__()
+        held['lock'] = True
+        if claim(job, key, degs, resumable=True, drop=method.run_key_drop) == 'same' and job.resume:
+            return None
+        from faig.attribution.runner import load_image_set
+        role = method.layout_role or degs[0]
+        sample = load_image_set(pairs[0], job.scale, device, gt_role='gt' if 'gt' in method.image_roles else None,
+                                channels=channels)[role]
+        channels_last, seconds = choose_layout(job, net.to(device), sample)
+        layout = {'channels_last': channels_last, 'layout_seconds': seconds}
+        held['store'] = PartialStore(job.out, {**config, **layout, 'partial_format': PARTIAL_FORMAT}, job.resume,
+                                     job.force)
+        return layout
+
+    try:
+        layout = ranks.decide(open_store)
+        if layout is None:
+            if ranks.main:
+                print(f'{job.out}: results of these settings are there already (--resume); nothing to do')
+            return RankingResult(job.out, None, None, None, space, up_to_date=True) if ranks.main else None
+        config.update(layout)
+        store = held.get('store')
+        try:
+            results = score_images(method, job, ranks, pairs, store, channels,
+                                   AttributionContext(net.to(device), baseline, target, space, device, degs,
+                                                      layout['channels_last'], job.net_name))
+            if not ranks.main:
+                return None
+            from faig.attribution.runner import image_name
+            names = [image_name(p) for p in pairs]
+            scores = method.combine([results[n] for n in names])
+            rankings = {d: rank(s) for d, s in scores.items()}
+            records = [{**method.image_record(n, results[n]), 'seconds': round(float(results[n]['seconds']), 2)}
+                       for n in names]
+            meta = {**config, 'run_key': key, 'seconds': round(time.time() - start, 1), 'device': str(device),
+                    'ranks': ranks.world, 'filter_space': space.describe(), 'images': records,
+                    **method.summary(records)}
+            write_rankings(job.out, rankings, scores, meta, extra=method.extra_files(names, [results[n] for n in names]))
+        except InputError as exc:
+            from faig.errors import WriteError
+            if store is not None and not isinstance(exc, (WriteError, PeerError)):
+                store.discard()  # bad input: nothing of this run to resume; a failed write keeps it
+            raise
+        store.clear()
+        return RankingResult(job.out, rankings, scores, meta, space)
+    finally:
+        if held.get('lock'):
+            lock.__exit__(None, None, None)
+
+
+def score_images(method, job, ranks, pairs, store, channels, context):
+    """{image name: result} of every image set: finished ones from ``store`` (rank 0), the others
+    computed by the ranks in rounds, stored by rank 0 after each round."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from faig.attribution.runner import image_name, load_image_set, show_steps
+    names = [image_name(p) for p in pairs]
+    results = {}
+    if ranks.main:
+        for name in names:
+            cached = store.get(name)
+            if cached is not None:
+                results[name] = unflatten(cached)
+    todo = ranks.decide(lambda: [i for i, n in enumerate(names) if n not in results])
+    method.setup(context)
+    gt_role = 'gt' if 'gt' in method.image_roles else None
+    title = method.label or method.name
+    steps = method.settings.get('total_step')
+    desc = f'{title} ({steps} steps, {method.settings.get("quadrature")})' if steps else title
+    bar = tqdm(total=len(pairs), initial=len(pairs) - len(todo), desc=desc, unit='img', disable=not ranks.main)
+    try:
+        for first in range(0, len(todo), ranks.world):
+            mine = todo[first + ranks.rank] if first + ranks.rank < len(todo) else None
+            item = None
+            if mine is not None:
+                pair = pairs[mine]
+                bar.set_postfix_str(names[mine])
+                try:
+                    began = time.time()
+                    tensors = load_image_set(pair, job.scale, context.device, gt_role=gt_role, channels=channels)
+                    result = method.attribute(tensors, progress=ranks.main and ranks.world == 1
+                                              and show_steps(pairs, tensors))
+                    result['seconds'] = np.array(time.time() - began)
+                    item = ('ok', mine, flatten(result))
+                except InputError as exc:
+                    item = ('error', mine, str(exc))
+            items = ranks.exchange(item)
+            errors = [it for it in items if it is not None and it[0] == 'error']
+
+            def keep(items=items):  # rank 0 stores the round (a failed write reaches every rank)
+                for it in items:
+                    if it is not None and it[0] == 'ok':
+                        store.put(names[it[1]], it[2])
+                        results[names[it[1]]] = unflatten(it[2])
+                bar.update(sum(it is not None for it in items))
+
+            ranks.decide(keep)
+            if errors:
+                message = errors[0][2]
+                raise (InputError if item is not None and item[0] == 'error' else PeerError)(message)
+    finally:
+        bar.close()
+    return results

@@ -1,0 +1,87 @@
+"""The report section of one FAIG study of any degradation pair (e.g. JPEG vs noise), as markdown.
+
+reproduce.py's results/report.md covers the bundled blur/noise study; a study run by hand with the
+analysis tools (analysis/tools/<net>/faig.py --deg_a/--deg_b, then comparison.py) gets the same
+tables and finding checks here, worded by the pair's degradation specs (faig/specs.py). The pair is
+the one the FAIG rankings' meta.json records. Example (docs/jpeg_vs_noise.md):
+
+    python scripts/pair_report.py --net srcnn_style \\
+        --rankings results/Interpret/neuron-search/srcnn_style_jpeg/SampleSet_jn_crop64/faig \\
+        --metrics results/Interpret/metrics/srcnn_style_jpeg/SampleSet_jn_crop64 \\
+        --target_model_path experiments/cpu_train_srcnn_style_jpeg_noise/models/net_g_latest.pth \\
+        --baseline_psnr_json results/jpeg_vs_noise/baseline_psnr.json \\
+        --target_psnr_json results/jpeg_vs_noise/target_psnr.json --out results/jpeg_vs_noise/report.md
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+
+from faig.cli.args import Parser, require_file, require_folder, require_output_folder
+from faig.errors import InputError, cli
+from faig.specs import NETWORKS, ResultsLayout
+
+
+def parse_args(argv=None):
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--net', default='srcnn_style', choices=sorted(NETWORKS))
+    parser.add_argument('--rankings', required=True,
+                        help="the FAIG rankings' folder (meta.json, <deg>_index.txt, per_image_scores.npz)")
+    parser.add_argument('--metrics', required=True, help="the comparison's folder (comparison.csv, comparison.md)")
+    parser.add_argument('--target_model_path', required=True, help='the target the rankings were made for')
+    parser.add_argument('--baseline_psnr_json', default=None, help="inference's --psnr_json of the baseline")
+    parser.add_argument('--target_psnr_json', default=None, help="inference's --psnr_json of the target")
+    parser.add_argument('--figures', default=None, help="the comparison's --figure_folder (its PNGs are shown)")
+    parser.add_argument('--heading', default=None, help='section heading (default: <net>: <a> vs <b> filters)')
+    parser.add_argument('--out', required=True, help='markdown file to write')
+    return parser.parse_args(argv)
+
+
+def read_psnr(path, flag):
+    require_file(path, flag)
+    try:
+        with open(path) as f:
+            return json.load(f)['psnr']
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f'{path}: not a PSNR file of inference --psnr_json (no psnr entry) ({flag})') from None
+
+
+@cli
+def main(argv=None):
+    args = parse_args(argv)
+    require_folder(args.rankings, '--rankings')
+    for name in ('meta.json', ):
+        require_file(osp.join(args.rankings, name), '--rankings')
+    require_folder(args.metrics, '--metrics')
+    for name in (ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD):
+        require_file(osp.join(args.metrics, name), '--metrics')
+    require_file(args.target_model_path, '--target_model_path')
+    if (args.baseline_psnr_json is None) != (args.target_psnr_json is None):
+        raise InputError('--baseline_psnr_json/--target_psnr_json: give both or neither')
+    psnr = None
+    if args.baseline_psnr_json:
+        psnr = {'baseline': read_psnr(args.baseline_psnr_json, '--baseline_psnr_json'),
+                'target': read_psnr(args.target_psnr_json, '--target_psnr_json')}
+        missing = sorted(set(psnr['target']) - set(psnr['baseline']))
+        if missing:
+            raise InputError(f'{args.baseline_psnr_json}: no PSNR of {", ".join(missing)} (--baseline_psnr_json; '
+                             'run the baseline on the same folders)')
+    if args.figures:
+        require_folder(args.figures, '--figures')
+    require_output_folder(osp.dirname(args.out) or '.', '--out')
+
+    from faig.data.image_io import write_bytes
+    from faig.report import pair_section
+    out_dir = osp.dirname(osp.abspath(args.out))
+    figures = [(osp.splitext(osp.basename(p))[0].replace('_', ' '), osp.relpath(p, out_dir))
+               for p in sorted(glob.glob(osp.join(args.figures, '*.png')))] if args.figures else []
+    lines, findings, pair = pair_section('.', args.net, args.metrics, args.rankings, args.target_model_path, psnr,
+                                         figures, heading=args.heading)
+    write_bytes(args.out, ('\n'.join(lines) + '\n').encode())
+    for f in findings:
+        print(f'{f["id"]}: {"holds" if f["holds"] else "does not hold"} — {f["title"]}')
+    print(f'{" vs ".join(pair)} -> {args.out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,198 @@
+"""The paper's third finding on the bundled models: predicting an input's degradation from the discovered filters,
+beside what a user would pick instead.
+
+    python scripts/predict_degradation_study.py --net srresnet      # about 9 min on 2 shared CPU cores
+    python scripts/predict_degradation_study.py --net srcnn_style
+    python scripts/predict_degradation_study.py --net srresnet --report_only   # markdown and figures again
+
+1. The labelled set (scripts/make_degradation_set.py; made here with its defaults when ``--set_root`` has none):
+   LR crops of the 6 test photos at 16 levels (clean; blur σ 1, 2, 3; noise σ 5, 15, 25.5 /255; every blur+noise
+   combination), split by photo into a calibration and a test split.
+2. Every image gets the filter-based pair of numbers -- the output difference (gradient-map MSE ×1000 against the
+   target's output) with the top-p % FAIG deblurring filters masked, and with the top-p % denoising filters
+   masked (faig.evaluation.degradation_prediction.FilterFeatures) -- and the classical pair: variance of the
+   Laplacian and skimage's estimate_sigma.
+3. Thresholds of both predictors (the same fitting: faig.evaluation.degradation_prediction.fit_calibration) are
+   fitted on the calibration split twice: on its trained levels only (clean, blur σ 2, noise 0.1 and their
+   combination: the degradations the target was fine-tuned on) and on every level. Nothing is fitted on the
+   test split.
+4. Both predictors classify the test split into clean / blur / noise / blur_noise; accuracy overall, at the
+   trained and at the other levels, per level, and confusion matrices go to
+   ``results/degradation_prediction/<net>/{prediction.json, prediction.md, scatter.png, confusion.png}``
+   (per-image numbers in the JSON). The filter-based calibration fitted on the trained levels is also saved beside
+   the ranking, where ``analysis/scripts/predict_degradation.py`` finds it.
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from faig.errors import InputError, cli  # noqa: E402
+
+RESULT_FILES = ('prediction.json', 'prediction.md', 'scatter.png', 'confusion.png')
+
+
+def build_parser():
+    from faig.cli.args import Parser, percent
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--net', default='srresnet', choices=['srresnet', 'srcnn_style'])
+    parser.add_argument('--set_root', default='datasets/DegradationSet',
+                        help='labelled set (made with scripts/make_degradation_set.py\'s defaults when missing)')
+    parser.add_argument('--models_dir', default='experiments/pretrained', help='<net>/{baseline,target}_model.pth')
+    parser.add_argument('--rankings_dir', default=None,
+                        help='folder with blur_index.txt and noise_index.txt (default: the FAIG rankings of '
+                        'reproduce.py, results/Interpret/neuron-search/<net>/SampleSet_crop64/faig)')
+    parser.add_argument('--proportion', type=percent, default=1, help='percent of filters masked (default 1)')
+    parser.add_argument('--device', default=None, help='cuda, cuda:<n> or cpu (default: cuda when available)')
+    parser.add_argument('--out', default=None, help='default results/degradation_prediction/<net>')
+    parser.add_argument('--no_saved_calibration', action='store_true',
+                        help='do not save the filter-based calibration beside the ranking')
+    parser.add_argument('--force', action='store_true',
+                        help='replace the results (and the saved calibration) of a run with other settings')
+    parser.add_argument('--report_only', action='store_true',
+                        help='rewrite the markdown and figures from prediction.json')
+    return parser
+
+
+def parse_args(argv=None):
+    args = build_parser().parse_args(argv)
+    args.rankings_dir = args.rankings_dir or f'results/Interpret/neuron-search/{args.net}/SampleSet_crop64/faig'
+    args.out = args.out or f'results/degradation_prediction/{args.net}'
+    return args
+
+
+def labelled_set(root):
+    """The manifest of the labelled set at ``root``, made with the default recipe when there is none."""
+    from faig.evaluation.degradation_prediction import labelled_set_recipe, make_labelled_set, read_manifest
+    manifest = read_manifest(root)
+    if manifest is None:
+        print(f'making the labelled set -> {root}', flush=True)
+        _, manifest = make_labelled_set(root, labelled_set_recipe('datasets/SampleSet/GTmod12'))
+    return manifest
+
+
+def report_files(study):
+    from faig.attribution.ranking import json_bytes
+    from faig.evaluation import degradation_prediction as dp
+    return {'prediction.json': json_bytes(study), 'prediction.md': (dp.study_markdown(study, '#') + '\n').encode(),
+            'scatter.png': dp.study_scatter_png(study), 'confusion.png': dp.confusion_png(study)}
+
+
+@cli
+def main(argv=None):
+    args = parse_args(argv)
+    import os
+    os.chdir(ROOT)
+    from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files
+    if args.report_only:
+        import json
+        path = osp.join(args.out, 'prediction.json')
+        if not osp.isfile(path):
+            raise InputError(f'{path}: no study recorded yet; run without --report_only first')
+        with open(path) as f:
+            study = json.load(f)
+        with FolderLock(args.out):
+            commit_files(args.out, report_files(study))
+        print(f'-> {args.out}')
+        return study
+    from faig.cli.args import require_file, require_folder, require_output_folder, resolve_device
+    models = {kind: osp.join(args.models_dir, args.net, f'{kind}_model.pth') for kind in ('baseline', 'target')}
+    for kind, path in models.items():
+        require_file(path, '--models_dir')
+    require_folder(args.rankings_dir, '--rankings_dir')
+    require_output_folder(args.out, '--out')
+    check_not_inputs({'--out': args.out}, {'--rankings_dir': args.rankings_dir, '--set_root': args.set_root},
+                     input_files={f'{k} model': p for k, p in models.items()})
+    start = time.time()
+    manifest = labelled_set(args.set_root)
+
+    from faig.evaluation import degradation_prediction as dp
+    from faig.stamps import data_digest
+    device = resolve_device(args.device)
+    degs = ('blur', 'noise')
+    labels = dp.class_labels(degs)
+    setup = dp.prepare_predictor(args.net, None, 2, models['baseline'], models['target'], args.rankings_dir, degs,
+                                 args.proportion, device=str(device))
+    levels = {level['name']: level for level in manifest['levels']}
+    trained_levels = [name for name, level in levels.items() if level['trained']]
+    entries, images = {}, {}
+    for split in dp.SPLITS:
+        entries[split], images[split] = dp.labelled_images(osp.join(args.set_root, split), degs, setup.channels,
+                                                           '--set_root')
+    key = {'use_key': setup.key, 'set': data_digest(args.set_root), 'classical': dp.CLASSICAL_FEATURES}
+    saved = dp.calibration_path(args.rankings_dir, degs, args.proportion)
+    trained_calibration = [e for e in entries['calibration'] if e.level in trained_levels]
+    with FolderLock(args.out):
+        claim_results(args.out, key, args.force, list(RESULT_FILES), meta_name='prediction.json')
+        if not args.no_saved_calibration:  # checked before the work, written after it
+            dp.claim_calibration(saved, dp.calibration_run_key(setup.key, trained_calibration), args.force)
+        values = {}
+        for split in dp.SPLITS:
+            t = time.time()
+            values[split] = {'filters': setup.features.measure(images[split]),
+                             'classical': dp.measure_classical(images[split])}
+            print(f'{split}: {len(entries[split])} images measured in {time.time() - t:.0f} s', flush=True)
+        calibrations = {}
+        for cal_key in dp.CALIBRATIONS:
+            chosen = [e for e in entries['calibration'] if cal_key == 'all' or e.level in trained_levels]
+            info = {'images': len(chosen), 'levels': sorted({e.level for e in chosen}), 'split': 'calibration'}
+            cal_labels = [e.label for e in chosen]
+            calibrations[cal_key] = {
+                'filters': dp.fit_calibration([values['calibration']['filters'][e.name] for e in chosen], cal_labels,
+                                              degs, dp.FILTER_DIRECTIONS, info=info),
+                'classical': dp.fit_calibration([values['calibration']['classical'][e.name] for e in chosen],
+                                                cal_labels, degs, dp.CLASSICAL_DIRECTIONS, dp.CLASSICAL_FEATURES,
+                                                info=info)}
+        records = []
+        for split in dp.SPLITS:
+            for e in entries[split]:
+                stem = osp.splitext(osp.basename(e.name))[0]
+                record = {'image': e.name, 'split': split, 'photo': stem.rsplit('_', 1)[0], 'true': e.label,
+                          'level': e.level, 'trained': bool(levels[e.level]['trained']),
+                          'filters': list(values[split]['filters'][e.name]),
+                          'classical': list(values[split]['classical'][e.name]), 'predicted': {}}
+                for cal_key, fitted in calibrations.items():
+                    record['predicted'][cal_key] = {k: fitted[k].predict([record[k]])[0] for k in dp.PREDICTORS}
+                records.append(record)
+        summary, summary_calibration = {}, {}
+        for cal_key in dp.CALIBRATIONS:
+            summary[cal_key], summary_calibration[cal_key] = {}, {}
+            for k in dp.PREDICTORS:
+                def predicted(r, c=cal_key, k=k):
+                    return r['predicted'][c][k]
+                summary[cal_key][k] = dp.summarize([r for r in records if r['split'] == 'test'], labels, predicted)
+                summary_calibration[cal_key][k] = dp.summarize([r for r in records if r['split'] == 'calibration'],
+                                                               labels, predicted)
+        recipe = manifest['recipe']
+        study = {'net': args.net, 'degradations': list(degs), 'labels': list(labels), 'proportion': args.proportion,
+                 'filters': len(setup.features.selected['blur']), 'ranking_folder': args.rankings_dir,
+                 'ranking_dataset': osp.basename(osp.dirname(osp.normpath(args.rankings_dir))),
+                 'models': models, 'set_root': args.set_root, 'crop': recipe['crop'], 'split': recipe['split'],
+                 'images': {split: len(entries[split]) for split in dp.SPLITS},
+                 'levels': [levels[name] for name in dict.fromkeys(r['level'] for r in records)],
+                 'device': f'{device} ({os.cpu_count()} CPU cores, OMP_NUM_THREADS='
+                           f'{os.environ.get("OMP_NUM_THREADS", "unset")})',
+                 'wall_seconds': round(time.time() - start, 1),
+                 'calibrations': {c: {k: fitted.to_json() for k, fitted in v.items()} for c, v in calibrations.items()},
+                 'summary': summary, 'summary_calibration_split': summary_calibration, 'records': records,
+                 'run_key': key, 'command': 'python scripts/predict_degradation_study.py ' + ' '.join(
+                     sys.argv[1:] if argv is None else argv)}
+        commit_files(args.out, report_files(study), replaces=RESULT_FILES)
+    if not args.no_saved_calibration:
+        import dataclasses
+        fitted = calibrations['trained']['filters']
+        run_key = dp.calibration_run_key(setup.key, trained_calibration)
+        info = {**fitted.info, 'use_key': setup.key, 'calibration_images': run_key['images'],
+                'calibration_folder': osp.join(args.set_root, 'calibration'),
+                'image_size': dp.image_size(images['calibration'])}
+        dp.save_calibration(dataclasses.replace(fitted, info=info), saved, force=True)  # claimed above
+        print(f'filter-based calibration (trained levels) -> {saved}')
+    print(dp.study_markdown(study))
+    print(f'-> {args.out} ({", ".join(RESULT_FILES)}); {time.time() - start:.0f} s')
+    return study
+
+
+if __name__ == '__main__':
+    main()
