@@ -169,8 +169,9 @@ def run_config(method, job, baseline, target, pairs, space=None):
     config['degradations'] = list(job.degradations)
     if job.layers:
         config['layers'] = list(job.layers)
-    if space is not None and set(space.describe()['kinds']) != {'conv'}:
-        config['filter_space'] = space.describe()['digest']  # Linear / ConvTranspose layers are filters too
+    described = space.describe() if space is not None else None
+    if described and set(described['kinds']) != {'conv'}:
+        config['filter_space'] = described['digest']  # Linear / ConvTranspose layers are filters too
     for kind, state in (('baseline', baseline), ('target', target)):
         if state is not None:
             config[kind] = state_digest(state)

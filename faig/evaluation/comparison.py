@@ -86,8 +86,8 @@ class Comparison:
         if method not in self._rankings:
             folder = osp.join(self.s.neuron_root, method)
             space = self._spaces[method] = ranking_space(folder, self.net)
-            other = next((m for m, s in self._spaces.items() if s.describe()['digest'] != space.describe()['digest']),
-                         None)
+            digest = space.describe()['digest']
+            other = next((m for m, s in self._spaces.items() if s.describe()['digest'] != digest), None)
             if other is not None:  # p % of one set of filters against p % of another would not compare
                 raise InputError(f'{folder}: ranks {space.num_filters} filters ({space.layers or "every layer"}) but '
                                  f'the {other} ranking {self._spaces[other].num_filters} '
