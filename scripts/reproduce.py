@@ -104,6 +104,23 @@ def mark_done(name, key, outputs):
     record(name).finish(key, outputs, ROOT)
 
 
+def modulation_outputs(layout, deg):
+    """The record and contact sheet that the modulation of ``deg`` just wrote (relative to the repository): the
+    folder whose record was made from the current FAIG ranking of ``deg``."""
+    import glob
+    import json
+    from faig.specs import ResultsLayout, degradation
+    from faig.stamps import sha1_file
+    ranking = sha1_file(osp.join(ROOT, layout.rankings('faig'), f'{deg}_index.txt'))
+    pattern = osp.join(ROOT, layout.modulation(), '*kernels', degradation(deg).modulation_kind, ResultsLayout.MODULATION_RECORD)
+    for path in sorted(glob.glob(pattern)):
+        with open(path) as f:
+            if json.load(f).get('run_key', {}).get('ranking') == ranking:
+                folder = osp.relpath(osp.dirname(path), ROOT)
+                return [osp.join(folder, ResultsLayout.MODULATION_RECORD), osp.join(folder, ResultsLayout.CONTACT_SHEET)]
+    raise RuntimeError(f'the modulation of {deg} wrote no record under {layout.modulation()}')
+
+
 def ranking_outputs(folder):
     """The files of a ranking folder (relative to the repository), as the stage records hash them."""
     from faig.attribution.ranking import RANKING_PATTERNS
@@ -295,15 +312,25 @@ def main():
             metrics = layout.metrics()
             mark_done(f'{net}_comparison_{dataset}', comparison_key,
                       [osp.join(metrics, f) for f in (ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD, 'meta.json')])
-        distribution = script('vis_filters_distribution', 'faig.cli.analysis', 'distribution_main')
-        timings[f'{net} distribution'] = run(distribution, [
-            '--net', net, '--dataset', dataset,
-            '--target_model_path', models[1]], f'{net} filter distribution')
+        # the distribution and modulation read the rankings (and the models, the modulation the images too):
+        # current while those are the files the rankings stage made, like the comparison
+        distribution_key = {'rankings': comparison_key['rankings'], 'target': model_keys[1]}
+        figure = layout.figure('filter_distribution')
+        if args.force or not stage_done(f'{net}_distribution_{dataset}', distribution_key):
+            distribution = script('vis_filters_distribution', 'faig.cli.analysis', 'distribution_main')
+            timings[f'{net} distribution'] = run(distribution, [
+                '--net', net, '--dataset', dataset,
+                '--target_model_path', models[1], '--save_path', figure], f'{net} filter distribution')
+            mark_done(f'{net}_distribution_{dataset}', distribution_key, [figure])
         for deg in ('blur', 'noise'):
-            modulation = script('filter_modulation', 'faig.cli.analysis', 'modulation_main')
-            timings[f'{net} modulation {deg}'] = run(modulation, [
-                '--net', net, '--dataset', dataset, '--degradation', deg,
-                *model_args, '--force'], f'{net} modulation ({deg})')
+            modulation_key = {**distribution_key, 'baseline': model_keys[0], 'data': data_keys[attr_root],
+                              'degradation': deg}
+            if args.force or not stage_done(f'{net}_modulation_{deg}_{dataset}', modulation_key):
+                modulation = script('filter_modulation', 'faig.cli.analysis', 'modulation_main')
+                timings[f'{net} modulation {deg}'] = run(modulation, [
+                    '--net', net, '--dataset', dataset, '--degradation', deg,
+                    *model_args, '--force'], f'{net} modulation ({deg})')
+                mark_done(f'{net}_modulation_{deg}_{dataset}', modulation_key, modulation_outputs(layout, deg))
 
     from faig.report import write_report
     path = write_report(ROOT, nets, dataset, {'steps': steps, 'quadrature': args.quadrature, 'crop': crop,

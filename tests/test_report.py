@@ -343,3 +343,28 @@ def test_write_report_of_a_staged_pair_reads_and_names_its_models(tmp_path):
     data = json.load(open(osp.join(root, 'results/report_steps16_riemann_left_crop64.json')))
     assert data['models_dir'] == 'experiments/pretrained/next'
     assert data['nets']['srresnet']['target_sha1'] == sha1_file(osp.join(staged, 'target_model.pth'))
+
+
+def test_modulation_stage_records_the_folder_made_from_the_current_ranking(tmp_path):
+    """reproduce.py keeps the modulation stage (no rerun) only while its record and contact sheet are the files
+    made from the current FAIG ranking: of two modulation folders, the one whose run key names that ranking."""
+    reproduce = load_script('reproduce', tmp_path)
+    from faig.specs import ResultsLayout, degradation
+    from faig.stamps import sha1_file
+    layout = ResultsLayout('srresnet', 'set')
+    ranking = tmp_path / layout.rankings('faig') / 'blur_index.txt'
+    ranking.parent.mkdir(parents=True)
+    ranking.write_text('3\n1\n2\n')
+    kind = degradation('blur').modulation_kind
+    for kernels, name in (('5kernels', 'old'), ('7kernels', 'current')):
+        folder = tmp_path / layout.modulation() / kernels / kind
+        folder.mkdir(parents=True)
+        digest = sha1_file(str(ranking)) if name == 'current' else 'another ranking'
+        (folder / ResultsLayout.MODULATION_RECORD).write_text(json.dumps({'run_key': {'ranking': digest}}))
+        (folder / ResultsLayout.CONTACT_SHEET).write_bytes(b'png')
+    outputs = reproduce.modulation_outputs(layout, 'blur')
+    assert [osp.basename(osp.dirname(osp.dirname(p))) for p in outputs] == ['7kernels', '7kernels']
+    assert all(not osp.isabs(p) and (tmp_path / p).is_file() for p in outputs)
+    ranking.write_text('1\n2\n3\n')  # a ranking no modulation was made from
+    with pytest.raises(RuntimeError, match='wrote no record'):
+        reproduce.modulation_outputs(layout, 'blur')
