@@ -39,6 +39,10 @@ def register_all():
     compat.apply()  # basicsr.train is imported now: make sure it is patched
     for package, suffix in (('faig.archs', 'arch'), ('faig.data', 'dataset'), ('faig.models', 'model')):
         import_all(package, importlib.import_module(package).__file__, suffix)
+    # files named by FAIG_PLUGINS: a user's arch (or dataset, model, attribution method) registers there,
+    # in one file outside the package, and every tool and train.py then finds it by its type
+    from faig.attribution.methods import load_methods
+    load_methods()
     if not _registered:
         _registered.append(True)
 

@@ -55,7 +55,9 @@ def load_methods():
 
 
 def import_plugin(entry):
+    from faig import compat
     from faig.errors import InputError
+    compat.apply()  # a plugin may import basicsr (to register an arch): its torchvision fix must come first
     if entry.endswith('.py'):
         if not osp.isfile(entry):
             raise InputError(f'{entry}: plugin file not found (FAIG_PLUGINS)')
