@@ -13,9 +13,11 @@ from faig.specs import RANKING_METHODS, RankingMethod  # noqa: E402
 
 
 
-def save_figure(fig, path, dpi=130):
+def save_figure(fig, path, dpi=130, comment=None):
+    """Write ``fig`` as PNG (whole, in one write); ``comment`` goes into the file's text (a PNG
+    ``Comment`` chunk), e.g. what a figure was made from when that is not what its inputs recorded."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format='png', dpi=dpi, bbox_inches='tight')
+    fig.savefig(buffer, format='png', dpi=dpi, bbox_inches='tight', metadata={'Comment': comment} if comment else None)
     plt.close(fig)
     write_bytes(path, buffer.getvalue())
     return path
@@ -43,8 +45,9 @@ def plot_proportion_curves(results, methods, proportions, title, path, degradati
     return save_figure(fig, path)
 
 
-def plot_filter_distribution(space, rankings, proportion, title, path, short_names=None):
-    """Where the top-p % filters sit: a per-layer map and a per-layer share chart."""
+def plot_filter_distribution(space, rankings, proportion, title, path, short_names=None, note=None):
+    """Where the top-p % filters sit: a per-layer map and a per-layer share chart. ``note`` (e.g. rankings
+    used with other models) is printed under the chart and kept in the PNG's text."""
     from faig.evaluation.masking import num_selected
     n = num_selected(space.num_filters, proportion)
     layers = np.arange(len(space.entries))
@@ -77,7 +80,9 @@ def plot_filter_distribution(space, rankings, proportion, title, path, short_nam
     for ax in (ax_map, ax_bar):
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    return save_figure(fig, path)
+    if note:
+        fig.text(0.01, -0.01, f'note: {note}', fontsize=8, color='tab:red', va='top', wrap=True)
+    return save_figure(fig, path, comment=note)
 
 
 def contact_sheet(rows, column_labels, path, cell_width=180, title=None):

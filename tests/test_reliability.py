@@ -390,6 +390,11 @@ def test_distribution_refuses_a_ranking_of_other_models(sandbox):
     one_error(run(sandbox, [*dist, '--target_model_path', 'other.pth']), 'other models')
     res = run(sandbox, [*dist, '--target_model_path', 'other.pth', '--allow_other_models'])
     assert res.returncode == 0 and 'warning' in res.stdout, res.stderr[-2000:]
+    from PIL import Image
+    comment = Image.open(sandbox / 'out' / 'd.png').text.get('Comment', '')  # recorded in the figure itself
+    assert '--allow_other_models' in comment and 'target model' in comment
+    assert run(sandbox, [*dist, '--save_path', 'out/e.png']).returncode == 0
+    assert 'Comment' not in Image.open(sandbox / 'out' / 'e.png').text  # its own models: nothing to say
     one_error(run(sandbox, [*dist, '--proportion', '0.5']), '--proportion', 'selects none')
 
 

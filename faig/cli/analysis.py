@@ -85,9 +85,12 @@ def distribution_main(argv=None):
     require_selection([args.proportion], space.num_filters, '--proportion')
     rankings = {'blur': read_index(args.blurry_neuron_txt, space.num_filters),
                 'noise': read_index(args.noisy_neuron_txt, space.num_filters)}
+    accepted = []
     for txt in dict.fromkeys(osp.dirname(t) for t in (args.blurry_neuron_txt, args.noisy_neuron_txt)):
-        check_provenance(txt or '.', {'target': state_digest(params)}, args.allow_other_models)
-    path = plot_filter_distribution(space, rankings, args.proportion, net, args.save_path)
+        problems = check_provenance(txt or '.', {'target': state_digest(params)}, args.allow_other_models)
+        accepted += [f'{txt or "."}: {p}' for p in problems]
+    note = ('rankings used with other models (--allow_other_models): ' + '; '.join(accepted)) if accepted else None
+    path = plot_filter_distribution(space, rankings, args.proportion, net, args.save_path, note=note)
     for deg, ranking in rankings.items():
         stats = filter_location(space, ranking, args.proportion)
         print(describe_location(f'top {args.proportion:g}% {deg} filters ({stats["filters"]})', stats))
