@@ -17,9 +17,10 @@ import io
 import sys
 
 from faig.errors import InputError, cli
+from faig.cli import ATTRIBUTION_SCRIPTS, OTHER_TOOLS, per_network_tools
 
-USAGE = ('usage: python -m faig TOOL (--net NAME | --network_g YAML) [flags]   (TOOL: faig, ig, '
-         'absolute_filter_change, random_neurons, mask_neurons, comparison, inference, or any registered '
+USAGE = ('usage: python -m faig TOOL (--net NAME | --network_g YAML) [flags]   (TOOL: '
+         f'{", ".join([*ATTRIBUTION_SCRIPTS, *OTHER_TOOLS])}, or any registered '
          'attribution method; NAME: a network registered '
          'in faig.specs; YAML: a BasicSR network_g, file or inline, for any registered arch; '
          '`python -m faig TOOL --net NAME --help` for its flags)')
@@ -95,12 +96,6 @@ def takes_flag(tool, net, flag):
         except SystemExit:
             pass
     return any(word.strip(',[]') == flag for word in out.getvalue().split())
-
-
-def per_network_tools():
-    from faig.cli import attribution, evaluation, inference
-    return {**attribution.tools(), 'mask_neurons': evaluation.mask_main, 'comparison': evaluation.comparison_main,
-            'inference': inference.main}
 
 
 if __name__ == '__main__':

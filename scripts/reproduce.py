@@ -50,10 +50,8 @@ def run(call, args, title):
 
 def tool(name, net):
     """The CLI function behind analysis/tools/<net>/<name>.py (or inference/inference_<net>.py), bound to ``net``."""
-    from faig.cli.attribution import TOOLS
-    from faig.cli.evaluation import comparison_main, mask_main
-    from faig.cli.inference import main as inference_main
-    functions = {**TOOLS, 'comparison': comparison_main, 'mask_neurons': mask_main, 'inference': inference_main}
+    from faig.cli import per_network_tools
+    functions = per_network_tools()
 
     def call(argv):
         return functions[name](net, argv)
@@ -105,20 +103,22 @@ def mark_done(name, key, outputs):
 
 
 def modulation_outputs(layout, deg):
-    """The record and contact sheet that the modulation of ``deg`` just wrote (relative to the repository): the
-    folder whose record was made from the current FAIG ranking of ``deg``."""
-    import glob
+    """The record and contact sheet of the 1 % modulation of ``deg`` (relative to the repository): the folder the
+    report reads (``<n>kernels`` with n = 1 % of the ranked filters), checked to be made from the current FAIG
+    ranking."""
     import json
+    from faig.evaluation.masking import num_selected
     from faig.specs import ResultsLayout, degradation
     from faig.stamps import sha1_file
-    ranking = sha1_file(osp.join(ROOT, layout.rankings('faig'), f'{deg}_index.txt'))
-    pattern = osp.join(ROOT, layout.modulation(), '*kernels', degradation(deg).modulation_kind, ResultsLayout.MODULATION_RECORD)
-    for path in sorted(glob.glob(pattern)):
-        with open(path) as f:
-            if json.load(f).get('run_key', {}).get('ranking') == ranking:
-                folder = osp.relpath(osp.dirname(path), ROOT)
-                return [osp.join(folder, ResultsLayout.MODULATION_RECORD), osp.join(folder, ResultsLayout.CONTACT_SHEET)]
-    raise RuntimeError(f'the modulation of {deg} wrote no record under {layout.modulation()}')
+    ranking = osp.join(ROOT, layout.rankings('faig'), f'{deg}_index.txt')
+    with open(ranking) as f:
+        filters = sum(1 for line in f if line.strip())
+    folder = osp.join(layout.modulation(), f'{num_selected(filters, 1)}kernels', degradation(deg).modulation_kind)
+    path = osp.join(ROOT, folder, ResultsLayout.MODULATION_RECORD)
+    with open(path) as f:
+        if json.load(f).get('run_key', {}).get('ranking') != sha1_file(ranking):
+            raise RuntimeError(f'{path}: not made from the current ranking {ranking}')
+    return [osp.join(folder, ResultsLayout.MODULATION_RECORD), osp.join(folder, ResultsLayout.CONTACT_SHEET)]
 
 
 def ranking_outputs(folder):
@@ -160,34 +160,26 @@ def attribution_stage(stamp, key, force, method, job, command, title):
 
 
 def attribution_jobs(net, models, attr_root, steps, quadrature, layout):
-    """{name: (method, job, equivalent command line)} of the two path-integral stages of ``net``."""
-    from faig.attribution.methods import FAIG, IG, AbsoluteFilterChange, RandomRanking
-    from faig.attribution.pipeline import AttributionJob
-    from faig.networks import preset
-    from faig.specs import network
-    spec = network(net)
-    lr = {'blur': f'{attr_root}/Blur2_LRbicx2', 'noise': f'{attr_root}/LRbicx2_noise0.1'}
-    paths = {'baseline': models[0], 'target': models[1]}
-    lr_args = f'--blur_folder {lr["blur"]} --noise_folder {lr["noise"]} --total_step {steps}'
-    faig_job = AttributionJob(layout.rankings('faig'), ('blur', 'noise'), {'gt': f'{attr_root}/GTmod12', **lr},
-                              preset(net, 2), net, paths)
-    ig_job = AttributionJob(layout.rankings('ig'), ('blur', 'noise'), {'clean': f'{attr_root}/Linear_LRbicx2', **lr},
-                            preset(net, 2), net, {'target': models[1]})
-    tools = f'analysis/tools/{net}'
-    return {
-        'faig': (FAIG(steps, quadrature, image_reduce=spec.faig_image_reduce), faig_job,
-                 f'{tools}/faig.py --baseline_model_path {models[0]} --target_model_path {models[1]} --gt_folder '
-                 f'{attr_root}/GTmod12 {lr_args} --quadrature {quadrature} --record_filters_folder {faig_job.out}'),
-        'ig': (IG(steps, spec.ig_method), ig_job,
-               f'{tools}/ig.py --target_model_path {models[1]} --bic_folder {attr_root}/Linear_LRbicx2 {lr_args} '
-               f'--record_filters_folder {ig_job.out}'),
-        'abs_filter_change': (AbsoluteFilterChange(), AttributionJob(layout.rankings('abs_filter_change'),
-                                                                     model_paths=paths, net_name=net),
-                              f'{tools}/absolute_filter_change.py --baseline_model_path {models[0]} --target_model_path '
-                              f'{models[1]} --record_filters_folder {layout.rankings("abs_filter_change")}'),
-        'random': (RandomRanking(0, spec.num_filters_x2), AttributionJob(layout.rankings('random'), net_name=net),
-                   f'{tools}/random_neurons.py --record_filters_folder {layout.rankings("random")}'),
-    }
+    """{name: (method, job, command line)} of ``net``'s ranking stages: built from the command line of each
+    tool (faig.cli.attribution: the same flags, checks and defaults), which is printed as it is run."""
+    from faig.attribution.methods import get_method
+    from faig.cli import ATTRIBUTION_SCRIPTS
+    from faig.cli.attribution import build_job, method_parser
+    lr = ['--blur_folder', f'{attr_root}/Blur2_LRbicx2', '--noise_folder', f'{attr_root}/LRbicx2_noise0.1',
+          '--total_step', str(steps)]
+    base, target = ['--baseline_model_path', models[0]], ['--target_model_path', models[1]]
+    argv = {'faig': [*base, *target, '--gt_folder', f'{attr_root}/GTmod12', *lr, '--quadrature', quadrature],
+            'ig': [*target, '--bic_folder', f'{attr_root}/Linear_LRbicx2', *lr],
+            'abs_filter_change': [*base, *target], 'random': []}
+    scripts = {method: script for script, method in ATTRIBUTION_SCRIPTS.items()}
+    jobs = {}
+    for name, args in argv.items():
+        args = [*args, '--record_filters_folder', layout.rankings(name)]
+        cls = get_method(name)
+        parser, root = method_parser(cls, net)
+        method, job = build_job(cls, parser.parse_args(args), net, root)
+        jobs[name] = (method, job, f'analysis/tools/{net}/{scripts[name]}.py {" ".join(args)}')
+    return jobs
 
 
 def library_run(method, job, command, title):
@@ -203,16 +195,20 @@ def library_run(method, job, command, title):
 
 @cli
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from faig.attribution.quadrature import METHODS as RULES
+    from faig.cli.args import Parser, positive_int
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--force', action='store_true', help='redo finished stages')
     parser.add_argument('--train', action='store_true',
                         help='train new pairs from scratch with options/cpu/*.yml (~2 h), in place of the bundled '
                         'ones, which were trained longer, over several sessions (experiments/pretrained/README.md)')
     parser.add_argument('--full', action='store_true', help="the paper's settings: --steps 100 on whole images")
-    parser.add_argument('--steps', type=int, default=None, help='FAIG/IG quadrature nodes (default 16; --full 100)')
+    parser.add_argument('--steps', type=positive_int, default=None,
+                        help='FAIG/IG quadrature nodes (default 16; --full 100)')
     parser.add_argument('--crop', type=int, default=None,
                         help='attribute on centre crops of this LR size (default 64; --full: whole images)')
-    parser.add_argument('--quadrature', default='riemann_left', help='FAIG quadrature rule (default: the original)')
+    parser.add_argument('--quadrature', default='riemann_left', choices=RULES,
+                        help='FAIG quadrature rule (default: riemann_left, the original)')
     parser.add_argument('--nets', nargs='+', choices=NETS, default=list(NETS),
                         help='networks to run and report (default: both); a long --full run can so be split')
     parser.add_argument('--models_dir', default=BUNDLED,

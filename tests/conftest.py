@@ -31,6 +31,27 @@ def write_images(folder, shapes, seed=0, prefix='img'):
     return folder
 
 
+LR_FOLDERS = ('Blur2_LRbicx2', 'LRbicx2_noise0.1', 'Linear_LRbicx2')
+
+
+def write_test_set(data, lr_shapes, folders=LR_FOLDERS[:2], scale=2):
+    """A tiny test set under ``data``: ``GTmod12`` (seed 1, ``scale`` x the LR shapes) and one folder of LR
+    images per name in ``folders`` (seeds 2, 3, ...). Returns the folder paths (str) by name."""
+    paths = {'GTmod12': write_images(osp.join(str(data), 'GTmod12'), [(scale * h, scale * w) for h, w in lr_shapes],
+                                     seed=1)}
+    for seed, folder in enumerate(folders, start=2):
+        paths[folder] = write_images(osp.join(str(data), folder), lr_shapes, seed=seed)
+    return paths
+
+
+def save_model_pair(folder, baseline, target):
+    """``baseline_model.pth`` and ``target_model.pth`` (``params_ema``) in ``folder``, as the bundled pairs."""
+    import torch
+    os.makedirs(folder, exist_ok=True)
+    torch.save({'params_ema': baseline}, osp.join(str(folder), 'baseline_model.pth'))
+    torch.save({'params_ema': target}, osp.join(str(folder), 'target_model.pth'))
+
+
 def load_script(name, root):
     """scripts/<name>.py as a module whose ROOT (where it reads and writes) is ``root``."""
     import importlib.util

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import torch
 
-from conftest import REPO, run_script, write_images
+from conftest import REPO, run_script, save_model_pair, write_test_set
 
 PLUGIN = '''
 """A plain two-layer x2 SR net, registered like any BasicSR arch."""
@@ -41,14 +41,9 @@ def test_an_arch_in_one_file_runs_through_faig_comparison_and_modulation(tmp_pat
     torch.manual_seed(0)
     baseline = build_network({'type': 'TinyPluginNet'}).state_dict()
     target = {k: v + 0.05 * torch.randn_like(v) for k, v in baseline.items()}
-    models = tmp_path / 'experiments' / 'tiny'
-    os.makedirs(models)
-    torch.save({'params_ema': baseline}, models / 'baseline_model.pth')
-    torch.save({'params_ema': target}, models / 'target_model.pth')
+    save_model_pair(tmp_path / 'experiments' / 'tiny', baseline, target)
     data = tmp_path / 'datasets' / 'Tiny'
-    write_images(str(data / 'GTmod12'), [(16, 16), (16, 16)], seed=1)
-    for folder, seed in (('Blur2_LRbicx2', 2), ('LRbicx2_noise0.1', 3)):
-        write_images(str(data / folder), [(8, 8), (8, 8)], seed=seed)
+    write_test_set(data, [(8, 8), (8, 8)])
     model_args = ['--baseline_model_path', 'experiments/tiny/baseline_model.pth',
                   '--target_model_path', 'experiments/tiny/target_model.pth']
 

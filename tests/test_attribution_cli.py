@@ -104,6 +104,15 @@ def test_faig_resume_reuses_partial_results(setup, monkeypatch):
     monkeypatch.setattr(FAIG, 'attribute', once)
     with pytest.raises(InputError, match='--resume'):
         rank_dataset(FAIG(n_steps=2), job)  # partial results are never dropped silently
+    # the same models and images, moved elsewhere: the same run (paths are not part of its settings)
+    import shutil
+    moved = root / 'moved'
+    for name in ('GT', 'Blur2_LRbicx2', 'LRbicx2_noise0.1'):
+        shutil.copytree(root / name, moved / name)
+    for name in ('baseline.pth', 'target.pth'):
+        shutil.copy(root / name, moved / name)
+    job.folders = {role: str(moved / osp.basename(f)) for role, f in folders.items()}
+    job.model_paths = {'baseline': str(moved / 'baseline.pth'), 'target': str(moved / 'target.pth')}
     job.resume = True
     resumed = rank_dataset(FAIG(n_steps=2), job)
     assert seen == [1, 2]  # only the missing image was computed

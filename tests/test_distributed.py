@@ -120,3 +120,32 @@ def test_error_on_every_rank_is_one_line(data):
     assert res.returncode != 0
     errors = [line for line in res.stderr.splitlines() if line.startswith('error: ')]
     assert len(errors) == 1 and 'nope' in errors[0]
+
+
+BAD_ON_RANK_1 = '''
+import os
+from faig.attribution.methods import FAIG
+from faig.errors import InputError
+_attribute = FAIG.attribute
+
+
+def attribute(self, images, **kwargs):
+    if os.environ.get('RANK') == '1':
+        raise InputError('img1.png: an image only rank 1 finds bad')
+    return _attribute(self, images, **kwargs)
+
+
+FAIG.attribute = attribute
+'''
+
+
+def test_bad_input_met_by_another_rank_leaves_nothing_to_resume(data):
+    """As in one process, a run stopped by bad input removes its partial results (nothing to resume), also
+    when the bad input was met by a rank other than 0; rank 0 says what it was."""
+    (data / 'bad_rank1.py').write_text(BAD_ON_RANK_1)
+    out = data / 'peer_bad'
+    res = run(faig_args(data, out), nproc=2, env={'FAIG_PLUGINS': str(data / 'bad_rank1.py')})
+    assert res.returncode != 0
+    errors = [line for line in res.stderr.splitlines() if line.startswith('error: ')]
+    assert errors == ['error: img1.png: an image only rank 1 finds bad'], res.stderr[-2000:]
+    assert not (out / '.partial').exists() and not (out / 'blur_index.txt').exists()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, run_script, write_images
+from conftest import LR_FOLDERS, REPO, run_script, save_model_pair, write_images, write_test_set
 from test_attribution import TINY_NETS, make_pair
 
 NET_ARG = json.dumps(TINY_NETS['srresnet'])
@@ -22,13 +22,9 @@ def script(path, cwd, *args):
 
 def test_comparison_end_to_end(tmp_path):
     baseline, target = make_pair(TINY_NETS['srresnet'], dtype=torch.float32)
-    os.makedirs(tmp_path / 'experiments' / 'srresnet')
-    torch.save({'params_ema': baseline}, tmp_path / 'experiments' / 'srresnet' / 'baseline_model.pth')
-    torch.save({'params_ema': target}, tmp_path / 'experiments' / 'srresnet' / 'target_model.pth')
+    save_model_pair(tmp_path / 'experiments' / 'srresnet', baseline, target)
     data = tmp_path / 'datasets' / 'Tiny'
-    write_images(str(data / 'GTmod12'), [(16, 20), (12, 12)], seed=1)
-    for folder, seed in (('Blur2_LRbicx2', 2), ('LRbicx2_noise0.1', 3), ('Linear_LRbicx2', 4)):
-        write_images(str(data / folder), [(8, 10), (6, 6)], seed=seed)
+    write_test_set(data, [(8, 10), (6, 6)], LR_FOLDERS)
     search = 'results/Interpret/neuron-search/srresnet/Tiny'
     common = ['--network_g', NET_ARG]
     script('analysis/tools/srresnet/faig.py', tmp_path, *common, '--gt_folder', str(data / 'GTmod12'), '--blur_folder',

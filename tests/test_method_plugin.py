@@ -8,7 +8,7 @@ import os
 import numpy as np
 import torch
 
-from conftest import REPO, run_script, write_images
+from conftest import REPO, run_script, save_model_pair, write_test_set
 from test_attribution import TINY_NETS, make_pair
 
 NET_ARG = json.dumps(TINY_NETS['srresnet'])
@@ -51,13 +51,9 @@ def test_a_method_in_one_file_runs_through_cli_and_comparison(tmp_path):
     (tmp_path / 'first_order.py').write_text(PLUGIN)
     env = {'FAIG_PLUGINS': str(tmp_path / 'first_order.py')}
     baseline, target = make_pair(TINY_NETS['srresnet'], dtype=torch.float32)
-    os.makedirs(tmp_path / 'experiments' / 'srresnet')
-    torch.save({'params_ema': baseline}, tmp_path / 'experiments' / 'srresnet' / 'baseline_model.pth')
-    torch.save({'params_ema': target}, tmp_path / 'experiments' / 'srresnet' / 'target_model.pth')
+    save_model_pair(tmp_path / 'experiments' / 'srresnet', baseline, target)
     data = tmp_path / 'datasets' / 'Tiny'
-    write_images(str(data / 'GTmod12'), [(16, 20), (12, 12)], seed=1)
-    for folder, seed in (('Blur2_LRbicx2', 2), ('LRbicx2_noise0.1', 3)):
-        write_images(str(data / folder), [(8, 10), (6, 6)], seed=seed)
+    write_test_set(data, [(8, 10), (6, 6)])
     search = 'results/Interpret/neuron-search/srresnet/Tiny'
     images = ['--gt_folder', str(data / 'GTmod12'), '--blur_folder', str(data / 'Blur2_LRbicx2'), '--noise_folder',
               str(data / 'LRbicx2_noise0.1'), '--layout', 'contiguous']

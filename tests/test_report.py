@@ -18,7 +18,7 @@ from faig.report import (agreement_section, compare_reports, describe_robustness
                          image_rankings, image_tables, location_stats, net_findings, paper_scope,
                          per_image_verdicts, robustness, setting_name, write_report)
 
-from conftest import load_script
+from conftest import REPO, load_script, run_script
 from test_attribution import TINY_NETS, make_pair
 
 LAMBDAS = np.linspace(0, 2, 11).tolist()
@@ -345,26 +345,36 @@ def test_write_report_of_a_staged_pair_reads_and_names_its_models(tmp_path):
     assert data['nets']['srresnet']['target_sha1'] == sha1_file(osp.join(staged, 'target_model.pth'))
 
 
-def test_modulation_stage_records_the_folder_made_from_the_current_ranking(tmp_path):
-    """reproduce.py keeps the modulation stage (no rerun) only while its record and contact sheet are the files
-    made from the current FAIG ranking: of two modulation folders, the one whose run key names that ranking."""
+def test_modulation_stage_records_the_folder_the_report_reads(tmp_path):
+    """reproduce.py keeps the modulation stage (no rerun) only while the 1 % record and contact sheet -- the
+    folder the report reads -- are the files made from the current FAIG ranking; a modulation of the same
+    ranking at another proportion is not that folder."""
     reproduce = load_script('reproduce', tmp_path)
     from faig.specs import ResultsLayout, degradation
     from faig.stamps import sha1_file
     layout = ResultsLayout('srresnet', 'set')
     ranking = tmp_path / layout.rankings('faig') / 'blur_index.txt'
     ranking.parent.mkdir(parents=True)
-    ranking.write_text('3\n1\n2\n')
+    ranking.write_text(''.join(f'{i}\n' for i in range(700)))  # 1 % of 700 filters: 7
     kind = degradation('blur').modulation_kind
-    for kernels, name in (('5kernels', 'old'), ('7kernels', 'current')):
+    for kernels in ('70kernels', '7kernels'):  # '70kernels' (10 %) sorts first
         folder = tmp_path / layout.modulation() / kernels / kind
         folder.mkdir(parents=True)
-        digest = sha1_file(str(ranking)) if name == 'current' else 'another ranking'
-        (folder / ResultsLayout.MODULATION_RECORD).write_text(json.dumps({'run_key': {'ranking': digest}}))
+        (folder / ResultsLayout.MODULATION_RECORD).write_text(json.dumps({'run_key': {'ranking': sha1_file(str(ranking))}}))
         (folder / ResultsLayout.CONTACT_SHEET).write_bytes(b'png')
     outputs = reproduce.modulation_outputs(layout, 'blur')
     assert [osp.basename(osp.dirname(osp.dirname(p))) for p in outputs] == ['7kernels', '7kernels']
     assert all(not osp.isabs(p) and (tmp_path / p).is_file() for p in outputs)
-    ranking.write_text('1\n2\n3\n')  # a ranking no modulation was made from
-    with pytest.raises(RuntimeError, match='wrote no record'):
+    ranking.write_text(''.join(f'{i}\n' for i in reversed(range(700))))  # a ranking no modulation was made from
+    with pytest.raises(RuntimeError, match='not made from the current ranking'):
         reproduce.modulation_outputs(layout, 'blur')
+
+
+@pytest.mark.parametrize('flags, flag', [(['--quadrature', 'foo'], '--quadrature'), (['--steps', '-3'], '--steps'),
+                                         (['--steps', '0'], '--steps')])
+def test_reproduce_bad_settings_are_one_line_before_any_stage(flags, flag):
+    """reproduce.py checks its FAIG settings before the data and inference stages (they used to reach the
+    quadrature as a traceback, minutes in, after a stage had been marked started)."""
+    res = run_script([osp.join(REPO, 'scripts/reproduce.py'), *flags])
+    assert res.returncode == 2 and res.stdout == ''
+    assert res.stderr.count('\n') == 1 and res.stderr.startswith(f'error: {flag}:')

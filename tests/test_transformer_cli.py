@@ -7,7 +7,7 @@ import os
 import numpy as np
 import torch
 
-from conftest import REPO, run_script, write_images
+from conftest import REPO, run_script, save_model_pair, write_test_set
 
 TINY_SWINIR = {'type': 'SwinIR', 'upscale': 2, 'img_size': 16, 'window_size': 4, 'embed_dim': 12, 'depths': [1],
                'num_heads': [2], 'mlp_ratio': 2, 'upsampler': 'pixelshuffledirect'}
@@ -19,9 +19,7 @@ def make_models(root):
     torch.manual_seed(0)
     baseline = build_network(TINY_SWINIR).state_dict()
     target = {k: v + 0.02 * torch.randn_like(v) if v.is_floating_point() else v for k, v in baseline.items()}
-    os.makedirs(root / 'experiments' / 'swinir')
-    torch.save({'params_ema': baseline}, root / 'experiments' / 'swinir' / 'baseline_model.pth')
-    torch.save({'params_ema': target}, root / 'experiments' / 'swinir' / 'target_model.pth')
+    save_model_pair(root / 'experiments' / 'swinir', baseline, target)
     return baseline, target
 
 
@@ -30,9 +28,7 @@ def test_swinir_linear_filters_ranked_and_masked(tmp_path):
     from faig.networks import build_network
     baseline, target = make_models(tmp_path)
     data = tmp_path / 'datasets' / 'Tiny'
-    write_images(str(data / 'GTmod12'), [(16, 16), (16, 16)], seed=1)
-    for folder, seed in (('Blur2_LRbicx2', 2), ('LRbicx2_noise0.1', 3)):
-        write_images(str(data / folder), [(8, 8), (8, 8)], seed=seed)
+    write_test_set(data, [(8, 8), (8, 8)])
     search = 'results/Interpret/neuron-search/swinir/Tiny'
     images = ['--gt_folder', str(data / 'GTmod12'), '--blur_folder', str(data / 'Blur2_LRbicx2'), '--noise_folder',
               str(data / 'LRbicx2_noise0.1'), '--layout', 'contiguous', '--total_step', '2']
@@ -72,6 +68,15 @@ def test_swinir_linear_filters_ranked_and_masked(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     n = int(restricted.num_filters * 10 / 100)
     assert (tmp_path / f'results/Interpret/masking/swinir/Tiny/faig/{n}kernels').is_dir()
+
+    # the filter distribution reads only a checkpoint: the ranking's recorded network gives the Linear filters
+    res = run_script([os.path.join(REPO, 'analysis/scripts/vis_filters_distribution.py'), '--dataset', 'Tiny',
+                      '--target_model_path', 'experiments/swinir/target_model.pth',
+                      '--blurry_neuron_txt', f'{search}/faig/blur_index.txt',
+                      '--noisy_neuron_txt', f'{search}/faig/noise_index.txt', '--save_path', 'out/dist.png'],
+                     cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / 'out' / 'dist.png').is_file() and f'of {space.num_filters}' not in res.stderr
 
     bad = run_script(['-m', 'faig', 'faig', '--network_g', NET_ARG, *images, '--layers', 'nothing.like.this*',
                       '--record_filters_folder', f'{search}/bad'], cwd=tmp_path)

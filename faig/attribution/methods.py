@@ -18,22 +18,25 @@ import os
 import os.path as osp
 
 METHODS = {}  # name -> class, in registration order (the paper's methods first)
-RESERVED = ('absolute_filter_change', 'random_neurons', 'mask_neurons', 'comparison', 'inference')  # tool names
 
 
 def register(cls):
     """Class decorator: make a method known to the pipeline, ``python -m faig``, the comparison and the report."""
+    from faig.cli import RESERVED_NAMES
     from faig.specs import RANKING_METHODS, RankingMethod, register_method
     if not cls.name:
         raise ValueError(f'{cls.__name__}: an attribution method needs a name')
     known = METHODS.get(cls.name)
     if known is not None and known.__qualname__ != cls.__qualname__:
         raise ValueError(f'{cls.__name__}: the attribution method name {cls.name!r} is taken by {known.__name__}')
-    if cls.name in RESERVED:
+    if cls.name in RESERVED_NAMES:
         raise ValueError(f'{cls.__name__}: {cls.name!r} is the name of a tool; choose another method name')
     METHODS[cls.name] = cls
-    if cls.name not in RANKING_METHODS:
+    spec = RANKING_METHODS.get(cls.name)
+    if spec is None:  # a new method: its class says how tables and figures show it
         register_method(RankingMethod(cls.name, cls.label or cls.name, cls.color, cls.marker))
+    else:  # the paper's methods: faig.specs holds their table (read by figures without importing methods)
+        cls.label, cls.color, cls.marker = spec.label, spec.color, spec.marker
     return cls
 
 
@@ -172,11 +175,10 @@ class FAIG(AttributionMethod):
     """FAIG (paper Eq. 6-7): integrated gradients along the parameter path from the target to the
     baseline, times the weight change, summed over each kernel; s(x_a) - s(x_b) ranks the filters
     specific to degradation a, its negation those of b."""
-    name, label, color, marker = 'faig', 'FAIG', 'tab:red', 'o'
+    name = 'faig'  # label, colour, marker: faig.specs
     description = 'FAIG: rank the filters of the {net} target model for two degradations (default blur and noise).'
     models = ('baseline', 'target')
     image_roles = ('gt', )
-    run_key_drop = ('image_reduce', )
 
     def __init__(self, n_steps=100, method='riemann_left', precision='fp32', internal_batch_size=1,
                  image_reduce='sum'):
@@ -273,7 +275,7 @@ class FAIG(AttributionMethod):
 class IG(AttributionMethod):
     """The paper's IG baseline: input-space integrated gradients on the target model only, from the
     clean LR image to each degraded one (faig.attribution.ig)."""
-    name, label, color, marker = 'ig', 'IG', 'tab:blue', 's'
+    name = 'ig'
     description = 'IG baseline: rank the filters of the {net} target model by input-space IG.'
     models = ('target', )
     image_roles = ('clean', )
@@ -312,7 +314,7 @@ class IG(AttributionMethod):
 @register
 class AbsoluteFilterChange(AttributionMethod):
     """|θ−θ̄|: relative weight change per filter (no images); the same ranking for both degradations."""
-    name, label, color, marker = 'abs_filter_change', '|θ−θ̄|', 'tab:green', '^'
+    name = 'abs_filter_change'
     description = ('|theta - theta_bar|: rank filters by relative weight change (the same ranking is written for '
                    'both degradations).')
     models = ('baseline', 'target')
@@ -327,7 +329,7 @@ class AbsoluteFilterChange(AttributionMethod):
 @register
 class RandomRanking(AttributionMethod):
     """Random baseline: one reproducible random permutation of the filters per degradation."""
-    name, label, color, marker = 'random', 'random', 'tab:gray', 'x'
+    name = 'random'
     description = 'Random baseline: one random permutation of the filters per degradation, reproducible with --seed.'
     models = ()
     image_roles = None

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from faig.errors import InputError, PeerError
 
 PARTIAL_FORMAT = 2  # per-image results as {'scores/<deg>': ...}; earlier partial folders are not read
-RUN_KEY_DROP = ('baseline_path', 'target_path', 'folders', 'layout_seconds', 'channels_last', 'partial_format')
+PATHS = ('baseline_path', 'target_path', 'folders')  # where the models and images are: not what a result depends on
+RUN_KEY_DROP = (*PATHS, 'layout_seconds', 'channels_last', 'partial_format')
 
 
 @dataclass
@@ -282,7 +283,7 @@ def _rank_dataset(method, job, ranks):
         channels_last, seconds = choose_layout(job, net.to(device), sample)
         layout = {'channels_last': channels_last, 'layout_seconds': seconds}
         held['store'] = PartialStore(job.out, {**config, **layout, 'partial_format': PARTIAL_FORMAT}, job.resume,
-                                     job.force)
+                                     job.force, ignore=(*PATHS, *method.run_key_drop))
         return layout
 
     try:
@@ -370,8 +371,10 @@ def score_images(method, job, ranks, pairs, store, channels, context):
 
             ranks.decide(keep)
             if errors:
-                message = errors[0][2]
-                raise (InputError if item is not None and item[0] == 'error' else PeerError)(message)
+                own = item is not None and item[0] == 'error'
+                # rank 0 speaks (and discards the partial results) for every rank's bad input, as one process
+                # would; another rank raises only what it met itself, the rest silently (PeerError)
+                raise (InputError if own or ranks.main else PeerError)(item[2] if own else errors[0][2])
     finally:
         bar.close()
     return results

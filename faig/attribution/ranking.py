@@ -147,10 +147,25 @@ def check_provenance(folder, given, allow_other_models=False):
     return problems
 
 
+def recorded_network(opt, params):
+    """The network a ranking's meta.json names, holding ``params`` (so that the filter space knows its layer
+    kinds: Linear, ConvTranspose, Conv1d); ``params`` themselves when it cannot be built or does not fit
+    them (then only their conv weights count, and the recorded space says whether that is the same)."""
+    from faig.errors import InputError
+    from faig.networks import build_network
+    try:
+        net = build_network(opt)
+        net.load_state_dict(params, strict=True)
+        return net
+    except (InputError, RuntimeError, TypeError):
+        return params
+
+
 def ranking_space(folder, net):
     """The filter space a ranking folder's index files refer to: the network's (every layer kind), restricted
     to the layers its meta.json records (``--layers``) and checked against the space recorded there, so
-    that an index is never applied to filters it was not computed for."""
+    that an index is never applied to filters it was not computed for. ``net``: a network, or a checkpoint's
+    tensors (then the network recorded in meta.json is built around them)."""
     from faig.attribution.filters import space_for_network
     path = osp.join(folder, 'meta.json')
     meta = None
@@ -160,6 +175,8 @@ def ranking_space(folder, net):
                 meta = json.load(f)
         except (OSError, ValueError, UnicodeDecodeError):
             meta = None  # an unreadable record is check_provenance's to report
+    if isinstance(net, dict) and isinstance(meta, dict) and isinstance(meta.get('network'), dict):
+        net = recorded_network(meta['network'], net)  # a checkpoint alone knows no layer kinds
     recorded = meta.get('filter_space') if isinstance(meta, dict) else None
     if not isinstance(recorded, dict):
         return space_for_network(net)

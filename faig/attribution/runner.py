@@ -24,14 +24,16 @@ class PartialStore:
     """Per-image results of a long run in ``<folder>/.partial``, so a killed run can ``--resume``.
 
     Results are only reused when the run's configuration (model contents, image contents,
-    steps, method) is the same as the one that wrote them. Partial results of an interrupted run
+    steps, method, layout; not the paths, see ``ignore``) is the same as the one that wrote them. Partial results of an interrupted run
     are never dropped silently: a run without ``--resume`` refuses them unless ``force``. A
     partial state that cannot be read (corrupt ``config.json``, a truncated ``.npz``) is set aside
     with a notice and recomputed. A run that fails on bad input removes the folder it created
     (:meth:`discard`); a killed run, or one that could not write (disk full), leaves it for ``--resume``.
     """
 
-    def __init__(self, folder, config, resume, force=False):
+    def __init__(self, folder, config, resume, force=False, ignore=()):
+        """``ignore``: keys of ``config`` that do not decide whether results can be reused (paths: the same
+        models and images moved elsewhere are the same run)."""
         from faig.outputs import read_json_or_set_aside, set_aside
         self.folder = osp.join(folder, '.partial')
         self.config = json.loads(json.dumps(config, sort_keys=True))
@@ -39,16 +41,18 @@ class PartialStore:
         if osp.isdir(self.folder):
             old = read_json_or_set_aside(config_path, 'the settings of the partial results')
             done = self.finished()
+            kept = lambda c: {k: v for k, v in c.items() if k not in ignore} if isinstance(c, dict) else c  # noqa: E731
+            same = isinstance(old, dict) and kept(old) == kept(self.config)
             if old is None:
                 set_aside(self.folder, 'partial results without readable settings')
-            elif old != self.config and not force:
+            elif not same and not force:
                 from faig.outputs import key_difference
                 raise InputError(f'{self.folder}: partial results of an interrupted run with other settings '
-                                 f'({key_difference(old, self.config)}); pass --force to discard them and start over')
+                                 f'({key_difference(kept(old), kept(self.config))}); pass --force to discard them and start over')
             elif not resume and not force and done:
                 raise InputError(f'{self.folder}: partial results of an interrupted run ({len(done)} image(s) '
                                  'finished); pass --resume to continue it, or --force to start over')
-            elif osp.isdir(self.folder) and (old != self.config or not resume):
+            elif osp.isdir(self.folder) and (not same or not resume):
                 shutil.rmtree(self.folder)
         self.created = not osp.isdir(self.folder)
         os.makedirs(self.folder, exist_ok=True)

@@ -181,31 +181,8 @@ def attribution_main(name, net, argv=None):
     return result
 
 
-@cli
-def faig_main(net, argv=None):
-    return attribution_main('faig', net, argv)
-
-
-@cli
-def ig_main(net, argv=None):
-    return attribution_main('ig', net, argv)
-
-
-@cli
-def absolute_filter_change_main(net, argv=None):
-    return attribution_main('abs_filter_change', net, argv)
-
-
-@cli
-def random_main(net, argv=None):
-    return attribution_main('random', net, argv)
-
-
-ORIGINAL_TOOLS = {'faig': faig_main, 'ig': ig_main, 'absolute_filter_change': absolute_filter_change_main,
-                  'random_neurons': random_main}  # the original's script names
-
-
 def method_tool(name):
+    """main(net, argv) of the attribution tool that runs method ``name``."""
     @cli
     def main(net, argv=None):
         return attribution_main(name, net, argv)
@@ -213,12 +190,19 @@ def method_tool(name):
     return main
 
 
+from faig.cli import ATTRIBUTION_SCRIPTS  # noqa: E402
+
+ORIGINAL_TOOLS = {script: method_tool(method) for script, method in ATTRIBUTION_SCRIPTS.items()}  # their names
+faig_main, ig_main = ORIGINAL_TOOLS['faig'], ORIGINAL_TOOLS['ig']
+absolute_filter_change_main, random_main = ORIGINAL_TOOLS['absolute_filter_change'], ORIGINAL_TOOLS['random_neurons']
+
+
 def tools():
     """{tool name: main(net, argv)}: the original's scripts and every registered method under its own name."""
     from faig.attribution.methods import load_methods
     found = dict(ORIGINAL_TOOLS)
     for name in load_methods():
-        if name not in found and name not in ('abs_filter_change', 'random'):
+        if name not in found and name not in ATTRIBUTION_SCRIPTS.values():
             found[name] = method_tool(name)
     return found
 
