@@ -117,6 +117,6 @@ def plot_shares(study, path, net, degs=('blur', 'noise')):
     ax.set_xticks(np.arange(len(degs)), [f'{FUNCTION_TITLES[d][0]} filters\n({FUNCTION_TITLES[d][1]} set)' for d in degs])
     ax.set_ylabel("recovered share of\nthe target's gain")
     ax.axhline(0, color='k', lw=0.5)
-    ax.set_title(f'{net}: retraining only the selected 1 % of filters from the baseline')
+    ax.set_title(f'{net}: retraining only the selected 1 % of filters from the baseline', fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     return save_figure(fig, path)
