@@ -20,6 +20,19 @@ class PeerError(InputError):
     """An error that another process of a torchrun group met (rank 0 prints it)."""
 
 
+def report_error(exc):
+    """Print an InputError as one line, once: under torchrun rank 0 speaks for the group, another rank
+    only for what it alone met (``[rank r] error: ...``)."""
+    if not isinstance(exc, InputError) or getattr(exc, 'reported', False):
+        return
+    exc.reported = True
+    rank = os.environ.get('RANK', '0')
+    if rank == '0':
+        print(f'error: {one_line(exc)}', file=sys.stderr, flush=True)
+    elif not isinstance(exc, PeerError):
+        print(f'[rank {rank}] error: {one_line(exc)}', file=sys.stderr, flush=True)
+
+
 def one_line(exc):
     """The last non-empty line of an exception message.
 
@@ -40,11 +53,7 @@ def cli(main):
         try:
             return main(*args, **kwargs)
         except InputError as exc:
-            rank = os.environ.get('RANK', '0')
-            if rank == '0':  # under torchrun, rank 0 speaks for the group ...
-                print(f'error: {one_line(exc)}', file=sys.stderr)
-            elif not isinstance(exc, PeerError):  # ... and another rank for what only it met
-                print(f'[rank {rank}] error: {one_line(exc)}', file=sys.stderr)
+            report_error(exc)
             sys.exit(2)
 
     return wrapper

@@ -51,6 +51,12 @@ class RankingResult:
     up_to_date: bool = False
 
 
+def collective(exc):
+    """Mark ``exc`` as raised by every rank at the same step (see :func:`rank_dataset`)."""
+    exc.collective = True
+    return exc
+
+
 class Ranks:
     """The processes of one run: torchrun's (WORLD_SIZE > 1) or this one alone."""
 
@@ -92,11 +98,11 @@ class Ranks:
             except BaseException as exc:  # any failure (bad input, a full disk, Ctrl-C): tell the others, then raise
                 box[0] = ('error', str(exc) if isinstance(exc, InputError) else f'rank 0 stopped: {exc!r}')
                 dist.broadcast_object_list(box, src=0)
-                raise
+                raise collective(exc)
         dist.broadcast_object_list(box, src=0)
         status, value = box[0]
         if status == 'error':
-            raise PeerError(value)
+            raise collective(PeerError(value))
         return value
 
     def exchange(self, item):
@@ -211,8 +217,15 @@ def rank_dataset(method, job):
     try:
         with torch.enable_grad():
             result = _rank_dataset(method, job, ranks)
-    except BaseException:
-        ranks.close(wait=False)  # a failing rank must exit (torchrun then stops the others), not wait for them
+    except BaseException as exc:
+        if getattr(exc, 'collective', False) and ranks.owned:
+            # every rank stops here: each says what it has to say, then they leave together, so that no rank's
+            # exit makes torchrun stop rank 0 before it has printed the error and removed the partial results
+            from faig.errors import report_error
+            report_error(exc)
+            ranks.close(wait=True)
+        else:
+            ranks.close(wait=False)  # a failing rank must exit (torchrun then stops the others), not wait for them
         raise
     ranks.close()
     return result
@@ -374,7 +387,7 @@ def score_images(method, job, ranks, pairs, store, channels, context):
                 own = item is not None and item[0] == 'error'
                 # rank 0 speaks (and discards the partial results) for every rank's bad input, as one process
                 # would; another rank raises only what it met itself, the rest silently (PeerError)
-                raise (InputError if own or ranks.main else PeerError)(item[2] if own else errors[0][2])
+                raise collective((InputError if own or ranks.main else PeerError)(item[2] if own else errors[0][2]))
     finally:
         bar.close()
     return results
