@@ -150,8 +150,9 @@ print(json.dumps(sorted(m for m in ('basicsr', 'torchvision') if m in sys.module
     assert out == []
 
 
-def test_fast_tool_run_imports_no_basicsr_package(tmp_path):
-    """A whole faig.py run on a preset-type network: no torchvision, scipy or basicsr data/models import."""
+def _tiny_faig_run(tmp_path):
+    """A tiny MSRResNet pair and a one-image test set in ``tmp_path``; returns the network options, the pair and
+    the command line of analysis/tools/srresnet/faig.py on them (results in ``tmp_path/out``)."""
     from conftest import write_images
     opt = TINY_NETS['srresnet']
     baseline, target = make_pair(opt, dtype=torch.float32)
@@ -163,7 +164,14 @@ def test_fast_tool_run_imports_no_basicsr_package(tmp_path):
     args = ['analysis/tools/srresnet/faig.py', '--network_g', json.dumps(opt), '--baseline_model_path',
             str(tmp_path / 'baseline.pth'), '--target_model_path', str(tmp_path / 'target.pth'), '--gt_folder',
             str(tmp_path / 'GT'), '--blur_folder', str(tmp_path / 'blur'), '--noise_folder', str(tmp_path / 'noise'),
-            '--fast', '--record_filters_folder', str(tmp_path / 'out')]
+            '--record_filters_folder', str(tmp_path / 'out')]
+    return opt, (baseline, target), args
+
+
+def test_fast_tool_run_imports_no_basicsr_package(tmp_path):
+    """A whole faig.py run on a preset-type network: no torchvision, scipy or basicsr data/models import."""
+    _, _, tool_args = _tiny_faig_run(tmp_path)
+    args = [*tool_args, '--fast']
     code = (f'import json, runpy, sys\nsys.argv = {args!r}\nrunpy.run_path(sys.argv[0], run_name="__main__")\n'
             f'print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))')
     assert fresh(code) == []
@@ -189,25 +197,14 @@ def test_image_to_tensor_is_basicsr_img2tensor(shape, dtype):
 def test_faithful_scores_of_light_and_full_build_are_identical(tmp_path):
     """The faithful mode (riemann_left, contiguous) scores bit for bit the same whether the tool's network
     came from the light build (a fresh tool process) or from the full registry (this process)."""
-    from conftest import write_images
     from faig.attribution.faig import discriminative, faig_image
     from faig.attribution.filters import FilterSpace
     from faig.attribution.path import ParameterPath
     from faig.data.image_io import read_image
     from faig.inference import image_to_tensor
     from faig.networks import build_network
-    opt = TINY_NETS['srresnet']
-    baseline, target = make_pair(opt, dtype=torch.float32)
-    torch.save({'params': baseline}, tmp_path / 'baseline.pth')
-    torch.save({'params': target}, tmp_path / 'target.pth')
-    write_images(str(tmp_path / 'GT'), [(16, 20)], seed=1)
-    for folder, seed in (('blur', 2), ('noise', 3)):
-        write_images(str(tmp_path / folder), [(8, 10)], seed=seed)
-    res = run_script(['analysis/tools/srresnet/faig.py', '--network_g', json.dumps(opt), '--baseline_model_path',
-                      str(tmp_path / 'baseline.pth'), '--target_model_path', str(tmp_path / 'target.pth'),
-                      '--gt_folder', str(tmp_path / 'GT'), '--blur_folder', str(tmp_path / 'blur'), '--noise_folder',
-                      str(tmp_path / 'noise'), '--total_step', '4', '--layout', 'contiguous',
-                      '--record_filters_folder', str(tmp_path / 'out')])
+    opt, (baseline, target), tool_args = _tiny_faig_run(tmp_path)
+    res = run_script([*tool_args, '--total_step', '4', '--layout', 'contiguous'])
     assert res.returncode == 0, res.stderr
     load = {k: image_to_tensor(read_image(str(tmp_path / k / 'img0.png'))) for k in ('GT', 'blur', 'noise')}
     path = ParameterPath(build_network(opt).eval(), baseline, target)

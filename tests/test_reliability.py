@@ -184,6 +184,12 @@ def test_mask_neurons_refuses_a_ranking_of_other_models(sandbox):
     res = run(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods', 'faig',
                         '--proportions', '10', '--target_model_path', 'other.pth'])
     one_error(res, 'other models')
+    assert not (sandbox / 'results/Interpret/masking').exists()
+    res = run(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods', 'faig',
+                        '--proportions', '10', '--target_model_path', 'other.pth', '--allow_other_models'])
+    assert res.returncode == 0, res.stderr[-2000:]
+    last = res.stdout.strip().splitlines()[-1]
+    assert last.startswith('note: ') and '--allow_other_models' in last and 'target model' in last
 
 
 def test_comparison_rerun_with_another_model_keeps_the_earlier_metrics_without_force(sandbox):

@@ -39,7 +39,7 @@ def evaluation_parser(net, description):
                         help='percent of filters to mask, each in (0, 100]')
     parser.add_argument('--allow_other_models', action='store_true',
                         help="use rankings whose meta.json records other models or images than those given "
-                        "(said in the output and recorded)")
+                        "(said at the end of the run; the comparison also records it in its meta.json)")
     return parser
 
 
@@ -178,13 +178,22 @@ def mask_main(net, argv=None):
     dataroot = check_paths(args, net, pair_names(args), layout)
     from faig.evaluation.comparison import Comparison
     comparison = Comparison(build_setup(args, net, layout, dataroot))
-    check_rankings(comparison, args, given_contents(comparison))
+    accepted = check_rankings(comparison, args, given_contents(comparison))
     with locks(comparison.s.mask_root):
         for method in comparison.s.methods:
             for p in comparison.s.proportions:
                 for masked in comparison.s.degradations:
                     comparison.masked_outputs(method, comparison.rankings(method), p, masked)
             print(f'{method}: masked outputs -> {osp.join(comparison.s.mask_root, method)}')
+    print_accepted(accepted)
+
+
+def print_accepted(accepted, where=''):
+    """The closing note of a run that used rankings of other models (--allow_other_models), so that it is the
+    last thing a reader sees, not only a warning among the progress lines."""
+    if accepted:
+        shown = '; '.join(f'{m}: ' + ', '.join(p) for m, p in accepted.items())
+        print(f'note: rankings used with other models or images (--allow_other_models): {shown}{where}')
 
 
 def comparison_key(comparison, given):
@@ -249,10 +258,7 @@ def comparison_main(net, argv=None):
                                       setup.degradations)
         method = 'faig' if 'faig' in setup.methods else setup.methods[0]
         teaser = masking_figure(comparison, args.teaser_image, layout.figures(), args.dataset, method)
-    if accepted:
-        shown = '; '.join(f'{m}: ' + ', '.join(p) for m, p in accepted.items())
-        print(f'note: rankings used with other models or images (--allow_other_models): {shown} '
-              '(recorded in meta.json)')
+    print_accepted(accepted, ' (recorded in meta.json)')
     print(f'\nmetrics -> {setup.metric_root} (txt, comparison.csv, comparison.md); figures -> {path}, {teaser}')
     return results
 
