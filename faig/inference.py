@@ -15,7 +15,7 @@ compat.apply()  # before the first basicsr import
 
 from faig.data.image_io import pair_by_name, read_image, write_image  # noqa: E402
 from faig.errors import InputError  # noqa: E402
-from faig.stamps import StampedFolder, files_digest, state_digest  # noqa: E402
+from faig.stamps import StampedFolder, files_digest, network_digest  # noqa: E402
 
 
 def image_to_tensor(img, device='cpu'):
@@ -94,7 +94,7 @@ def restore(net, img, device='cpu'):
 def restore_cached(net, inputs, save_folder, device='cpu', progress=True):
     """{stem: BGR uint8 output} of ``net`` for ``inputs`` ({stem: LR path}).
 
-    Reused from ``save_folder`` when its stamp says it holds this network's outputs (same weights)
+    Reused from ``save_folder`` when its stamp says it holds this network's outputs (same weights and options)
     for these input contents; else every input is read first (a bad file fails before anything is
     written), restored and saved, and the folder is stamped anew (faig.stamps). Inputs and outputs
     are read with the network's channel counts (:func:`image_channels`).
@@ -105,7 +105,7 @@ def restore_cached(net, inputs, save_folder, device='cpu', progress=True):
             raise InputError(f'{save_folder}: outputs would go into the folder of their inputs ({path}), '
                              'overwriting them; choose another output folder')
     in_channels, out_channels = image_channels(net)
-    folder = StampedFolder(save_folder, {'model': state_digest(net.state_dict()),
+    folder = StampedFolder(save_folder, {'model': network_digest(net),
                                          'inputs': files_digest(list(inputs.values()))})
     stems = sorted(inputs)
     if folder.fresh(stems):

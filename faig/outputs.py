@@ -114,6 +114,40 @@ def _notice(text):
 _HELD = {}  # real path of a lock file -> [open file, count] of the locks this process holds
 
 
+def build_whole_folder(folder, build):
+    """``build(path)`` writes a folder's files into a hidden sibling, which then takes the folder's place: a run
+    stopped midway leaves no partial folder behind that a later run would take for a complete one (a hidden
+    ``.<name>.incomplete-*`` folder at most, which is ignored and replaced by the next build)."""
+    import shutil
+    import tempfile
+    folder = osp.normpath(folder)
+    parent = osp.dirname(osp.abspath(folder))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(folder)}.incomplete-', dir=parent)
+    try:
+        build(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if osp.isdir(folder):
+        shutil.rmtree(folder)
+    os.rename(tmp, folder)
+    return folder
+
+
+def folder_locks(*folders):
+    """One :class:`FolderLock` per distinct folder, entered together (a context manager)."""
+    import contextlib
+    stack = contextlib.ExitStack()
+    try:
+        for folder in dict.fromkeys(osp.normpath(f) for f in folders):
+            stack.enter_context(FolderLock(folder))
+    except BaseException:
+        stack.close()  # the ones taken before a refusal are released
+        raise
+    return stack
+
+
 class FolderLock:
     """``<folder>/.lock`` for the duration of a run (a context manager; released at exit too).
 
@@ -257,10 +291,13 @@ def key_difference(old, new):
 def claim_results(folder, key, force, result_files, meta_name='meta.json', resumable=False):
     """May this run replace the results in ``folder``? Returns 'new', 'same' (made with this key) or 'forced'.
 
-    ``result_files``: names of the files the tool writes (present ones mark earlier results); the
-    run key of earlier results is ``run_key`` in ``meta_name``. Results of other settings, or of a
-    run that recorded none, are kept unless ``--force``."""
-    present = [name for name in result_files if osp.isfile(osp.join(folder, name))]
+    ``result_files``: names or glob patterns of every file the tool's write would replace or remove (the
+    ``replaces`` of :func:`commit_files` too: present ones mark earlier results, e.g. the original's index
+    files without a meta.json); the run key of earlier results is ``run_key`` in ``meta_name``. Results of
+    other settings, or of a run that recorded none, are kept unless ``--force``."""
+    import glob
+    present = [p for pattern in result_files for p in glob.glob(osp.join(glob.escape(folder), pattern))
+               if osp.isfile(p)]
     if not present:
         return 'new'
     meta = read_json_or_set_aside(osp.join(folder, meta_name), f'the record {meta_name} of earlier results')

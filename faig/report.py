@@ -163,6 +163,8 @@ def finding_more_uniform(stats, pair=DEFAULT_PAIR):
 def finding_modulation(lambdas, values):
     """Finding 4: moving λ changes the output monotonically (towards the target up to λ=1, away beyond)."""
     lambdas, values = np.asarray(lambdas, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    order = np.argsort(lambdas, kind='stable')  # a run may list its λ in any order
+    lambdas, values = lambdas[order], values[order]
     below = values[lambdas <= 1 + 1e-9]
     above = values[lambdas >= 1 - 1e-9]
     monotone = bool(np.all(np.diff(below) <= 1e-9) and np.all(np.diff(above) >= -1e-9))

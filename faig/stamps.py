@@ -32,10 +32,14 @@ def files_digest(paths):
 
 
 def data_digest(root):
-    """One hash of every file under ``root`` (names and contents): the identity of a data set."""
+    """One hash of every file under ``root`` (names and contents): the identity of a data set. Hidden folders
+    (a build stopped midway, faig.outputs.build_whole_folder) are not part of it."""
     digest = hashlib.sha1()
-    for folder, dirs, files in sorted(os.walk(root)):
-        dirs.sort()
+    walked = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith('.')]
+        walked.append((folder, files))
+    for folder, files in sorted(walked):
         for name in sorted(files):
             path = osp.join(folder, name)
             digest.update(f'{osp.relpath(path, root)}:{sha1_file(path)};'.encode())
@@ -51,6 +55,35 @@ def state_digest(state):
         digest.update(f'{name}:{tuple(tensor.shape)}:{tensor.dtype};'.encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+def network_digest(net):
+    """Hash of what a network computes: its state dict (:func:`state_digest`) and, per module, its class and
+    plain settings that are not in the state dict (strides, paddings, an EDSR's ``img_range`` or its mean
+    tensor): two networks of one type built with other options are two networks, even with the same weights."""
+    import torch
+    digest = hashlib.sha1(state_digest(net.state_dict()).encode())
+    for name, module in net.named_modules():
+        digest.update(f'|{name}:{type(module).__module__}.{type(module).__qualname__}'.encode())
+        for attr, value in sorted(vars(module).items()):
+            if attr.startswith('_') or attr == 'training':
+                continue  # parameters, buffers and submodules live in _-attributes (counted above)
+            if isinstance(value, torch.Tensor):
+                tensor = value.detach().cpu().contiguous()
+                digest.update(f';{attr}:{tuple(tensor.shape)}:{tensor.dtype}='.encode())
+                digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+            elif _plain(value):
+                digest.update(f';{attr}={value!r}'.encode())
+            elif callable(value):
+                digest.update(f';{attr}={getattr(value, "__module__", "")}.{getattr(value, "__qualname__", "")}'
+                              .encode())
+    return digest.hexdigest()
+
+
+def _plain(value):
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return True
+    return isinstance(value, (tuple, list)) and all(_plain(v) for v in value)
 
 
 def canonical(key):

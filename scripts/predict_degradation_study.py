@@ -85,7 +85,7 @@ def main(argv=None):
     args = parse_args(argv)
     import os
     os.chdir(ROOT)
-    from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files
+    from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, folder_locks
     if args.report_only:
         import json
         path = osp.join(args.out, 'prediction.json')
@@ -124,7 +124,9 @@ def main(argv=None):
     key = {'use_key': setup.key, 'set': data_digest(args.set_root), 'classical': dp.CLASSICAL_FEATURES}
     saved = dp.calibration_path(args.rankings_dir, degs, args.proportion)
     trained_calibration = [e for e in entries['calibration'] if e.level in trained_levels]
-    with FolderLock(args.out):
+    # the ranking folder too: the rankings read stay as they are, and the calibration saved beside them is
+    # claimed before the work and written under the same lock (no other run's calibration replaced meanwhile)
+    with folder_locks(args.out, *([] if args.no_saved_calibration else [osp.dirname(saved) or '.'])):
         claim_results(args.out, key, args.force, list(RESULT_FILES), meta_name='prediction.json')
         if not args.no_saved_calibration:  # checked before the work, written after it
             dp.claim_calibration(saved, dp.calibration_run_key(setup.key, trained_calibration), args.force)
@@ -180,15 +182,15 @@ def main(argv=None):
                  'run_key': key, 'command': 'python scripts/predict_degradation_study.py ' + ' '.join(
                      sys.argv[1:] if argv is None else argv)}
         commit_files(args.out, report_files(study), replaces=RESULT_FILES)
-    if not args.no_saved_calibration:
-        import dataclasses
-        fitted = calibrations['trained']['filters']
-        run_key = dp.calibration_run_key(setup.key, trained_calibration)
-        info = {**fitted.info, 'use_key': setup.key, 'calibration_images': run_key['images'],
-                'calibration_folder': osp.join(args.set_root, 'calibration'),
-                'image_size': dp.image_size(images['calibration'])}
-        dp.save_calibration(dataclasses.replace(fitted, info=info), saved, force=True)  # claimed above
-        print(f'filter-based calibration (trained levels) -> {saved}')
+        if not args.no_saved_calibration:
+            import dataclasses
+            fitted = calibrations['trained']['filters']
+            run_key = dp.calibration_run_key(setup.key, trained_calibration)
+            info = {**fitted.info, 'use_key': setup.key, 'calibration_images': run_key['images'],
+                    'calibration_folder': osp.join(args.set_root, 'calibration'),
+                    'image_size': dp.image_size(images['calibration'])}
+            dp.save_calibration(dataclasses.replace(fitted, info=info), saved, force=args.force)  # claimed above
+            print(f'filter-based calibration (trained levels) -> {saved}')
     print(dp.study_markdown(study))
     print(f'-> {args.out} ({", ".join(RESULT_FILES)}); {time.time() - start:.0f} s')
     return study

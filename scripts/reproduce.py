@@ -17,7 +17,6 @@ import argparse
 import os
 import os.path as osp
 import runpy
-import shutil
 import sys
 import time
 
@@ -74,6 +73,17 @@ def script(name, module, function):
 
 def exists(path):
     return osp.exists(osp.join(ROOT, path))
+
+
+def complete_lr_sets():
+    """Every degraded test set holds every GT image (a generate_lr run stopped midway is run again)."""
+    from faig.data.image_io import list_images
+    stems = {osp.splitext(n)[0] for n in list_images(osp.join(ROOT, DATA, 'GTmod12'))}
+    for folder in (*LR_FOLDERS, 'LRbicx2'):
+        path = osp.join(ROOT, DATA, folder)
+        if not osp.isdir(path) or not stems <= {osp.splitext(n)[0] for n in os.listdir(path)}:
+            return False
+    return True
 
 
 def record(name):
@@ -240,7 +250,7 @@ def main():
 
     if args.force or not exists(f'{DATA}/GTmod12'):
         timings['sample data'] = run('scripts/prepare_sample_data.py', force, 'sample data')
-    if args.force or not exists(f'{DATA}/Blur2_LRbicx2'):
+    if args.force or not complete_lr_sets():  # (generate_lr leaves the images it would write again as they are)
         timings['LR sets'] = run('scripts/generate_lr.py', ['--ori_folder', f'{DATA}/GTmod12', *force], 'LR test sets')
     for net in nets:
         if args.train or not exists(f'{models_dir}/{net}/target_model.pth'):
@@ -254,8 +264,6 @@ def main():
         attr_root = f'datasets/SampleSet_crop{crop}'
         if args.force or not exists(f'{attr_root}/GTmod12'):
             from faig.data.lr_sets import crop_test_set
-            if exists(attr_root):
-                shutil.rmtree(osp.join(ROOT, attr_root))
             crop_test_set(osp.join(ROOT, DATA), osp.join(ROOT, attr_root), crop, 2, LR_FOLDERS)
             print(f'attribution crops -> {attr_root}')
     setting = f'steps{steps}_{args.quadrature}_' + ('full' if crop is None else f'crop{crop}')

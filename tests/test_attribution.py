@@ -413,6 +413,28 @@ def test_several_nodes_per_pass_give_the_same_integral(name):
             np.testing.assert_allclose(c3[key], c1[key], rtol=1e-9)
 
 
+def test_batched_nodes_move_float_buffers_along_the_path():
+    """BatchNorm statistics that differ between the models move along the path in a batched pass too
+    (they were held at the target's values): batched = one node per pass."""
+    def bn_net():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                                   torch.nn.Conv2d(4, 12, 3, padding=1), torch.nn.PixelShuffle(2)).double().eval()
+    baseline = bn_net().state_dict()
+    g = torch.Generator().manual_seed(3)
+    target = {k: (v + 0.2 * torch.rand(v.shape, generator=g, dtype=v.dtype) if v.is_floating_point() else v)
+              for k, v in baseline.items()}
+    assert not torch.equal(baseline['1.running_var'], target['1.running_var'])
+    gt, blur, noise = images()
+    space = FilterSpace(target)
+    path = ParameterPath(bn_net(), baseline, target)
+    one, c1 = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=4)
+    many, c3 = faig_image(space, path, {'blur': blur, 'noise': noise}, gt, n_steps=4, nodes_per_pass=3)
+    for key in ('blur', 'noise'):
+        np.testing.assert_allclose(many[key], one[key], rtol=1e-9, atol=1e-12 * np.abs(one[key]).max())
+        np.testing.assert_allclose(c3[key], c1[key], rtol=1e-9)
+
+
 def test_index_bytes_equal_the_originals_savetxt():
     import io
 

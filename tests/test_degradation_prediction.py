@@ -287,6 +287,53 @@ def predict(argv):
     return predict_main(argv)
 
 
+def test_predictor_masks_the_filters_of_the_rankings_own_space(sandbox, tmp_path):
+    """A ranking of some layers (--layers, recorded in meta.json) indexes those layers' filters: the predictor
+    uses the ranking's filter space, not the plain every-conv rule (an index into one is not one into the other)."""
+    from faig.attribution.filters import space_for_network
+    from faig.networks import build_network
+    space = space_for_network(build_network(NET), 'body.*')
+    folder = tmp_path / 'rankings'
+    os.makedirs(folder)
+    for deg, seed in (('blur', 1), ('noise', 2)):
+        np.savetxt(folder / f'{deg}_index.txt', np.random.default_rng(seed).permutation(space.num_filters), fmt='%d')
+    (folder / 'meta.json').write_text(json.dumps({'filter_space': space.describe()}))
+    setup = dp.prepare_predictor('srresnet', NET, 2, str(sandbox / 'baseline.pth'), str(sandbox / 'target.pth'),
+                                 str(folder), proportion=10)
+    assert setup.features.space.names == space.names
+    target = torch.load(sandbox / 'target.pth')['params_ema']
+    for deg in ('blur', 'noise'):
+        state = setup.features.states[deg]
+        moved = {k for k in target if not torch.equal(state[k], target[k])}
+        assert moved and all(k.startswith('body.') for k in moved), moved
+
+
+def test_fitting_waits_for_no_run_that_holds_the_ranking_folder(sandbox, tmp_path, monkeypatch):
+    """--fit_calibration locks the ranking folder from its claim to its write: refused while another run
+    holds it, before any image is measured, and nothing is written."""
+    import shutil
+    import subprocess
+    ranking = tmp_path / 'rankings'
+    shutil.copytree(sandbox / 'rankings', ranking)
+    code = ('import sys, time; from faig.outputs import FolderLock; '
+            f'FolderLock({str(ranking)!r}).acquire(); print("held", flush=True); time.sleep(60)')
+    child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == 'held'
+
+        def measured(*args, **kwargs):
+            raise AssertionError('images measured while another run holds the ranking folder')
+        monkeypatch.setattr(dp.FilterFeatures, 'measure', measured)
+        argv = cli_args(sandbox, '--fit_calibration', str(sandbox / 'calibration'))
+        argv[argv.index('--ranking_folder') + 1] = str(ranking)
+        with pytest.raises(SystemExit):
+            predict(argv)
+        assert not (ranking / 'prediction_calibration_blur_noise_p10.json').exists()
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_cli_csv_has_the_columns_and_true_labels(sandbox, tmp_path):
     out = tmp_path / 'out' / 'pred.csv'
     plot = tmp_path / 'out' / 'scatter.png'

@@ -119,6 +119,28 @@ def test_comparison_cache_never_mixes_models(tmp_path):
     assert run(other_target) == cached
 
 
+def test_cached_outputs_are_of_the_network_options_too(tmp_path):
+    """Two EDSRs with the same weights but another img_range (not in the state dict) compute other images:
+    the second is not served the first one's cached outputs."""
+    from conftest import write_images
+    from faig.inference import restore, restore_cached
+    from faig.networks import build_network
+    from faig.data.image_io import read_image
+    from faig.stamps import network_digest
+    write_images(str(tmp_path / 'lr'), [(8, 10)], seed=2)
+    inputs = {'img0': str(tmp_path / 'lr' / 'img0.png')}
+    nets = [build_network({**TINY_NETS['edsr'], 'img_range': r}).eval() for r in (255., 1.)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    assert network_digest(nets[0]) != network_digest(nets[1])
+    twin = build_network({**TINY_NETS['edsr'], 'img_range': 255.}).eval()
+    twin.load_state_dict(nets[0].state_dict())
+    assert network_digest(twin) == network_digest(nets[0])
+    first = restore_cached(nets[0], inputs, str(tmp_path / 'out'), progress=False)['img0']
+    second = restore_cached(nets[1], inputs, str(tmp_path / 'out'), progress=False)['img0']
+    expected = restore(nets[1], read_image(inputs['img0']))
+    assert np.array_equal(second, expected) and not np.array_equal(first, second)
+
+
 def test_a_new_network_and_a_new_degradation_need_only_their_specs(tmp_path, monkeypatch):
     """A network registered in faig.specs (here a tiny EDSR) and a degradation named only by flags (haze, registered nowhere)
     run through every tool in-process, with no scripts of their own (python -m faig)."""

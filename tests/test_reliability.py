@@ -152,6 +152,31 @@ def test_results_of_an_unknown_run_need_force(sandbox):
     assert faig_run(sandbox, '--force').returncode == 0
 
 
+def test_files_a_write_would_remove_mark_earlier_results(sandbox):
+    """Index files of other degradations (the original's, without a meta.json) would be removed by the new
+    set: they too need --force. So does a metrics folder holding only the original's txt files."""
+    os.makedirs(sandbox / 'out/faig')
+    np.savetxt(sandbox / 'out/faig/jpeg_index.txt', np.arange(5), fmt='%d')
+    one_error(faig_run(sandbox), 'out/faig', 'recorded no settings', '--force')
+    assert sorted(os.listdir(sandbox / 'out/faig')) == ['jpeg_index.txt']
+    metrics = sandbox / 'results/Interpret/metrics/srresnet/Tiny'
+    os.makedirs(metrics)
+    (metrics / 'faig_maskdeblurfilter_Blur2_LRbicx2.txt').write_text('0.5\n')
+    one_error(run(sandbox, [*COMPARISON, '--methods', 'random']), 'metrics/srresnet/Tiny', 'recorded no settings')
+    assert sorted(os.listdir(metrics)) == ['faig_maskdeblurfilter_Blur2_LRbicx2.txt']
+
+
+def test_resume_computes_again_what_was_removed(sandbox):
+    """A folder whose record matches but whose index file is gone is not 'up to date'."""
+    assert faig_run(sandbox).returncode == 0
+    first = (sandbox / 'out/faig/noise_index.txt').read_bytes()
+    os.remove(sandbox / 'out/faig/noise_index.txt')
+    res = faig_run(sandbox, '--resume')
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'nothing to do' not in res.stdout
+    assert (sandbox / 'out/faig/noise_index.txt').read_bytes() == first
+
+
 # ---- rankings are used only with their own models --------------------------------------------------
 
 def _faig_ranking_in_default_place(sandbox):
@@ -538,3 +563,39 @@ def test_inference_psnr_file_of_another_model_needs_force(sandbox):
     _other_target(sandbox)
     one_error(run(sandbox, [*inf, '--model_path', 'other.pth']), 'out', 'another run', '--force')
     assert run(sandbox, [*inf, '--model_path', 'other.pth', '--force']).returncode == 0
+
+
+def test_a_folder_built_whole_is_never_left_part_built(tmp_path):
+    """A build stopped midway (here an error after one file) leaves the earlier folder as it was and nothing a
+    later run would take for a complete set; the data digest ignores the hidden leftover of a killed build."""
+    from faig.outputs import build_whole_folder
+    from faig.stamps import data_digest
+    folder = tmp_path / 'set' / 'GTmod12'
+    os.makedirs(folder)
+    (folder / 'old.png').write_bytes(b'old')
+    digest = data_digest(str(tmp_path / 'set'))
+
+    def stopped(path):
+        open(osp.join(path, 'a.png'), 'wb').write(b'a')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_whole_folder(str(folder), stopped)
+    assert os.listdir(tmp_path / 'set') == ['GTmod12'] and os.listdir(folder) == ['old.png']
+    os.makedirs(tmp_path / 'set' / '.GTmod12.incomplete-x')  # what a SIGKILL leaves
+    (tmp_path / 'set' / '.GTmod12.incomplete-x' / 'a.png').write_bytes(b'a')
+    assert data_digest(str(tmp_path / 'set')) == digest
+    build_whole_folder(str(folder), lambda path: open(osp.join(path, 'new.png'), 'wb').write(b'new'))
+    assert os.listdir(folder) == ['new.png']
+
+
+def test_reproduce_remakes_lr_sets_that_lack_an_image(tmp_path):
+    from conftest import load_script, write_images
+    reproduce = load_script('reproduce', tmp_path)
+    data = tmp_path / reproduce.DATA
+    write_images(str(data / 'GTmod12'), [(8, 8), (8, 8)], seed=1)
+    for folder in (*reproduce.LR_FOLDERS, 'LRbicx2'):
+        write_images(str(data / folder), [(4, 4), (4, 4)], seed=2)
+    assert reproduce.complete_lr_sets()
+    os.remove(data / reproduce.LR_FOLDERS[1] / 'img1.png')
+    assert not reproduce.complete_lr_sets()

@@ -76,6 +76,9 @@ def test_faig_beats_others_names_the_failures():
 def test_modulation_monotone_verdict():
     assert finding_modulation(LAMBDAS, GOOD_CURVE).holds
     assert not finding_modulation(LAMBDAS, BAD_CURVE).holds
+    # the λ of a run may come in any order: the verdict is that of the curve along λ
+    assert finding_modulation(LAMBDAS[::-1], GOOD_CURVE[::-1]).holds
+    assert not finding_modulation(LAMBDAS[::-1], BAD_CURVE[::-1]).holds
 
 
 def test_location_checks_on_plain_numbers():
@@ -378,3 +381,20 @@ def test_reproduce_bad_settings_are_one_line_before_any_stage(flags, flag):
     res = run_script([osp.join(REPO, 'scripts/reproduce.py'), *flags])
     assert res.returncode == 2 and res.stdout == ''
     assert res.stderr.count('\n') == 1 and res.stderr.startswith(f'error: {flag}:')
+
+
+def test_per_image_scores_keep_images_named_like_savez_arguments(tmp_path):
+    """Image names are file entries, not keyword arguments: 'file' and 'allow_pickle' are kept like any other,
+    and ordinary names give the bytes np.savez gives."""
+    import io
+
+    from faig.attribution.ranking import npz_bytes
+    from faig.report import read_per_image_scores
+    arrays = {name: np.arange(4, dtype=np.float32) + i for i, name in enumerate(('file', 'allow_pickle', 'img 1'))}
+    path = tmp_path / 'per_image_scores.npz'
+    path.write_bytes(npz_bytes(arrays))
+    read = read_per_image_scores(str(path), 4)
+    assert sorted(read) == sorted(arrays) and all(np.array_equal(read[k], arrays[k]) for k in arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, a=arrays['img 1'], b=arrays['file'])
+    assert npz_bytes({'a': arrays['img 1'], 'b': arrays['file']}) == buffer.getvalue()

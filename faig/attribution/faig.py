@@ -91,18 +91,22 @@ def node_batch_grads(path, alphas, inputs, gt, loss_fn, precision):
     from torch.func import functional_call, grad_and_value, vmap
     net, names = path.net, path.param_names
     a = torch.as_tensor(alphas, dtype=torch.float64)
-    stacked = {}
-    for n in names:
-        view = a.view(-1, *([1] * path.target[n].ndim)).to(path.target[n].device)
-        stacked[n] = (view * path.baseline[n] + (1 - view) * path.target[n]).to(path.target[n].dtype)
-    fixed = {k: v for k, v in net.state_dict().items() if k not in stacked}
+
+    def along_path(k):
+        view = a.view(-1, *([1] * path.target[k].ndim)).to(path.target[k].device)
+        return (view * path.baseline[k] + (1 - view) * path.target[k]).to(path.target[k].dtype)
+
+    stacked = {n: along_path(n) for n in names}
+    # float buffers (BatchNorm statistics, ...) move along the path too, as in PathIntegral.move_to; no gradient
+    moving = {k: along_path(k) for k in path.keys if k not in stacked}
+    fixed = {k: v for k, v in net.state_dict().items() if k not in stacked and k not in moving}
     grads, losses = {}, {}
     for key, x in inputs.items():
-        def loss_of(params, x=x):
+        def loss_of(params, buffers, x=x):
             with autocast_context(precision, gt.device):
-                out = functional_call(net, {**fixed, **params}, (x, ))
+                out = functional_call(net, {**fixed, **buffers, **params}, (x, ))
             return loss_fn(full_precision(out), gt)
-        per_node, values = vmap(grad_and_value(loss_of))(stacked)
+        per_node, values = vmap(grad_and_value(loss_of))(stacked, moving)
         grads[key] = tuple(per_node[n] for n in names)
         losses[key] = values.detach()
     return grads, losses

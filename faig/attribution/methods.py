@@ -255,14 +255,11 @@ class FAIG(AttributionMethod):
 
     def extra_files(self, names, results):
         """``per_image_scores.npz``: {image: s(x_a) - s(x_b)} (per-image robustness checks, faig.report)."""
-        import io
-
-        import numpy as np
-        first, second = self.context.degradations
-        buffer = io.BytesIO()
-        np.savez(buffer, **{n: r['scores'][first] - r['scores'][second] for n, r in zip(names, results)})
+        from faig.attribution.ranking import npz_bytes
         from faig.specs import ResultsLayout
-        return {ResultsLayout.PER_IMAGE_SCORES: buffer.getvalue()}
+        first, second = self.context.degradations
+        return {ResultsLayout.PER_IMAGE_SCORES: npz_bytes({n: r['scores'][first] - r['scores'][second]
+                                                           for n, r in zip(names, results)})}
 
     def report_lines(self, meta):
         if 'max_relative_completeness_error' not in meta:

@@ -13,6 +13,7 @@ depend on which rank computed it, so the files equal a one-process run's (bit fo
 thread count and layout). gloo on CPU, nccl on GPU (rank r uses cuda:LOCAL_RANK).
 """
 import os
+import os.path as osp
 import time
 from dataclasses import dataclass, field
 
@@ -186,16 +187,16 @@ def run_config(method, job, baseline, target, pairs, space=None):
     return config
 
 
-def claim(job, key, degs, resumable, drop=()):
+def claim(job, key, resumable, drop=()):
     """'same' when the folder already holds this run's results (faig.outputs.claim_results). A
     ``--resume`` of a run of these settings that was started with ``--force`` and stopped may replace
     what it was started to replace."""
-    from faig.attribution.ranking import result_names
+    from faig.attribution.ranking import RANKING_PATTERNS
     from faig.attribution.runner import PartialStore
     from faig.outputs import canonical, claim_results
     previous = PartialStore.previous_config(job.out) if resumable and job.resume else None
     continuing = previous is not None and canonical(run_key(previous, drop)) == canonical(key)
-    return claim_results(job.out, key, job.force or continuing, result_names(degs), resumable=resumable)
+    return claim_results(job.out, key, job.force or continuing, RANKING_PATTERNS, resumable=resumable)
 
 
 def choose_layout(job, net, sample):
@@ -267,7 +268,7 @@ def _rank_dataset(method, job, ranks):
             return None
         context = AttributionContext(net, baseline, target, space, device, degs, net_name=job.net_name)
         with FolderLock(job.out):
-            claim(job, key, degs, resumable=False, drop=method.run_key_drop)
+            claim(job, key, resumable=False, drop=method.run_key_drop)
             if target is None:
                 rankings, scores = method.rankings(degs), None
             else:
@@ -287,8 +288,9 @@ def _rank_dataset(method, job, ranks):
         reaches every rank through :meth:`Ranks.decide` (no rank is left waiting in a collective)."""
         lock.__enter__()
         held['lock'] = True
-        if claim(job, key, degs, resumable=True, drop=method.run_key_drop) == 'same' and job.resume:
-            return None
+        if (claim(job, key, resumable=True, drop=method.run_key_drop) == 'same' and job.resume
+                and all(osp.isfile(osp.join(job.out, f'{d}_index.txt')) for d in degs)):
+            return None  # (a folder whose record matches but whose index files were removed is computed again)
         from faig.attribution.runner import load_image_set
         role = method.layout_role or degs[0]
         sample = load_image_set(pairs[0], job.scale, device, gt_role='gt' if 'gt' in method.image_roles else None,

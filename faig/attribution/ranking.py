@@ -28,6 +28,19 @@ def scores_bytes(scores):
     return buffer.getvalue()
 
 
+def npz_bytes(arrays):
+    """``{name: array}`` as the bytes of an .npz file (what ``np.load`` reads). Written entry by entry because
+    ``np.savez(f, **arrays)`` takes the names as keyword arguments: an image called ``file`` or
+    ``allow_pickle`` would fail or vanish from the file."""
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            with archive.open(f'{name}.npy', 'w', force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.asanyarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
 def json_bytes(data):
     return (json.dumps(data, indent=2, sort_keys=True) + '\n').encode()
 
@@ -40,14 +53,9 @@ def write_json(path, data):
     write_bytes(path, json_bytes(data))
 
 
-RESULT_FILES = ('{deg}_index.txt', '{deg}_scores.npy', 'meta.json')
-# every file a ranking tool writes: a new set replaces all of them (no FAIG scores left beside a random ranking)
+# every file a ranking tool writes: a new set replaces all of them (no FAIG scores left beside a random ranking),
+# so any of them present marks earlier results (faig.outputs.claim_results)
 RANKING_PATTERNS = ('*_index.txt', '*_scores.npy', 'meta.json', ResultsLayout.PER_IMAGE_SCORES)
-
-
-def result_names(degradations):
-    """The files a ranking folder holds for these degradations (what marks earlier results)."""
-    return [pattern.format(deg=deg) for deg in degradations for pattern in RESULT_FILES[:2]] + ['meta.json']
 
 
 def ranking_files(rankings, scores=None, meta=None):

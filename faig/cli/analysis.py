@@ -41,14 +41,15 @@ def lambda_label(lam):
 
 
 def check_lambdas(lambdas):
-    """--lambdas as floats; a value given twice (0.5 and 0.50 are one value) is refused."""
+    """--lambdas as floats in ascending order (the curve, the figure's columns and the record follow λ, whatever
+    order they were given in); a value given twice (0.5 and 0.50 are one value) is refused."""
     seen = []
     for lam in lambdas:
         lam = float(lam) + 0.0
         if lam in seen:
             raise InputError(f'--lambdas: λ={lambda_label(lam)} is given twice (each λ is one output folder)')
         seen.append(lam)
-    return seen
+    return sorted(seen)
 
 
 @cli

@@ -158,17 +158,6 @@ def check_rankings(comparison, args, given):
     return accepted
 
 
-def locks(*folders):
-    """One FolderLock per distinct folder, entered together (faig.outputs)."""
-    import contextlib
-
-    from faig.outputs import FolderLock
-    stack = contextlib.ExitStack()
-    for folder in dict.fromkeys(osp.normpath(f) for f in folders):
-        stack.enter_context(FolderLock(folder))
-    return stack
-
-
 @cli
 def mask_main(net, argv=None):
     parser = evaluation_parser(net, 'Mask (put the baseline back at) the top-p % filters of each ranking and '
@@ -179,7 +168,8 @@ def mask_main(net, argv=None):
     from faig.evaluation.comparison import Comparison
     comparison = Comparison(build_setup(args, net, layout, dataroot))
     accepted = check_rankings(comparison, args, given_contents(comparison))
-    with locks(comparison.s.mask_root):
+    from faig.outputs import folder_locks
+    with folder_locks(comparison.s.mask_root):
         for method in comparison.s.methods:
             for p in comparison.s.proportions:
                 for masked in comparison.s.degradations:
@@ -233,7 +223,7 @@ def comparison_main(net, argv=None):
     from faig.attribution.ranking import json_bytes
     from faig.evaluation.comparison import METRIC_PATTERNS, Comparison, mean_results, metric_files, print_tables
     from faig.figures import plot_proportion_curves
-    from faig.outputs import claim_results, commit_files
+    from faig.outputs import claim_results, commit_files, folder_locks
     setup = build_setup(args, net, layout, dataroot, args.gradient_channel)
     comparison = Comparison(setup)
     if args.teaser_image and args.teaser_image not in comparison.stems:
@@ -242,9 +232,8 @@ def comparison_main(net, argv=None):
     given = given_contents(comparison)
     accepted = check_rankings(comparison, args, given)
     key = comparison_key(comparison, given)
-    with locks(setup.metric_root, setup.mask_root, setup.target_output_root, layout.figures()):
-        claim_results(setup.metric_root, key, args.force, [ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD,
-                                                           'meta.json'])
+    with folder_locks(setup.metric_root, setup.mask_root, setup.target_output_root, layout.figures()):
+        claim_results(setup.metric_root, key, args.force, METRIC_PATTERNS)
         per_image = comparison.run()
         results = mean_results(per_image)
         files = metric_files(per_image, setup.methods, setup.proportions, setup.degradations)

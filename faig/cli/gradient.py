@@ -191,6 +191,6 @@ def gradient_loss_main(input_deg, argv=None):
     key = {'inputs': digest, 'channel': args.channel, 'methods': list(args.methods),
            'proportions': list(args.proportions), 'total_neuron_nums': total, 'other': other}
     with FolderLock(save_folder):  # written only once every value is known, as one set
-        claim_results(save_folder, key, args.force, [meta], meta_name=meta)
+        claim_results(save_folder, key, args.force, [*lines, meta], meta_name=meta)
         commit_files(save_folder, {**lines, meta: json_bytes({'run_key': key})})
     print(f'-> {save_folder}')

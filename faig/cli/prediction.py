@@ -163,61 +163,67 @@ def predict_main(argv=None):
                    **{f'ranking of {deg}': osp.join(ranking_folder, f'{deg}_index.txt') for deg in degs},
                    **({'--calibration': calibration_json} if calibration_json else {})}
     check_outputs(args, saved if args.fit_calibration else None, inputs, input_files)
+    import contextlib
 
-    from faig.cli.args import resolve_device
-    from faig.evaluation import degradation_prediction as dp
-    device = resolve_device(args.device)
-    setup = dp.prepare_predictor(net, opt, args.scale, args.baseline_model_path, args.target_model_path,
-                                 ranking_folder, degs, args.proportion, args.param_key, str(device),
-                                 args.allow_other_models)
-    # every image is read (and checked) before any number is computed or any file written
-    calibration_set = args.fit_calibration or (args.calibration if '--calibration' in inputs else None)
-    if calibration_set:
-        flag = '--fit_calibration' if args.fit_calibration else '--calibration'
-        cal_entries, cal_images = dp.labelled_images(calibration_set, degs, setup.channels, flag,
-                                                     args.calibration_levels)
-        if args.fit_calibration:  # before any work: another run's calibration is replaced only with --force
-            dp.claim_calibration(saved, dp.calibration_run_key(setup.key, cal_entries), args.force)
-    entries = images = None
-    if args.input_folder is not None:
-        entries = dp.read_input_folder(args.input_folder, degs)
-        images = dp.load_images(entries, setup.channels)
-    if calibration_set and images is not None and dp.image_size(images) != dp.image_size(cal_images):
-        size = dp.image_size(cal_images)
-        raise InputError(f'{args.input_folder}: images of {"x".join(map(str, dp.image_size(images)))} pixels, those of '
-                         f'{calibration_set} {size[0]}x{size[1]}; the thresholds hold for one size')
-    if calibration_set:
-        calibration, cal_values = dp.fit_filter_calibration(setup.features, cal_entries, cal_images, setup.key,
-                                                            calibration_set, degs)
-    else:
-        calibration = dp.read_calibration(calibration_json)
-        if tuple(calibration.degradations) != tuple(degs):
-            raise InputError(f'{calibration_json}: fitted for {"/".join(calibration.degradations)}, not '
-                             f'{"/".join(degs)}')
-        dp.check_calibration(calibration, setup.key, calibration_json, dp.image_size(images))
+    from faig.outputs import folder_locks
+    # fitting: the ranking folder is locked from the claim on its calibration file to the write (no other
+    # run replaces the rankings read, or saves a calibration there, meanwhile)
+    held = folder_locks(osp.dirname(saved) or '.') if args.fit_calibration else contextlib.nullcontext()
+    with held:
+        from faig.cli.args import resolve_device
+        from faig.evaluation import degradation_prediction as dp
+        device = resolve_device(args.device)
+        setup = dp.prepare_predictor(net, opt, args.scale, args.baseline_model_path, args.target_model_path,
+                                     ranking_folder, degs, args.proportion, args.param_key, str(device),
+                                     args.allow_other_models)
+        # every image is read (and checked) before any number is computed or any file written
+        calibration_set = args.fit_calibration or (args.calibration if '--calibration' in inputs else None)
+        if calibration_set:
+            flag = '--fit_calibration' if args.fit_calibration else '--calibration'
+            cal_entries, cal_images = dp.labelled_images(calibration_set, degs, setup.channels, flag,
+                                                         args.calibration_levels)
+            if args.fit_calibration:  # before any work: another run's calibration is replaced only with --force
+                dp.claim_calibration(saved, dp.calibration_run_key(setup.key, cal_entries), args.force)
+        entries = images = None
+        if args.input_folder is not None:
+            entries = dp.read_input_folder(args.input_folder, degs)
+            images = dp.load_images(entries, setup.channels)
+        if calibration_set and images is not None and dp.image_size(images) != dp.image_size(cal_images):
+            size = dp.image_size(cal_images)
+            raise InputError(f'{args.input_folder}: images of {"x".join(map(str, dp.image_size(images)))} pixels, those of '
+                             f'{calibration_set} {size[0]}x{size[1]}; the thresholds hold for one size')
+        if calibration_set:
+            calibration, cal_values = dp.fit_filter_calibration(setup.features, cal_entries, cal_images, setup.key,
+                                                                calibration_set, degs)
+        else:
+            calibration = dp.read_calibration(calibration_json)
+            if tuple(calibration.degradations) != tuple(degs):
+                raise InputError(f'{calibration_json}: fitted for {"/".join(calibration.degradations)}, not '
+                                 f'{"/".join(degs)}')
+            dp.check_calibration(calibration, setup.key, calibration_json, dp.image_size(images))
 
-    labels = dp.class_labels(degs)
-    rows = []
-    if images is not None:
-        values = setup.features.measure(images)
-        predicted = calibration.predict([values[e.name] for e in entries])
-        rows = [{'image': e.name, 'values': values[e.name], 'predicted': p, 'true': e.label}
-                for e, p in zip(entries, predicted)]
-    files = {}
-    if args.save_csv and rows:
-        files[args.save_csv] = dp.csv_bytes(rows, degs)
-    if args.save_plot:
-        shown = rows or [{'values': cal_values[e.name], 'true': e.label} for e in cal_entries]
-        what = args.input_folder if rows else f'calibration images {calibration_set}'
-        true = [r['true'] for r in shown]
-        files[args.save_plot] = dp.scatter_png([r['values'] for r in shown], true if all(true) else None,
-                                               calibration, f'{label}: {what}', args.proportion)
-    if args.fit_calibration:
-        import dataclasses
-        info = {**calibration.info, 'accepted_provenance_problems': setup.accepted}
-        dp.save_calibration(dataclasses.replace(calibration, info=info), saved, args.force)
-        print(f'calibration ({len(cal_entries)} images of {calibration_set}) -> {saved}')
-    write_together(files)
+        labels = dp.class_labels(degs)
+        rows = []
+        if images is not None:
+            values = setup.features.measure(images)
+            predicted = calibration.predict([values[e.name] for e in entries])
+            rows = [{'image': e.name, 'values': values[e.name], 'predicted': p, 'true': e.label}
+                    for e, p in zip(entries, predicted)]
+        files = {}
+        if args.save_csv and rows:
+            files[args.save_csv] = dp.csv_bytes(rows, degs)
+        if args.save_plot:
+            shown = rows or [{'values': cal_values[e.name], 'true': e.label} for e in cal_entries]
+            what = args.input_folder if rows else f'calibration images {calibration_set}'
+            true = [r['true'] for r in shown]
+            files[args.save_plot] = dp.scatter_png([r['values'] for r in shown], true if all(true) else None,
+                                                   calibration, f'{label}: {what}', args.proportion)
+        if args.fit_calibration:
+            import dataclasses
+            info = {**calibration.info, 'accepted_provenance_problems': setup.accepted}
+            dp.save_calibration(dataclasses.replace(calibration, info=info), saved, args.force)
+            print(f'calibration ({len(cal_entries)} images of {calibration_set}) -> {saved}')
+        write_together(files)
     if setup.accepted:
         print(f'note: ranking used with other models (--allow_other_models): {"; ".join(setup.accepted)}')
     if rows:

@@ -176,8 +176,14 @@ def _progress(total, desc):
 def crop_test_set(src_root, dst_root, lr_size, scale, folders):
     """Centre crops of a test set (LR ``lr_size`` pixels, GT ``lr_size * scale``), same names and layout.
 
-    Used to run the attribution on a budget; crops of the LR and GT images stay aligned.
+    Used to run the attribution on a budget; crops of the LR and GT images stay aligned. The set is built
+    whole (faig.outputs.build_whole_folder): a run stopped midway leaves no set of fewer images.
     """
+    from faig.outputs import build_whole_folder
+    build_whole_folder(dst_root, lambda path: _write_crops(src_root, path, lr_size, scale, folders))
+
+
+def _write_crops(src_root, dst_root, lr_size, scale, folders):
     for name, _ in list_images(osp.join(src_root, 'GTmod12')).items():
         gt = read_image(osp.join(src_root, 'GTmod12', name), float32=False)
         h, w = gt.shape[0] // scale, gt.shape[1] // scale

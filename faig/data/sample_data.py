@@ -84,12 +84,13 @@ def prepare(root='datasets', crop_size=144, step=96, max_side=360, overwrite=Fal
     assert not set(TEST_PHOTOS) & set(TRAIN_PHOTOS), 'training and test photos must be disjoint'
     train_folder = osp.join(root, 'SampleTrain', 'HR_sub')
     test_folder = osp.join(root, 'SampleSet', 'GTmod12')
-    for folder, build in ((train_folder, lambda: _write_train(train_folder, crop_size, step)),
-                          (test_folder, lambda: _write_test(test_folder, max_side))):
+    from faig.outputs import build_whole_folder
+    for folder, build in ((train_folder, lambda path: _write_train(path, crop_size, step, train_folder)),
+                          (test_folder, lambda path: _write_test(path, max_side, test_folder))):
         if osp.isdir(folder) and os.listdir(folder) and not overwrite:
             print(f'{folder}: exists, kept (use --overwrite to rebuild)')
             continue
-        build()
+        build_whole_folder(folder, build)  # a stopped run leaves no partial set that the next one would keep
     return train_folder, test_folder
 
 
@@ -97,7 +98,7 @@ def training_scales(name):
     return NATURAL_SCALES if name in NATURAL_PHOTOS else (1.0, )
 
 
-def _write_train(folder, crop_size, step):
+def _write_train(folder, crop_size, step, shown):
     count = 0
     for name in TRAIN_PHOTOS:
         photo = load_photo(name)
@@ -106,12 +107,12 @@ def _write_train(folder, crop_size, step):
             for y, x, crop in sub_images(rescale(photo, scale), crop_size, step, thresh_size=crop_size, min_std=4.0):
                 write_image(osp.join(folder, f'{name}{tag}_s{y:04d}_{x:04d}.png'), crop)
                 count += 1
-    print(f'{folder}: {count} sub-images of {crop_size}x{crop_size} from {len(TRAIN_PHOTOS)} photos '
+    print(f'{shown}: {count} sub-images of {crop_size}x{crop_size} from {len(TRAIN_PHOTOS)} photos '
           f'({len(NATURAL_PHOTOS)} natural colour ones also at scales {", ".join(map(str, NATURAL_SCALES[1:]))})')
 
 
-def _write_test(folder, max_side):
+def _write_test(folder, max_side, shown):
     for name in TEST_PHOTOS:
         img = test_image(name, max_side)
         write_image(osp.join(folder, f'{name}.png'), img)
-    print(f'{folder}: {len(TEST_PHOTOS)} test images (long side <= {max_side}, sizes divisible by 12)')
+    print(f'{shown}: {len(TEST_PHOTOS)} test images (long side <= {max_side}, sizes divisible by 12)')

@@ -478,8 +478,8 @@ def prepare_predictor(net='srresnet', network_g=None, scale=2, baseline_model_pa
         if not osp.isfile(path):
             raise InputError(f'{path}: ranking not found (run FAIG first, or give --ranking_folder)')
     model, baseline, target = load_model_pair(opt, baseline_model_path, target_model_path, param_key)
-    from faig.attribution.filters import FilterSpace
-    space = FilterSpace(target)
+    from faig.attribution.ranking import ranking_space
+    space = ranking_space(ranking_folder, model)  # the filters the index refers to (layer kinds, --layers)
     require_weight_change(space, baseline, target, baseline_model_path, target_model_path)
     if num_selected(space.num_filters, proportion) == 0:
         raise InputError(f'--proportion: {proportion:g} % of the {space.num_filters} filters selects none '
