@@ -36,9 +36,11 @@ def main(argv=None):
     parser.add_argument('--network_g', default=None)
     known, rest = parser.parse_known_args(argv)
     tools = per_network_tools()
-    if known.tool in (None, '-h', '--help') or (known.tool not in tools and known.tool.startswith('-')):
+    if known.tool in ('-h', '--help') or (known.tool is None and any(a in ('-h', '--help') for a in rest)):
         print(USAGE)
         return 0
+    if known.tool is None or (known.tool not in tools and known.tool.startswith('-')):
+        parser.error(f'TOOL: required, one of {", ".join(tools)}')
     if known.tool not in tools:
         parser.error(f'{known.tool}: unknown tool; one of {", ".join(tools)}')
     from faig.specs import NETWORKS

@@ -29,6 +29,8 @@ def parse_network_option(text):
             source = text
         else:
             source = '--network_g'
+            if text.lower().endswith(('.yml', '.yaml', '.json')) and not any(c in text for c in '{}:\n'):
+                raise InputError(f'{text}: file not found (--network_g: a YAML file or inline YAML)')
             try:
                 opt = json.loads(text)
             except json.JSONDecodeError:

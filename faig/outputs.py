@@ -122,16 +122,26 @@ def build_whole_folder(folder, build):
     import tempfile
     folder = osp.normpath(folder)
     parent = osp.dirname(osp.abspath(folder))
+    created = parent  # the outermost folder this call creates (removed again if the build fails)
+    while not osp.exists(osp.dirname(created)):
+        created = osp.dirname(created)
+    created = None if osp.exists(parent) else created
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(folder)}.incomplete-', dir=parent)
     try:
         build(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
-    if osp.isdir(folder):
-        shutil.rmtree(folder)
-    os.rename(tmp, folder)
+    if osp.isdir(folder):  # the old set moves aside, the new one in, then the old one goes
+        old = f'{tmp}.old'
+        os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, folder)
     return folder
 
 
@@ -170,7 +180,10 @@ class FolderLock:
 
     def acquire(self):
         import fcntl
-        os.makedirs(self.folder, exist_ok=True)
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+        except OSError as exc:
+            raise WriteError(f'{self.folder}: cannot write ({exc.strerror or exc})') from None
         key = real(self.path)
         if key in _HELD:
             _HELD[key][1] += 1

@@ -31,6 +31,20 @@ def files_digest(paths):
     return {osp.basename(p): sha1_file(p) for p in sorted(paths)}
 
 
+def read_record(path, what):
+    """A JSON object read from ``path``; anything else (unreadable, not JSON, not an object) is one
+    InputError naming ``what`` the file should have been."""
+    from faig.errors import InputError
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f'{path}: not a readable {what} ({type(exc).__name__})') from None
+    if not isinstance(data, dict):
+        raise InputError(f'{path}: not a {what}')
+    return data
+
+
 def data_digest(root):
     """One hash of every file under ``root`` (names and contents): the identity of a data set. Hidden folders
     (a build stopped midway, faig.outputs.build_whole_folder) are not part of it."""

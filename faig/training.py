@@ -142,14 +142,16 @@ class _Checker:
 
     def number(self, where, value, low=None, high=None, integer=False, low_open=False, high_open=False):
         """A number (YAML int or float, not bool) within bounds; integer: a whole number (``!!float 1e4`` ok)."""
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value
-        if ok and integer:
-            ok = float(value).is_integer()
-        if ok and low is not None:
-            ok = value > low if low_open else value >= low
-        if ok and high is not None:
-            ok = value < high if high_open else value <= high
-        if not ok:
+        def within(v):
+            ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v
+            if ok and integer:
+                ok = float(v).is_integer()
+            if ok and low is not None:
+                ok = v > low if low_open else v >= low
+            if ok and high is not None:
+                ok = v < high if high_open else v <= high
+            return ok
+        if not within(value):
             kind = 'an integer' if integer else 'a number'
             bounds = []
             if low is not None:
@@ -159,6 +161,8 @@ class _Checker:
             rule = f'{kind} {" and ".join(bounds)}' if bounds else kind
             hint = ''
             if isinstance(value, str) and _is_float(value):
+                if not within(float(value)):  # (BasicSR's --force_yml reads -5 as text): the number is the problem
+                    self.fail(f'{where}: must be {rule}, got {value}')
                 hint = f' (YAML reads {value} as text; write !!float {value})'
             self.fail(f'{where}: must be {rule}, got {value!r}{hint}')
 

@@ -17,7 +17,7 @@ import glob
 import json
 import os.path as osp
 
-from faig.cli.args import Parser, require_file, require_folder, require_output_folder
+from faig.cli.args import Parser, require_file, require_folder, require_output_file
 from faig.errors import InputError, cli
 from faig.specs import NETWORKS, ResultsLayout
 
@@ -46,6 +46,19 @@ def read_psnr(path, flag):
         raise InputError(f'{path}: not a PSNR file of inference --psnr_json (no psnr entry) ({flag})') from None
 
 
+def check_network(net, meta_path):
+    """The rankings' record must be readable and name the network of --net (the report's words and filter
+    locations are that network's)."""
+    from faig.stamps import read_record
+    meta = read_record(meta_path, 'ranking record (--rankings)')
+    recorded = (meta.get('network') or {}).get('type') if isinstance(meta.get('network'), dict) else None
+    expected = NETWORKS[net].arch.get('type')
+    if recorded and expected and recorded != expected:
+        others = [name for name, spec in NETWORKS.items() if spec.arch.get('type') == recorded]
+        hint = f'; pass --net {others[0]}' if others else ''
+        raise InputError(f'--net {net}: the rankings were made for {recorded} ({meta_path}), not for {expected}{hint}')
+
+
 @cli
 def main(argv=None):
     args = parse_args(argv)
@@ -68,7 +81,13 @@ def main(argv=None):
                              'run the baseline on the same folders)')
     if args.figures:
         require_folder(args.figures, '--figures')
-    require_output_folder(osp.dirname(args.out) or '.', '--out')
+    check_network(args.net, osp.join(args.rankings, 'meta.json'))
+    require_output_file(args.out, '--out')
+    from faig.outputs import check_not_inputs
+    check_not_inputs({'--out': args.out}, {'--rankings': args.rankings, '--metrics': args.metrics},
+                     input_files={'--target_model_path': args.target_model_path,
+                                  '--baseline_psnr_json': args.baseline_psnr_json,
+                                  '--target_psnr_json': args.target_psnr_json})
 
     from faig.data.image_io import write_bytes
     from faig.report import pair_section

@@ -69,7 +69,8 @@ def labelled_set(root):
     manifest = read_manifest(root)
     if manifest is None:
         print(f'making the labelled set -> {root}', flush=True)
-        _, manifest = make_labelled_set(root, labelled_set_recipe('datasets/SampleSet/GTmod12'))
+        _, manifest = make_labelled_set(root, labelled_set_recipe('datasets/SampleSet/GTmod12'), flag='--set_root',
+                                        overwrite_flag=None)
     return manifest
 
 

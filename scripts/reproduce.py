@@ -215,18 +215,20 @@ def main():
     parser.add_argument('--full', action='store_true', help="the paper's settings: --steps 100 on whole images")
     parser.add_argument('--steps', type=positive_int, default=None,
                         help='FAIG/IG quadrature nodes (default 16; --full 100)')
-    parser.add_argument('--crop', type=int, default=None,
+    parser.add_argument('--crop', type=positive_int, default=None,
                         help='attribute on centre crops of this LR size (default 64; --full: whole images)')
     parser.add_argument('--quadrature', default='riemann_left', choices=RULES,
                         help='FAIG quadrature rule (default: riemann_left, the original)')
     parser.add_argument('--nets', nargs='+', choices=NETS, default=list(NETS),
                         help='networks to run and report (default: both); a long --full run can so be split')
-    parser.add_argument('--models_dir', default=BUNDLED,
+    parser.add_argument('--models_dir', default=None,
                         help='folder with <net>/{baseline,target}_model.pth (default: the bundled pairs, '
                         f'{BUNDLED}); e.g. {BUNDLED}/next, a pair being trained across sessions')
     args = parser.parse_args()
     nets = [net for net in NETS if net in args.nets]  # the report's order, each once
-    models_dir = osp.relpath(osp.abspath(args.models_dir), ROOT)
+    # the default is the repository's bundled pairs wherever the command is run from; a given folder is
+    # read relative to the current folder, as any path on a command line
+    models_dir = BUNDLED if args.models_dir is None else osp.relpath(osp.abspath(args.models_dir), ROOT)
     if models_dir != BUNDLED:
         if args.train:
             parser.error(f'--train: retrains the bundled pairs in {BUNDLED}, not --models_dir {args.models_dir}')
@@ -237,7 +239,7 @@ def main():
                                      'needs both models of each net in --nets)')
     os.chdir(ROOT)  # every stage reads and writes relative to the repository, as the original
     steps = args.steps or (100 if args.full else 16)
-    crop = None if args.full else (args.crop or 64)
+    crop = None if args.full else (args.crop if args.crop is not None else 64)
     force = ['--overwrite'] if args.force else []
     timings = {}
     print(f'settings: FAIG/IG with {steps} steps ({args.quadrature}) on '

@@ -260,10 +260,11 @@ def main():
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', choices=['srresnet', 'srcnn_style'], required=True)
     parser.add_argument('--config_dir', default='options/cpu', help='options/cpu (default) or options/gpu')
-    parser.add_argument('--continue', dest='continue_kind', choices=['baseline', 'target'], default=None,
+    period = parser.add_mutually_exclusive_group()
+    period.add_argument('--continue', dest='continue_kind', choices=['baseline', 'target'], default=None,
                         help="one more period of the pair's baseline or target "
                         '(<config_dir>/train_<net>_<kind>_continue.yml)')
-    parser.add_argument('--continue_target', dest='continue_kind', action='store_const', const='target',
+    period.add_argument('--continue_target', dest='continue_kind', action='store_const', const='target',
                         help='the same as --continue target')
     parser.add_argument('--pair_dir', default=None, help='with --continue: the pair a period starts from and is '
                         'exported to (default: the bundled pair, experiments/pretrained/<net>)')

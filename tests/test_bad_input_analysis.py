@@ -123,8 +123,9 @@ def test_modulation_lambda_one_is_zero_and_reuses_the_reference(sandbox):
     res = run_in(sandbox, [*MODULATION, '--proportion', '20', '--lambdas', '1', '0.25', '--save_folder', 'out/mod'])
     assert res.returncode == 0, res.stderr[-3000:]
     saved = json.loads(next((sandbox / 'out/mod').glob('*/Modulation-deblur-filter/differences.json')).read_text())
-    assert saved['output_difference'][0] == 0.0 and saved['output_difference'][1] > 0
-    assert saved['folders'] == ['lambda_1.00', 'lambda_0.25']
+    # recorded along λ, whatever order they were given in
+    assert saved['lambdas'] == [0.25, 1.0] and saved['folders'] == ['lambda_0.25', 'lambda_1.00']
+    assert saved['output_difference'][1] == 0.0 and saved['output_difference'][0] > 0
 
 
 @pytest.mark.parametrize('lambdas, shown', [(['0.5', '0.50'], 'λ=0.50'), (['0', '1', '-0'], 'λ=0.00'),

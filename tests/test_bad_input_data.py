@@ -371,3 +371,46 @@ def test_reproduce_models_dir_without_the_pair(tmp_path):
     assert_one_line_error(res, f'error: {tmp_path}/srresnet/baseline_model.pth: not found (--models_dir needs both '
                           'models of each net in --nets)')
     assert (snapshot(osp.join(REPO, 'results')) if results is not None else None) == results
+
+
+def test_prepare_sample_data_crop_larger_than_every_photo(tmp_path):
+    res = run_script(['scripts/prepare_sample_data.py', '--root', str(tmp_path / 'data'), '--crop_size', '100000'])
+    assert_one_line_error(res, 'error: --crop_size 100000: no training sub-image')
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not osp.isdir('/proc/self'), reason='needs /proc')
+def test_an_output_folder_that_cannot_be_made_is_refused_before_any_work(tmp_path):
+    """os.access says yes for root under /proc: the check makes (and removes) a folder there."""
+    from faig.cli.args import require_output_folder
+    with pytest.raises(InputError, match=r'^/proc/x/y: cannot write here \(.*\) \(--out\)$'):
+        require_output_folder('/proc/x/y', '--out')
+    require_output_folder(str(tmp_path / 'new' / 'deeper'), '--out')
+    assert os.listdir(tmp_path) == []  # nothing left by the check
+
+
+def test_small_command_line_slips(tmp_path):
+    """One line and exit 2 for each: no tool for python -m faig, a crop of 0 (it became 64), two period flags
+    (one won silently), a --network_g file that is not there (it said 'must be a mapping')."""
+    assert_one_line_error(run_script(['-m', 'faig']), 'TOOL: required')
+    assert_one_line_error(run_script(['-m', 'faig', '--net', 'srresnet']), 'TOOL: required')
+    assert run_script(['-m', 'faig', '--help']).returncode == 0
+    assert_one_line_error(run_script(['scripts/reproduce.py', '--crop', '0']), '--crop', 'must be >= 1')
+    assert_one_line_error(run_script(['scripts/train_cpu_models.py', '--net', 'srresnet', '--continue', 'baseline',
+                                      '--continue_target']), '--continue_target', 'not allowed')
+    missing = str(tmp_path / 'nofile.yml')
+    assert_one_line_error(run_script(['-m', 'faig', 'random_neurons', '--network_g', missing]),
+                          f'{missing}: file not found')
+    assert os.listdir(tmp_path) == []
+
+
+def test_labelled_set_message_names_the_callers_flags(tmp_path):
+    from faig.evaluation.degradation_prediction import make_labelled_set
+    (tmp_path / 'other').mkdir()
+    (tmp_path / 'other' / 'x.txt').write_text('x')
+    with pytest.raises(InputError) as info:
+        make_labelled_set(str(tmp_path / 'other'), {'recipe': 1}, flag='--set_root', overwrite_flag=None)
+    assert 'choose another --set_root' in str(info.value) and '--overwrite' not in str(info.value)
+    with pytest.raises(InputError, match='pass --overwrite to replace it, or choose another --out_root'):
+        make_labelled_set(str(tmp_path / 'other'), {'recipe': 1})
+    assert os.listdir(tmp_path / 'other') == ['x.txt']

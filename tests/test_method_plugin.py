@@ -89,3 +89,18 @@ def test_a_method_in_one_file_runs_through_cli_and_comparison(tmp_path):
         '--out', 'report.md')
     report = (tmp_path / 'report.md').read_text()
     assert 'first-order' in report and 'FAIG' in report  # the plugin is among the methods FAIG is compared with
+    # its own inputs are never its output; the rankings must be of the network named
+    pair = [os.path.join(REPO, 'scripts/pair_report.py'), '--net', 'srresnet', '--rankings', f'{search}/faig',
+            '--metrics', 'results/Interpret/metrics/srresnet/Tiny', '--target_model_path',
+            'experiments/srresnet/target_model.pth']
+    kept = {p: (tmp_path / p).read_bytes() for p in (f'{search}/faig/meta.json', 'experiments/srresnet/target_model.pth',
+                                                     'results/Interpret/metrics/srresnet/Tiny/comparison.md')}
+    for out, words in ((f'{search}/faig/meta.json', '--rankings'), ('experiments/srresnet/target_model.pth',
+                                                                     '--target_model_path'),
+                       ('results/Interpret/metrics/srresnet/Tiny/comparison.md', '--metrics'), ('.', 'a folder')):
+        res = run_script([*pair, '--out', out], cwd=tmp_path, env=env)
+        assert res.returncode == 2 and res.stderr.count('\n') == 1 and words in res.stderr, res.stderr
+    wrong = run_script([*pair[:2], 'srcnn_style', *pair[3:], '--out', 'other.md'], cwd=tmp_path, env=env)
+    assert wrong.returncode == 2 and 'made for MSRResNet' in wrong.stderr and '--net srresnet' in wrong.stderr
+    assert all((tmp_path / p).read_bytes() == data for p, data in kept.items())
+    assert not (tmp_path / 'other.md').exists()

@@ -238,6 +238,9 @@ def test_force_yml_overrides_are_checked(workdir):
         check_options(opt_path, force_yml=['trian:x=1'])
     with pytest.raises(InputError, match='^--force_yml: expected section:key=value'):
         check_options(opt_path, force_yml=['train'])
+    # BasicSR's --force_yml reads -5 as text: the message is about the number, not about YAML
+    with pytest.raises(InputError, match=r'train\.total_iter: must be an integer >= 1, got -5$'):
+        check_options(opt_path, force_yml=['train:total_iter=-5'])
 
 
 def test_train_command_line_errors_are_one_line(workdir):

@@ -5,7 +5,8 @@ import os.path as osp
 import numpy as np
 
 from faig.cli.args import (Parser, add_model_args, add_network_args, finite_float, network_option, percent,
-                           require_file, require_folder, require_output_folder, resolve_device)
+                           require_file, require_folder, require_output_file, require_output_folder,
+                           resolve_device)
 from faig.errors import InputError, cli
 from faig.paths import dataset_name, default_model, default_test_root
 from faig.specs import NETWORKS, ResultsLayout, degradation
@@ -66,7 +67,7 @@ def distribution_main(argv=None):
     require_file(args.target_model_path, '--target_model_path')
     require_file(args.blurry_neuron_txt, '--blurry_neuron_txt')
     require_file(args.noisy_neuron_txt, '--noisy_neuron_txt')
-    require_output_folder(osp.dirname(args.save_path) or '.', '--save_path')
+    require_output_file(args.save_path, '--save_path')
     from faig.outputs import check_not_inputs
     check_not_inputs({'--save_path': args.save_path}, {}, dataroots=[osp.join('datasets', args.dataset)],
                      input_files={'--target_model_path': args.target_model_path,

@@ -88,6 +88,18 @@ def require_output_folder(path, flag):
         raise InputError(f'{path}: cannot write here, {probe} is a file ({flag})')
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f'{path}: folder is not writable ({flag})')
+    import tempfile
+    try:  # access() says yes for root on /proc, a read-only mount, ...: try it (nothing is left behind)
+        os.rmdir(tempfile.mkdtemp(prefix='.write-check-', dir=probe))
+    except OSError as exc:
+        raise InputError(f'{path}: cannot write here ({exc.strerror or exc}) ({flag})') from None
+
+
+def require_output_file(path, flag):
+    """An output file: not a folder, and its folder creatable and writable (checked before any work)."""
+    if osp.isdir(path):
+        raise InputError(f'{path}: {flag} is a folder; give a file name')
+    require_output_folder(osp.dirname(path) or '.', flag)
 
 
 def resolve_device(name=None):
@@ -147,15 +159,24 @@ def pair_names(args):
     return tuple(spec.name for spec in pair(args.deg_a, args.deg_b))
 
 
+def pair_folder_flags(args):
+    """{degradation: the flag that names its LR folder} (what an error about that folder names)."""
+    flags = {}
+    for deg, own, flag in ((args.deg_a, args.deg_a_folder, '--deg_a_folder'),
+                           (args.deg_b, args.deg_b_folder, '--deg_b_folder')):
+        flags[deg] = flag if own or deg not in ('blur', 'noise') else f'--{deg}_folder'
+    return flags
+
+
 def pair_folders(args, root):
     """{degradation: LR folder} for ``--deg_a``/``--deg_b``, each checked to exist."""
     from faig.specs import degradation
     folders = {}
-    for deg, own, flag in ((args.deg_a, args.deg_a_folder, '--deg_a_folder'),
-                           (args.deg_b, args.deg_b_folder, '--deg_b_folder')):
+    flags = pair_folder_flags(args)
+    for deg, own in ((args.deg_a, args.deg_a_folder), (args.deg_b, args.deg_b_folder)):
         original = getattr(args, f'{deg}_folder', None) if deg in ('blur', 'noise') else None
         folder = own or original or osp.join(root, degradation(deg).folder)
-        require_folder(folder, flag if own else (f'--{deg}_folder' if deg in ('blur', 'noise') else flag))
+        require_folder(folder, flags[deg])
         folders[deg] = folder
     first, second = folders.values()
     if osp.realpath(first) == osp.realpath(second):

@@ -9,8 +9,9 @@ images are shared out over the K processes (see faig.attribution.pipeline).
 import os.path as osp
 
 from faig.attribution.modes import LAYOUTS
-from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_args, network_option, pair_folders,
-                           pair_names, require_file, require_folder, require_output_folder)
+from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_args, network_option,
+                           pair_folder_flags, pair_folders, pair_names, require_file, require_folder,
+                           require_output_folder)
 from faig.errors import cli
 from faig.paths import dataset_name, default_test_root
 from faig.specs import NETWORKS, ResultsLayout
@@ -78,7 +79,7 @@ def add_output_args(parser, method, resumable=False):
                         help='replace results of another run (other settings) in the output folder')
 
 
-def output_folder(args, net, opt, method, image_folders=None):
+def output_folder(args, net, opt, method, image_folders=None, flags=None):
     """``--record_filters_folder``, or its default named after the network and the data set actually
     used; checked to be writable and outside every folder the run reads."""
     from faig.outputs import check_not_inputs, dataset_label, network_label
@@ -87,7 +88,8 @@ def output_folder(args, net, opt, method, image_folders=None):
     require_output_folder(folder, '--record_filters_folder')
     models = {flag: getattr(args, flag[2:], None) for flag in ('--baseline_model_path', '--target_model_path')}
     check_not_inputs({'--record_filters_folder': folder},
-                     {f'--{role}_folder': path for role, path in (image_folders or {}).items()}, input_files=models)
+                     {(flags or {}).get(role, f'--{role}_folder'): path for role, path in (image_folders or {}).items()},
+                     input_files=models)
     return folder
 
 
@@ -99,7 +101,7 @@ def build_job(cls, args, net, root):
     paths = {kind: getattr(args, f'{kind}_model_path') for kind in cls.models}
     for kind, path in paths.items():
         require_file(path, f'--{kind}_model_path')
-    folders = None
+    folders = flags = None
     if cls.image_roles is not None:
         folders = {}
         for role in cls.image_roles:
@@ -107,6 +109,7 @@ def build_job(cls, args, net, root):
             require_folder(getattr(args, flag[2:]), flag)
             folders[role] = getattr(args, flag[2:])
         folders.update(pair_folders(args, root))
+        flags = {**{role: role_flag(role)[0] for role in cls.image_roles}, **pair_folder_flags(args)}
         opt = network_option(args, net)
     else:
         opt = parse_network_option(args.network_g) if args.network_g else None
@@ -115,7 +118,7 @@ def build_job(cls, args, net, root):
         opt = network_option(args, net)  # the random ranking's size comes from the network (or its --layers)
     if 'total_neuron_nums' in method.settings and method.settings['total_neuron_nums'] is None:
         method.settings['total_neuron_nums'] = default_filter_count(net, args, opt)
-    out = output_folder(args, net, opt, cls.name, folders)
+    out = output_folder(args, net, opt, cls.name, folders, flags)
     job = AttributionJob(out, degs, folders or {}, opt, net, paths, getattr(args, 'param_key', None),
                          getattr(args, 'scale', 2), getattr(args, 'device', None), getattr(args, 'layout', 'auto'),
                          getattr(args, 'resume', False), args.force, layers_option(args))

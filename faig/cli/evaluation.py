@@ -80,8 +80,9 @@ def check_paths(args, net, degs, layout, outputs=None):
         for deg in degs:
             require_file(osp.join(layout.rankings(method), f'{deg}_index.txt'), f'ranking of {method}; run it first')
         inputs[f'the ranking of {method}'] = layout.rankings(method)
-    outputs = {'--mask_save_folder': layout.masking(), **(outputs or {}),
-               **{f'--mask_save_folder ({m})': osp.join(layout.masking(), m) for m in args.methods}}
+    mask_flag = f'--{network(net).flag_prefix}_mask_save_folder'
+    outputs = {mask_flag: layout.masking(), **(outputs or {}),
+               **{f'{mask_flag} ({m})': osp.join(layout.masking(), m) for m in args.methods}}
     for flag, folder in outputs.items():
         require_output_folder(folder, flag)
     check_not_inputs(outputs, inputs, dataroots=[dataroot],

@@ -2,7 +2,7 @@
 import os.path as osp
 
 from faig.cli.args import (Parser, add_network_args, network_option, require_file, require_folder,
-                           require_output_folder, resolve_device)
+                           require_output_file, require_output_folder, resolve_device)
 from faig.errors import cli
 from faig.paths import default_model, default_test_root
 from faig.specs import ResultsLayout, degradation
@@ -36,7 +36,7 @@ def main(net, argv=None):
     inputs = {'--dataroot': gt_folder, **{'--folders': osp.join(args.dataroot, f) for f in args.folders}}
     outputs = {'--save_root': save_root, **{f'--save_root ({f})': osp.join(save_root, f) for f in args.folders}}
     if args.psnr_json:
-        require_output_folder(osp.dirname(args.psnr_json) or '.', '--psnr_json')
+        require_output_file(args.psnr_json, '--psnr_json')
         outputs['--psnr_json'] = args.psnr_json
     check_not_inputs(outputs, inputs, dataroots=[args.dataroot], input_files={'--model_path': args.model_path})
 

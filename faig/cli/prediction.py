@@ -5,7 +5,7 @@ into a folder the run reads (faig.outputs)."""
 import os.path as osp
 
 from faig.cli.args import (Parser, add_pair_args, network_option, pair_names, percent, positive_int, require_file,
-                           require_folder, require_output_folder)
+                           require_folder, require_output_file, require_output_folder)
 from faig.errors import InputError, cli
 from faig.paths import dataset_name, default_model, default_test_root
 from faig.specs import NETWORKS, RANKING_METHODS, ResultsLayout
@@ -85,9 +85,7 @@ def check_outputs(args, calibration_file, inputs, input_files):
             continue
         if not path.lower().endswith(endings):
             raise InputError(f'{path}: {flag} must name a {" or ".join(endings)} file')
-        if osp.isdir(path):
-            raise InputError(f'{path}: {flag} is a folder; give a file name')
-        require_output_folder(osp.dirname(path) or '.', flag)
+        require_output_file(path, flag)
         outputs[flag] = path
     if calibration_file:
         require_output_folder(osp.dirname(calibration_file) or '.', '--fit_calibration (saved beside the ranking)')

@@ -107,6 +107,10 @@ def _write_train(folder, crop_size, step, shown):
             for y, x, crop in sub_images(rescale(photo, scale), crop_size, step, thresh_size=crop_size, min_std=4.0):
                 write_image(osp.join(folder, f'{name}{tag}_s{y:04d}_{x:04d}.png'), crop)
                 count += 1
+    if count == 0:
+        from faig.errors import InputError
+        raise InputError(f'--crop_size {crop_size}: no training sub-image fits in the photos (the largest is '
+                         f'{max(max(load_photo(n).shape[:2]) for n in TRAIN_PHOTOS)} pixels); nothing written')
     print(f'{shown}: {count} sub-images of {crop_size}x{crop_size} from {len(TRAIN_PHOTOS)} photos '
           f'({len(NATURAL_PHOTOS)} natural colour ones also at scales {", ".join(map(str, NATURAL_SCALES[1:]))})')
 

@@ -432,14 +432,8 @@ def check_calibration(calibration, key, path, size=None):
 
 
 def read_calibration(path):
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f'{path}: not a readable calibration file ({type(exc).__name__})') from None
-    if not isinstance(data, dict):
-        raise InputError(f'{path}: not a calibration file')
-    return Calibration.from_json(data, path)
+    from faig.stamps import read_record
+    return Calibration.from_json(read_record(path, 'calibration file'), path)
 
 
 @dataclass
@@ -503,6 +497,10 @@ def labelled_images(folder, degradations=DEFAULT_PAIR, channels=3, flag='--calib
         raise InputError(f'{folder}: {flag} needs label folders ({", ".join(class_labels(degradations))})')
     if levels is not None:
         found = {e.level for e in entries}
+        if found == {None}:
+            raise InputError(f'{folder}: no level folders (the images lie in the label folders themselves); '
+                             'choosing levels needs <label>/<level>/ folders')
+        found.discard(None)
         missing = [level for level in levels if level not in found]
         if missing:
             raise InputError(f'{folder}: no level folder {", ".join(missing)} (levels there: '
@@ -801,44 +799,38 @@ def read_manifest(root):
         return None
 
 
-def make_labelled_set(root, recipe, overwrite=False):
-    """Write the labelled set into ``root`` (made whole in a temporary folder, then renamed into place).
+def make_labelled_set(root, recipe, overwrite=False, flag='--out_root', overwrite_flag='--overwrite'):
+    """Write the labelled set into ``root`` (made whole in a temporary folder, then renamed into place:
+    faig.outputs.build_whole_folder).
 
     An existing set made from the same recipe is kept as it is ('same'); one of another recipe is replaced
-    only with ``overwrite``. Returns ('same' | 'made', manifest)."""
-    import shutil
+    only with ``overwrite``. ``flag`` / ``overwrite_flag``: the caller's flags, for the message (no
+    ``overwrite_flag``: the caller cannot replace a set). Returns ('same' | 'made', manifest)."""
     from faig.data.image_io import write_bytes
     from faig.attribution.ranking import json_bytes
+    from faig.outputs import build_whole_folder
     manifest = read_manifest(root)
     if manifest is not None and manifest.get('recipe') == json.loads(json.dumps(recipe)):
         return 'same', manifest
     if osp.exists(root) and not overwrite:
-        what = 'a labelled set of another recipe' if manifest is not None else 'other files'
-        raise InputError(f'{root}: holds {what}; pass --overwrite to replace it, or choose another --out_root')
+        what = ('a labelled set of another recipe' if manifest is not None else
+                'other files' if osp.isdir(root) else 'a file')
+        replace = f'pass {overwrite_flag} to replace it, or ' if overwrite_flag and osp.isdir(root) else ''
+        raise InputError(f'{root}: holds {what}, not this labelled set; {replace}choose another {flag}')
     files, crops, levels = labelled_set_files(recipe)
     manifest = {'recipe': recipe, 'crops': crops, 'layout': '<split>/<label>/<level>/<photo>_<k>.png',
                 'levels': [{'name': lv.name, 'label': lv.label, 'blur_sigma': lv.blur_sigma,
                             'noise_level_255': lv.noise_level, 'noise_sigma': lv.noise_sigma, 'trained': lv.trained}
                            for lv in levels],
                 'images': {split: sum(1 for p in files if p.startswith(split + '/')) for split in SPLITS}}
-    parent = osp.dirname(osp.abspath(root))
-    tmp = osp.join(parent, f'.{osp.basename(osp.abspath(root))}.tmp-{os.getpid()}')
-    if osp.exists(tmp):
-        shutil.rmtree(tmp)
-    try:
+
+    def write(folder):
         for path, data in files.items():
-            write_bytes(osp.join(tmp, path), data)
-        write_bytes(osp.join(tmp, 'manifest.json'), json_bytes(manifest))
-        if osp.exists(root):
-            old = f'{tmp}.old'
-            os.replace(root, old)
-            os.replace(tmp, root)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, root)
-    finally:
-        if osp.exists(tmp):
-            shutil.rmtree(tmp)
+            write_bytes(osp.join(folder, path), data)
+        write_bytes(osp.join(folder, 'manifest.json'), json_bytes(manifest))
+    if osp.isfile(root):
+        raise InputError(f'{root}: a file; {flag} is a folder')
+    build_whole_folder(root, write)
     return 'made', manifest
 
 
