@@ -76,7 +76,7 @@ def test_masked_outputs_inside_an_input_folder_are_refused(sandbox):
     before = listing(sandbox / 'datasets')
     res = run(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods', 'random',
                         '--proportions', '10', '--srresnet_mask_save_folder', 'datasets/Tiny/LRbicx2_noise0.1/m'])
-    one_error(res, '--mask_save_folder')
+    one_error(res, '--srresnet_mask_save_folder')  # the tool's own flag
     assert listing(sandbox / 'datasets') == before
 
 

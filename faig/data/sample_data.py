@@ -98,7 +98,7 @@ def training_scales(name):
     return NATURAL_SCALES if name in NATURAL_PHOTOS else (1.0, )
 
 
-def _write_train(folder, crop_size, step, shown):
+def _write_train(folder, crop_size, step, shown=None):
     count = 0
     for name in TRAIN_PHOTOS:
         photo = load_photo(name)
@@ -111,12 +111,12 @@ def _write_train(folder, crop_size, step, shown):
         from faig.errors import InputError
         raise InputError(f'--crop_size {crop_size}: no training sub-image fits in the photos (the largest is '
                          f'{max(max(load_photo(n).shape[:2]) for n in TRAIN_PHOTOS)} pixels); nothing written')
-    print(f'{shown}: {count} sub-images of {crop_size}x{crop_size} from {len(TRAIN_PHOTOS)} photos '
+    print(f'{shown or folder}: {count} sub-images of {crop_size}x{crop_size} from {len(TRAIN_PHOTOS)} photos '
           f'({len(NATURAL_PHOTOS)} natural colour ones also at scales {", ".join(map(str, NATURAL_SCALES[1:]))})')
 
 
-def _write_test(folder, max_side, shown):
+def _write_test(folder, max_side, shown=None):
     for name in TEST_PHOTOS:
         img = test_image(name, max_side)
         write_image(osp.join(folder, f'{name}.png'), img)
-    print(f'{shown}: {len(TEST_PHOTOS)} test images (long side <= {max_side}, sizes divisible by 12)')
+    print(f'{shown or folder}: {len(TEST_PHOTOS)} test images (long side <= {max_side}, sizes divisible by 12)')
