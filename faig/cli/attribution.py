@@ -103,13 +103,12 @@ def build_job(cls, args, net, root):
         require_file(path, f'--{kind}_model_path')
     folders = flags = None
     if cls.image_roles is not None:
-        folders = {}
+        folders, flags = {}, pair_folder_flags(args)
         for role in cls.image_roles:
-            flag = role_flag(role)[0]
+            flag = flags[role] = role_flag(role)[0]
             require_folder(getattr(args, flag[2:]), flag)
             folders[role] = getattr(args, flag[2:])
         folders.update(pair_folders(args, root))
-        flags = {**{role: role_flag(role)[0] for role in cls.image_roles}, **pair_folder_flags(args)}
         opt = network_option(args, net)
     else:
         opt = parse_network_option(args.network_g) if args.network_g else None
