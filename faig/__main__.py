@@ -68,9 +68,10 @@ def main(argv=None):
 def register_generic(name, network_g, count=False):
     """Register the generic spec of the ``--network_g`` network (named ``name``, else its type lower-cased;
     ``count``: with its filter count). Returns (name, True); a registered name keeps its spec: (name, False)."""
-    from faig.networks import parse_network_option
+    from faig.networks import network_class, parse_network_option
     from faig.specs import NETWORKS, generic_network, register_network
     opt = parse_network_option(network_g)
+    network_class(opt['type'])  # an unknown arch before the missing models of a network it cannot be
     name = name or str(opt['type']).lower()
     if name in NETWORKS and not count:
         return name, False

@@ -42,17 +42,23 @@ def parse_network_option(text):
     return opt
 
 
-def build_network(opt):
-    """Instantiate a registered arch from its options (without touching ``opt``). The class comes from
-    BasicSR's registry (faig.registration.arch_class: the paper's two archs without the full basicsr import)."""
+def network_class(arch):
+    """The registered class of arch ``arch``; refused in one line before anything else is looked at."""
     from faig.registration import arch_class
-    opt = deepcopy(opt)
-    arch = opt.pop('type')
     cls = arch_class(arch)
     if cls is None:
         from basicsr.utils.registry import ARCH_REGISTRY
         raise InputError(f'--network_g: type {arch!r} is not a registered arch; registered: '
                          f'{", ".join(sorted(name for name, _ in ARCH_REGISTRY))}')
+    return cls
+
+
+def build_network(opt):
+    """Instantiate a registered arch from its options (without touching ``opt``). The class comes from
+    BasicSR's registry (faig.registration.arch_class: the paper's two archs without the full basicsr import)."""
+    opt = deepcopy(opt)
+    arch = opt.pop('type')
+    cls = network_class(arch)
     try:
         return cls(**opt)
     except (TypeError, ValueError, AssertionError, RuntimeError) as exc:

@@ -149,14 +149,14 @@ def check_overrides(opt, config, overrides):
             node = node.get(key) if isinstance(node, dict) else None
             if not isinstance(node, dict):
                 raise InputError(f'--force_yml: {entry!r}: {":".join(keys[:depth + 1])} is not a section of '
-                                 f'{osp.relpath(config, ROOT)}')
+                                 f'{shown(config)}')
 
 
 def checked_options(config, overrides):
     """The options of ``config`` (YAML), after refusing ``--force_yml`` entries it cannot take."""
     import yaml
     if not osp.isfile(config):
-        raise InputError(f'{osp.relpath(config, ROOT)}: option file not found')
+        raise InputError(f'{shown(config)}: option file not found')
     with open(config) as f:
         opt = yaml.safe_load(f)
     check_overrides(opt, config, overrides)
@@ -179,7 +179,7 @@ def check_same_period(name, force_yml, starting=True, start=None):
                 period = json.load(f)
             started = period['force_yml']
             if started != list(force_yml):
-                raise InputError(f'{osp.relpath(path, ROOT)}: the unfinished period in experiments/{name} started with '
+                raise InputError(f'{shown(path)}: the unfinished period in experiments/{name} started with '
                                  f'{" ".join(started) or "no overrides"}, not {" ".join(force_yml) or "no overrides"}; '
                                  f'pass the same --iterations/--force_yml to resume it, or remove experiments/{name} '
                                  'to start a new period')
@@ -192,6 +192,15 @@ def check_same_period(name, force_yml, starting=True, start=None):
         with open(path, 'w') as f:
             json.dump(period, f)
     return period
+
+
+def config_folder(parser, value):
+    """``--config_dir`` as an absolute folder: relative to the working directory when it exists there,
+    else to the repository (so the documented ``options/gpu`` works from any directory)."""
+    for folder in (osp.abspath(value), osp.join(ROOT, value)):
+        if osp.isdir(folder):
+            return folder
+    parser.error(f'--config_dir: {value}: no such folder')
 
 
 def shown(path):
@@ -244,7 +253,7 @@ def continue_stage(args, out_folder, log_path):
         return
     n = len(periods) + 1
     copy_training_log(name, osp.join(out_folder, 'logs', f'{kind}_continue_{n}.log'))
-    entry = {'config': osp.relpath(config, ROOT), 'iterations': iteration, 'wall_seconds': log_span_seconds(name)}
+    entry = {'config': shown(config), 'iterations': iteration, 'wall_seconds': log_span_seconds(name)}
     if force_yml:
         entry['force_yml'] = force_yml
     if period.get('started_from'):
@@ -278,6 +287,7 @@ def main():
                         "stages, e.g. datasets:train:gt_size=96 (recorded in training_log.json); pass the same "
                         "when resuming")
     args = parser.parse_args()
+    args.config_dir = config_folder(parser, args.config_dir)
     for flag, value in (('--iterations', args.iterations), ('--pair_dir', args.pair_dir),
                         ('--export_now', args.export_now or None)):
         if value is not None and not args.continue_kind:
@@ -310,7 +320,7 @@ def train_pair(args, out_folder, log_path):
         print(f'{args.net} {kind}: exported to {out_folder}/{kind}_model.pth')
     if trained:  # a pair finished by this call (its baseline may have finished in an earlier session)
         for kind, config in configs.items():
-            entry = {'config': osp.relpath(config, ROOT), 'wall_seconds': log_span_seconds(names[kind]),
+            entry = {'config': shown(config), 'wall_seconds': log_span_seconds(names[kind]),
                      'threads': torch.get_num_threads(), 'device': 'cuda' if torch.cuda.is_available() else 'cpu'}
             if force_yml:
                 entry['force_yml'] = force_yml

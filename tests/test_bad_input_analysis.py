@@ -316,6 +316,9 @@ def test_python_m_faig_help_and_errors_with_network_g(sandbox):
     assert line.startswith('error: --network_g: not valid YAML')
     line = one_line_error(run_module(sandbox, 'random_neurons', '--network_g', '{"type": "NoSuchArch"}'))
     assert "'NoSuchArch' is not a registered arch" in line
+    # the unknown arch is the problem, not the models a network of that name would have had
+    line = one_line_error(run_module(sandbox, 'faig', '--network_g', '{"type": "NoSuchArch"}'))
+    assert "'NoSuchArch' is not a registered arch" in line
     assert snapshot(sandbox) == before
 
 

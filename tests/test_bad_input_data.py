@@ -350,7 +350,9 @@ def test_gray_written_by_cv2_still_refused(tmp_path):
     (['--continue', 'target', '--force_yml', 'a=b=c'], "error: --force_yml: 'a=b=c' is not KEY=VALUE"),
     (['--continue_target', '--force_yml', 'datasets:trian:gt_size=96'],
      "error: --force_yml: 'datasets:trian:gt_size=96': datasets:trian is not a section of "
-     'options/cpu/train_srresnet_target_continue.yml')])
+     'options/cpu/train_srresnet_target_continue.yml'),
+    (['--config_dir', '/nonexistent/opts'], 'error: --config_dir: /nonexistent/opts: no such folder'),
+    (['--config_dir', '/'], 'error: /train_srresnet_baseline.yml: option file not found')])
 def test_train_cpu_models_bad_arguments(tmp_path, args, needle):
     """Refused before any training starts: the bundled models and experiments/ stay as they were."""
     bundled = osp.join(REPO, 'experiments', 'pretrained')
