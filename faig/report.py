@@ -26,7 +26,8 @@ from faig.evaluation.location import describe_location, filter_location
 from faig.evaluation.masking import num_selected
 from faig.paths import BUNDLED_MODELS
 from faig.networks import load_params
-from faig.specs import CLEAN_FOLDER, DEFAULT_PAIR, DEGRADATIONS, RANKING_METHODS, ResultsLayout, degradation
+from faig.specs import (CLEAN_FOLDER, DEFAULT_PAIR, DEGRADATIONS, RANKING_METHODS, RESULTS, ResultsLayout, degradation,
+                        results_folder)
 from faig.stamps import sha1_file
 
 
@@ -483,7 +484,8 @@ def pair_section(root, net, metrics, search, target_path, psnr=None, figures=(),
 
 
 def write_report(root, nets, dataset, settings):
-    """Write results/report.md and results/report_<setting>.json; return the path of report.md.
+    """Write report.md and report_<setting>.json in the results folder (``results``, or the one
+    ``faig.specs.results_in`` set: a staged pair's); return the path of report.md.
 
     ``settings``: 'steps', 'quadrature', 'crop' (None = whole images), optional 'timings' ({stage: seconds}),
     'setting' (the name of the run; default from steps/quadrature/crop), 'device' (printed when given) and
@@ -513,7 +515,7 @@ def write_report(root, nets, dataset, settings):
                 for k in ('baseline', 'target')}
         layout = ResultsLayout(net, dataset)
         target_path = osp.join(root, models_dir, net, 'target_model.pth')
-        in_results = lambda path: osp.relpath(path, 'results')  # noqa: E731  (links relative to report.md)
+        in_results = lambda path: osp.relpath(path, results_folder())  # noqa: E731  (links relative to report.md)
         figures = [(title, in_results(layout.figure(kind))) for title, kind in (
             ('proportion curves', 'proportion_curves'), ('masking', 'masking'),
             ('filter distribution', 'filter_distribution'))]
@@ -530,16 +532,21 @@ def write_report(root, nets, dataset, settings):
              'numbers': f['numbers']} for f in findings]}
         if pair != tuple(DEFAULT_PAIR):
             summary['nets'][net]['degradations'] = list(pair)
-    lines += retraining_section(root, nets, summary)
-    from faig.evaluation.degradation_prediction import prediction_section
-    lines += prediction_section(root, nets, dataset)
+    if models_dir == BUNDLED_MODELS:
+        lines += retraining_section(root, nets, summary)
+        from faig.evaluation.degradation_prediction import prediction_section
+        lines += prediction_section(root, nets, dataset)
+    else:  # their committed studies are of the bundled pairs, not of these
+        lines += ['## Findings 2 (retraining) and 3 (degradation prediction)', '',
+                  f'Not part of this report: their studies (`{RESULTS}/retrain_study/`, `{RESULTS}/degradation_prediction/`) '
+                  f'were made with the bundled pairs, not with `{models_dir}`.', '']
     lines += ['## Findings', '']
     for net, findings in all_findings:
         for f in findings:
             lines.append(f'- **{net}** — {f["title"]}: {verdict(f["holds"])}. {f["text"]} '
                          f'{describe_robustness(f["per_image"])}')
     lines.append('')
-    results = osp.join(root, 'results')
+    results = osp.join(root, results_folder())
     json_path = osp.join(results, f'report_{setting}.json')
     earlier = read_report_json(json_path)
     if earlier:  # (the file is named by its setting) a run of some nets keeps the other nets' entries
@@ -556,7 +563,7 @@ def write_report(root, nets, dataset, settings):
     else:
         others = sorted(osp.basename(p) for p in glob.glob(osp.join(results, 'report_*.json')))
         lines += ['Default budget vs --full: not compared yet; that needs the report JSONs of both '
-                  f'({" and ".join(f"report_{s}.json" for s in reports)}); results/ has '
+                  f'({" and ".join(f"report_{s}.json" for s in reports)}); {results_folder()}/ has '
                   f'{", ".join(others)}.', '']
     lines += ['## Stage times (s)', '', '| stage | seconds |', '|---|---|']
     lines += [f'| {k} | {v:.1f} |' for k, v in (settings.get('timings') or {}).items()]

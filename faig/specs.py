@@ -6,6 +6,7 @@ degradation, its test folder and the function a filter that removes it performs.
 Registering a new network or degradation here is all the command lines need.
 """
 import os.path as osp
+from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
 
@@ -240,13 +241,39 @@ def pair(deg_a, deg_b):
     return degradation(deg_a), degradation(deg_b)
 
 
+RESULTS = 'results'  # the bundled pairs' results (reproduce.py); another pair's go to results/staged/<its folder>
+_results = [RESULTS]
+
+
+def results_folder():
+    """The results folder the tools of this process write to (``results``, or the one a study set)."""
+    return _results[-1]
+
+
+@contextmanager
+def results_in(folder):
+    """Every ``ResultsLayout`` made inside points under ``folder`` (``<folder>/Interpret``, ``<folder>/report``):
+    reproduce.py runs the study of a staged pair there, so the bundled pairs' results stay as they were."""
+    _results.append(folder)
+    try:
+        yield folder
+    finally:
+        _results.pop()
+
+
+def staged_results_folder(models_dir):
+    """``results/staged/<models_dir with / as ->``: the results of a study of the pairs in ``models_dir``
+    (relative to the repository), one folder per models folder."""
+    return f'{RESULTS}/staged/{models_dir.strip("/").replace("/", "-")}'
+
+
 @dataclass(frozen=True)
 class ResultsLayout:
     """Every path a tool writes under ``results/Interpret`` (the original's layout), and the names of the files
     that one tool writes and another reads, in one place."""
     net: str
     dataset: str
-    root: str = 'results/Interpret'
+    root: str = field(default_factory=lambda: f'{results_folder()}/Interpret')
     overrides: dict = field(default_factory=dict)  # e.g. {'neuron_search': <--srresnet_neuron_folder>}
 
     # file names shared by a writer and its readers (class constants: no layout object needed to use them)

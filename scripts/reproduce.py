@@ -5,13 +5,15 @@
     python scripts/reproduce.py --force      # redo finished stages
     python scripts/reproduce.py --full --nets srcnn_style   # one network only
     python scripts/reproduce.py --models_dir experiments/pretrained/next --nets srresnet   # a staged pair
+                                   # (its results: results/staged/experiments-pretrained-next/)
 
 Stages (each reused when its outputs exist and were made from the same models and settings; a FAIG or IG
 stage stopped part-way resumes with the images it had finished):
 sample data -> LR test sets -> models (bundled, or trained with --train) -> inference with
 PSNR -> FAIG / IG / |θ−θ̄| / random rankings for both networks -> comparison tables and
 figures -> filter distribution -> modulation ->
-results/report.md.
+results/report.md (a staged pair's, --models_dir: results/staged/<that folder, / as ->/report.md, and the
+bundled pairs' results stay as they were).
 """
 import argparse
 import os
@@ -88,8 +90,9 @@ def complete_lr_sets():
 
 def record(name):
     """The record of stage ``name`` (faig.stamps.StageRecord: key + hash of each output)."""
+    from faig.specs import results_folder
     from faig.stamps import StageRecord
-    return StageRecord(osp.join(ROOT, 'results/report/stages', f'{name}.json'))
+    return StageRecord(osp.join(ROOT, results_folder(), 'report', 'stages', f'{name}.json'))
 
 
 def stage_done(name, key, outputs=None):
@@ -98,7 +101,8 @@ def stage_done(name, key, outputs=None):
     ``outputs`` there now, once, instead of being run again (hours for a --full run)."""
     if record(name).done(key, ROOT):
         return True
-    legacy = osp.join(ROOT, 'results/report', f'{name}.done')
+    from faig.specs import results_folder
+    legacy = osp.join(ROOT, results_folder(), 'report', f'{name}.done')
     if outputs and isinstance(key, str) and osp.isfile(legacy) and all(exists(f) for f in outputs):
         with open(legacy) as f:
             if f.read().strip() == key:
@@ -223,7 +227,8 @@ def main():
                         help='networks to run and report (default: both); a long --full run can so be split')
     parser.add_argument('--models_dir', default=None,
                         help='folder with <net>/{baseline,target}_model.pth (default: the bundled pairs, '
-                        f'{BUNDLED}); e.g. {BUNDLED}/next, a pair being trained across sessions')
+                        f'{BUNDLED}); e.g. {BUNDLED}/next, a pair being trained across sessions; its results go to '
+                        'results/staged/<that folder, / as ->/')
     args = parser.parse_args()
     nets = [net for net in NETS if net in args.nets]  # the report's order, each once
     # the default is the repository's bundled pairs wherever the command is run from; a given folder is
@@ -238,6 +243,15 @@ def main():
                     raise InputError(f'{osp.join(args.models_dir, net, kind + "_model.pth")}: not found (--models_dir '
                                      'needs both models of each net in --nets)')
     os.chdir(ROOT)  # every stage reads and writes relative to the repository, as the original
+    from faig.specs import RESULTS, results_in, staged_results_folder
+    # a staged pair's study has its own results folder: the bundled pairs' results (committed) stay as they were
+    results = RESULTS if models_dir == BUNDLED else staged_results_folder(models_dir)
+    with results_in(results):
+        study(args, nets, models_dir, results)
+
+
+def study(args, nets, models_dir, results):
+    """The stages, in the results folder ``results`` (set by the caller: ``faig.specs.results_in``)."""
     steps = args.steps or (100 if args.full else 16)
     crop = None if args.full else (args.crop if args.crop is not None else 64)
     force = ['--overwrite'] if args.force else []
@@ -249,6 +263,7 @@ def main():
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     print(f'device: {device} ({torch.cuda.get_device_name(0) if device == "cuda" else f"{os.cpu_count()} CPU cores"})',
           flush=True)
+    print(f'models: {models_dir}/<net>/{{baseline,target}}_model.pth; results -> {results}/', flush=True)
 
     if args.force or not exists(f'{DATA}/GTmod12'):
         timings['sample data'] = run('scripts/prepare_sample_data.py', force, 'sample data')

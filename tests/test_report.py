@@ -1,5 +1,6 @@
 """The finding checks of results/report.md on hand-made numbers (each verdict can go both ways), their
 per-image counts, the report JSON and the default-budget-vs---full section."""
+import glob
 import json
 import os
 import os.path as osp
@@ -183,8 +184,8 @@ def test_agreement_section_marks_the_disagreeing_finding():
 
 # ---- write_report on a small results tree -----------------------------------------------------------
 
-def fake_run(root, nets, blur_curves):
-    """A results tree for ``nets``: 4 conv layers × 100 filters (1% = 4 filters), images a, b, c."""
+def fake_run(root, nets, blur_curves, results='results'):
+    """A results tree for ``nets`` in ``results``: 4 conv layers × 100 filters (1% = 4 filters), images a, b, c."""
     state = {f'conv{i}.weight': torch.zeros(10, 10, 3, 3) for i in range(4)}
     space = FilterSpace(state)
     diff = np.random.default_rng(0).normal(0, 0.01, space.num_filters)
@@ -196,15 +197,15 @@ def fake_run(root, nets, blur_curves):
     for net in nets:
         torch.save({'params': state}, osp.join(make_dir(root, f'experiments/pretrained/{net}'), 'target_model.pth'))
         for kind in ('baseline', 'target'):
-            with open(osp.join(make_dir(root, 'results/report'), f'{net}_{kind}_psnr.json'), 'w') as f:
+            with open(osp.join(make_dir(root, f'{results}/report'), f'{net}_{kind}_psnr.json'), 'w') as f:
                 json.dump({'psnr': {'Blur2_LRbicx2': 30.0 if kind == 'target' else 28.0}}, f)
-        write_metric_files(per_image, osp.join(root, f'results/Interpret/metrics/{net}/set'), METHODS, (1, 3))
-        search = osp.join(root, f'results/Interpret/neuron-search/{net}/set/faig')
+        write_metric_files(per_image, osp.join(root, f'{results}/Interpret/metrics/{net}/set'), METHODS, (1, 3))
+        search = osp.join(root, f'{results}/Interpret/neuron-search/{net}/set/faig')
         write_index(osp.join(search, 'blur_index.txt'), rank(total))
         write_index(osp.join(search, 'noise_index.txt'), rank(-total))
         np.savez(osp.join(search, 'per_image_scores.npz'), **scores)
         for deg, kind in (('blur', 'deblur'), ('noise', 'denoise')):
-            folder = make_dir(root, f'results/Interpret/modulation/{net}/set/faig/4kernels/Modulation-{kind}-filter')
+            folder = make_dir(root, f'{results}/Interpret/modulation/{net}/set/faig/4kernels/Modulation-{kind}-filter')
             curves = blur_curves if deg == 'blur' else {s: GOOD_CURVE for s in 'abc'}
             with open(osp.join(folder, 'differences.json'), 'w') as f:
                 json.dump({'lambdas': LAMBDAS, 'output_difference': list(np.mean(list(curves.values()), 0)),
@@ -333,19 +334,36 @@ def test_write_report_of_some_nets_keeps_the_other_nets_of_the_same_setting(tmp_
 
 
 def test_write_report_of_a_staged_pair_reads_and_names_its_models(tmp_path):
-    """reproduce.py --models_dir: the filter space and the sha1 come from that folder's targets."""
+    """reproduce.py --models_dir: the filter space and the sha1 come from that folder's targets; the report is
+    written in the staged pair's results folder and the bundled pairs' results stay byte for byte."""
+    from faig.specs import ResultsLayout, results_in, staged_results_folder
     root = str(tmp_path)
-    fake_run(root, ('srresnet',), {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': GOOD_CURVE})
+    results = staged_results_folder('experiments/pretrained/next')
+    assert results == 'results/staged/experiments-pretrained-next'
+    fake_run(root, ('srresnet',), {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': GOOD_CURVE})  # the bundled pair's run
+    bundled = write_report(root, ('srresnet',), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64})
+    before = {p: open(p, 'rb').read() for p in glob.glob(osp.join(root, 'results', '*.*'))}
+    fake_run(root, ('srresnet',), {'a': BAD_CURVE, 'b': BAD_CURVE, 'c': BAD_CURVE}, results)
     staged = make_dir(root, 'experiments/pretrained/next/srresnet')
     os.rename(osp.join(root, 'experiments/pretrained/srresnet/target_model.pth'), osp.join(staged, 'target_model.pth'))
     settings = {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64}
-    with pytest.raises(InputError, match="pretrained/srresnet/target_model.pth: checkpoint not found"):  # not read instead
-        write_report(root, ('srresnet',), 'set', settings)
-    path = write_report(root, ('srresnet',), 'set', {**settings, 'models_dir': 'experiments/pretrained/next'})
-    assert 'Models: `experiments/pretrained/next/<net>/{baseline,target}_model.pth`.' in open(path).read()
-    data = json.load(open(osp.join(root, 'results/report_steps16_riemann_left_crop64.json')))
+    with results_in(results):
+        assert ResultsLayout('srresnet', 'set').metrics() == f'{results}/Interpret/metrics/srresnet/set'
+        with pytest.raises(InputError, match="pretrained/srresnet/target_model.pth: checkpoint not found"):
+            write_report(root, ('srresnet',), 'set', settings)  # (not the bundled target read instead)
+        path = write_report(root, ('srresnet',), 'set', {**settings, 'models_dir': 'experiments/pretrained/next'})
+    assert ResultsLayout('srresnet', 'set').root == 'results/Interpret'  # the default again after the study
+    assert path == osp.join(root, results, 'report.md') and path != bundled
+    text = open(path).read()
+    assert 'Models: `experiments/pretrained/next/<net>/{baseline,target}_model.pth`.' in text
+    assert 'were made with the bundled pairs, not with `experiments/pretrained/next`' in text
+    assert '## Finding 2: weights' not in text
+    data = json.load(open(osp.join(root, results, 'report_steps16_riemann_left_crop64.json')))
     assert data['models_dir'] == 'experiments/pretrained/next'
     assert data['nets']['srresnet']['target_sha1'] == sha1_file(osp.join(staged, 'target_model.pth'))
+    # the staged run's modulation curves (BAD) are read, not the bundled run's (GOOD)
+    assert not {f['id']: f for f in data['nets']['srresnet']['findings']}['4_blur']['holds']
+    assert {p: open(p, 'rb').read() for p in glob.glob(osp.join(root, 'results', '*.*'))} == before
 
 
 def test_modulation_stage_records_the_folder_the_report_reads(tmp_path):
@@ -398,3 +416,20 @@ def test_per_image_scores_keep_images_named_like_savez_arguments(tmp_path):
     buffer = io.BytesIO()
     np.savez(buffer, a=arrays['img 1'], b=arrays['file'])
     assert npz_bytes({'a': arrays['img 1'], 'b': arrays['file']}) == buffer.getvalue()
+
+
+def test_stage_records_of_a_staged_study_are_its_own(tmp_path):
+    """reproduce.py's stage records live in the results folder of the study: a staged pair's study neither reads
+    nor replaces the bundled pairs' records (a stage done for one is not done for the other)."""
+    from faig.specs import results_in, staged_results_folder
+    reproduce = load_script('reproduce', tmp_path)
+    out = tmp_path / 'results' / 'report' / 'x.txt'
+    out.parent.mkdir(parents=True)
+    out.write_text('x')
+    reproduce.mark_done('net_stage', 'k', ['results/report/x.txt'])
+    assert reproduce.stage_done('net_stage', 'k')
+    with results_in(staged_results_folder('experiments/pretrained/next')):
+        assert not reproduce.stage_done('net_stage', 'k')
+        assert reproduce.record('net_stage').path.startswith(
+            str(tmp_path / 'results' / 'staged' / 'experiments-pretrained-next' / 'report' / 'stages'))
+    assert reproduce.stage_done('net_stage', 'k')
