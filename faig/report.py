@@ -549,7 +549,8 @@ def write_report(root, nets, dataset, settings):
     results = osp.join(root, results_folder())
     json_path = osp.join(results, f'report_{setting}.json')
     earlier = read_report_json(json_path)
-    if earlier:  # (the file is named by its setting) a run of some nets keeps the other nets' entries
+    # (the file is named by its setting) a run of some nets keeps the other nets' entries -- of the same models folder
+    if earlier and earlier.get('models_dir', BUNDLED_MODELS) == models_dir:
         kept = {net: entry for net, entry in earlier['nets'].items() if net not in summary['nets']}
         for entry in kept.values():
             entry.setdefault('generated', earlier.get('generated'))

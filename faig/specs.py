@@ -262,9 +262,15 @@ def results_in(folder):
 
 
 def staged_results_folder(models_dir):
-    """``results/staged/<models_dir with / as ->``: the results of a study of the pairs in ``models_dir``
-    (relative to the repository), one folder per models folder."""
-    return f'{RESULTS}/staged/{models_dir.strip("/").replace("/", "-")}'
+    """``results/staged/<models_dir>``: the results of a study of the pairs in ``models_dir`` (relative to the
+    repository), one folder per models folder; a folder outside the repository is named by its last part and
+    a hash of its absolute path."""
+    parts = osp.normpath(models_dir).split(osp.sep)
+    if osp.isabs(models_dir) or '..' in parts:
+        import hashlib
+        digest = hashlib.sha1(osp.abspath(models_dir).encode()).hexdigest()[:8]
+        parts = ['outside', f'{parts[-1]}-{digest}']
+    return '/'.join([RESULTS, 'staged', *parts])
 
 
 @dataclass(frozen=True)

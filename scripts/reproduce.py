@@ -5,14 +5,14 @@
     python scripts/reproduce.py --force      # redo finished stages
     python scripts/reproduce.py --full --nets srcnn_style   # one network only
     python scripts/reproduce.py --models_dir experiments/pretrained/next --nets srresnet   # a staged pair
-                                   # (its results: results/staged/experiments-pretrained-next/)
+                                   # (its results: results/staged/experiments/pretrained/next/)
 
 Stages (each reused when its outputs exist and were made from the same models and settings; a FAIG or IG
 stage stopped part-way resumes with the images it had finished):
 sample data -> LR test sets -> models (bundled, or trained with --train) -> inference with
 PSNR -> FAIG / IG / |θ−θ̄| / random rankings for both networks -> comparison tables and
 figures -> filter distribution -> modulation ->
-results/report.md (a staged pair's, --models_dir: results/staged/<that folder, / as ->/report.md, and the
+results/report.md (a staged pair's, --models_dir: results/staged/<that folder>/report.md, and the
 bundled pairs' results stay as they were).
 """
 import argparse
@@ -228,7 +228,7 @@ def main():
     parser.add_argument('--models_dir', default=None,
                         help='folder with <net>/{baseline,target}_model.pth (default: the bundled pairs, '
                         f'{BUNDLED}); e.g. {BUNDLED}/next, a pair being trained across sessions; its results go to '
-                        'results/staged/<that folder, / as ->/')
+                        'results/staged/<that folder>/')
     args = parser.parse_args()
     nets = [net for net in NETS if net in args.nets]  # the report's order, each once
     # the default is the repository's bundled pairs wherever the command is run from; a given folder is
@@ -244,7 +244,7 @@ def main():
                                      'needs both models of each net in --nets)')
     os.chdir(ROOT)  # every stage reads and writes relative to the repository, as the original
     from faig.specs import RESULTS, results_in, staged_results_folder
-    # a staged pair's study has its own results folder: the bundled pairs' results (committed) stay as they were
+    # a staged pair's study has its own results folder: the bundled pairs' results stay as they were
     results = RESULTS if models_dir == BUNDLED else staged_results_folder(models_dir)
     with results_in(results):
         study(args, nets, models_dir, results)

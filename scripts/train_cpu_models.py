@@ -195,8 +195,11 @@ def check_same_period(name, force_yml, starting=True, start=None):
 
 
 def config_folder(parser, value):
-    """``--config_dir`` as an absolute folder: relative to the working directory when it exists there,
-    else to the repository (so the documented ``options/gpu`` works from any directory)."""
+    """``--config_dir`` as an absolute folder: the repository's ``options/cpu`` when not given; a given one
+    relative to the working directory when it exists there, else to the repository (so the documented
+    ``options/gpu`` works from any directory)."""
+    if value is None:
+        return osp.join(ROOT, 'options', 'cpu')
     for folder in (osp.abspath(value), osp.join(ROOT, value)):
         if osp.isdir(folder):
             return folder
@@ -205,7 +208,7 @@ def config_folder(parser, value):
 
 def shown(path):
     """A path as messages and logs show it: relative to the repository when inside it."""
-    rel = osp.relpath(path, ROOT)
+    rel = osp.relpath(osp.realpath(path), osp.realpath(ROOT))
     return path if rel.startswith('..') else rel
 
 
@@ -268,7 +271,7 @@ def continue_stage(args, out_folder, log_path):
 def main():
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', choices=['srresnet', 'srcnn_style'], required=True)
-    parser.add_argument('--config_dir', default='options/cpu', help='options/cpu (default) or options/gpu')
+    parser.add_argument('--config_dir', default=None, help='options/cpu (default) or options/gpu')
     period = parser.add_mutually_exclusive_group()
     period.add_argument('--continue', dest='continue_kind', choices=['baseline', 'target'], default=None,
                         help="one more period of the pair's baseline or target "

@@ -364,6 +364,18 @@ def test_train_cpu_models_bad_arguments(tmp_path, args, needle):
 
 
 
+def test_train_cpu_models_default_configs_are_the_repositorys(tmp_path):
+    """Run from another folder that has an options/cpu of its own, the default configs are still the repository's
+    (a given relative --config_dir is looked up in the working directory first)."""
+    (tmp_path / 'options' / 'cpu').mkdir(parents=True)
+    script = osp.join(REPO, 'scripts', 'train_cpu_models.py')
+    res = run_script([script, '--net', 'srresnet', '--continue_target', '--force_yml', 'datasets:trian:x=1'],
+                     cwd=str(tmp_path))
+    assert_one_line_error(res, 'not a section of options/cpu/train_srresnet_target_continue.yml')
+    res = run_script([script, '--net', 'srresnet', '--config_dir', 'options/cpu'], cwd=str(tmp_path))
+    assert_one_line_error(res, f'error: {tmp_path}/options/cpu/train_srresnet_baseline.yml: option file not found')
+
+
 def test_reproduce_models_dir_without_the_pair(tmp_path):
     """A staged pair that lacks a model is refused before any stage runs (results/ stays as it was)."""
     (tmp_path / 'srresnet').mkdir()

@@ -339,7 +339,10 @@ def test_write_report_of_a_staged_pair_reads_and_names_its_models(tmp_path):
     from faig.specs import ResultsLayout, results_in, staged_results_folder
     root = str(tmp_path)
     results = staged_results_folder('experiments/pretrained/next')
-    assert results == 'results/staged/experiments-pretrained-next'
+    assert results == 'results/staged/experiments/pretrained/next'
+    assert staged_results_folder('a-b/c') != staged_results_folder('a/b-c')
+    outside = staged_results_folder('../../elsewhere/next')
+    assert outside.startswith('results/staged/outside/next-') and '..' not in outside
     fake_run(root, ('srresnet',), {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': GOOD_CURVE})  # the bundled pair's run
     bundled = write_report(root, ('srresnet',), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64})
     before = {p: open(p, 'rb').read() for p in glob.glob(osp.join(root, 'results', '*.*'))}
@@ -364,6 +367,25 @@ def test_write_report_of_a_staged_pair_reads_and_names_its_models(tmp_path):
     # the staged run's modulation curves (BAD) are read, not the bundled run's (GOOD)
     assert not {f['id']: f for f in data['nets']['srresnet']['findings']}['4_blur']['holds']
     assert {p: open(p, 'rb').read() for p in glob.glob(osp.join(root, 'results', '*.*'))} == before
+
+
+def test_report_json_keeps_other_nets_only_of_the_same_models(tmp_path):
+    """A run of one net keeps the other nets' entries of report_<setting>.json only when they were made with the
+    same models folder (a staged pair's verdicts are never relabelled as the bundled pairs')."""
+    root = str(tmp_path)
+    fake_run(root, ('srresnet', 'srcnn_style'), {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': GOOD_CURVE})
+    settings = {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64}
+    json_path = osp.join(root, 'results/report_steps16_riemann_left_crop64.json')
+    write_report(root, ('srresnet', 'srcnn_style'), 'set', settings)
+    data = json.load(open(json_path))
+    data['models_dir'] = 'experiments/pretrained/next'  # as a --models_dir run before results/staged/ existed
+    with open(json_path, 'w') as f:
+        json.dump(data, f)
+    write_report(root, ('srresnet',), 'set', settings)
+    data = json.load(open(json_path))
+    assert list(data['nets']) == ['srresnet'] and data['models_dir'] == 'experiments/pretrained'
+    write_report(root, ('srcnn_style',), 'set', settings)  # the same models folder: srresnet's entry is kept
+    assert list(json.load(open(json_path))['nets']) == ['srresnet', 'srcnn_style']
 
 
 def test_modulation_stage_records_the_folder_the_report_reads(tmp_path):
@@ -431,5 +453,5 @@ def test_stage_records_of_a_staged_study_are_its_own(tmp_path):
     with results_in(staged_results_folder('experiments/pretrained/next')):
         assert not reproduce.stage_done('net_stage', 'k')
         assert reproduce.record('net_stage').path.startswith(
-            str(tmp_path / 'results' / 'staged' / 'experiments-pretrained-next' / 'report' / 'stages'))
+            str(tmp_path / 'results' / 'staged' / 'experiments' / 'pretrained' / 'next' / 'report' / 'stages'))
     assert reproduce.stage_done('net_stage', 'k')
