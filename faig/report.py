@@ -491,6 +491,7 @@ def write_report(root, nets, dataset, settings):
     'setting' (the name of the run; default from steps/quadrature/crop), 'device' (printed when given) and
     'models_dir' (the folder of the <net>/{baseline,target}_model.pth pairs; default the bundled ones)."""
     models_dir = settings.get('models_dir') or BUNDLED_MODELS
+    results_dir = results_folder()  # results, or the staged pair's folder (faig.specs.results_in)
     crop = settings['crop']
     setting = setting_name(settings)
     region = 'the whole test images' if crop is None else f'centre crops of {crop}×{crop} LR pixels of the test images'
@@ -515,7 +516,7 @@ def write_report(root, nets, dataset, settings):
                 for k in ('baseline', 'target')}
         layout = ResultsLayout(net, dataset)
         target_path = osp.join(root, models_dir, net, 'target_model.pth')
-        in_results = lambda path: osp.relpath(path, results_folder())  # noqa: E731  (links relative to report.md)
+        in_results = lambda path: osp.relpath(path, results_dir)  # noqa: E731  (links relative to report.md)
         figures = [(title, in_results(layout.figure(kind))) for title, kind in (
             ('proportion curves', 'proportion_curves'), ('masking', 'masking'),
             ('filter distribution', 'filter_distribution'))]
@@ -546,7 +547,7 @@ def write_report(root, nets, dataset, settings):
             lines.append(f'- **{net}** — {f["title"]}: {verdict(f["holds"])}. {f["text"]} '
                          f'{describe_robustness(f["per_image"])}')
     lines.append('')
-    results = osp.join(root, results_folder())
+    results = osp.join(root, results_dir)
     json_path = osp.join(results, f'report_{setting}.json')
     earlier = read_report_json(json_path)
     # (the file is named by its setting) a run of some nets keeps the other nets' entries -- of the same models folder
@@ -564,7 +565,7 @@ def write_report(root, nets, dataset, settings):
     else:
         others = sorted(osp.basename(p) for p in glob.glob(osp.join(results, 'report_*.json')))
         lines += ['Default budget vs --full: not compared yet; that needs the report JSONs of both '
-                  f'({" and ".join(f"report_{s}.json" for s in reports)}); {results_folder()}/ has '
+                  f'({" and ".join(f"report_{s}.json" for s in reports)}); {results_dir}/ has '
                   f'{", ".join(others)}.', '']
     lines += ['## Stage times (s)', '', '| stage | seconds |', '|---|---|']
     lines += [f'| {k} | {v:.1f} |' for k, v in (settings.get('timings') or {}).items()]

@@ -261,10 +261,13 @@ def results_in(folder):
         _results.pop()
 
 
-def staged_results_folder(models_dir):
-    """``results/staged/<models_dir>``: the results of a study of the pairs in ``models_dir`` (relative to the
-    repository), one folder per models folder; a folder outside the repository is named by its last part and
-    a hash of its absolute path."""
+def study_results_folder(models_dir):
+    """The results folder of a study of the pairs in ``models_dir`` (relative to the repository): ``results`` for
+    the bundled pairs, else ``results/staged/<models_dir>``, one folder per models folder (a folder outside the
+    repository is named by its last part and a hash of its absolute path)."""
+    from faig.paths import BUNDLED_MODELS
+    if osp.normpath(models_dir) == osp.normpath(BUNDLED_MODELS):
+        return RESULTS
     parts = osp.normpath(models_dir).split(osp.sep)
     if osp.isabs(models_dir) or '..' in parts:
         import hashlib

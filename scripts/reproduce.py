@@ -88,11 +88,16 @@ def complete_lr_sets():
     return True
 
 
+def report_folder():
+    """``<results folder>/report`` (the stage records, in the folder of the study being run)."""
+    from faig.specs import results_folder
+    return osp.join(ROOT, results_folder(), 'report')
+
+
 def record(name):
     """The record of stage ``name`` (faig.stamps.StageRecord: key + hash of each output)."""
-    from faig.specs import results_folder
     from faig.stamps import StageRecord
-    return StageRecord(osp.join(ROOT, results_folder(), 'report', 'stages', f'{name}.json'))
+    return StageRecord(osp.join(report_folder(), 'stages', f'{name}.json'))
 
 
 def stage_done(name, key, outputs=None):
@@ -101,8 +106,7 @@ def stage_done(name, key, outputs=None):
     ``outputs`` there now, once, instead of being run again (hours for a --full run)."""
     if record(name).done(key, ROOT):
         return True
-    from faig.specs import results_folder
-    legacy = osp.join(ROOT, results_folder(), 'report', f'{name}.done')
+    legacy = osp.join(report_folder(), f'{name}.done')
     if outputs and isinstance(key, str) and osp.isfile(legacy) and all(exists(f) for f in outputs):
         with open(legacy) as f:
             if f.read().strip() == key:
@@ -243,15 +247,15 @@ def main():
                     raise InputError(f'{osp.join(args.models_dir, net, kind + "_model.pth")}: not found (--models_dir '
                                      'needs both models of each net in --nets)')
     os.chdir(ROOT)  # every stage reads and writes relative to the repository, as the original
-    from faig.specs import RESULTS, results_in, staged_results_folder
+    from faig.specs import results_in, study_results_folder
     # a staged pair's study has its own results folder: the bundled pairs' results stay as they were
-    results = RESULTS if models_dir == BUNDLED else staged_results_folder(models_dir)
-    with results_in(results):
-        study(args, nets, models_dir, results)
+    with results_in(study_results_folder(models_dir)):
+        study(args, nets, models_dir)
 
 
-def study(args, nets, models_dir, results):
-    """The stages, in the results folder ``results`` (set by the caller: ``faig.specs.results_in``)."""
+def study(args, nets, models_dir):
+    """The stages, in the results folder the caller set (``faig.specs.results_in``)."""
+    from faig.specs import results_folder
     steps = args.steps or (100 if args.full else 16)
     crop = None if args.full else (args.crop if args.crop is not None else 64)
     force = ['--overwrite'] if args.force else []
@@ -263,7 +267,7 @@ def study(args, nets, models_dir, results):
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     print(f'device: {device} ({torch.cuda.get_device_name(0) if device == "cuda" else f"{os.cpu_count()} CPU cores"})',
           flush=True)
-    print(f'models: {models_dir}/<net>/{{baseline,target}}_model.pth; results -> {results}/', flush=True)
+    print(f'models: {models_dir}/<net>/{{baseline,target}}_model.pth; results -> {results_folder()}/', flush=True)
 
     if args.force or not exists(f'{DATA}/GTmod12'):
         timings['sample data'] = run('scripts/prepare_sample_data.py', force, 'sample data')

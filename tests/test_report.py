@@ -336,12 +336,12 @@ def test_write_report_of_some_nets_keeps_the_other_nets_of_the_same_setting(tmp_
 def test_write_report_of_a_staged_pair_reads_and_names_its_models(tmp_path):
     """reproduce.py --models_dir: the filter space and the sha1 come from that folder's targets; the report is
     written in the staged pair's results folder and the bundled pairs' results stay byte for byte."""
-    from faig.specs import ResultsLayout, results_in, staged_results_folder
+    from faig.specs import ResultsLayout, results_in, study_results_folder
     root = str(tmp_path)
-    results = staged_results_folder('experiments/pretrained/next')
+    results = study_results_folder('experiments/pretrained/next')
     assert results == 'results/staged/experiments/pretrained/next'
-    assert staged_results_folder('a-b/c') != staged_results_folder('a/b-c')
-    outside = staged_results_folder('../../elsewhere/next')
+    assert study_results_folder('a-b/c') != study_results_folder('a/b-c')
+    outside = study_results_folder('../../elsewhere/next')
     assert outside.startswith('results/staged/outside/next-') and '..' not in outside
     fake_run(root, ('srresnet',), {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': GOOD_CURVE})  # the bundled pair's run
     bundled = write_report(root, ('srresnet',), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64})
@@ -443,14 +443,14 @@ def test_per_image_scores_keep_images_named_like_savez_arguments(tmp_path):
 def test_stage_records_of_a_staged_study_are_its_own(tmp_path):
     """reproduce.py's stage records live in the results folder of the study: a staged pair's study neither reads
     nor replaces the bundled pairs' records (a stage done for one is not done for the other)."""
-    from faig.specs import results_in, staged_results_folder
+    from faig.specs import results_in, study_results_folder
     reproduce = load_script('reproduce', tmp_path)
     out = tmp_path / 'results' / 'report' / 'x.txt'
     out.parent.mkdir(parents=True)
     out.write_text('x')
     reproduce.mark_done('net_stage', 'k', ['results/report/x.txt'])
     assert reproduce.stage_done('net_stage', 'k')
-    with results_in(staged_results_folder('experiments/pretrained/next')):
+    with results_in(study_results_folder('experiments/pretrained/next')):
         assert not reproduce.stage_done('net_stage', 'k')
         assert reproduce.record('net_stage').path.startswith(
             str(tmp_path / 'results' / 'staged' / 'experiments' / 'pretrained' / 'next' / 'report' / 'stages'))
