@@ -28,7 +28,7 @@ from faig.paths import BUNDLED_MODELS
 from faig.networks import load_params
 from faig.specs import (CLEAN_FOLDER, DEFAULT_PAIR, DEGRADATIONS, RANKING_METHODS, RESULTS, ResultsLayout, degradation,
                         results_folder)
-from faig.stamps import sha1_file
+from faig.stamps import sha1_file, state_digest
 
 
 
@@ -374,6 +374,29 @@ def verdict(ok):
     return '**holds**' if ok else '**does not hold**'
 
 
+def other_models_note(root, net, recorded, identity, study, command):
+    """The report's line when a committed study of ``net`` was made with models other than the bundled pair
+    now (e.g. after a swap), else None: its numbers would otherwise be shown as if they were of this pair.
+
+    ``recorded``: {'baseline'|'target': identity} from the study's record; ``identity``: 'sha1' (of the file)
+    or 'state' (:func:`faig.stamps.state_digest` of its tensors), whichever the study records."""
+    now = {}
+    for kind in ('baseline', 'target'):
+        path = osp.join(root, BUNDLED_MODELS, net, f'{kind}_model.pth')
+        if not osp.isfile(path):
+            now[kind] = None
+        else:
+            now[kind] = sha1_file(path) if identity == 'sha1' else state_digest(load_params(path))
+    recorded = recorded or {}
+    differ = [k for k in ('baseline', 'target') if recorded.get(k) is None or recorded.get(k) != now[k]]
+    if not differ:
+        return None
+    shown = ', '.join(f'{k} {str(recorded.get(k))[:8]} (bundled now: {str(now[k])[:8]})' for k in differ)
+    return (f'{net}: the {study} on record was made with other models than the bundled pair ({shown}; '
+            f'{"file sha1" if identity == "sha1" else "state digest"}), so its numbers are left out; '
+            f'rerun `{command}`.')
+
+
 def retraining_section(root, nets, summary):
     """"Finding 2: weights, locations, connections" from the committed study records
     (results/retrain_study/<net>/study.json, made by scripts/retrain_study.py; never retrained here)."""
@@ -387,6 +410,11 @@ def retraining_section(root, nets, summary):
             continue
         with open(path) as f:
             study = json.load(f)
+        note = other_models_note(root, net, study.get('reference', {}).get('models'), 'sha1', 'retraining study',
+                                 f'python scripts/retrain_study.py --net {net}')
+        if note:
+            lines += [note, '']
+            continue
         figure = osp.join(root, ResultsLayout(net, '').figures(), 'retrain_recovered_share.png')
         retraining.plot_shares(study, figure, net)
         lines += [retraining.markdown(study, net), f'![recovered share]({osp.relpath(figure, osp.join(root, "results"))})', '']

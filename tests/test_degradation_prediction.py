@@ -539,8 +539,11 @@ def test_study_and_report_section(tmp_path):
             assert sum(map(sum, block['all']['confusion'])) == 32
             assert block['all']['accuracy'] == pytest.approx(np.mean(
                 [r['predicted'][cal][key] == r['true'] for r in test]))
+    os.makedirs(tmp_path / 'experiments')
+    os.symlink(models, tmp_path / 'experiments' / 'pretrained')  # the report compares with the bundled pair
     lines = dp.prediction_section(str(tmp_path), ['srresnet', 'srcnn_style'], 'Tiny')
     text = '\n'.join(lines)
+    assert 'other models' not in text
     assert lines[0] == '## Finding 3: degradation prediction'
     assert 'true \\ predicted' in text and 'degradation_prediction/srresnet/scatter.png' in text
     assert 'srcnn_style: no degradation-prediction study recorded yet' in text
@@ -549,3 +552,12 @@ def test_study_and_report_section(tmp_path):
     assert numbers['filters'] == study['summary']['trained']['filters']['trained']['accuracy']
     assert f'- **srresnet** — 4-class accuracy at the trained levels of the test split: filter-based ' \
            f'{dp.percent_text(numbers["filters"])}' in text
+
+    # a record of other weights (e.g. made before the bundled pair was swapped) is not shown as this pair's
+    record = json.loads((out / 'prediction.json').read_text())
+    record['run_key']['use_key']['target'] = '0' * 40
+    (out / 'prediction.json').write_text(json.dumps(record))
+    text = '\n'.join(dp.prediction_section(str(tmp_path), ['srresnet'], 'Tiny'))
+    assert 'srresnet: the degradation-prediction study on record was made with other models than the bundled pair ' \
+           '(target 00000000 (bundled now: ' in text and 'state digest' in text
+    assert 'python scripts/predict_degradation_study.py --net srresnet' in text and 'true \\ predicted' not in text

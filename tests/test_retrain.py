@@ -223,16 +223,33 @@ def test_recovered_share_matches_its_definition():
 
 
 def test_report_section_reads_the_committed_study(tmp_path):
+    import torch
+    from conftest import save_model_pair
     from faig.report import retraining_section
+    from faig.stamps import sha1_file
+    pair = tmp_path / 'experiments/pretrained/srresnet'
+    save_model_pair(pair, {'w': torch.zeros(2)}, {'w': torch.ones(2)})
     folder = tmp_path / 'results/retrain_study/srresnet'
     folder.mkdir(parents=True)
-    (folder / 'study.json').write_text(json.dumps(synthetic_study()))
+    study = synthetic_study()
+    study['reference']['models'] = {k: sha1_file(str(pair / f'{k}_model.pth')) for k in ('baseline', 'target')}
+    (folder / 'study.json').write_text(json.dumps(study))
     summary = {'nets': {}}
     text = '\n'.join(retraining_section(str(tmp_path), ['srresnet', 'srcnn_style'], summary))
     assert 'Finding 2: weights, locations, connections' in text and '| FAIG |' in text
-    assert 'srcnn_style: no retraining study recorded yet' in text
+    assert 'srcnn_style: no retraining study recorded yet' in text and 'other models' not in text
     assert (tmp_path / 'results/Interpret/figures/srresnet/retrain_recovered_share.png').is_file()
     assert summary['nets']['srresnet']['retraining'][0]['holds']
+
+    # the bundled pair swapped after the study: its numbers are not shown as the new pair's
+    save_model_pair(pair, {'w': torch.zeros(2)}, {'w': torch.full((2,), 2.0)})
+    summary = {'nets': {}}
+    text = '\n'.join(retraining_section(str(tmp_path), ['srresnet'], summary))
+    assert 'srresnet: the retraining study on record was made with other models than the bundled pair (target ' \
+           f'{study["reference"]["models"]["target"][:8]} (bundled now: ' in text
+    assert 'baseline' not in text.split('bundled pair (')[1].split(';')[0]  # the baseline still matches
+    assert 'python scripts/retrain_study.py --net srresnet' in text and '| FAIG |' not in text
+    assert 'retraining' not in summary['nets'].get('srresnet', {})
 
 
 def test_study_never_reuses_a_run_of_other_settings(tmp_path, monkeypatch):

@@ -998,6 +998,12 @@ def prediction_section(root, nets, dataset):
             continue
         with open(path) as f:
             study = json.load(f)
+        from faig.report import other_models_note
+        note = other_models_note(root, net, study.get('run_key', {}).get('use_key'), 'state',
+                                 'degradation-prediction study', f'python scripts/predict_degradation_study.py --net {net}')
+        if note:
+            lines += [note, '']
+            continue
         numbers = headline(study)
         lines += [f'- **{net}** — 4-class accuracy at the trained levels of the test split: filter-based '
                   f'{percent_text(numbers["filters"])}, classical {percent_text(numbers["classical"])} (thresholds '
