@@ -291,14 +291,49 @@ def compare_reports(default, full):
     return rows
 
 
-def agreement_section(default, full):
-    """Markdown lines of "Default budget vs --full" from the two report JSONs."""
+def pair_sha1(root, models_dir, net):
+    """{'baseline_sha1', 'target_sha1'} of a net's model files in ``models_dir`` (None for a missing file)."""
+    paths = {f'{kind}_sha1': osp.join(root, models_dir, net, f'{kind}_model.pth') for kind in ('baseline', 'target')}
+    return {key: sha1_file(path) if osp.isfile(path) else None for key, path in paths.items()}
+
+
+def of_other_models(entry, now):
+    """Whether a report JSON's net entry was made with other models than ``now`` ({'baseline_sha1',
+    'target_sha1'} of the files there now; None: unknown). Older entries record the target only."""
+    if not now:
+        return False
+    return entry.get('target_sha1') != now.get('target_sha1') or \
+        entry.get('baseline_sha1', now.get('baseline_sha1')) != now.get('baseline_sha1')
+
+
+def agreement_section(default, full, current=None):
+    """Markdown lines of "Default budget vs --full" from the two report JSONs.
+
+    ``current``: {net: {'baseline_sha1', 'target_sha1'}} of the models the report is about: a net whose two
+    runs were both made with other models (e.g. before a swap) is left out of the comparison, and one run of
+    other models is named, so that old verdicts are never shown as those of the models now."""
+    current = current or {}
+    both = [net for net in default['nets'] if net in full['nets']]
+    stale = {net: [name for name, report in (('default-budget', default), ('--full', full))
+                   if of_other_models(report['nets'][net], current.get(net))] for net in both}
+    left_out = [net for net in both if len(stale[net]) == 2]
+    default = dict(default, nets={n: e for n, e in default['nets'].items() if n not in left_out})
     rows = compare_reports(default, full)
     same = sum(a == b for _, _, a, b in rows)
     lines = ['## Default budget vs --full', '',
              f'Default budget: `{default["setting"]}` (report of {default["generated"]}); --full: `{full["setting"]}` '
              f'(report of {full["generated"]}). The verdicts on the means agree on {same} of {len(rows)} findings.', '']
-    changed = [net for net in default['nets'] if net in full['nets']
+    for net in left_out:
+        lines += [f'Not compared for {net}: both runs were made with other models than the ones there now '
+                  f'(rerun `python scripts/reproduce.py --nets {net}` and `python scripts/reproduce.py --full --nets {net}`).',
+                  '']
+    for net in both:
+        if len(stale[net]) == 1:
+            flag = ' --full' if stale[net][0] == '--full' else ''
+            lines += [f'Note: the {stale[net][0]} run of {net} was made with other models than the ones there now '
+                      f'(rerun `python scripts/reproduce.py{flag} --nets {net}`), so the two differ in more than the '
+                      'budget.', '']
+    changed = [net for net in both if not stale[net]
                and default['nets'][net].get('target_sha1') != full['nets'][net].get('target_sha1')]
     if changed:
         lines += [f'Note: the two runs used different models for {", ".join(changed)} (retrained in between), so '
@@ -556,7 +591,7 @@ def write_report(root, nets, dataset, settings):
         for f in findings:
             f['title'] += paper_scope(net, f['id'], pair)
         all_findings.append((net, findings))
-        summary['nets'][net] = {'target_sha1': sha1_file(target_path), 'generated': summary['generated'], 'findings': [
+        summary['nets'][net] = {**pair_sha1(root, models_dir, net), 'generated': summary['generated'], 'findings': [
             {'id': f['id'], 'title': f['title'], 'holds': f['holds'], 'per_image': f['per_image'],
              'numbers': f['numbers']} for f in findings]}
         if pair != tuple(DEFAULT_PAIR):
@@ -589,7 +624,8 @@ def write_report(root, nets, dataset, settings):
                for s in budget_settings(settings['quadrature'])}
     default, full = reports.values()
     if default and full:
-        lines += agreement_section(default, full)
+        current = {net: pair_sha1(root, models_dir, net) for net in set(default['nets']) | set(full['nets'])}
+        lines += agreement_section(default, full, current)
     else:
         others = sorted(osp.basename(p) for p in glob.glob(osp.join(results, 'report_*.json')))
         lines += ['Default budget vs --full: not compared yet; that needs the report JSONs of both '

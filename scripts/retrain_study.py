@@ -209,6 +209,21 @@ def log_seconds(text):
 
 
 @cli
+def open_study(study_path, models):
+    """The study record to continue for these models ({'baseline', 'target'}: file sha1). A record of other
+    weights (e.g. from before a swap of the bundled pair) is set aside: its runs and connections must not be
+    read against this pair's reference."""
+    from faig.outputs import read_json_or_set_aside, set_aside
+    study = read_json_or_set_aside(study_path, 'the study record') or {}
+    recorded = study.get('reference', {}).get('models')
+    if recorded and recorded != models and (study.get('runs') or study.get('connections')):
+        set_aside(study_path, f'recorded with other models (baseline {str(recorded.get("baseline"))[:8]}, '
+                              f'target {str(recorded.get("target"))[:8]}) than these', tag='other-models')
+        study = {}
+    study.setdefault('runs', {})
+    return study
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
@@ -229,17 +244,17 @@ def main(argv=None):
     from faig.attribution.filters import FilterSpace
     from faig.attribution.ranking import json_bytes
     from faig.networks import build_network, load_params, preset
-    from faig.outputs import FolderLock, commit_files, read_json_or_set_aside
+    from faig.outputs import FolderLock, commit_files
     from faig.stamps import sha1_file
     baseline, target = (load_params(models[k]) for k in ('baseline', 'target'))
     space = FilterSpace(target)
     net = build_network(preset(args.net, 2)).eval()
     study_path = osp.join(args.out, 'study.json')
     with FolderLock(args.out):
-        study = read_json_or_set_aside(study_path, 'the study record') or {}
-        study.setdefault('runs', {})
-        if 'reference' not in study or study['reference'].get('models') != {k: sha1_file(p) for k, p in models.items()}:
-            study['reference'] = {'models': {k: sha1_file(p) for k, p in models.items()},
+        given = {k: sha1_file(p) for k, p in models.items()}
+        study = open_study(study_path, given)
+        if 'reference' not in study or study['reference'].get('models') != given:
+            study['reference'] = {'models': given,
                                   'psnr': {k: psnr_per_image(net, s, osp.join('experiments', 'retrain_study', args.net,
                                                                                'outputs', k))
                                            for k, s in (('baseline', baseline), ('target', target))}}

@@ -235,14 +235,49 @@ def test_gradient_loss_refuses_outputs_of_a_replaced_dataset(sandbox):
     assert res.returncode == 0, res.stderr[-2000:]
     gradient = [osp.join(REPO, 'analysis/scripts/generate_gradient_map.py'), '--dataset', 'Tiny']
     assert run_script(gradient, cwd=sandbox).returncode == 0
-    loss = [osp.join(REPO, 'analysis/scripts/cal_blur_gradient_loss.py'), '--dataset', 'Tiny', '--methods', 'random',
-            '--proportions', '10', '--total_neuron_nums', str(len(np.loadtxt(sandbox / 'rankings/blur_index.txt')))]
+    loss = [osp.join(REPO, 'analysis/scripts/cal_blur_gradient_loss.py'), '--network_g', NET_ARG, '--dataset', 'Tiny',
+            '--methods', 'random', '--proportions', '10',
+            '--total_neuron_nums', str(len(np.loadtxt(sandbox / 'rankings/blur_index.txt')))]
     res = run_script(loss, cwd=sandbox)
     assert res.returncode == 0, res.stderr[-2000:]
     # the dataset is replaced: same names, other pictures -> the saved outputs and maps are stale
     write_images(str(sandbox / LR['blur']), [(8, 10), (6, 6)], seed=21)
     res = run_script(loss, cwd=sandbox)
     assert res.returncode == 2 and 'other input images' in res.stderr and res.stderr.count('\n') == 1
+
+
+def test_gradient_loss_refuses_outputs_of_other_models(sandbox):
+    """The pair swapped after the masking: target outputs of the old target, then (inference run again) masked
+    outputs of the old pair beside new target outputs -- each refused, never averaged into a number."""
+    mask = [osp.join(REPO, MASK[0]), *MASK[1:], '--proportions', '10']
+    inference = [osp.join(REPO, 'inference/inference_srresnet.py'), '--network_g', NET_ARG, '--dataroot', 'datasets/Tiny']
+    gradient = [osp.join(REPO, 'analysis/scripts/generate_gradient_map.py'), '--dataset', 'Tiny']
+    for command in (mask, inference, gradient):
+        assert run_script(command, cwd=sandbox).returncode == 0
+    loss = [osp.join(REPO, 'analysis/scripts/cal_blur_gradient_loss.py'), '--network_g', NET_ARG, '--dataset', 'Tiny',
+            '--methods', 'random', '--proportions', '10', '--save_folder', 'out/loss',
+            '--total_neuron_nums', str(len(np.loadtxt(sandbox / 'rankings/blur_index.txt')))]
+    res = run_script(loss, cwd=sandbox)
+    assert res.returncode == 0, res.stderr[-2000:]
+    first = (sandbox / 'out/loss/random_maskdeblurfilter_blur.txt').read_text()
+    _, other = make_pair(NET, seed=9, dtype=torch.float32)
+    torch.save({'params_ema': other}, sandbox / 'experiments/srresnet/target_model.pth')
+    res = run_script([*loss, '--force'], cwd=sandbox)
+    assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr[-2000:]
+    assert 'srresnet-targetmodel-sr/Blur2_LRbicx2: outputs were made by another network than --target_model_path' \
+        in res.stderr
+    for command in (inference, gradient):
+        assert run_script(command, cwd=sandbox).returncode == 0
+    res = run_script([*loss, '--force'], cwd=sandbox)
+    assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr[-2000:]
+    assert 'maskdeblurfilter/Blur2_LRbicx2: outputs were made by another network than the target' in res.stderr
+    assert "with the top 10 % of the random ranking's blur filters put back to the baseline" in res.stderr
+    assert (sandbox / 'out/loss/random_maskdeblurfilter_blur.txt').read_text() == first  # nothing rewritten
+    # masked again with the new pair: accepted
+    assert run_script([*mask, '--allow_other_models'], cwd=sandbox).returncode == 0
+    assert run_script(gradient, cwd=sandbox).returncode == 0
+    res = run_script([*loss, '--force'], cwd=sandbox)
+    assert res.returncode == 0, res.stderr[-2000:]
 
 
 def test_help_and_argument_errors_do_not_import_torch():

@@ -494,7 +494,8 @@ def test_gradient_loss_does_not_write_over_the_comparison(sandbox):
     assert run(sandbox, ['inference/inference_srresnet.py', '--network_g', NET_ARG, '--dataroot',
                          'datasets/Tiny']).returncode == 0
     assert run(sandbox, ['analysis/scripts/generate_gradient_map.py', '--dataset', 'Tiny']).returncode == 0
-    res = run(sandbox, ['analysis/scripts/cal_blur_gradient_loss.py', '--dataset', 'Tiny', '--methods', 'random',
+    res = run(sandbox, ['analysis/scripts/cal_blur_gradient_loss.py', '--network_g', NET_ARG, '--dataset', 'Tiny',
+                        '--methods', 'random',
                         '--proportions', '10', '--total_neuron_nums', '136'])
     assert res.returncode == 0, res.stderr[-2000:]
     after = listing(metrics)

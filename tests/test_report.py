@@ -182,6 +182,29 @@ def test_agreement_section_marks_the_disagreeing_finding():
     assert 'different models for srresnet' in text
 
 
+def test_agreement_section_never_shows_old_models_verdicts_as_the_current_ones():
+    """After a swap: runs of the old pair are left out (both) or named (one), with the command that redoes them."""
+    default = report_json('steps16_riemann_left_crop64', {'1': True, '2': True})
+    full = report_json('steps100_riemann_left_full', {'1': True, '2': False})
+    old = {'srresnet': {'target_sha1': 'x', 'baseline_sha1': None}}
+    assert 'agree on 1 of 2 findings' in '\n'.join(agreement_section(default, full, old))
+    new = {'srresnet': {'target_sha1': 'new', 'baseline_sha1': None}}
+    text = '\n'.join(agreement_section(default, full, new))
+    assert 'agree on 0 of 0 findings' in text and '| srresnet |' not in text
+    assert 'Not compared for srresnet: both runs were made with other models' in text
+    assert '`python scripts/reproduce.py --full --nets srresnet`' in text
+    fresh = report_json('steps16_riemann_left_crop64', {'1': True, '2': True}, sha='new')
+    text = '\n'.join(agreement_section(fresh, full, new))
+    assert 'Note: the --full run of srresnet was made with other models than the ones there now (rerun ' \
+           '`python scripts/reproduce.py --full --nets srresnet`)' in text and '| srresnet | 2 |' in text
+    assert 'retrained in between' not in text
+    # a baseline swapped alone is caught too (entries that record it)
+    for report in (default, full):
+        report['nets']['srresnet']['baseline_sha1'] = 'b_old'
+    text = '\n'.join(agreement_section(default, full, {'srresnet': {'target_sha1': 'x', 'baseline_sha1': 'b_new'}}))
+    assert 'Not compared for srresnet' in text
+
+
 # ---- write_report on a small results tree -----------------------------------------------------------
 
 def fake_run(root, nets, blur_curves, results='results'):
@@ -331,6 +354,14 @@ def test_write_report_of_some_nets_keeps_the_other_nets_of_the_same_setting(tmp_
     assert list(json.load(open(json_path))['nets']) == ['srresnet', 'srcnn_style']
     write_report(root, ('srresnet', 'srcnn_style'), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64})
     assert 'agree on 12 of 12 findings' in open(path).read()  # 6 findings of each net: both were compared
+
+    # srcnn_style's pair swapped, then only srresnet rerun: the old srcnn_style verdicts of both runs are left out
+    torch.save({'params': {'conv0.weight': torch.ones(10, 10, 3, 3)}},
+               osp.join(root, 'experiments/pretrained/srcnn_style/target_model.pth'))
+    write_report(root, ('srresnet',), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64})
+    text = open(path).read()
+    assert 'agree on 6 of 6 findings' in text and 'Not compared for srcnn_style: both runs were made' in text
+    assert '| srcnn_style |' not in text
 
 
 def test_write_report_of_a_staged_pair_reads_and_names_its_models(tmp_path):

@@ -1,5 +1,6 @@
 """ReTrainModel: only the selected filters move; everything else is bit-identical (net, EMA, resume)."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -252,6 +253,27 @@ def test_report_section_reads_the_committed_study(tmp_path):
     assert 'retraining' not in summary['nets'].get('srresnet', {})
 
 
+def test_study_of_other_models_is_set_aside_and_not_read(tmp_path):
+    """After a swap of the bundled pair the old runs are neither continued nor counted against the new pair."""
+    from conftest import load_script
+    from faig.evaluation.retraining import runs_of
+    study = load_script('retrain_study', tmp_path)
+    path = tmp_path / 'study.json'
+    old = {'reference': {'models': {'baseline': 'a' * 40, 'target': 'b' * 40}},
+           'runs': {'r': {'function': 'blur', 'selection': 'faig', 'iterations': 10, 'key': {'baseline_sha1': 'a' * 40}}},
+           'connections': {'blur': {}}}
+    path.write_text(json.dumps(old))
+    assert study.open_study(str(path), old['reference']['models'])['runs'] == old['runs']  # same models: continued
+    assert path.is_file()
+    fresh = study.open_study(str(path), {'baseline': 'a' * 40, 'target': 'c' * 40})
+    assert fresh == {'runs': {}} and not path.exists()
+    aside = [n for n in os.listdir(tmp_path) if n.startswith('study.json.other-models-')]
+    assert len(aside) == 1 and json.loads((tmp_path / aside[0]).read_text()) == old
+    # the reader too: a run trained from another baseline than the reference's is not counted
+    mixed = dict(old, reference={'models': {'baseline': 'd' * 40, 'target': 'b' * 40}})
+    assert runs_of(mixed, 'blur') == {} and list(runs_of(old, 'blur')) == ['faig']
+
+
 def test_study_never_reuses_a_run_of_other_settings(tmp_path, monkeypatch):
     """A finished experiment folder under the same name but another key is set aside and trained again."""
     from conftest import load_script
@@ -272,7 +294,7 @@ def test_study_never_reuses_a_run_of_other_settings(tmp_path, monkeypatch):
     (old / 'net_g_latest.pth').write_bytes(b'old, unknown settings')
     latest, _ = study.train_run(args, 'run', 'cfg.yml', ['name=run'], str(tmp_path / 'logs'), {'k': 1})
     assert open(latest, 'rb').read() == b'new' and len(calls) == 1
-    assert any('superseded' in n for n in __import__('os').listdir(tmp_path / 'experiments'))
+    assert any('superseded' in n for n in os.listdir(tmp_path / 'experiments'))
     study.train_run(args, 'run', 'cfg.yml', ['name=run'], str(tmp_path / 'logs'), {'k': 1})
     assert len(calls) == 1  # the same key: reused
     study.train_run(args, 'run', 'cfg.yml', ['name=run'], str(tmp_path / 'logs'), {'k': 2})

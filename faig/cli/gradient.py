@@ -12,7 +12,7 @@ error, never an average over stale files.
 import os
 import os.path as osp
 
-from faig.cli.args import Parser, percent, require_folder
+from faig.cli.args import Parser, percent, positive_int, require_folder
 from faig.errors import InputError, cli
 from faig.evaluation.masking import DEFAULT_PROPORTIONS
 from faig.paths import dataset_name, default_test_root
@@ -78,8 +78,50 @@ def gradient_map_main(argv=None):
     print(f'{count} gradient maps -> {layout.gradient()}')
 
 
-def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems):
-    """Gradient maps of ``png_folder``'s outputs for ``stems``, checked to be current."""
+class OutputModels:
+    """The networks whose outputs the loss reads, as comparison.py / mask_neurons.py build them: the target, and
+    the target with the top-p % filters of a ranking put back to the baseline. A folder's stamp records the
+    digest of the network that wrote it (faig.inference; stamps written before network_digest have the weights'
+    state_digest), so outputs of other models (a swapped pair, a ranking made again) are refused instead of
+    averaged against the current ones."""
+
+    def __init__(self, args, layout):
+        from faig.cli.args import network_option
+        from faig.networks import load_model_pair
+        from faig.paths import default_model
+        self.paths = {kind: getattr(args, f'{kind}_model_path') or default_model(args.net, kind)
+                      for kind in ('baseline', 'target')}
+        self.net, self.baseline, self.target = load_model_pair(
+            network_option(args, args.net), self.paths['baseline'], self.paths['target'], args.param_key)
+        self.layout = layout
+        self.target_digests = self.digests()
+
+    def digests(self):
+        """The digests a stamp of the network as it is now may record (current and earlier stamps)."""
+        from faig.stamps import network_digest, state_digest
+        return {network_digest(self.net), state_digest(self.net.state_dict())}
+
+    def masked_digest(self, method, masked_deg, proportion):
+        """(digests of the masked network, its folder's N) for the top ``proportion`` % of ``method``'s ranking."""
+        from faig.attribution.ranking import ranking_space
+        from faig.evaluation.masking import num_selected, substitute_filters
+        folder = self.layout.rankings(method)
+        space = ranking_space(folder, self.net)
+        path = osp.join(folder, f'{masked_deg}_index.txt')
+        if not osp.isfile(path):
+            raise InputError(f'{path}: ranking not found (the masked outputs are checked against it)')
+        from faig.attribution.ranking import read_index
+        n = num_selected(space.num_filters, proportion)
+        self.net.load_state_dict(substitute_filters(self.baseline, self.target, read_index(path, space.num_filters)[:n],
+                                                    space), strict=True)
+        digests = self.digests()
+        self.net.load_state_dict(self.target, strict=True)
+        return digests, n
+
+
+def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems, models=None, made_by=''):
+    """Gradient maps of ``png_folder``'s outputs for ``stems``, checked to be current (and, with ``models``, to be
+    the outputs of a network of one of these digests: ``made_by`` names it in the message)."""
     import numpy as np
 
     from faig.stamps import StampedFolder
@@ -89,6 +131,9 @@ def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems):
     if stamp['key'].get('inputs') != inputs_digest:
         raise InputError(f'{png_folder}: outputs were made from other input images than the current dataset; '
                          'run comparison.py / mask_neurons.py again, then generate_gradient_map.py')
+    if models is not None and stamp['key'].get('model') not in models:
+        raise InputError(f'{png_folder}: outputs were made by another network than {made_by}; run comparison.py / '
+                         'mask_neurons.py again with these models, then generate_gradient_map.py')
     maps = map_folder(png_folder, in_root, map_root, channel)
     if not maps.fresh(stems):
         raise InputError(f'{maps.folder}: gradient maps missing or stale; '
@@ -145,6 +190,17 @@ def gradient_loss_main(input_deg, argv=None):
                         help='where the txt files go (default results/Interpret/metrics/<net>/<dataset>/'
                         'gradient_loss_<channel>: beside, not over, the comparison\'s own files)')
     parser.add_argument('--force', action='store_true', help='replace results of other settings in --save_folder')
+    parser.add_argument('--baseline_model_path', default=None,
+                        help="the baseline the masked outputs must come from (default: --net's bundled one)")
+    parser.add_argument('--target_model_path', default=None,
+                        help="the target the outputs must come from (default: --net's bundled one)")
+    parser.add_argument('--scale', type=positive_int, default=2, help='scale ratio (as given to comparison.py)')
+    parser.add_argument('--network_g', default=None, help='network options, as given to comparison.py '
+                        '(YAML file or inline YAML; default: the --net preset)')
+    parser.add_argument('--param_key', default=None, help='checkpoint key (default: params_ema, else params)')
+    parser.add_argument('--target_model_output_root', default=None,
+                        help="the target's outputs, as given to comparison.py (default results/Interpret/"
+                        "<prefix>-targetmodel-sr; reproduce.py's runs: that folder's <dataset> subfolder)")
     args = parser.parse_args(argv)
     if spec is None:
         input_deg = args.degradation
@@ -166,9 +222,11 @@ def gradient_loss_main(input_deg, argv=None):
     digest = files_digest(list(inputs.values()))
     stems = sorted(osp.splitext(n)[0] for n in inputs)
     total = args.total_neuron_nums or network(args.net).num_filters_x2
-    reference = load_maps(osp.join(layout.target_outputs(), args.input_folder_name),
+    models = OutputModels(args, layout)
+    target_outputs = args.target_model_output_root or layout.target_outputs()
+    reference = load_maps(osp.join(target_outputs, args.input_folder_name),
                           osp.join(layout.gradient(), 'targetmodel-sr'), layout.target_outputs(), args.channel, digest,
-                          stems)
+                          stems, models.target_digests, f'--target_model_path ({models.paths["target"]})')
     lines = {}
     for masked in (input_deg, other):
         kind = degradation(masked).mask_kind
@@ -179,7 +237,10 @@ def gradient_loss_main(input_deg, argv=None):
             for p in args.proportions:
                 png_folder = osp.join(layout.masking(), method, f'{num_selected(total, p)}kernels', kind,
                                       args.input_folder_name)
-                maps = load_maps(png_folder, layout.gradient(), layout.masking(), args.channel, digest, stems)
+                expected, _ = models.masked_digest(method, masked, p)
+                maps = load_maps(png_folder, layout.gradient(), layout.masking(), args.channel, digest, stems, expected,
+                                 f'the target ({models.paths["target"]}) with the top {p:g} % of the {method} ranking\'s '
+                                 f'{masked} filters put back to the baseline ({models.paths["baseline"]})')
                 values.append(output_difference(maps, reference))
             lines[f'{method}_{kind}_{input_deg}.txt'] = ''.join(f'{v:.6f}\n' for v in values).encode()
             print(f'  {method:>18}: ' + '  '.join(f'{p:g}%: {v:.4f}' for p, v in zip(args.proportions, values)))

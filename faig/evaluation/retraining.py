@@ -25,7 +25,9 @@ def recovered_share(run_psnr, base_psnr, target_psnr, deg):
 
 def runs_of(study, deg, iterations=None):
     """{selection: run} of one function (the latest budget when ``iterations`` is None), in the table's order."""
-    runs = [r for r in study.get('runs', {}).values() if r['function'] == deg]
+    baseline = study.get('reference', {}).get('models', {}).get('baseline')
+    runs = [r for r in study.get('runs', {}).values() if r['function'] == deg  # and trained from this baseline
+            and (baseline is None or r.get('key', {}).get('baseline_sha1', baseline) == baseline)]
     if not runs:
         return {}
     iterations = iterations or max(r['iterations'] for r in runs)
