@@ -208,15 +208,18 @@ def log_seconds(text):
     return (datetime.datetime.strptime(stamps[-1], fmt) - datetime.datetime.strptime(stamps[0], fmt)).total_seconds()
 
 
-@cli
-def open_study(study_path, models):
+def open_study(study_path, models, report_only=False):
     """The study record to continue for these models ({'baseline', 'target'}: file sha1). A record of other
     weights (e.g. from before a swap of the bundled pair) is set aside: its runs and connections must not be
-    read against this pair's reference."""
+    read against this pair's reference (``report_only``: refused instead, as that run would leave nothing)."""
     from faig.outputs import read_json_or_set_aside, set_aside
     study = read_json_or_set_aside(study_path, 'the study record') or {}
     recorded = study.get('reference', {}).get('models')
     if recorded and recorded != models and (study.get('runs') or study.get('connections')):
+        if report_only:
+            raise InputError(f'{study_path}: recorded with other models (baseline {str(recorded.get("baseline"))[:8]}, '
+                             f'target {str(recorded.get("target"))[:8]}) than these; run the study without '
+                             '--report_only to start it for these models')
         set_aside(study_path, f'recorded with other models (baseline {str(recorded.get("baseline"))[:8]}, '
                               f'target {str(recorded.get("target"))[:8]}) than these', tag='other-models')
         study = {}
@@ -224,6 +227,7 @@ def open_study(study_path, models):
     return study
 
 
+@cli
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
@@ -252,7 +256,7 @@ def main(argv=None):
     study_path = osp.join(args.out, 'study.json')
     with FolderLock(args.out):
         given = {k: sha1_file(p) for k, p in models.items()}
-        study = open_study(study_path, given)
+        study = open_study(study_path, given, args.report_only)
         if 'reference' not in study or study['reference'].get('models') != given:
             study['reference'] = {'models': given,
                                   'psnr': {k: psnr_per_image(net, s, osp.join('experiments', 'retrain_study', args.net,

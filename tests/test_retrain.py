@@ -265,6 +265,11 @@ def test_study_of_other_models_is_set_aside_and_not_read(tmp_path):
     path.write_text(json.dumps(old))
     assert study.open_study(str(path), old['reference']['models'])['runs'] == old['runs']  # same models: continued
     assert path.is_file()
+    from faig.errors import InputError
+    with pytest.raises(InputError, match='recorded with other models .* without --report_only'):
+        study.open_study(str(path), {'baseline': 'a' * 40, 'target': 'c' * 40}, report_only=True)
+    assert json.loads(path.read_text()) == old  # left as it was
+    assert hasattr(study.main, '__wrapped__')  # main reports bad input as one line (faig.errors.cli)
     fresh = study.open_study(str(path), {'baseline': 'a' * 40, 'target': 'c' * 40})
     assert fresh == {'runs': {}} and not path.exists()
     aside = [n for n in os.listdir(tmp_path) if n.startswith('study.json.other-models-')]

@@ -95,6 +95,8 @@ class OutputModels:
             network_option(args, args.net), self.paths['baseline'], self.paths['target'], args.param_key)
         self.layout = layout
         self.target_digests = self.digests()
+        from faig.stamps import state_digest
+        self.identity = {'baseline': state_digest(self.baseline), 'target': state_digest(self.target)}
 
     def digests(self):
         """The digests a stamp of the network as it is now may record (current and earlier stamps)."""
@@ -102,7 +104,8 @@ class OutputModels:
         return {network_digest(self.net), state_digest(self.net.state_dict())}
 
     def masked_digest(self, method, masked_deg, proportion):
-        """(digests of the masked network, its folder's N) for the top ``proportion`` % of ``method``'s ranking."""
+        """(digests of the masked network, N of its folder, filters the ranking ranks) for the top ``proportion`` %
+        of ``method``'s ranking (N as comparison.py names the folder: of the ranking's own filter space)."""
         from faig.attribution.ranking import ranking_space
         from faig.evaluation.masking import num_selected, substitute_filters
         folder = self.layout.rankings(method)
@@ -116,7 +119,21 @@ class OutputModels:
                                                     space), strict=True)
         digests = self.digests()
         self.net.load_state_dict(self.target, strict=True)
-        return digests, n
+        return digests, n, space.num_filters
+
+
+def check_network_and_roots(args, layout):
+    """What the gradient scripts can read: the folders of a paper network (comparison.py files another arch's
+    outputs under that arch's name), and target outputs inside the folder generate_gradient_map.py maps."""
+    from faig.cli.args import network_option
+    from faig.outputs import is_within, network_label
+    if args.network_g and network_label(args.net, network_option(args, args.net)) != args.net:
+        raise InputError(f'--network_g: not the arch of --net {args.net}; comparison.py files the outputs of '
+                         'another arch under its own name, which the gradient-map scripts do not read')
+    root = args.target_model_output_root
+    if root and not is_within(root, layout.target_outputs()):
+        raise InputError(f'--target_model_output_root: {root} is not inside {layout.target_outputs()}, the folder '
+                         'generate_gradient_map.py makes maps of')
 
 
 def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems, models=None, made_by=''):
@@ -182,7 +199,8 @@ def gradient_loss_main(input_deg, argv=None):
                         help="the input's LR folder under the dataset (default: its degradation spec's folder)")
     parser.add_argument('--methods', nargs='+', default=list(RANKING_METHODS), choices=list(RANKING_METHODS))
     parser.add_argument('--proportions', nargs='+', type=percent, default=list(DEFAULT_PROPORTIONS))
-    parser.add_argument('--total_neuron_nums', type=int, default=None, help="default: the network's filter count")
+    parser.add_argument('--total_neuron_nums', type=int, default=None,
+                        help="the filters the rankings rank (default and only accepted value: the rankings' own count)")
     parser.add_argument('--channel', default='gray', choices=['gray', 'blue'], help='of the saved maps')
     parser.add_argument('--other', default=None,
                         help="the other degradation (default: the other one of the comparison's recorded pair)")
@@ -199,13 +217,19 @@ def gradient_loss_main(input_deg, argv=None):
                         '(YAML file or inline YAML; default: the --net preset)')
     parser.add_argument('--param_key', default=None, help='checkpoint key (default: params_ema, else params)')
     parser.add_argument('--target_model_output_root', default=None,
-                        help="the target's outputs, as given to comparison.py (default results/Interpret/"
-                        "<prefix>-targetmodel-sr; reproduce.py's runs: that folder's <dataset> subfolder)")
+                        help="the target's outputs, as given to comparison.py: that folder or one inside it, where "
+                        "generate_gradient_map.py finds them (default results/Interpret/<prefix>-targetmodel-sr; "
+                        "reproduce.py's runs: its <dataset> subfolder)")
+    parser.add_argument('--neuron_folder', default=None,
+                        help="rankings: <this>/<dataset>/<method>/, as comparison.py's --<prefix>_neuron_folder "
+                        '(default results/Interpret/neuron-search/<net>); the masked outputs are checked against them')
     args = parser.parse_args(argv)
     if spec is None:
         input_deg = args.degradation
         args.input_folder_name = args.input_folder_name or degradation(input_deg).folder
-    layout = ResultsLayout(args.net, args.dataset)
+    layout = ResultsLayout(args.net, args.dataset,
+                           overrides={'neuron_search': args.neuron_folder} if args.neuron_folder else {})
+    check_network_and_roots(args, layout)
     other = args.other or other_degradation(input_deg, layout.metrics())
     if other == input_deg:
         raise InputError(f'--other: must differ from the input degradation ({input_deg})')
@@ -216,12 +240,10 @@ def gradient_loss_main(input_deg, argv=None):
     from faig.data.image_io import list_images
     from faig.evaluation.gradient_map import output_difference
     from faig.evaluation.masking import num_selected
-    from faig.specs import network
     from faig.stamps import files_digest
     inputs = list_images(input_folder)
     digest = files_digest(list(inputs.values()))
     stems = sorted(osp.splitext(n)[0] for n in inputs)
-    total = args.total_neuron_nums or network(args.net).num_filters_x2
     models = OutputModels(args, layout)
     target_outputs = args.target_model_output_root or layout.target_outputs()
     reference = load_maps(osp.join(target_outputs, args.input_folder_name),
@@ -235,9 +257,11 @@ def gradient_loss_main(input_deg, argv=None):
         for method in args.methods:
             values = []
             for p in args.proportions:
-                png_folder = osp.join(layout.masking(), method, f'{num_selected(total, p)}kernels', kind,
-                                      args.input_folder_name)
-                expected, _ = models.masked_digest(method, masked, p)
+                expected, n, total = models.masked_digest(method, masked, p)
+                if args.total_neuron_nums not in (None, total):
+                    raise InputError(f'--total_neuron_nums: {args.total_neuron_nums}, but the {method} ranking ranks '
+                                     f'{total} filters (the masked outputs are in {n}kernels); leave it out')
+                png_folder = osp.join(layout.masking(), method, f'{n}kernels', kind, args.input_folder_name)
                 maps = load_maps(png_folder, layout.gradient(), layout.masking(), args.channel, digest, stems, expected,
                                  f'the target ({models.paths["target"]}) with the top {p:g} % of the {method} ranking\'s '
                                  f'{masked} filters put back to the baseline ({models.paths["baseline"]})')
@@ -250,7 +274,8 @@ def gradient_loss_main(input_deg, argv=None):
                      dataroots=[osp.join('datasets', args.dataset)])
     meta = f'meta_{input_deg}.json'
     key = {'inputs': digest, 'channel': args.channel, 'methods': list(args.methods),
-           'proportions': list(args.proportions), 'total_neuron_nums': total, 'other': other}
+           'proportions': list(args.proportions), 'total_neuron_nums': total, 'other': other,
+           'models': models.identity}
     with FolderLock(save_folder):  # written only once every value is known, as one set
         claim_results(save_folder, key, args.force, [*lines, meta], meta_name=meta)
         commit_files(save_folder, {**lines, meta: json_bytes({'run_key': key})})
