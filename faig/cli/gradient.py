@@ -209,9 +209,9 @@ def gradient_loss_main(input_deg, argv=None):
                         'gradient_loss_<channel>: beside, not over, the comparison\'s own files)')
     parser.add_argument('--force', action='store_true', help='replace results of other settings in --save_folder')
     parser.add_argument('--baseline_model_path', default=None,
-                        help="the baseline the masked outputs must come from (default: --net's bundled one)")
+                        help="the baseline the masked outputs must come from (default: comparison.py's for --net)")
     parser.add_argument('--target_model_path', default=None,
-                        help="the target the outputs must come from (default: --net's bundled one)")
+                        help="the target the outputs must come from (default: comparison.py's for --net)")
     parser.add_argument('--scale', type=positive_int, default=2, help='scale ratio (as given to comparison.py)')
     parser.add_argument('--network_g', default=None, help='network options, as given to comparison.py '
                         '(YAML file or inline YAML; default: the --net preset)')
