@@ -325,7 +325,8 @@ def agreement_section(default, full, current=None):
              f'(report of {full["generated"]}). The verdicts on the means agree on {same} of {len(rows)} findings.', '']
     for net in left_out:
         lines += [f'Not compared for {net}: both runs were made with other models than the ones there now '
-                  f'(rerun `python scripts/reproduce.py --nets {net}` and `python scripts/reproduce.py --full --nets {net}`).',
+                  f'(rerun `python scripts/reproduce.py --nets {net}` and '
+                  f'`python scripts/reproduce.py --full --nets {net}`).',
                   '']
     for net in both:
         if len(stale[net]) == 1:

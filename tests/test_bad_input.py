@@ -250,7 +250,8 @@ def test_gradient_loss_refuses_outputs_of_other_models(sandbox):
     """The pair swapped after the masking: target outputs of the old target, then (inference run again) masked
     outputs of the old pair beside new target outputs -- each refused, never averaged into a number."""
     mask = [osp.join(REPO, MASK[0]), *MASK[1:], '--proportions', '10']
-    inference = [osp.join(REPO, 'inference/inference_srresnet.py'), '--network_g', NET_ARG, '--dataroot', 'datasets/Tiny']
+    inference = [osp.join(REPO, 'inference/inference_srresnet.py'), '--network_g', NET_ARG,
+                 '--dataroot', 'datasets/Tiny']
     gradient = [osp.join(REPO, 'analysis/scripts/generate_gradient_map.py'), '--dataset', 'Tiny']
     for command in (mask, inference, gradient):
         assert run_script(command, cwd=sandbox).returncode == 0

@@ -260,7 +260,8 @@ def test_study_of_other_models_is_set_aside_and_not_read(tmp_path):
     study = load_script('retrain_study', tmp_path)
     path = tmp_path / 'study.json'
     old = {'reference': {'models': {'baseline': 'a' * 40, 'target': 'b' * 40}},
-           'runs': {'r': {'function': 'blur', 'selection': 'faig', 'iterations': 10, 'key': {'baseline_sha1': 'a' * 40}}},
+           'runs': {'r': {'function': 'blur', 'selection': 'faig', 'iterations': 10,
+                          'key': {'baseline_sha1': 'a' * 40}}},
            'connections': {'blur': {}}}
     path.write_text(json.dumps(old))
     assert study.open_study(str(path), old['reference']['models'])['runs'] == old['runs']  # same models: continued

@@ -239,7 +239,6 @@ def gradient_loss_main(input_deg, argv=None):
 
     from faig.data.image_io import list_images
     from faig.evaluation.gradient_map import output_difference
-    from faig.evaluation.masking import num_selected
     from faig.stamps import files_digest
     inputs = list_images(input_folder)
     digest = files_digest(list(inputs.values()))
@@ -263,7 +262,8 @@ def gradient_loss_main(input_deg, argv=None):
                                      f'{total} filters (the masked outputs are in {n}kernels); leave it out')
                 png_folder = osp.join(layout.masking(), method, f'{n}kernels', kind, args.input_folder_name)
                 maps = load_maps(png_folder, layout.gradient(), layout.masking(), args.channel, digest, stems, expected,
-                                 f'the target ({models.paths["target"]}) with the top {p:g} % of the {method} ranking\'s '
+                                 f'the target ({models.paths["target"]}) with the top {p:g} % of the {method} '
+                                 "ranking's "
                                  f'{masked} filters put back to the baseline ({models.paths["baseline"]})')
                 values.append(output_difference(maps, reference))
             lines[f'{method}_{kind}_{input_deg}.txt'] = ''.join(f'{v:.6f}\n' for v in values).encode()

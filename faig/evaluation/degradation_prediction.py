@@ -1000,7 +1000,8 @@ def prediction_section(root, nets, dataset):
             study = json.load(f)
         from faig.report import other_models_note
         note = other_models_note(root, net, study.get('run_key', {}).get('use_key'), 'state',
-                                 'degradation-prediction study', f'python scripts/predict_degradation_study.py --net {net}')
+                                 'degradation-prediction study',
+                                 f'python scripts/predict_degradation_study.py --net {net}')
         if note:
             lines += [note, '']
             continue
