@@ -632,8 +632,13 @@ def write_report(root, nets, dataset, settings):
         lines += ['Default budget vs --full: not compared yet; that needs the report JSONs of both '
                   f'({" and ".join(f"report_{s}.json" for s in reports)}); {results_dir}/ has '
                   f'{", ".join(others)}.', '']
-    lines += ['## Stage times (s)', '', '| stage | seconds |', '|---|---|']
-    lines += [f'| {k} | {v:.1f} |' for k, v in (settings.get('timings') or {}).items()]
+    timings = settings.get('timings') or {}
+    lines += ['## Stage times (s)', '']
+    if timings:
+        lines += ['| stage | seconds |', '|---|---|'] + [f'| {k} | {v:.1f} |' for k, v in timings.items()]
+    else:  # every stage's record matched: nothing was computed in this run
+        lines += ['No stage ran in this run: every result was reused from an earlier run with the same inputs '
+                  '(`--force` redoes them).']
     path = osp.join(results, 'report.md')
     write_bytes(path, ('\n'.join(lines) + '\n').encode())
     return path

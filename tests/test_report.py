@@ -286,6 +286,11 @@ def test_write_report_without_per_image_files(tmp_path):
     assert findings['1']['per_image']['images'] == 3
     text = open(osp.join(root, 'results/report.md')).read()
     assert text.count('no per-image data') == 2  # 3a and 3b
+    assert 'No stage ran in this run' in text and '| stage | seconds |' not in text  # nothing timed: said so
+    write_report(root, ('srresnet',), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64,
+                                              'timings': {'srresnet FAIG': 12.34}})
+    text = open(osp.join(root, 'results/report.md')).read()
+    assert '| stage | seconds |\n|---|---|\n| srresnet FAIG | 12.3 |' in text and 'No stage ran' not in text
 
 
 def test_attribution_stage_resumes_only_a_stopped_run_with_the_same_key(tmp_path, monkeypatch):
