@@ -625,7 +625,9 @@ def write_report(root, nets, dataset, settings):
                for s in budget_settings(settings['quadrature'])}
     default, full = reports.values()
     if default and full:
-        current = {net: pair_sha1(root, models_dir, net) for net in set(default['nets']) | set(full['nets'])}
+        current = {net: {k: summary['nets'][net][k] for k in ('baseline_sha1', 'target_sha1')}  # hashed above
+                   if net in nets else pair_sha1(root, models_dir, net)
+                   for net in set(default['nets']) | set(full['nets'])}
         lines += agreement_section(default, full, current)
     else:
         others = sorted(osp.basename(p) for p in glob.glob(osp.join(results, 'report_*.json')))

@@ -94,6 +94,7 @@ class OutputModels:
         self.net, self.baseline, self.target = load_model_pair(
             network_option(args, args.net), self.paths['baseline'], self.paths['target'], args.param_key)
         self.layout = layout
+        self._rankings = {}
         self.target_digests = self.digests()
         from faig.stamps import state_digest
         self.identity = {'baseline': state_digest(self.baseline), 'target': state_digest(self.target)}
@@ -103,20 +104,25 @@ class OutputModels:
         from faig.stamps import network_digest, state_digest
         return {network_digest(self.net), state_digest(self.net.state_dict())}
 
+    def ranking(self, method, masked_deg):
+        """(filter space, ranking) of ``method``'s ``masked_deg`` index, read once per run."""
+        if (method, masked_deg) not in self._rankings:
+            from faig.attribution.ranking import ranking_space, read_index
+            folder = self.layout.rankings(method)
+            path = osp.join(folder, f'{masked_deg}_index.txt')
+            if not osp.isfile(path):
+                raise InputError(f'{path}: ranking not found (the masked outputs are checked against it)')
+            space = ranking_space(folder, self.net)
+            self._rankings[(method, masked_deg)] = space, read_index(path, space.num_filters)
+        return self._rankings[(method, masked_deg)]
+
     def masked_digest(self, method, masked_deg, proportion):
         """(digests of the masked network, N of its folder, filters the ranking ranks) for the top ``proportion`` %
         of ``method``'s ranking (N as comparison.py names the folder: of the ranking's own filter space)."""
-        from faig.attribution.ranking import ranking_space
         from faig.evaluation.masking import num_selected, substitute_filters
-        folder = self.layout.rankings(method)
-        space = ranking_space(folder, self.net)
-        path = osp.join(folder, f'{masked_deg}_index.txt')
-        if not osp.isfile(path):
-            raise InputError(f'{path}: ranking not found (the masked outputs are checked against it)')
-        from faig.attribution.ranking import read_index
+        space, ranking = self.ranking(method, masked_deg)
         n = num_selected(space.num_filters, proportion)
-        self.net.load_state_dict(substitute_filters(self.baseline, self.target, read_index(path, space.num_filters)[:n],
-                                                    space), strict=True)
+        self.net.load_state_dict(substitute_filters(self.baseline, self.target, ranking[:n], space), strict=True)
         digests = self.digests()
         self.net.load_state_dict(self.target, strict=True)
         return digests, n, space.num_filters
