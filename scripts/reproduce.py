@@ -4,7 +4,7 @@
     python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images
     python scripts/reproduce.py --force      # redo finished stages
     python scripts/reproduce.py --full --nets srcnn_style   # one network only
-    python scripts/reproduce.py --models_dir experiments/pretrained/next --nets srresnet   # a staged pair
+    python scripts/reproduce.py --models_dir experiments/pretrained/next --nets srcnn_style   # a staged pair
                                    # (its results: results/staged/experiments/pretrained/next/)
 
 Stages (each reused when its outputs exist and were made from the same models and settings; a FAIG or IG
@@ -218,7 +218,7 @@ def main():
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--force', action='store_true', help='redo finished stages')
     parser.add_argument('--train', action='store_true',
-                        help='train new pairs from scratch with options/cpu/*.yml (~2 h), in place of the bundled '
+                        help='train new pairs from scratch with options/cpu/*.yml (about 4 h on 2 cores), in place of the bundled '
                         'ones, which were trained longer, over several sessions (experiments/pretrained/README.md)')
     parser.add_argument('--full', action='store_true', help="the paper's settings: --steps 100 on whole images")
     parser.add_argument('--steps', type=positive_int, default=None,

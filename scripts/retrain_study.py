@@ -52,7 +52,8 @@ def parse_args(argv=None):
                         help='which filters are retrained (deblurring on blurry data, denoising on noisy data)')
     parser.add_argument('--selections', nargs='+', default=list(SELECTIONS), choices=SELECTIONS)
     parser.add_argument('--proportion', type=percent, default=1, help='percent of the filters retrained (default 1)')
-    parser.add_argument('--iterations', type=positive_int, default=1000, help='training iterations of every run')
+    parser.add_argument('--iterations', type=positive_int, default=600,
+                        help='training iterations of every run (default 600, the budget of the committed studies)')
     parser.add_argument('--seed', type=seed_int, default=0, help='seed of the random selections and the permutation')
     parser.add_argument('--rankings_dir', default=None,
                         help='folder with faig/, ig/, abs_filter_change/ rankings (default: those of reproduce.py, '
