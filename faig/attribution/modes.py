@@ -2,6 +2,8 @@
 
 PRECISIONS = ('fp32', 'bf16')
 LAYOUTS = ('auto', 'contiguous', 'channels_last')
+CHANNELS_LAST_MARGIN = 0.97  # channels-last only when at least 3 % faster: within timing noise, keep the exact layout
+LAYOUT_REPEATS = 5  # --layout auto: the best of this many timed passes of each layout counts
 
 # The fastest settings whose top-1 % rankings (both degradations) kept >= 0.95 of the faithful N=100 ones
 # on both networks (docs/benchmarks.md, sections 3b and 3c, bundled models, 48-px crops of all 6 test images:

@@ -5,6 +5,8 @@ The network is built once; moving along the path overwrites its tensors in place
 """
 import torch
 
+from faig.attribution.modes import CHANNELS_LAST_MARGIN, LAYOUT_REPEATS
+
 
 def in_layout(tensor, channels_last):
     """A 4-D tensor in channels-last memory when asked (other tensors unchanged)."""
@@ -54,9 +56,6 @@ class ParameterPath:
             self.live[k].copy_(alpha * self.baseline[k] + (1 - alpha) * self.target[k])
 
 
-CHANNELS_LAST_MARGIN = 0.97  # channels-last only when at least 3 % faster: within timing noise, keep the exact layout
-
-
 def time_pass(net, x):
     """Wall time of one forward+backward of ``net`` on ``x``."""
     import time
@@ -69,7 +68,7 @@ def time_pass(net, x):
     return time.perf_counter() - start
 
 
-def resolve_layout(layout, net, sample, margin=CHANNELS_LAST_MARGIN, cache_path=None, repeats=5):
+def resolve_layout(layout, net, sample, margin=CHANNELS_LAST_MARGIN, cache_path=None, repeats=LAYOUT_REPEATS):
     """``--layout``: ``contiguous``, ``channels_last``, or ``auto`` -- measured here, on this machine and
     network: forward+backward passes of both layouts on ``sample`` (cropped to at most 64x64), taken in
     turns (after one warm-up pass each) so that a change of machine load hits both alike; the best of
