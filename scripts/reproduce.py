@@ -4,8 +4,9 @@
     python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images
     python scripts/reproduce.py --force      # redo finished stages
     python scripts/reproduce.py --full --nets srcnn_style   # one network only
-    python scripts/reproduce.py --models_dir experiments/pretrained/next --nets srcnn_style   # a staged pair
-                                   # (its results: results/staged/experiments/pretrained/next/)
+    python scripts/reproduce.py --models_dir experiments/pretrained/next --nets srcnn_style   # a pair staged there
+                                   # (its results: results/staged/experiments/pretrained/next/; next/ is empty
+                                   # between pairs: the last one became the bundled srcnn_style in session 24)
 
 Stages (each reused when its outputs exist and were made from the same models and settings; a FAIG or IG
 stage stopped part-way resumes with the images it had finished):

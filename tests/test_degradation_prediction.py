@@ -507,7 +507,7 @@ def snapshot_bytes(root):
             for d, _, files in os.walk(root) for f in files}
 
 
-def test_study_and_report_section(tmp_path):
+def test_study_and_report_section(tmp_path, capsys):
     """The study runner end to end on the bundled MSRResNet pair (random ranking, tiny crops), and the report
     section read back from its JSON."""
     models = osp.join(REPO, 'experiments', 'pretrained')
@@ -560,4 +560,12 @@ def test_study_and_report_section(tmp_path):
     text = '\n'.join(dp.prediction_section(str(tmp_path), ['srresnet'], 'Tiny'))
     assert 'srresnet: the degradation-prediction study on record was made with other models than the bundled pair ' \
            '(target 00000000 (bundled now: ' in text and 'state digest' in text
-    assert 'python scripts/predict_degradation_study.py --net srresnet' in text and 'true \\ predicted' not in text
+    assert 'python scripts/predict_degradation_study.py --net srresnet --force' in text and 'true \\ predicted' not in text
+    # the command the note gives is the one that replaces the record: without --force it is refused
+    try:
+        with pytest.raises(SystemExit):
+            study_script.main(['--net', 'srresnet', '--set_root', str(tmp_path / 'set'), '--rankings_dir',
+                               str(rankings), '--out', str(out), '--device', 'cpu', '--models_dir', models])
+    finally:
+        os.chdir(cwd)
+    assert 'holds the results of another run' in capsys.readouterr().err
