@@ -6,6 +6,18 @@ SAMPLE_TRAIN_HR = 'datasets/SampleTrain/HR_sub'
 BUNDLED_MODELS = 'experiments/pretrained'  # <net>/{baseline,target}_model.pth of the bundled pairs
 
 
+def sample_data_hint(path):
+    """How to make ``path`` when it is one of the bundled sample-data folders (a fresh checkout has none of them;
+    ``scripts/reproduce.py`` makes them itself, a training command does not)."""
+    path = osp.normpath(str(path))
+    if path == osp.normpath(SAMPLE_TRAIN_HR) or path == osp.normpath(f'{SAMPLE_TEST_ROOT}/GTmod12'):
+        return '; make the sample data with `python scripts/prepare_sample_data.py`'
+    if osp.dirname(path) == osp.normpath(SAMPLE_TEST_ROOT):
+        return ('; make the sample data with `python scripts/prepare_sample_data.py && python scripts/generate_lr.py '
+                f'--ori_folder {SAMPLE_TEST_ROOT}/GTmod12`')
+    return ''
+
+
 def default_test_root():
     """``datasets/Set14`` if the user has it (with GTmod12), else the bundled ``datasets/SampleSet``."""
     return 'datasets/Set14' if osp.isdir('datasets/Set14/GTmod12') else SAMPLE_TEST_ROOT

@@ -25,6 +25,7 @@ from types import SimpleNamespace
 import yaml
 
 from faig.errors import InputError, cli, one_line
+from faig.paths import sample_data_hint
 
 # keys basicsr itself reads, per section (basicsr 1.4.2)
 TOP_LEVEL_KEYS = {
@@ -324,7 +325,7 @@ def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None,
             for key in ('dataroot_gt', 'dataroot_lq', 'meta_info_file'):
                 path = dataset.get(key)
                 if path and not osp.exists(osp.expanduser(str(path))):
-                    c.fail(f'{where}.{key} not found: {path}')
+                    c.fail(f'{where}.{key} not found: {path}{sample_data_hint(path)}')
             if dataset.get('prefetch_mode') == 'cuda':
                 import torch
                 if not torch.cuda.is_available():  # basicsr's CUDAPrefetcher would crash after making the run

@@ -719,3 +719,26 @@ def test_export_now_records_a_period_once(tmp_path):
     assert torch.equal(torch.load(pair / 'baseline_model.pth', weights_only=True)['params_ema']['w'],
                        torch.full((2,), 3.0))
     assert (pair / 'logs' / 'baseline_continue_1.log').read_text().count('INFO') == 2
+
+
+def test_missing_sample_data_says_how_to_make_it(workdir, monkeypatch):
+    """A fresh checkout has no datasets/: a training command names the script that makes the sample data, and only
+    for the sample-data folders (another missing folder gets the plain message)."""
+    from faig.paths import SAMPLE_TEST_ROOT, SAMPLE_TRAIN_HR
+    from faig.training import check_options
+    monkeypatch.chdir(workdir)
+    opt = tiny_options(SAMPLE_TRAIN_HR, 2)
+    with pytest.raises(InputError) as exc:
+        check_options(write_options(workdir, opt), auto_resume=True)
+    assert str(exc.value).endswith(f'datasets.train.dataroot_gt not found: {SAMPLE_TRAIN_HR}; make the sample data '
+                                   'with `python scripts/prepare_sample_data.py`')
+    opt['datasets']['train']['dataroot_gt'] = str(workdir / 'gt')
+    opt['datasets']['val'] = {'name': 'v', 'type': 'PairedImageDataset', 'dataroot_gt': str(workdir / 'gt'),
+                              'dataroot_lq': f'{SAMPLE_TEST_ROOT}/Linear_LRbicx2', 'io_backend': {'type': 'disk'}}
+    with pytest.raises(InputError) as exc:
+        check_options(write_options(workdir, opt), auto_resume=True)
+    assert str(exc.value).endswith(f'--ori_folder {SAMPLE_TEST_ROOT}/GTmod12`') and 'generate_lr.py' in str(exc.value)
+    opt['datasets']['val']['dataroot_lq'] = 'datasets/Elsewhere/LR'
+    with pytest.raises(InputError) as exc:
+        check_options(write_options(workdir, opt), auto_resume=True)
+    assert str(exc.value).endswith('datasets.val.dataroot_lq not found: datasets/Elsewhere/LR')
