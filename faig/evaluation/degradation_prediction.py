@@ -1001,7 +1001,7 @@ def prediction_section(root, nets, dataset):
         from faig.report import other_models_note
         note = other_models_note(root, net, study.get('run_key', {}).get('use_key'), 'state',
                                  'degradation-prediction study',
-                                 # --force: the study writes over a record of its own settings only
+                                 # with --force: without it the study refuses to replace a record of other models
                                  f'python scripts/predict_degradation_study.py --net {net} --force')
         if note:
             lines += [note, '']
