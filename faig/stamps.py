@@ -10,6 +10,11 @@ import json
 import os
 import os.path as osp
 
+import cv2
+import numpy as np
+
+from faig.data.image_io import IMAGE_EXTENSIONS
+
 STAMP = '.source.json'
 
 
@@ -45,9 +50,26 @@ def read_record(path, what):
     return data
 
 
+def pixels_sha1(path):
+    """Hash of an image's decoded pixels (shape, dtype, values): the same image whichever PNG encoder wrote
+    it; a file that does not decode as an image is hashed as bytes."""
+    pixels = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        return sha1_file(path)
+    digest = hashlib.sha1(f'{pixels.shape}:{pixels.dtype};'.encode())
+    digest.update(np.ascontiguousarray(pixels).tobytes())
+    return digest.hexdigest()
+
+
+def content_sha1(path):
+    """Pixel hash for an image file, byte hash for any other file."""
+    return pixels_sha1(path) if osp.splitext(path)[1].lower() in IMAGE_EXTENSIONS else sha1_file(path)
+
+
 def data_digest(root):
-    """One hash of every file under ``root`` (names and contents): the identity of a data set. Hidden folders
-    (a build stopped midway, faig.outputs.build_whole_folder) are not part of it."""
+    """One hash of every file under ``root`` (names, and pixels for images, bytes for other files): the
+    identity of a data set, the same on every machine that made the same pixels. Hidden folders (a build
+    stopped midway, faig.outputs.build_whole_folder) are not part of it."""
     digest = hashlib.sha1()
     walked = []
     for folder, dirs, files in os.walk(root):
@@ -56,7 +78,7 @@ def data_digest(root):
     for folder, files in sorted(walked):
         for name in sorted(files):
             path = osp.join(folder, name)
-            digest.update(f'{osp.relpath(path, root)}:{sha1_file(path)};'.encode())
+            digest.update(f'{osp.relpath(path, root)}:{content_sha1(path)};'.encode())
     return digest.hexdigest()
 
 

@@ -1,10 +1,9 @@
 """Degradation specs carry how to apply them (faig/specs.py): the LR sets, the training dataset and the
 report made from the registered specs, blur/noise exactly as before, and a JPEG-vs-noise pair end to end.
 
-The blur/noise references are twofold: digests of what the code before the specs made (captured on this
-test image before the change) and the previous code path itself, rebuilt here from the helpers it used
-(``degrade``, ``gaussian_kernel``, ``image_rng``), which the specs did not change."""
-import hashlib
+The blur/noise reference is the previous code path itself, rebuilt here from the helpers it used
+(``degrade``, ``gaussian_kernel``, ``image_rng``), which the specs did not change. No digest of a float
+result is frozen here: those change with the CPU's vector width (tests/test_cpu_independence.py)."""
 import json
 import os
 import os.path as osp
@@ -44,25 +43,11 @@ def gt(tmp_path):
     return str(folder)
 
 
-def pixels_sha1(path):
-    return hashlib.sha1(cv2.imread(str(path), cv2.IMREAD_UNCHANGED).tobytes()).hexdigest()
 
 
-# sha1 of the decoded pixels that scripts/generate_lr.py wrote before the specs (x2 defaults, seeds 0 and 3)
-BEFORE = {
-    'blur': ('5a34723bc2f21a72d095598c2893414e881e1d6f', '74b5c1dbfaf6d7567eae4d5ce101ce16aa8e18c0'),
-    'noise@0': ('25ebcd8df5d86070b1f1b39e86de2dad98c8922c', '09c46e824062a57aa5b0612d908b4bd4f0e2da41'),
-    'noise@3': ('23effcd5776a977cf12f2b071144dfcc9f8ef0b8', 'a8647ced02da98094515c010f13e30bdf7c1c422'),
-    'bic': ('44101bc720c974d30131bdf205b7925709abe2db', '0ec01a92398304c9f00550a16b4dc201068eacb2'),
-    'lin': ('c900a32d778ad8a81cf5be08a27aac8e70f8f553', '8523bb34394b0507804f60b2b589370fc824e975'),
-}
-# ... and with --scale 3 --kernel_size 7 --kernel_sigma 1.5 --noise_sigma 0.05 --seed 11 (default folder names)
-BEFORE_X3 = {
-    'Blur1.5_LRbicx3': ('2bf4899ef3500c7ef24ac73ff621d76056d0d255', 'd8af70f9bb7a2d97e591697b181e1dbdab302975'),
-    'LRbicx3_noise0.05': ('a6959324acc14d21e9e9543e596fb55423a5ce24', '9aa4878bd61822f53f4e1b799cdbeb7120cef1b8'),
-    'LRbicx3': ('b23292632fca49c58d3c63132c1b87e9c61ff644', '35e6b3f505ea446c957cb812dec3a203d777a98f'),
-    'Linear_LRbicx3': ('b23292632fca49c58d3c63132c1b87e9c61ff644', '35e6b3f505ea446c957cb812dec3a203d777a98f'),
-}
+# the folders of --scale 3 --kernel_size 7 --kernel_sigma 1.5 --noise_sigma 0.05 (the original's names)
+FOLDERS_X3 = {'Blur1.5_LRbicx3': 'blur', 'LRbicx3_noise0.05': 'noise', 'LRbicx3': 'bicubic',
+              'Linear_LRbicx3': 'bilinear'}
 
 
 def previous_recipes(scale, kernel_size, kernel_sigma, noise_sigma, seed):
@@ -86,11 +71,9 @@ def test_generate_lr_blur_noise_sets_are_byte_identical_to_before(tmp_path, gt):
                           '--save_linear_folder', str(out / 'lin'), '--seed', str(seed)])
         assert res.returncode == 0, res.stderr
         recipes = previous_recipes(2, 21, 2.0, 0.1, seed)
-        for role, key, folder in (('blur', 'blur', 'blur'), ('noise', f'noise@{seed}', 'noise'),
-                                  ('bicubic', 'bic', 'bic'), ('bilinear', 'lin', 'lin')):
+        for role, folder in (('blur', 'blur'), ('noise', 'noise'), ('bicubic', 'bic'), ('bilinear', 'lin')):
             for i, name in enumerate(('img0.png', 'img1.png')):
                 path = out / folder / name
-                assert pixels_sha1(path) == BEFORE[key][i], (role, name)
                 expected = encode_image(str(path), to_uint8(recipes[role](read_image(osp.join(gt, name)), name)))
                 assert path.read_bytes() == expected, (role, name)
 
@@ -100,14 +83,12 @@ def test_generate_lr_other_scale_and_parameters_are_byte_identical_to_before(tmp
                       '--kernel_sigma', '1.5', '--noise_sigma', '0.05', '--seed', '11'])
     assert res.returncode == 0, res.stderr
     root = osp.dirname(gt)
-    assert sorted(os.listdir(root)) == sorted(['GTmod12', *BEFORE_X3])  # the folder names of before, too
+    assert sorted(os.listdir(root)) == sorted(['GTmod12', *FOLDERS_X3])  # the folder names of before, too
     recipes = previous_recipes(3, 7, 1.5, 0.05, 11)
-    roles = dict(zip(BEFORE_X3, ('blur', 'noise', 'bicubic', 'bilinear')))
-    for folder, digests in BEFORE_X3.items():
-        for i, name in enumerate(('img0.png', 'img1.png')):
+    for folder, role in FOLDERS_X3.items():
+        for name in ('img0.png', 'img1.png'):
             path = osp.join(root, folder, name)
-            assert pixels_sha1(path) == digests[i], (folder, name)
-            expected = encode_image(path, to_uint8(recipes[roles[folder]](read_image(osp.join(gt, name)), name)))
+            expected = encode_image(path, to_uint8(recipes[role](read_image(osp.join(gt, name)), name)))
             assert open(path, 'rb').read() == expected
 
 
@@ -154,7 +135,9 @@ def test_generate_lr_jpeg_set_is_downsample_then_jpeg(tmp_path, gt):
         lr = downsample(read_image(osp.join(gt, name)), 2)
         ok, data = cv2.imencode('.jpg', to_uint8(lr), [cv2.IMWRITE_JPEG_QUALITY, 40])
         np.testing.assert_array_equal(cv2.imread(osp.join(root, 'LRbicx2_jpeg40', name)), cv2.imdecode(data, 1))
-        assert pixels_sha1(osp.join(root, 'LRbicx2_noise0.1', name)) == BEFORE['noise@0'][int(name[3])]
+        noisy = degrade(read_image(osp.join(gt, name)), 2, noise_sigma=0.1, rng=image_rng(0, name))
+        np.testing.assert_array_equal(read_image(osp.join(root, 'LRbicx2_noise0.1', name), float32=False),
+                                      to_uint8(noisy))
 
 
 # ---- 3. the training dataset: the generic `degradations` option and the original keys ------------
@@ -221,16 +204,8 @@ def test_draw_steps_ranges_and_probabilities():
 
 
 LEGACY = {'kernel_prob': 0.5, 'kernel_size': 21, 'sigma_list': [1, 2], 'noise_prob': 0.5, 'noise_list': [0.05, 0.1]}
-# sha1 of (lq, gt) of 8 training samples (indices 0, 1, 0, 1, ...) with np.random.seed(0), random.seed(0)
-# from the dataset before the specs, and the next np.random.uniform() after them
-LEGACY_BEFORE = [('a4d04bf8febd719ce6b7638e0f5abda2e2c32f1c', '338f087315957da9a805c8a5142ba81bc8ce14f3'),
-                 ('751ab4a908baaa149ef428e30fb910d5310b22d6', '02ca4c4af22e630ebee6b70bc0a066673e43bc84'),
-                 ('f55c06c004b92257ca93197dfbb86798cff02043', '15037fa7e6ebc90440a2b1311094a0777cce73d8'),
-                 ('6598327022cfe4d0f2b885406902a0b5f947d55b', '83f6cc4d43dc21fdd452a85fa46bfa0598f22f6d'),
-                 ('93de08c11ab5ff3c93de61832815dc70291d9ed6', '766c267452c78fb2c5b34d82b6f1a10ab2066a61'),
-                 ('a535161f5ca080f7912158b80d4be01f6d0d14b6', '4998a45f75ba593a93c69b987a52a6aa35f212ae'),
-                 ('be5901a14e284e6fa1572ec79534b0455c55e4d6', '9dae4c7d48fb3171778912de01953e2b2121b76f'),
-                 ('8c3ab81f06d7721fe3d050d0d4877b064ac886f6', '185f3a0cc274d3544a4cc36ce399b208dd605e03')]
+# the next np.random.uniform() after 8 training samples (indices 0, 1, 0, 1, ...) with np.random.seed(0),
+# random.seed(0), from the dataset before the specs: the dataset draws as many numbers, in the same order
 LEGACY_STATE_AFTER = 0.07765712692326643
 
 
@@ -258,11 +233,8 @@ def test_original_kernel_prob_noise_prob_give_the_samples_of_before(gt):
     ds = DIV2KInterpretDataset(dataset_opt(gt, 'train', **LEGACY))
     np.random.seed(0)
     random.seed(0)
-    digests = []
     for k in range(8):
-        sample = ds[k % 2]
-        digests.append(tuple(hashlib.sha1(sample[key].numpy().tobytes()).hexdigest() for key in ('lq', 'gt')))
-    assert digests == LEGACY_BEFORE
+        ds[k % 2]
     assert float(np.random.uniform()) == LEGACY_STATE_AFTER
 
     for seed in range(3):  # against the previous code path itself, other seeds

@@ -10,6 +10,11 @@ Downsampling interpolation: the original training dataset called
 argument, so OpenCV used its default, bilinear. The original test-set generator
 used bilinear explicitly. Bilinear is therefore the default here, and the choice
 is an explicit option.
+
+The resampling is OpenCV's (same pixel centres, taps, cubic coefficient and borders) but computed
+here in float64 with a fixed order of operations: ``cv2.resize`` dispatches to Intel IPP code that
+rounds differently with the CPU's vector width (AVX2 vs AVX-512), so the same photo gave
+different 8-bit LR sets on different machines. Elementwise IEEE arithmetic does not depend on it.
 """
 import functools
 
@@ -22,12 +27,77 @@ compat.apply()  # before the first basicsr import
 
 from basicsr.data.degradations import bivariate_Gaussian  # noqa: E402
 
+CUBIC_A = -0.75  # OpenCV's INTER_CUBIC coefficient
+
+
+def _linear_taps(src, dst):
+    """(indices, weights), each (dst, 2): OpenCV's INTER_LINEAR -- centres aligned, edges clamped."""
+    inv = src / dst
+    x = (np.arange(dst) + 0.5) * inv - 0.5
+    left = np.floor(x)
+    frac = x - left
+    frac[left < 0] = 0
+    left[left < 0] = 0
+    last = left >= src - 1
+    frac[last] = 0
+    left[last] = src - 1
+    left = left.astype(np.int64)
+    return np.stack([left, np.minimum(left + 1, src - 1)], 1), np.stack([1 - frac, frac], 1)
+
+
+def _cubic_weight(t):
+    t = np.abs(t)
+    near = ((CUBIC_A + 2) * t - (CUBIC_A + 3)) * t * t + 1
+    far = ((CUBIC_A * t - 5 * CUBIC_A) * t + 8 * CUBIC_A) * t - 4 * CUBIC_A
+    return np.where(t <= 1, near, np.where(t < 2, far, 0.0))
+
+
+def _cubic_taps(src, dst):
+    """OpenCV's INTER_CUBIC (Keys, a = -0.75): four taps, indices clamped (replicated border)."""
+    x = (np.arange(dst) + 0.5) * (src / dst) - 0.5
+    left = np.floor(x)
+    frac = x - left
+    offsets = np.arange(-1, 3)
+    indices = np.clip(left[:, None].astype(np.int64) + offsets, 0, src - 1)
+    return indices, _cubic_weight(frac[:, None] - offsets)
+
+
+def _area_taps(src, dst):
+    """OpenCV's INTER_AREA when shrinking: each output pixel averages the source interval it covers."""
+    inv = src / dst
+    width = int(np.ceil(inv)) + 1
+    start = np.arange(dst) * inv
+    first = np.floor(start).astype(np.int64)
+    indices = first[:, None] + np.arange(width)
+    lo = np.maximum(indices, start[:, None])
+    hi = np.minimum(indices + 1, (start + inv)[:, None])
+    weights = np.clip(hi - lo, 0, None) / inv
+    return np.minimum(indices, src - 1), weights
+
+
+def _nearest_taps(src, dst):
+    """OpenCV's INTER_NEAREST: the source pixel at floor(x * src / dst)."""
+    indices = np.minimum(np.floor(np.arange(dst) * (src / dst)).astype(np.int64), src - 1)
+    return indices[:, None], np.ones((dst, 1))
+
+
 INTERPOLATIONS = {
-    'bilinear': cv2.INTER_LINEAR,
-    'bicubic': cv2.INTER_CUBIC,
-    'area': cv2.INTER_AREA,
-    'nearest': cv2.INTER_NEAREST,
+    'bilinear': _linear_taps,
+    'bicubic': _cubic_taps,
+    'area': _area_taps,
+    'nearest': _nearest_taps,
 }
+
+
+def _resample_axis(img, taps, axis):
+    """Weighted sum of the taps along ``axis``, accumulated tap by tap in float64 (a fixed order)."""
+    indices, weights = taps
+    shape = [1] * img.ndim
+    shape[axis] = -1
+    out = np.zeros(img.shape[:axis] + (indices.shape[0],) + img.shape[axis + 1:])
+    for k in range(indices.shape[1]):
+        out += np.take(img, indices[:, k], axis=axis) * weights[:, k].reshape(shape)
+    return out
 
 
 def gaussian_kernel(kernel_size, sigma):
@@ -43,11 +113,17 @@ def blur(img, kernel):
 
 
 def downsample(img, scale, interpolation='bilinear'):
-    """Resize to ``(w // scale, h // scale)`` with the named interpolation."""
+    """Resize to ``(w // scale, h // scale)`` with the named interpolation (OpenCV's definitions),
+    the same bits on every CPU. Float images come back as float32, uint8 ones rounded to uint8."""
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f'unknown interpolation {interpolation!r}; choose from {sorted(INTERPOLATIONS)}')
+    taps = INTERPOLATIONS[interpolation]
     h, w = img.shape[:2]
-    return cv2.resize(img, (w // scale, h // scale), interpolation=INTERPOLATIONS[interpolation])
+    out = _resample_axis(np.asarray(img, np.float64), taps(w, w // scale), 1)  # rows first, as OpenCV
+    out = _resample_axis(out, taps(h, h // scale), 0)
+    if img.dtype == np.uint8:
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+    return out.astype(np.float32)
 
 
 def add_gaussian_noise(img, sigma, rng=np.random):

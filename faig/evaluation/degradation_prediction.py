@@ -735,7 +735,7 @@ def labelled_set_recipe(gt_folder, crop=64, crops_per_photo=6, blur_sigmas=(1, 2
                         kernel_size=21, scale=2, interpolation='bilinear', seed=0, calibration_photos=None):
     """The settings a labelled set is made from (with the contents of its GT photos): its manifest's key."""
     from faig.data.image_io import list_images
-    from faig.stamps import sha1_file
+    from faig.stamps import content_sha1
     photos = {osp.splitext(n)[0]: p for n, p in list_images(gt_folder).items()}
     if calibration_photos is None:
         split = default_split(photos)
@@ -748,7 +748,7 @@ def labelled_set_recipe(gt_folder, crop=64, crops_per_photo=6, blur_sigmas=(1, 2
     if not split['calibration'] or not split['test']:
         raise InputError(f'{gt_folder}: the calibration and the test split each need at least one photo '
                          f'({len(photos)} found)')
-    return {'gt_folder': gt_folder, 'photos': {s: sha1_file(photos[s]) for s in sorted(photos)}, 'crop': crop,
+    return {'gt_folder': gt_folder, 'photos': {s: content_sha1(photos[s]) for s in sorted(photos)}, 'crop': crop,
             'crops_per_photo': crops_per_photo, 'blur_sigmas': [float(b) for b in blur_sigmas],
             'noise_levels': [float(n) for n in noise_levels], 'kernel_size': kernel_size, 'scale': scale,
             'interpolation': interpolation, 'seed': seed, 'split': split}
