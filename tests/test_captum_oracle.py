@@ -6,16 +6,15 @@ attributions are -(theta_baseline - theta_target) * G, and FAIG's filter score i
 their absolute values. Captum's path runs from its baseline (FAIG's alpha = 1) to its input (alpha = 0),
 so FAIG's ``riemann_left`` nodes (alpha = k/N from the target) are Captum's ``riemann_right`` ones, and
 Captum's convergence delta is FAIG's with the sign flipped (docs/captum.md)."""
+import captum.attr as captum_attr  # a test requirement (scripts/setup.sh): this check never skips silently
 import numpy as np
 import pytest
 import torch
 
-captum_attr = pytest.importorskip('captum.attr')
+from faig import FAIG
+from faig.networks import build_network
 
-from faig import FAIG  # noqa: E402
-from faig.networks import build_network  # noqa: E402
-
-from test_attribution import TINY_NETS  # noqa: E402
+from test_attribution import TINY_NETS
 
 TINY_SWINIR = {'type': 'SwinIR', 'upscale': 2, 'img_size': 8, 'window_size': 4, 'embed_dim': 8, 'depths': [1],
                'num_heads': [2], 'mlp_ratio': 2, 'upsampler': 'pixelshuffledirect'}
