@@ -65,12 +65,23 @@ def build_network(opt):
         raise InputError(f'--network_g: cannot build {arch} with {opt} ({one_line(exc)})') from None
 
 
-def load_params(path, param_key=None):
-    """Tensor dict of a checkpoint (``weights_only=True``): ``params_ema`` if present, else ``params``.
+WRAPPER_PREFIX = 'module.'  # what torch.nn.DataParallel / DistributedDataParallel put before every name
 
-    Plain state dicts (no ``params`` wrapper) are accepted too. Values saved as ``nn.Parameter``
-    (``torch.save({'params': dict(net.named_parameters())})``) or as tensors that require grad are
-    detached: the result is always plain tensors without autograd history.
+
+def load_params(path, param_key=None):
+    """Tensor dict of a checkpoint: :func:`load_checkpoint` without the record of what was read."""
+    return load_checkpoint(path, param_key)[0]
+
+
+def load_checkpoint(path, param_key=None):
+    """(tensor dict, record) of a checkpoint (``weights_only=True``): ``params_ema`` if present, else ``params``.
+
+    Plain state dicts (no ``params`` wrapper) are accepted too, and so are those saved from a
+    DataParallel / DistributedDataParallel wrapper, whose every name starts with ``module.``: the prefix is
+    stripped. Values saved as ``nn.Parameter`` (``torch.save({'params': dict(net.named_parameters())})``)
+    or as tensors that require grad are detached: the tensors are always plain, without autograd history.
+    ``record``: {'key': the entry read (``params_ema``, ``params``, or None for a plain state dict),
+    'stripped_prefix': ``'module.'`` or None} -- what a ranking's meta.json says it was computed from.
     """
     import torch
     if not osp.isfile(path):
@@ -86,6 +97,7 @@ def load_params(path, param_key=None):
     if param_key is not None:
         if param_key not in state:
             raise InputError(f'{path}: no {param_key!r} in checkpoint (keys: {", ".join(map(str, state))})')
+        key = param_key
         params = state[param_key]
     else:
         key = next((k for k in ('params_ema', 'params') if k in state), None)
@@ -94,10 +106,20 @@ def load_params(path, param_key=None):
         params = state[key] if key else state
     if not isinstance(params, dict) or not all(isinstance(v, torch.Tensor) for v in params.values()):
         raise InputError(f'{path}: parameters are not a dict of tensors')
+    params, stripped = strip_wrapper_prefix(params)
     if any(isinstance(v, torch.nn.Parameter) or v.requires_grad for v in params.values()):
         params = {name: value.detach() for name, value in params.items()}
     check_finite(params, path)
-    return params
+    return params, {'key': key, 'stripped_prefix': stripped}
+
+
+def strip_wrapper_prefix(params):
+    """(params without the ``module.`` of a DataParallel / DDP wrapper, the prefix stripped or None). Only a
+    prefix on every name is a wrapper's; names that merely start with it in some layers are left alone."""
+    names = list(params)
+    if names and all(isinstance(n, str) and n.startswith(WRAPPER_PREFIX) for n in names):
+        return {n[len(WRAPPER_PREFIX):]: v for n, v in params.items()}, WRAPPER_PREFIX
+    return params, None
 
 
 def check_finite(params, path):

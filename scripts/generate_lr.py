@@ -8,6 +8,9 @@ original's ``--kernel_size``, ``--kernel_sigma`` and ``--noise_sigma``). E.g. th
 
     python scripts/generate_lr.py --ori_folder datasets/MySet/GTmod12 --degradations jpeg noise --jpeg_quality 30
 
+Every set is written as lossless PNG whatever the GT photo's format: photo.jpg gives photo.png in each
+LR folder (a JPEG would compress the added noise again). Images are paired by name without extension.
+
 Safety: nothing is written unless everything can be. The options are checked first, then the
 output folders (never the GT folder, never one folder for two outputs, creatable and writable),
 then every GT image, then the output files that already exist. An existing output file with the

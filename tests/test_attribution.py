@@ -443,3 +443,32 @@ def test_index_bytes_equal_the_originals_savetxt():
         buffer = io.StringIO()
         np.savetxt(buffer, ranking, delimiter=',', fmt='%d')
         assert index_bytes(ranking) == buffer.getvalue().encode()
+
+
+@pytest.mark.parametrize('aliased', ['target', 'baseline', 'both'])
+def test_path_is_not_bent_by_state_dicts_taken_from_its_network(aliased):
+    """State dicts taken from the very network the path writes into share its tensors: the path copies
+    them, so moving along it neither changes the ends nor the caller's dicts."""
+    opt = TINY_NETS['srresnet']
+    baseline, target = make_pair(opt)
+    gt, blur, noise = images()
+    reference = faig_image(FilterSpace(target), ParameterPath(fresh_net(opt, torch.float64), baseline, target),
+                           {'blur': blur, 'noise': noise}, gt, n_steps=3)[0]
+    net = fresh_net(opt, torch.float64)
+    net.load_state_dict(target if aliased == 'target' else baseline)
+    live = net.state_dict()  # tensors sharing storage with the network
+    given_baseline = live if aliased in ('baseline', 'both') else baseline
+    given_target = live if aliased == 'target' else target
+    if aliased == 'both':  # the baseline is the live dict; the target an independent one
+        given_target = {k: v.clone() for k, v in target.items()}
+    expected_baseline = {k: v.clone() for k, v in given_baseline.items()}
+    expected_target = {k: v.clone() for k, v in given_target.items()}
+    path = ParameterPath(net, given_baseline, given_target)
+    path.move_to(1.0)
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, expected_baseline[k])
+    scores = faig_image(FilterSpace(target), path, {'blur': blur, 'noise': noise}, gt, n_steps=3)[0]
+    for key in scores:
+        np.testing.assert_array_equal(scores[key], reference[key])
+    for k, v in net.state_dict().items():  # left at the target
+        assert torch.equal(v, expected_target[k])

@@ -180,3 +180,24 @@ def test_cpu_and_cuda_agree(setup):
         assert res.returncode == 0, res.stderr[-3000:]
     np.testing.assert_allclose(np.load(root / 'cuda' / 'blur_scores.npy'), np.load(root / 'cpu' / 'blur_scores.npy'),
                                rtol=1e-3, atol=1e-6)
+
+
+def test_module_prefixed_checkpoint_is_read_and_the_key_recorded(setup):
+    """A target saved from a DataParallel / DDP wrapper (every name ``module.``-prefixed, under ``params``)
+    gives the scores of the plain checkpoint; meta.json says which entry was read and what was stripped."""
+    root, _, target = setup
+    from faig.attribution.methods import FAIG
+    from faig.attribution.pipeline import AttributionJob, rank_dataset
+    torch.save({'params': {f'module.{k}': v for k, v in target.items()}}, root / 'wrapped.pth')
+    folders = {'gt': str(root / 'GT'), 'blur': str(root / 'Blur2_LRbicx2'), 'noise': str(root / 'LRbicx2_noise0.1')}
+    results = {}
+    for name in ('target', 'wrapped'):
+        job = AttributionJob(str(root / f'r_{name}'), ('blur', 'noise'), folders, NET, 'srresnet',
+                             {'baseline': str(root / 'baseline.pth'), 'target': str(root / f'{name}.pth')},
+                             layout='contiguous', device='cpu')
+        results[name] = rank_dataset(FAIG(n_steps=2), job)
+    np.testing.assert_array_equal(results['wrapped'].scores['blur'], results['target'].scores['blur'])
+    meta = json.load(open(root / 'r_wrapped' / 'meta.json'))
+    assert meta['checkpoints'] == {'baseline': {'key': 'params_ema', 'stripped_prefix': None},
+                                   'target': {'key': 'params', 'stripped_prefix': 'module.'}}
+    assert results['wrapped'].meta['run_key'] == results['target'].meta['run_key']  # the same weights, the same run

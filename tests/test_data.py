@@ -86,6 +86,38 @@ def test_generate_lr_is_reproducible_with_seed(tmp_path):
     assert np.abs(runs['a']['noise'] - runs['a']['lin']).std() > 0.05
 
 
+def test_generate_lr_writes_lossless_png_whatever_the_photo_format(tmp_path):
+    """A JPEG photo's degraded sets are PNG files holding exactly the degraded pixels (the noise is not
+    compressed again), and they pair with the photo by name."""
+    from faig.data.degradations import degrade_with
+    from faig.data.lr_sets import generate, image_rng
+    from faig.specs import appliable_degradation
+    gt = write_images(str(tmp_path / 'GTmod12'), [(24, 20)])
+    photo = cv2.imread(osp.join(gt, 'img0.png'))
+    cv2.imwrite(osp.join(gt, 'photo.jpg'), photo[:, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    os.remove(osp.join(gt, 'img0.png'))
+    write_images(gt, [(16, 12)], prefix='other')
+    out = {'noise': str(tmp_path / 'noise'), 'bilinear': str(tmp_path / 'lin')}
+    generate(gt, out, scale=2, seed=3)
+    for folder in out.values():
+        assert sorted(os.listdir(folder)) == ['other0.png', 'photo.png']
+        with open(osp.join(folder, 'photo.png'), 'rb') as f:
+            assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    spec = appliable_degradation('noise', 'test')
+    hr = read_image(osp.join(gt, 'photo.jpg'))
+    expected = degrade_with(hr, 2, [(spec, {**spec.defaults, 'sigma': 0.1})], rng=image_rng(3, 'photo.jpg'))
+    written = cv2.imread(osp.join(out['noise'], 'photo.png'))
+    np.testing.assert_array_equal(written, np.clip((expected * 255).round(), 0, 255).astype(np.uint8))
+    pairs = pair_by_name({'gt': gt, **out})
+    assert [(osp.basename(p['gt']), osp.basename(p['noise'])) for p in pairs] == [
+        ('other0.png', 'other0.png'), ('photo.jpg', 'photo.png')]
+
+
+def test_generate_lr_help_says_png():
+    res = run_script(['scripts/generate_lr.py', '--help'])
+    assert res.returncode == 0 and 'lossless PNG' in res.stdout
+
+
 @pytest.mark.parametrize('bad', ['gray', 'rgba', 'odd_size', 'missing'])
 def test_generate_lr_bad_input_one_line_no_output(tmp_path, bad):
     gt = write_images(str(tmp_path / 'GTmod12'), [(48, 36)])

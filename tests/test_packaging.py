@@ -29,6 +29,7 @@ def test_wheel_installs_and_public_api_imports(tmp_path):
             'absolute_filter_change, random_rankings\n'
             'from faig.evaluation import substitute_filters, modulate_filters, gradient_map, output_difference\n'
             'from faig.networks import build_network, preset\n'
+            'from faig import FAIG, IG, AbsoluteFilterChange, RandomFilters, FilterScores, masked, modulated\n'
             'import torch\n'
             'net = build_network(preset("srcnn_style", 2))\n'
             'print(faig.__file__)\n'

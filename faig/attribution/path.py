@@ -20,7 +20,8 @@ class ParameterPath:
 
     Args:
         net: a network whose state dict has the same keys and shapes as both models.
-        baseline, target: state dicts (tensors on any device).
+        baseline, target: state dicts (tensors on any device). Both are copied before anything is written
+            into ``net``: dicts taken from ``net`` itself share its tensors, and would otherwise move with it.
         channels_last: keep 4-D tensors (weights and inputs) in channels-last layout, which
             oneDNN convolutions run faster on many CPUs; the arithmetic stays fp32.
     """
@@ -28,21 +29,23 @@ class ParameterPath:
     def __init__(self, net, baseline, target, device=None, channels_last=False):
         device = device or next(net.parameters()).device
         check_compatible(baseline, target)
-        net.load_state_dict(target, strict=True)
         self.channels_last = channels_last
-        if channels_last:
-            net.to(memory_format=torch.channels_last)
-        self.net = net
         self.live = net.state_dict()  # tensors sharing storage with the network
         self.keys = [k for k, v in self.live.items() if v.is_floating_point()]
         self.baseline = {k: self._like_live(baseline[k], k, device) for k in self.keys}
         self.target = {k: self._like_live(target[k], k, device) for k in self.keys}
+        net.load_state_dict(target, strict=True)
+        if channels_last:
+            net.to(memory_format=torch.channels_last)
+            self.live = net.state_dict()
+        self.net = net
         self.delta = {k: self.baseline[k] - self.target[k] for k in self.keys}
         self.param_names = [name for name, _ in net.named_parameters()]
         self.params = [p for _, p in net.named_parameters()]
 
     def _like_live(self, tensor, key, device):
-        return in_layout(tensor.to(device=device, dtype=self.live[key].dtype), self.channels_last)
+        """A copy of ``tensor`` (never a view of the caller's, or the network's, storage)."""
+        return in_layout(tensor.to(device=device, dtype=self.live[key].dtype, copy=True), self.channels_last)
 
     def prepare_input(self, x):
         """An input in the layout the network runs in."""

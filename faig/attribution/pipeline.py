@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from faig.errors import InputError, PeerError
 
 PARTIAL_FORMAT = 2  # per-image results as {'scores/<deg>': ...}; earlier partial folders are not read
-PATHS = ('baseline_path', 'target_path', 'folders')  # where the models and images are: not what a result depends on
+# where the models and images are, and which entry of a checkpoint held the weights: not what a result depends on
+# (the weights' digests are)
+PATHS = ('baseline_path', 'target_path', 'folders', 'checkpoints')
 RUN_KEY_DROP = (*PATHS, 'layout_seconds', 'channels_last', 'partial_format')
 
 
@@ -152,21 +154,25 @@ def unflatten(flat):
 
 
 def load_models(method, job):
-    """(network or None, baseline state or None, target state or None), checked."""
+    """(network or None, baseline state or None, target state or None, {kind: what was read of its
+    checkpoint}), checked."""
     from faig.attribution.path import check_compatible
-    from faig.networks import build_network, fit, load_params
-    states = {kind: load_params(job.model_paths[kind], job.param_key) for kind in method.models}
+    from faig.networks import build_network, fit, load_checkpoint
+    loaded = {kind: load_checkpoint(job.model_paths[kind], job.param_key) for kind in method.models}
+    states = {kind: state for kind, (state, _) in loaded.items()}
+    read = {kind: record for kind, (_, record) in loaded.items()}
     baseline, target = states.get('baseline'), states.get('target')
     if baseline is not None and target is not None:
         check_compatible(baseline, target, job.model_paths['baseline'], job.model_paths['target'])
     net = None
     if job.network is not None and target is not None:  # the network tells the filter space its layer kinds
         net = fit(build_network(job.network), target, job.model_paths['target'], job.network).eval()
-    return net, baseline, target
+    return net, baseline, target, read
 
 
-def run_config(method, job, baseline, target, pairs, space=None):
-    """The settings recorded in meta.json (the run key is them less paths and layout)."""
+def run_config(method, job, baseline, target, pairs, space=None, read=None):
+    """The settings recorded in meta.json (the run key is them less paths and layout). ``read``: {kind:
+    :func:`faig.networks.load_checkpoint`'s record}, kept as ``checkpoints`` (the entry read, the prefix stripped)."""
     from faig.attribution.runner import inputs_digest
     from faig.stamps import state_digest
     config = method.config()
@@ -184,6 +190,8 @@ def run_config(method, job, baseline, target, pairs, space=None):
         if state is not None:
             config[kind] = state_digest(state)
             config[f'{kind}_path'] = job.model_paths[kind]
+    if read:
+        config['checkpoints'] = {kind: dict(record) for kind, record in read.items()}
     return config
 
 
@@ -244,7 +252,7 @@ def _rank_dataset(method, job, ranks):
     device = ranks.device
     if method.image_roles is not None and job.network is None:
         raise InputError(f'{method.name}: reads images, so the job needs the network options (AttributionJob.network)')
-    net, baseline, target = load_models(method, job)
+    net, baseline, target, read = load_models(method, job)
     if target is not None:
         space = space_for_network(net if net is not None else target, job.layers)
     elif job.network is not None:  # no weights (random): the filters of the network described
@@ -259,7 +267,7 @@ def _rank_dataset(method, job, ranks):
         pairs = pair_by_name({role: job.folders[role] for role in (*method.image_roles, *degs)})
         channels = image_channels(net)  # a 1-channel (Y) network reads gray images
         check_image_sets(pairs, job.scale, gt_role='gt' if 'gt' in method.image_roles else None, channels=channels)
-    config = run_config(method, job, baseline, target, pairs, space)
+    config = run_config(method, job, baseline, target, pairs, space, read)
     key = run_key(config, method.run_key_drop)
     start = time.time()
 

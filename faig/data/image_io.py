@@ -57,21 +57,28 @@ def check_output_folder(folder, what='output folder'):
 
 
 def pair_by_name(folders):
-    """Pair images across folders by file name, never by sorted position.
+    """Pair images across folders by file name without its extension, never by sorted position: the
+    degraded sets of a ``photo.jpg`` are ``photo.png`` (lossless, whatever the photo's format).
 
     Args:
         folders (dict): role -> folder, e.g. ``{'gt': ..., 'blur': ..., 'noise': ...}``.
     Returns:
-        list of dicts role -> path, one per image name, in name order.
+        list of dicts role -> path, one per image, in the order of the first folder's file names.
     """
     listings = {role: list_images(folder) for role, folder in folders.items()}
-    all_names = set().union(*listings.values())
-    for role, listing in listings.items():
-        missing = sorted(all_names - set(listing))
+    if not listings:
+        return []
+    by_stem = {role: {osp.splitext(name)[0]: name for name in listing} for role, listing in listings.items()}
+    all_stems = set().union(*by_stem.values())
+    for role, stems in by_stem.items():
+        missing = sorted(all_stems - set(stems))
         if missing:
+            shown = [next(s[m] for s in by_stem.values() if m in s) for m in missing]
             raise InputError(f'{folders[role]}: missing {len(missing)} image(s) present in the other folders: '
-                             f'{", ".join(missing)}')
-    return [{role: listing[name] for role, listing in listings.items()} for name in sorted(all_names)]
+                             f'{", ".join(shown)}')
+    first = next(iter(by_stem.values()))
+    stems = sorted(all_stems, key=lambda stem: first[stem])
+    return [{role: listings[role][by_stem[role][stem]] for role in listings} for stem in stems]
 
 
 @contextlib.contextmanager

@@ -1,5 +1,9 @@
 """Degraded test sets from a GT folder: one LR set per registered degradation spec (blurry, noisy,
-JPEG-compressed, ...) and the clean ones (scripts/generate_lr.py)."""
+JPEG-compressed, ...) and the clean ones (scripts/generate_lr.py).
+
+Every set is written as lossless PNG whatever the GT photo's format (``photo.jpg`` -> ``photo.png``):
+a lossy format would compress the added degradation (noise through JPEG) and change what is measured.
+Images are paired by name without extension (faig.data.image_io.pair_by_name)."""
 import os
 import os.path as osp
 import zlib
@@ -8,8 +12,8 @@ import numpy as np
 from tqdm import tqdm
 
 from faig.data.degradations import degrade, degrade_with
-from faig.data.image_io import (check_divisible, check_output_folder, decode_checked, encode_image, list_images,
-                                read_image, to_uint8, write_bytes, write_image)
+from faig.data.image_io import (IMAGE_EXTENSIONS, check_divisible, check_output_folder, decode_checked, encode_image,
+                                list_images, read_image, to_uint8, write_bytes, write_image)
 from faig.errors import InputError
 from faig.specs import appliable_degradation
 
@@ -39,6 +43,26 @@ def with_legacy_params(params, kernel_size=None, kernel_sigma=None, noise_sigma=
         if value is not None:
             merged.setdefault(name, {}).setdefault(key, value)
     return merged
+
+
+LR_EXTENSION = '.png'
+
+
+def lr_name(name):
+    """The file name of a degraded / clean LR image of the GT file ``name``: always lossless PNG."""
+    return osp.splitext(name)[0] + LR_EXTENSION
+
+
+def check_no_other_format(out, folder):
+    """An image of the same name in another format (an earlier run's ``photo.jpg``) would be paired with
+    the GT in place of the new ``photo.png``: refuse it rather than leave two candidates."""
+    if not osp.isdir(folder):
+        return
+    stem = osp.splitext(osp.basename(out))[0]
+    for other in os.listdir(folder):
+        if other != osp.basename(out) and osp.splitext(other)[0] == stem and other.lower().endswith(IMAGE_EXTENSIONS):
+            raise InputError(f'{osp.join(folder, other)}: the sets are written as {osp.basename(out)} (lossless PNG); '
+                             'remove this earlier image of the same name or choose another output folder')
 
 
 def image_rng(seed, name):
@@ -106,6 +130,7 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
     bicubic:  bicubic x1/scale -> 8 bit (clean validation input)
     ``params``: {degradation: {parameter: value}} (the spec's defaults for the rest); ``kernel_size``,
     ``kernel_sigma`` and ``noise_sigma`` are the original's blur and noise parameters.
+    Every output is a PNG named after the GT image (``photo.jpg`` -> ``photo.png``, :func:`lr_name`).
 
     Nothing is written unless everything can be: the output folders are checked
     (:func:`check_out_folders`: never the GT folder, never one folder for two outputs, creatable
@@ -146,7 +171,8 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
             img = read_image(path)
             check_divisible(path, img, scale)
             for role, folder in out_folders.items():
-                out = osp.join(folder, name)
+                out = osp.join(folder, lr_name(name))
+                check_no_other_format(out, folder)
                 if not osp.lexists(out):
                     continue
                 if _same_image(out, encoded(role, img, name, out)):
@@ -160,7 +186,7 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
         for name, path in images.items():
             img = read_image(path)
             for role, folder in out_folders.items():
-                out = osp.join(folder, name)
+                out = osp.join(folder, lr_name(name))
                 if out not in unchanged:
                     write_bytes(out, encoded(role, img, name, out))
             bar.update()
@@ -176,21 +202,24 @@ def _progress(total, desc):
 def crop_test_set(src_root, dst_root, lr_size, scale, folders):
     """Centre crops of a test set (LR ``lr_size`` pixels, GT ``lr_size * scale``), same names and layout.
 
-    Used to run the attribution on a budget; crops of the LR and GT images stay aligned. The set is built
-    whole (faig.outputs.build_whole_folder): a run stopped midway leaves no set of fewer images.
+    Used to run the attribution on a budget; crops of the LR and GT images stay aligned and are written as
+    PNG (a crop is not compressed again). The set is built whole (faig.outputs.build_whole_folder): a run stopped midway leaves no set of fewer images.
     """
     from faig.outputs import build_whole_folder
     build_whole_folder(dst_root, lambda path: _write_crops(src_root, path, lr_size, scale, folders))
 
 
 def _write_crops(src_root, dst_root, lr_size, scale, folders):
-    for name, _ in list_images(osp.join(src_root, 'GTmod12')).items():
-        gt = read_image(osp.join(src_root, 'GTmod12', name), float32=False)
+    from faig.data.image_io import pair_by_name
+    roles = {'GTmod12': osp.join(src_root, 'GTmod12'), **{folder: osp.join(src_root, folder) for folder in folders}}
+    for pair in pair_by_name(roles):
+        gt = read_image(pair['GTmod12'], float32=False)
         h, w = gt.shape[0] // scale, gt.shape[1] // scale
         size = min(lr_size, h, w)
         y, x = (h - size) // 2, (w - size) // 2
+        name = lr_name(osp.basename(pair['GTmod12']))
         write_image(osp.join(dst_root, 'GTmod12', name),
                     gt[y * scale:(y + size) * scale, x * scale:(x + size) * scale])
         for folder in folders:
-            lr = read_image(osp.join(src_root, folder, name), float32=False)
+            lr = read_image(pair[folder], float32=False)
             write_image(osp.join(dst_root, folder, name), lr[y:y + size, x:x + size])
