@@ -19,7 +19,9 @@ import sys
 from faig.errors import InputError, cli
 from faig.cli import ATTRIBUTION_SCRIPTS, OTHER_TOOLS, per_network_tools
 
-USAGE = ('usage: python -m faig TOOL (--net NAME | --network_g YAML) [flags]   (TOOL: '
+USAGE = ('usage: python -m faig study --network_g YAML --baseline A.pth --target B.pth --images DIR --out DIR '
+         '[flags]   (the whole study of any network on any photos; `python -m faig study --help`)\n'
+         '       python -m faig TOOL (--net NAME | --network_g YAML) [flags]   (TOOL: '
          f'{", ".join([*ATTRIBUTION_SCRIPTS, *OTHER_TOOLS])}, or any registered '
          'attribution method; NAME: a network registered '
          'in faig.specs; YAML: a BasicSR network_g, file or inline, for any registered arch; '
@@ -29,6 +31,9 @@ USAGE = ('usage: python -m faig TOOL (--net NAME | --network_g YAML) [flags]   (
 @cli
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ['study']:  # the one-command study of any network and folder of photos
+        from faig.cli.study import main as study_main
+        return study_main(argv[1:])
     from faig.cli.args import Parser
     parser = Parser(prog='python -m faig', usage=USAGE, add_help=False)
     parser.add_argument('tool', nargs='?')

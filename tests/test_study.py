@@ -1,0 +1,133 @@
+"""`faig study`: the whole study of a user's own pair of networks on a folder of photos outside the repository
+(odd sizes, a JPEG, a DataParallel-saved target), in one command; and its refusals."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from basicsr.archs.edsr_arch import EDSR
+from basicsr.archs.swinir_arch import SwinIR
+
+from faig.cli.study import main
+from faig.data.image_io import read_image
+from faig.scores import FilterScores
+
+from conftest import REPO, smooth_image
+
+EDSR_OPT = {'type': 'EDSR', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 8, 'num_block': 2, 'upscale': 2}
+SWINIR_OPT = {'type': 'SwinIR', 'upscale': 2, 'img_size': 16, 'window_size': 4, 'depths': [1], 'embed_dim': 12,
+              'num_heads': [2], 'mlp_ratio': 2, 'upsampler': 'pixelshuffledirect'}
+ARCHS = {'EDSR': EDSR, 'SwinIR': SwinIR}
+
+
+def make_pair(folder, opt, prefix_target=False):
+    """A baseline and a target 'fine-tuned' from it (small random changes), as checkpoints."""
+    torch.manual_seed(0)
+    kwargs = {k: v for k, v in opt.items() if k != 'type'}
+    base = ARCHS[opt['type']](**kwargs).state_dict()
+    target = {k: v + 0.02 * torch.randn_like(v) if v.is_floating_point() else v for k, v in base.items()}
+    if prefix_target:  # saved from a DataParallel / DDP wrapper
+        target = {f'module.{k}': v for k, v in target.items()}
+    paths = osp.join(folder, 'baseline.pth'), osp.join(folder, 'target.pth')
+    torch.save({'params': base}, paths[0])
+    torch.save({'params': target}, paths[1])
+    return paths
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / 'my photos'
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for i, (h, w) in enumerate([(61, 75), (50, 47), (44, 53)]):  # odd sizes
+        ext = 'jpg' if i == 1 else 'png'
+        cv2.imwrite(str(folder / f'photo{i}.{ext}'), smooth_image(rng, h, w))
+    return folder
+
+
+def study(tmp_path, photos, opt, out, *extra):
+    base, target = make_pair(str(tmp_path), opt, prefix_target=True)
+    return main(['--network_g', json.dumps(opt), '--baseline', base, '--target', target, '--images', str(photos),
+                 '--out', str(out), '--steps', '4', '--crop', '16', '--proportions', '1', '5', '--device', 'cpu',
+                 *extra])
+
+
+@pytest.mark.parametrize('opt,multiple', [(EDSR_OPT, 1), (SWINIR_OPT, 4)])
+def test_the_study_of_a_users_pair_writes_every_section(tmp_path, photos, opt, multiple, capsys):
+    out = tmp_path / 'study out'
+    assert study(tmp_path, photos, opt, out) == 0
+    said = capsys.readouterr().out
+    assert f'LR sides multiples of {multiple}, x2' in said  # what the network accepts, in one line
+    report = (out / 'report.md').read_text()
+    for section in ('## Findings', '## PSNR (dB)', '## Masking the top filters of each method', '## Modulation',
+                    '![proportion curves](figures/proportion_curves.png)', '![masking](figures/masking.png)',
+                    '![filter distribution](figures/filter_distribution.png)'):
+        assert section in report
+    for finding in ('1. Masking 1% FAIG filters', '2. FAIG beats IG', '3a.', '3b.', '4. Modulating'):
+        assert finding in report
+    for figure in ('proportion_curves', 'masking', 'filter_distribution'):
+        assert (out / 'figures' / f'{figure}.png').stat().st_size > 1000
+    # the data: GT crops divisible by multiple x scale, every set lossless PNG (the JPEG photo too)
+    for name in ('photo0', 'photo1', 'photo2'):
+        gt = read_image(str(out / 'data' / 'GT' / f'{name}.png'), float32=False)
+        assert gt.shape[0] % (2 * multiple) == 0 and gt.shape[1] % (2 * multiple) == 0
+        for folder in ('Blur2_LRbicx2', 'LRbicx2_noise0.1', 'Linear_LRbicx2'):
+            lr = read_image(str(out / 'data' / folder / f'{name}.png'), float32=False)
+            assert lr.shape[:2] == (gt.shape[0] // 2, gt.shape[1] // 2)
+    # the rankings are the original's index files, loadable, with the record of the checkpoint read
+    faig = FilterScores.load(str(out / 'rankings' / 'faig'))
+    assert len(faig.ranking('blur', 'noise')) == faig.num_filters
+    record = json.loads((out / 'study.json').read_text())
+    assert {f['id'] for f in record['findings']} >= {'1', '2', '3a', '3b', '4_blur', '4_noise'}
+    assert record['geometry'] == {'multiple': multiple, 'scale': 2}
+    assert set(record['psnr']) == {'baseline', 'target'}
+    assert record['checkpoints'] == {'baseline': {'key': 'params', 'stripped_prefix': None},
+                                     'target': {'key': 'params', 'stripped_prefix': 'module.'}}
+
+
+def test_a_second_run_of_other_settings_is_refused_and_the_inputs_are_untouched(tmp_path, photos):
+    out = tmp_path / 'out'
+    before = {p: (photos / p).read_bytes() for p in os.listdir(photos)}
+    assert study(tmp_path, photos, EDSR_OPT, out) == 0
+    report = (out / 'report.md').read_bytes()
+    with pytest.raises(SystemExit) as exc:
+        study(tmp_path, photos, EDSR_OPT, out, '--seed', '3')
+    assert exc.value.code == 2
+    assert (out / 'report.md').read_bytes() == report
+    assert {p: (photos / p).read_bytes() for p in os.listdir(photos)} == before
+
+
+@pytest.mark.parametrize('extra,message', [
+    (['--deg_a', 'sharpen'], "--deg_a: unknown degradation 'sharpen'"),
+    (['--deg_b', 'blur'], '--deg_b: the same degradation'),
+    (['--lr_blur', '.'], 'your own LR folders come as a set of three'),
+    (['--blur_sigma', '-1'], '--blur_sigma:'),
+])
+def test_bad_flags_are_one_line(tmp_path, photos, extra, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        study(tmp_path, photos, EDSR_OPT, tmp_path / 'out', *extra)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith('error: ') and message in err[0]
+    assert not (tmp_path / 'out').exists()
+
+
+def test_out_inside_the_photos_is_refused(tmp_path, photos, capsys):
+    with pytest.raises(SystemExit):
+        study(tmp_path, photos, EDSR_OPT, photos / 'study')
+    assert 'overlap' in capsys.readouterr().err
+    assert not (photos / 'study').exists()
+
+
+def test_faig_study_help_lists_every_flag():
+    res = subprocess.run([sys.executable, '-m', 'faig', 'study', '--help'], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0
+    for flag in ('--network_g', '--baseline', '--target', '--images', '--out', '--scale', '--deg_a', '--deg_b',
+                 '--lr_clean', '--steps', '--crop', '--full', '--quadrature', '--proportions', '--force'):
+        assert flag in res.stdout
