@@ -95,9 +95,8 @@ def test_rankings_are_those_of_the_command_line_pipeline(tmp_path):
     save_model_pair(tmp_path / 'models', baseline.state_dict(), target.state_dict())
     images = file_images(tmp_path)
     api = {
-        'faig': FAIG(target, baseline=baseline).attribute(
-            [{k: v for k, v in s.items() if k != 'clean'} for s in images], n_steps=3),
-        'ig': IG(target).attribute([{k: v for k, v in s.items() if k != 'gt'} for s in images], n_steps=3),
+        'faig': FAIG(target, baseline=baseline).attribute(images, n_steps=3),  # sets of gt, clean, blur, noise
+        'ig': IG(target).attribute(images, n_steps=3),
         'abs_filter_change': AbsoluteFilterChange(target, baseline).attribute(),
         'random': RandomFilters(target, seed=4).attribute(),
     }
