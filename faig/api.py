@@ -58,6 +58,8 @@ def working_copy(net, device=None):
 
 
 def network_device(net):
+    if not isinstance(net, torch.nn.Module):
+        raise TypeError(f'the target must be a network (nn.Module), got {type(net).__name__}')
     first = next(iter(net.parameters()), None)
     return first.device if first is not None else torch.device('cpu')
 

@@ -210,3 +210,19 @@ def test_locate_top_and_layer_counts():
     assert sum(counts.values()) == len(top) and list(counts) == [e.name for e in scores.space.entries]
     restricted = AbsoluteFilterChange(target, baseline, layers='body.*').attribute()
     assert all(name.startswith('body.') for name in restricted.per_layer_counts([]))
+
+
+def test_inputs_that_do_not_fit_are_refused_in_one_sentence():
+    baseline, target = net_pair()
+    x = batch(2)
+    method = FAIG(target, baseline=baseline)
+    with pytest.raises(ValueError, match="without 'gt'"):
+        method.attribute({'blur': x['blur'], 'noise': x['noise']}, n_steps=2)
+    with pytest.raises(ValueError, match='one N'):
+        method.attribute({'blur': x['blur'], 'noise': x['noise'][:1]}, gt=x['gt'], n_steps=2)
+    with pytest.raises(TypeError, match='dict of tensors'):
+        method.attribute([(x['blur'], x['gt'])], n_steps=2)
+    with pytest.raises(TypeError, match='nn.Module'):
+        FAIG(target.state_dict(), baseline=baseline)
+    with pytest.raises(ValueError, match="compare 'blur' with"):
+        method.attribute(x, n_steps=2, degradations=('blur', 'noise', 'clean')).ranking('blur')
