@@ -120,7 +120,7 @@ class Attribution:
         return AttributionContext(self.net, self.baseline, self.target, self.space, self.device, tuple(degradations))
 
     def _meta(self, method, degradations):
-        meta = {**method.config(), 'degradations': list(degradations), 'network': type(self.net).__name__,
+        meta = {**method.config(), 'degradations': list(degradations), 'network_class': type(self.net).__name__,
                 'target': state_digest(self.target)}
         if self.baseline is not None:
             meta['baseline'] = state_digest(self.baseline)
