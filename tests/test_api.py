@@ -113,6 +113,9 @@ def test_rankings_are_those_of_the_command_line_pipeline(tmp_path):
             if result.scores is not None:
                 np.testing.assert_array_equal(np.load(tmp_path / f'api_{name}' / f'{deg}_scores.npy'),
                                               result.scores[deg])
+        loaded = FilterScores.load(str(tmp_path / name), target)  # a folder of the tools, read back
+        np.testing.assert_array_equal(loaded.ranking('blur'), api[name].ranking('blur'))
+        assert loaded.locate(loaded.ranking('blur')[0]) == api[name].locate(api[name].ranking('blur')[0])
 
 
 def test_the_callers_networks_and_tensors_are_never_changed():
