@@ -11,11 +11,11 @@ never changed: the networks are copied (the path between the two models is walke
 are the weights read from them.
 
 ``inputs``: {degradation: tensor} with ``gt`` (FAIG) or ``clean`` (IG) beside it -- a tensor is one image
-``(C, H, W)`` or a batch ``(N, C, H, W)`` -- or an iterable (a list, a DataLoader) of such dicts, each
-holding its own ``'gt'`` / ``'clean'`` entry (one image set may hold both and serve every method; entries
-that are not tensors, such as file names, are left aside, a ``'name'`` entry names the images). Over several images the scores are the sum of the per-image
-scores, as the original computes them (|integral of grad * delta theta| per image, then summed): a batch
-gives exactly the sum of its single images.
+``(C, H, W)`` or a batch ``(N, C, H, W)`` -- or an iterable (a list, a DataLoader) of such dicts, each holding
+its own ``'gt'`` / ``'clean'`` entry (one image set may hold both and serve every method; entries that are not
+tensors, such as file names, are left aside, a ``'name'`` entry names the images). Over several images the
+scores are the sum of the per-image scores, as the original computes them (|integral of grad * delta theta|
+per image, then summed): a batch gives exactly the sum of its single images.
 """
 import copy
 from collections.abc import Mapping

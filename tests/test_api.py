@@ -34,7 +34,8 @@ def net_pair(opt=NET, seed=0):
 def batch(n=3, size=(6, 5), seed=1):
     g = torch.Generator().manual_seed(seed)
     return {'blur': torch.rand(n, 3, *size, generator=g), 'noise': torch.rand(n, 3, *size, generator=g),
-            'gt': torch.rand(n, 3, 2 * size[0], 2 * size[1], generator=g), 'clean': torch.rand(n, 3, *size, generator=g)}
+            'gt': torch.rand(n, 3, 2 * size[0], 2 * size[1], generator=g),
+            'clean': torch.rand(n, 3, *size, generator=g)}
 
 
 def state_bytes(net):
@@ -43,7 +44,8 @@ def state_bytes(net):
 
 
 def test_exports():
-    assert {'FAIG', 'IG', 'AbsoluteFilterChange', 'RandomFilters', 'FilterScores', 'masked', 'modulated'} <= set(dir(faig))
+    names = {'FAIG', 'IG', 'AbsoluteFilterChange', 'RandomFilters', 'FilterScores', 'masked', 'modulated'}
+    assert names <= set(dir(faig))
 
 
 def test_a_batch_gives_exactly_the_sum_of_its_single_images():
