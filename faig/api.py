@@ -11,10 +11,11 @@ never changed: the networks are copied (the path between the two models is walke
 are the weights read from them.
 
 ``inputs``: {degradation: tensor} with ``gt`` (FAIG) or ``clean`` (IG) beside it -- a tensor is one image
-``(C, H, W)`` or a batch ``(N, C, H, W)`` -- or an iterable (a list, a DataLoader) of such dicts, each
-holding its own ``'gt'`` / ``'clean'`` entry. Over several images the scores are the sum of the per-image
-scores, as the original computes them (|integral of grad * delta theta| per image, then summed): a batch
-gives exactly the sum of its single images.
+``(C, H, W)`` or a batch ``(N, C, H, W)`` -- or an iterable (a list, a DataLoader) of such dicts, each holding
+its own ``'gt'`` / ``'clean'`` entry (one image set may hold both and serve every method; entries that are not
+tensors, such as file names, are left aside, a ``'name'`` entry names the images). Over several images the
+scores are the sum of the per-image scores, as the original computes them (|integral of grad * delta theta|
+per image, then summed): a batch gives exactly the sum of its single images.
 """
 import copy
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ from faig.scores import FilterScores
 from faig.stamps import state_digest
 
 DEFAULT_DEGRADATIONS = ('blur', 'noise')
+ROLES = ('gt', 'clean')  # image roles besides the degradations: never taken for a degradation
 
 
 def weights_of(model, what):
@@ -56,6 +58,8 @@ def working_copy(net, device=None):
 
 
 def network_device(net):
+    if not isinstance(net, torch.nn.Module):
+        raise TypeError(f'the target must be a network (nn.Module), got {type(net).__name__}')
     first = next(iter(net.parameters()), None)
     return first.device if first is not None else torch.device('cpu')
 
@@ -75,7 +79,7 @@ def image_sets(inputs, roles, degradations=None, **given):
             raise TypeError(f'each image set is a dict of tensors ({{"blur": ..., "noise": ..., '
                             f'{", ".join(repr(r) for r in roles)}: ...}}), got {type(item).__name__}')
         tensors = {k: v for k, v in item.items() if torch.is_tensor(v)}
-        degs = tuple(degradations) if degradations else tuple(k for k in tensors if k not in roles)
+        degs = tuple(degradations) if degradations else tuple(k for k in tensors if k not in ROLES)
         degradations = degs  # the first set names them for every other
         for role in (*roles, *degs):
             if role not in tensors:
@@ -116,7 +120,7 @@ class Attribution:
         return AttributionContext(self.net, self.baseline, self.target, self.space, self.device, tuple(degradations))
 
     def _meta(self, method, degradations):
-        meta = {**method.config(), 'degradations': list(degradations), 'network': type(self.net).__name__,
+        meta = {**method.config(), 'degradations': list(degradations), 'network_class': type(self.net).__name__,
                 'target': state_digest(self.target)}
         if self.baseline is not None:
             meta['baseline'] = state_digest(self.baseline)

@@ -174,7 +174,8 @@ class FilterScores:
                 from faig.attribution.ranking import npz_bytes
                 from faig.specs import ResultsLayout
                 names = [r.get('image', f'image{i}') for i, r in enumerate(self.meta.get('images') or [])]
-                names = names if len(names) == len(self.per_image) else [f'image{i}' for i in range(len(self.per_image))]
+                if len(names) != len(self.per_image):
+                    names = [f'image{i}' for i in range(len(self.per_image))]
                 extra = {ResultsLayout.PER_IMAGE_SCORES: npz_bytes(
                     {n: discriminative_scores(s, a, b) for n, s in zip(names, self.per_image)})}
         else:

@@ -34,7 +34,8 @@ def net_pair(opt=NET, seed=0):
 def batch(n=3, size=(6, 5), seed=1):
     g = torch.Generator().manual_seed(seed)
     return {'blur': torch.rand(n, 3, *size, generator=g), 'noise': torch.rand(n, 3, *size, generator=g),
-            'gt': torch.rand(n, 3, 2 * size[0], 2 * size[1], generator=g), 'clean': torch.rand(n, 3, *size, generator=g)}
+            'gt': torch.rand(n, 3, 2 * size[0], 2 * size[1], generator=g),
+            'clean': torch.rand(n, 3, *size, generator=g)}
 
 
 def state_bytes(net):
@@ -43,7 +44,8 @@ def state_bytes(net):
 
 
 def test_exports():
-    assert {'FAIG', 'IG', 'AbsoluteFilterChange', 'RandomFilters', 'FilterScores', 'masked', 'modulated'} <= set(dir(faig))
+    names = {'FAIG', 'IG', 'AbsoluteFilterChange', 'RandomFilters', 'FilterScores', 'masked', 'modulated'}
+    assert names <= set(dir(faig))
 
 
 def test_a_batch_gives_exactly_the_sum_of_its_single_images():
@@ -95,9 +97,8 @@ def test_rankings_are_those_of_the_command_line_pipeline(tmp_path):
     save_model_pair(tmp_path / 'models', baseline.state_dict(), target.state_dict())
     images = file_images(tmp_path)
     api = {
-        'faig': FAIG(target, baseline=baseline).attribute(
-            [{k: v for k, v in s.items() if k != 'clean'} for s in images], n_steps=3),
-        'ig': IG(target).attribute([{k: v for k, v in s.items() if k != 'gt'} for s in images], n_steps=3),
+        'faig': FAIG(target, baseline=baseline).attribute(images, n_steps=3),  # sets of gt, clean, blur, noise
+        'ig': IG(target).attribute(images, n_steps=3),
         'abs_filter_change': AbsoluteFilterChange(target, baseline).attribute(),
         'random': RandomFilters(target, seed=4).attribute(),
     }
@@ -114,6 +115,9 @@ def test_rankings_are_those_of_the_command_line_pipeline(tmp_path):
             if result.scores is not None:
                 np.testing.assert_array_equal(np.load(tmp_path / f'api_{name}' / f'{deg}_scores.npy'),
                                               result.scores[deg])
+        loaded = FilterScores.load(str(tmp_path / name), target)  # a folder of the tools, read back
+        np.testing.assert_array_equal(loaded.ranking('blur'), api[name].ranking('blur'))
+        assert loaded.locate(loaded.ranking('blur')[0]) == api[name].locate(api[name].ranking('blur')[0])
 
 
 def test_the_callers_networks_and_tensors_are_never_changed():
@@ -211,3 +215,19 @@ def test_locate_top_and_layer_counts():
     assert sum(counts.values()) == len(top) and list(counts) == [e.name for e in scores.space.entries]
     restricted = AbsoluteFilterChange(target, baseline, layers='body.*').attribute()
     assert all(name.startswith('body.') for name in restricted.per_layer_counts([]))
+
+
+def test_inputs_that_do_not_fit_are_refused_in_one_sentence():
+    baseline, target = net_pair()
+    x = batch(2)
+    method = FAIG(target, baseline=baseline)
+    with pytest.raises(ValueError, match="without 'gt'"):
+        method.attribute({'blur': x['blur'], 'noise': x['noise']}, n_steps=2)
+    with pytest.raises(ValueError, match='one N'):
+        method.attribute({'blur': x['blur'], 'noise': x['noise'][:1]}, gt=x['gt'], n_steps=2)
+    with pytest.raises(TypeError, match='dict of tensors'):
+        method.attribute([(x['blur'], x['gt'])], n_steps=2)
+    with pytest.raises(TypeError, match='nn.Module'):
+        FAIG(target.state_dict(), baseline=baseline)
+    with pytest.raises(ValueError, match="compare 'blur' with"):
+        method.attribute(x, n_steps=2, degradations=('blur', 'noise', 'clean')).ranking('blur')

@@ -201,3 +201,14 @@ def test_module_prefixed_checkpoint_is_read_and_the_key_recorded(setup):
     assert meta['checkpoints'] == {'baseline': {'key': 'params_ema', 'stripped_prefix': None},
                                    'target': {'key': 'params', 'stripped_prefix': 'module.'}}
     assert results['wrapped'].meta['run_key'] == results['target'].meta['run_key']  # the same weights, the same run
+
+
+def test_only_a_prefix_on_every_name_is_a_wrappers(tmp_path):
+    from faig.networks import load_checkpoint
+    tensors = {'module.weight': torch.ones(1), 'head.weight': torch.zeros(1)}  # a layer that is called "module"
+    torch.save(tensors, tmp_path / 'plain.pth')
+    params, record = load_checkpoint(str(tmp_path / 'plain.pth'))
+    assert set(params) == set(tensors) and record == {'key': None, 'stripped_prefix': None}
+    torch.save({'params_ema': {f'module.{k}': v for k, v in tensors.items()}}, tmp_path / 'ddp.pth')
+    params, record = load_checkpoint(str(tmp_path / 'ddp.pth'))
+    assert set(params) == set(tensors) and record == {'key': 'params_ema', 'stripped_prefix': 'module.'}
