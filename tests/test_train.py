@@ -721,6 +721,45 @@ def test_export_now_records_a_period_once(tmp_path):
     assert (pair / 'logs' / 'baseline_continue_1.log').read_text().count('INFO') == 2
 
 
+def test_a_period_record_is_data_never_code(tmp_path, monkeypatch):
+    """started_from.path of experiments/<name>_period.json went to train.py as --force_yml text, which BasicSR's
+    parser eval()s when it starts with '[': a record holding a Python expression ran it. The start now reaches
+    train.py as a value in a copy of the option file; a record that is not one is refused in one line."""
+    import argparse
+    import subprocess
+
+    import yaml
+    trainer = load_script('train_cpu_models', tmp_path)
+    (tmp_path / 'options' / 'cpu').mkdir(parents=True)
+    config = 'options/cpu/train_srresnet_target_continue.yml'
+    shutil.copy(osp.join(REPO, config), tmp_path / config)
+    name = trainer.experiment_name(str(tmp_path / config))
+    staged_weights(tmp_path / 'experiments/pretrained/srresnet/target_model.pth', 1)
+    (tmp_path / 'experiments' / name).mkdir()  # a period under way, whose record was edited
+    crafted = "[__import__('os').makedirs('evaluated')]"
+    record = tmp_path / 'experiments' / f'{name}_period.json'
+    record.write_text(json.dumps({'force_yml': [], 'started_from': {'path': crafted, 'sha1': 'x'}}))
+    seen = {}
+
+    def fake_train(command, cwd):
+        seen['command'] = command
+        seen['opt'] = yaml.safe_load(open(command[command.index('-opt') + 1]))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(trainer.subprocess, 'run', fake_train)
+    args = argparse.Namespace(net='srresnet', config_dir='options/cpu', continue_kind='target', iterations=None,
+                              force_yml=None, export_now=False)
+    pair = tmp_path / 'experiments/pretrained/srresnet'
+    with pytest.raises(SystemExit):  # the fake run leaves nothing to export
+        trainer.continue_stage(args, str(pair), str(pair / 'training_log.json'))
+    assert seen['opt']['path']['pretrain_network_g'] == crafted  # a text, as recorded
+    assert not any('pretrain_network_g' in part for part in seen['command'])
+    record.write_text(json.dumps({'force_yml': [], 'started_from': {'path': ['not', 'a', 'path'], 'sha1': 'x'}}))
+    with pytest.raises(InputError, match=r'_period.json: not a period record \(force_yml: a list of texts, '
+                                         r'started_from.path: a path\)'):
+        trainer.continue_stage(args, str(pair), str(pair / 'training_log.json'))
+
+
 def test_missing_sample_data_says_how_to_make_it(workdir, monkeypatch):
     """A fresh checkout has no datasets/: a training command names the script that makes the sample data, and only
     for the sample-data folders (another missing folder gets the plain message)."""
