@@ -8,8 +8,7 @@ import json
 import os.path as osp
 from copy import deepcopy
 
-import yaml
-
+from faig import safe_yaml
 from faig.errors import InputError, one_line
 from faig.specs import network
 
@@ -21,22 +20,18 @@ def preset(name, scale):
 
 def parse_network_option(text):
     """``--network_g`` value: a YAML file (whole file or its ``network_g`` entry) or inline YAML/JSON."""
-    try:
-        if osp.isfile(text):
-            with open(text) as f:
-                opt = yaml.safe_load(f)
-            opt = opt.get('network_g', opt) if isinstance(opt, dict) else opt
-            source = text
-        else:
-            source = '--network_g'
-            if text.lower().endswith(('.yml', '.yaml', '.json')) and not any(c in text for c in '{}:\n'):
-                raise InputError(f'{text}: file not found (--network_g: a YAML file or inline YAML)')
-            try:
-                opt = json.loads(text)
-            except json.JSONDecodeError:
-                opt = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f'{source}: not valid YAML ({getattr(exc, "problem", None) or one_line(exc)})') from None
+    if osp.isfile(text):
+        source = text
+        opt = safe_yaml.load_file(text)
+        opt = opt.get('network_g', opt) if isinstance(opt, dict) else opt
+    else:
+        source = '--network_g'
+        if text.lower().endswith(('.yml', '.yaml', '.json')) and not any(c in text for c in '{}:\n'):
+            raise InputError(f'{text}: file not found (--network_g: a YAML file or inline YAML)')
+        try:
+            opt = json.loads(text)
+        except json.JSONDecodeError:
+            opt = safe_yaml.load(text, source)
     if not isinstance(opt, dict) or 'type' not in opt:
         raise InputError(f'{source}: network option must be a mapping with a "type" (a registered arch)')
     return opt

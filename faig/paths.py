@@ -31,3 +31,13 @@ def default_model(net, kind):
     """The original's ``experiments/<net>/<kind>_model.pth`` if present, else the bundled model."""
     original = f'experiments/{net}/{kind}_model.pth'
     return original if osp.isfile(original) else f'{BUNDLED_MODELS}/{net}/{kind}_model.pth'
+
+
+def from_caller(path, root):
+    """A path given on the command line (relative to the caller's working directory), as a tool that then changes
+    to the repository ``root`` must use it: relative to ``root`` when inside it (as the defaults and the records
+    name such paths), else absolute."""
+    import os
+    full = osp.abspath(osp.expanduser(path))
+    inside = osp.relpath(full, root)
+    return full if inside == '..' or inside.startswith('..' + os.sep) else inside

@@ -22,6 +22,7 @@ from faig.attribution.ranking import rank, read_index
 from faig.data.image_io import write_bytes
 from faig.errors import InputError
 from faig.evaluation.comparison import read_comparison
+from faig.evaluation.gradient_map import NOTHING_MEASURABLE, below_resolution
 from faig.evaluation.location import describe_location, filter_location
 from faig.evaluation.masking import num_selected
 from faig.paths import BUNDLED_MODELS
@@ -91,6 +92,8 @@ def finding_masking_ratio(results, pair=DEFAULT_PAIR):
     degradations (a, b)."""
     a, b = pair
     sa, sb = degradation(a), degradation(b)
+    if below_resolution(results.values()):
+        return Check(False, {'nothing_measurable': True}, f'{NOTHING_MEASURABLE[0].upper()}{NOTHING_MEASURABLE[1:]}.')
     aa, ba = results[('faig', 1, a, a)], results[('faig', 1, b, a)]
     bb, ab = results[('faig', 1, b, b)], results[('faig', 1, a, b)]
     ratio_a, ratio_b = aa / max(ba, 1e-12), bb / max(ab, 1e-12)
@@ -104,6 +107,8 @@ def finding_masking_ratio(results, pair=DEFAULT_PAIR):
 
 def finding_faig_beats_others(results, proportions, pair=DEFAULT_PAIR):
     """Finding 2: FAIG's filters change the matching function more than the other methods' at every proportion."""
+    if below_resolution(results.values()):
+        return Check(False, {'nothing_measurable': True}, f'{NOTHING_MEASURABLE[0].upper()}{NOTHING_MEASURABLE[1:]}.')
     failures = []
     a, b = pair
     others = compared_methods(results)
@@ -166,6 +171,9 @@ def finding_modulation(lambdas, values):
     lambdas, values = np.asarray(lambdas, dtype=np.float64), np.asarray(values, dtype=np.float64)
     order = np.argsort(lambdas, kind='stable')  # a run may list its λ in any order
     lambdas, values = lambdas[order], values[order]
+    if below_resolution(values[np.abs(lambdas - 1) > 1e-9]):  # λ = 1 is the target itself: 0 there by definition
+        return Check(False, {'lambdas': lambdas.tolist(), 'output_difference': values.tolist(),
+                             'nothing_measurable': True}, f'{NOTHING_MEASURABLE[0].upper()}{NOTHING_MEASURABLE[1:]}.')
     below = values[lambdas <= 1 + 1e-9]
     above = values[lambdas >= 1 - 1e-9]
     monotone = bool(np.all(np.diff(below) <= 1e-9) and np.all(np.diff(above) >= -1e-9))

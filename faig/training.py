@@ -14,17 +14,20 @@ constructor arguments of the classes named by ``type`` (network, optimizer, sche
 A typo'd key is not just ignored by basicsr: an unknown ``path`` key, for one, becomes a folder
 (``make_exp_dirs`` creates every ``path`` entry it does not know).
 """
+import contextlib
 import difflib
 import importlib.util
 import inspect
 import numbers
 import os.path as osp
 import re
+import tempfile
 from types import SimpleNamespace
 
 import yaml
 
-from faig.errors import InputError, cli, one_line
+from faig import safe_yaml
+from faig.errors import InputError, WriteError, cli, one_line
 from faig.paths import sample_data_hint
 
 # keys basicsr itself reads, per section (basicsr 1.4.2)
@@ -140,6 +143,15 @@ class _Checker:
         for key in sorted(required):
             if key not in section:
                 self.fail(f'{where}: missing option {key!r} (needed by {registry_kind or section.get("type")})')
+        for key, param in inspect.signature(func).parameters.items():
+            if isinstance(param.default, bool) and key in section:
+                self.boolean(f'{where}.{key}', section[key])
+
+    def boolean(self, where, value):
+        """true or false (a text such as "no" is truthy in Python: refused, not read as True)."""
+        if value is not None and not isinstance(value, bool):
+            hint = ' (YAML reads yes/no/on/off unquoted as true/false)' if isinstance(value, str) else ''
+            self.fail(f'{where}: must be true or false, got {value!r}{hint}')
 
     def number(self, where, value, low=None, high=None, integer=False, low_open=False, high_open=False):
         """A number (YAML int or float, not bool) within bounds; integer: a whole number (``!!float 1e4`` ok)."""
@@ -168,6 +180,50 @@ class _Checker:
             self.fail(f'{where}: must be {rule}, got {value!r}{hint}')
 
 
+# options read as booleans wherever they appear (datasets, train, val, logger, path: strict_load_<net>)
+BOOL_KEYS = {'use_flip', 'use_hflip', 'use_rot', 'use_shuffle', 'pin_memory', 'persistent_workers', 'save_img', 'pbar',
+             'autocast_bf16', 'channels_last', 'use_tb_logger', 'find_unused_parameters', 'test_y_channel'}
+
+
+def _check_booleans(c, where, value):
+    """Every boolean option of ``value`` (a section, walked): true or false."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f'{where}.{key}' if where else str(key)
+            if key in BOOL_KEYS or str(key).startswith('strict_load_'):
+                c.boolean(name, item)
+            _check_booleans(c, name, item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_booleans(c, where, item)
+
+
+# experiments/<name> that are the project's own (bundled models, the study scripts' records), not a run's
+RESERVED_EXPERIMENT_NAMES = ('pretrained', 'README.md', 'retrain_study')
+
+
+def experiment_name_problem(name, root_path=None, debug=False):
+    """Why ``name`` cannot name a training run, or None. A fresh run renames an existing ``experiments/<name>``
+    (and ``tb_logger/<name>``) aside before it writes there: a name with a path separator or ``..`` reaches
+    outside experiments/, a reserved one or one of a file or of a folder that is not a run's would move
+    the project's or the user's files."""
+    if not isinstance(name, str) or not name.strip() or any(sep in name for sep in ('/', '\\', '\0', '\n')) or \
+            name.startswith('.') or name != name.strip():
+        return ('must be a non-empty name without slashes, a leading dot or surrounding spaces (it names '
+                f'experiments/<name>), got {name!r}')
+    if debug and not name.startswith('debug'):
+        name = f'debug_{name}'
+    if name.lower() in {reserved.lower() for reserved in RESERVED_EXPERIMENT_NAMES}:
+        return f'{name!r} is reserved (experiments/{name} holds the project\'s own files); choose another name'
+    entry = osp.join(root_path if root_path is not None else '.', 'experiments', name)
+    if osp.islink(entry) or (osp.lexists(entry) and not osp.isdir(entry)):
+        return f'experiments/{name} exists and is not a training run\'s folder; choose another name'
+    if osp.isdir(entry) and not any(osp.isdir(osp.join(entry, sub)) for sub in ('models', 'training_states')):
+        return (f'experiments/{name} is a folder of other files, not a training run\'s (no models/ or '
+                'training_states/); choose another name')
+    return None
+
+
 def _is_float(text):
     try:
         float(text)
@@ -194,16 +250,7 @@ def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None,
     faig.register()
     from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY, MODEL_REGISTRY
 
-    if not osp.isfile(opt_path):
-        raise InputError(f'{opt_path}: option file not found')
-    try:
-        with open(opt_path) as f:
-            opt = yaml.safe_load(f)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f'{opt_path}: invalid YAML ({str(exc).splitlines()[0]})') from exc
-    if not isinstance(opt, dict):
-        raise InputError(f'{opt_path}: expected a mapping of options')
-    apply_force_yml(opt_path, opt, force_yml)
+    opt = read_options(opt_path, force_yml)
     c = _Checker(opt_path, opt)
     for key in ('name', 'model_type', 'scale', 'num_gpu', 'network_g', 'datasets', 'path', 'train', 'logger'):
         if key not in opt:
@@ -222,9 +269,11 @@ def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None,
     top_known = TOP_LEVEL_KEYS | set(networks) | (model_keys['top'] if model_keys else set())
     if model_keys is not None:
         c.known_keys('', opt, top_known)
+    problem = experiment_name_problem(opt['name'], root_path, debug)
+    if problem:
+        c.fail(f'name: {problem}')
     name = opt['name']
-    if not isinstance(name, str) or not name.strip() or '/' in name or '\\' in name:
-        c.fail(f'name: must be a non-empty name without slashes (it names experiments/<name>), got {name!r}')
+    _check_booleans(c, '', opt)
     c.number('scale', opt['scale'], low=1, integer=True)
     scale = int(opt['scale'])
     num_gpu = opt['num_gpu']
@@ -341,6 +390,11 @@ def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None,
         train_cls = DATASET_REGISTRY.get(datasets['train']['type'])
         _check_training_data(c, c.section('datasets.train', datasets['train']), train_cls, scale)
         resume_iter, resume_where, models_folder = _check_resume_state(c, auto_resume, root_path, debug)
+        resume_checker = getattr(model_cls, 'check_resume', None)  # e.g. ReTrainModel: the same selection
+        if resume_iter is not None and resume_checker is not None:
+            problem = resume_checker(opt, osp.dirname(models_folder))
+            if problem:
+                c.fail(problem)
         _check_checkpoints(c, networks, model_cls, resume_iter, resume_where, models_folder)
     return opt
 
@@ -471,6 +525,37 @@ def _lmdb_sizes(folder):
     return sizes
 
 
+def _lmdb_checked_sizes(c, where, folder, keys):
+    """``{key: (height, width)}`` of the lmdb at ``folder`` for ``keys`` (the ones its meta_info.txt lists),
+    each read from the image header of its stored value: a key missing from the database, a value that is
+    not an image, or a size other than meta_info.txt says is refused here (basicsr would crash mid-training)."""
+    import io
+
+    import lmdb as lmdb_module
+    from PIL import Image
+    listed = _lmdb_sizes(folder)
+    sizes = {}
+    try:
+        env = lmdb_module.open(folder, readonly=True, lock=False, readahead=False, meminit=False)
+    except lmdb_module.Error as exc:
+        c.fail(f'{where}: {folder}: not a readable lmdb ({one_line(exc)})')
+    with env, env.begin(write=False) as txn:
+        for key in keys:
+            value = txn.get(str(key).encode())
+            if value is None:
+                c.fail(f'{where}: {folder}: meta_info.txt lists {key!r}, which the lmdb does not hold')
+            try:
+                with Image.open(io.BytesIO(value)) as img:
+                    width, height = img.size
+            except Exception:  # noqa: BLE001 - whatever PIL says, the value is no image
+                c.fail(f'{where}: {folder}: the value of key {key!r} is not an image')
+            if listed.get(key) is not None and tuple(listed[key]) != (height, width):
+                c.fail(f'{where}: {folder}: meta_info.txt gives {key!r} height {listed[key][0]}, width '
+                       f'{listed[key][1]}, but the stored image is height {height}, width {width}')
+            sizes[key] = (height, width)
+    return sizes
+
+
 def _training_images(c, where, dataset, dataset_cls):
     """The training images as ``[{'gt': (name, size), 'lq': (name, size)}]`` (no 'lq' for a GT-only set;
     size: ``(height, width)`` from an lmdb's meta_info.txt, None when unknown, _ON_DISK for a file whose
@@ -489,7 +574,7 @@ def _training_images(c, where, dataset, dataset_cls):
         except InputError as exc:
             c.fail(f'{where}: {one_line(exc)}')
         if lmdb:
-            sizes = _lmdb_sizes(gt_folder)
+            sizes = _lmdb_checked_sizes(c, where, gt_folder, paths)
             return [{'gt': (f'{gt_folder} (lmdb key {key})', sizes.get(key))} for key in paths]
         return [{'gt': (path, _ON_DISK)} for path in paths]
     if dataset_cls is PairedImageDataset:
@@ -510,7 +595,8 @@ def _training_images(c, where, dataset, dataset_cls):
         except (AssertionError, ValueError, OSError) as exc:
             c.fail(f'{where}: {one_line(exc)}')
         if lmdb:
-            lq_sizes, gt_sizes = _lmdb_sizes(folders[0]), _lmdb_sizes(folders[1])
+            lq_sizes = _lmdb_checked_sizes(c, where, folders[0], [p['lq_path'] for p in pairs])
+            gt_sizes = _lmdb_checked_sizes(c, where, folders[1], [p['gt_path'] for p in pairs])
             return [{'gt': (f'{folders[1]} (lmdb key {p["gt_path"]})', gt_sizes.get(p['gt_path'])),
                      'lq': (f'{folders[0]} (lmdb key {p["lq_path"]})', lq_sizes.get(p['lq_path']))} for p in pairs]
         return [{'gt': (p['gt_path'], _ON_DISK), 'lq': (p['lq_path'], _ON_DISK)} for p in pairs]
@@ -704,24 +790,61 @@ def _check_checkpoints(c, networks, model_cls, resume_iter, resume_where, models
                 c.fail(f'{where}: {ckpt} ({name}) does not fit {net} {arch} {arch_summary(opt[net])}: {mismatch}')
 
 
+def read_options(opt_path, force_yml=None):
+    """The options of the YAML file ``opt_path`` with ``--force_yml`` applied, read as data (faig.safe_yaml)."""
+    if not osp.isfile(opt_path):
+        raise InputError(f'{opt_path}: option file not found')
+    opt = safe_yaml.load_file(opt_path)
+    if not isinstance(opt, dict):
+        raise InputError(f'{opt_path}: expected a mapping of options')
+    return apply_force_yml(opt_path, opt, force_yml)
+
+
 def apply_force_yml(opt_path, opt, entries):
-    """Apply basicsr's ``--force_yml a:b=value`` overrides to ``opt`` (as basicsr will) so that they are
-    checked too; a malformed entry or a missing parent section is an InputError."""
-    from basicsr.utils.options import _postprocess_yml_value
+    """Apply ``--force_yml a:b=value`` overrides to ``opt``. The value is read as YAML reads it (``no`` is false,
+    ``[1, 2]`` a list, ``'[v2] a.pth'`` a text), never evaluated: basicsr's own parser ``eval()``s a value
+    starting with ``[``, and train.py does not use it. A malformed entry, a value that is not YAML or a
+    missing parent section is an InputError."""
     for entry in entries or ():
-        if entry.count('=') != 1:
+        keys, sep, text = (part.strip() for part in entry.partition('='))
+        if not sep or not keys:
             raise InputError(f'--force_yml: expected section:key=value, got {entry!r}')
-        keys, value = (part.strip() for part in entry.split('='))
-        *parents, last = keys.split(':')
-        section = opt
-        for depth, key in enumerate(parents):
-            if not isinstance(section, dict) or key not in section:
-                raise InputError(f'--force_yml: {entry!r}: {opt_path} has no section {":".join(parents[:depth + 1])!r}')
-            section = section[key]
-        if not isinstance(section, dict) or not last:
-            raise InputError(f'--force_yml: {entry!r}: {":".join(parents) or "the top level"} is not a section')
-        section[last] = _postprocess_yml_value(value)
+        if not text:
+            raise InputError(f'--force_yml: {entry!r}: no value (write ~ for none)')
+        try:
+            value = safe_yaml.parse_value(text, f'--force_yml: {entry!r}')
+        except InputError as exc:
+            raise InputError(f'{exc}; quote a text value: {keys}="..."') from None
+        set_option(opt, keys, value, f'--force_yml: {entry!r}: ', opt_path)
     return opt
+
+
+def set_option(opt, keys, value, where, opt_path):
+    """``opt[a][b] = value`` for ``keys`` ``a:b`` (the parent sections must exist); ``where`` starts the error."""
+    *parents, last = keys.split(':')
+    section = opt
+    for depth, key in enumerate(parents):
+        if not isinstance(section, dict) or key not in section:
+            raise InputError(f'{where}{opt_path} has no section {":".join(parents[:depth + 1])!r}')
+        section = section[key]
+    if not isinstance(section, dict) or not last:
+        raise InputError(f'{where}{":".join(parents) or "the top level"} is not a section')
+    section[last] = value
+
+
+@contextlib.contextmanager
+def options_file(config, settings):
+    """A copy of the option file ``config`` with ``settings`` ({'section:key': value}) set, in a temporary folder
+    (removed afterwards; train.py copies the file into the experiment folder): how the project's scripts give
+    train.py paths and other values as data, not as --force_yml text that would be parsed again."""
+    opt = read_options(config)
+    for keys, value in settings.items():
+        set_option(opt, keys, value, f'{keys}: ', config)
+    with tempfile.TemporaryDirectory(prefix='faig-options-') as folder:
+        path = osp.join(folder, osp.basename(config))
+        with open(path, 'w', encoding='utf-8') as f:
+            yaml.safe_dump(opt, f, sort_keys=False, allow_unicode=True)
+        yield path
 
 
 def parse_train_args(argv=None):
@@ -738,6 +861,123 @@ def parse_train_args(argv=None):
     return parser.parse_args(argv)
 
 
+def parse_options(root_path, args):
+    """basicsr's ``parse_options`` (utils/options.py) for train.py, with the file and ``--force_yml`` read as data
+    (read_options) instead of through basicsr's parser, which ``eval()``s override values."""
+    import random
+
+    import torch
+    from basicsr.utils import set_random_seed
+    from basicsr.utils.dist_util import get_dist_info, init_dist
+    opt = read_options(args.opt, args.force_yml)
+    opt['dist'] = args.launcher != 'none'
+    if opt['dist']:
+        if args.launcher == 'slurm' and 'dist_params' in opt:
+            init_dist(args.launcher, **opt['dist_params'])
+        else:
+            init_dist(args.launcher)
+    else:
+        print('Disable distributed.', flush=True)
+    opt['rank'], opt['world_size'] = get_dist_info()
+    if opt.get('manual_seed') is None:
+        opt['manual_seed'] = random.randint(1, 10000)
+    set_random_seed(opt['manual_seed'] + opt['rank'])
+    opt['auto_resume'] = args.auto_resume
+    opt['is_train'] = True
+    if args.debug and not opt['name'].startswith('debug'):
+        opt['name'] = 'debug_' + opt['name']
+    if opt['num_gpu'] == 'auto':
+        opt['num_gpu'] = torch.cuda.device_count()
+    for phase, dataset in opt['datasets'].items():
+        dataset['phase'] = phase.split('_')[0]
+        if 'scale' in opt:
+            dataset['scale'] = opt['scale']
+        for key in ('dataroot_gt', 'dataroot_lq'):
+            if dataset.get(key) is not None:
+                dataset[key] = osp.expanduser(dataset[key])
+    for key, value in opt['path'].items():
+        if value is not None and ('resume_state' in key or 'pretrain_network' in key):
+            opt['path'][key] = osp.expanduser(value)
+    root = osp.join(root_path, 'experiments', opt['name'])
+    opt['path'].update(experiments_root=root, models=osp.join(root, 'models'), log=root,
+                       training_states=osp.join(root, 'training_states'), visualization=osp.join(root, 'visualization'))
+    if 'debug' in opt['name']:
+        if 'val' in opt:
+            opt['val']['val_freq'] = 8
+        opt['logger']['print_freq'] = 1
+        opt['logger']['save_checkpoint_freq'] = 8
+    return opt, args
+
+
+def save_whole(obj, path):
+    """``torch.save`` that lands whole or not at all (temporary file, then rename): a full disk leaves the last
+    complete checkpoint, never a truncated one under its name; the failure is a WriteError."""
+    import io
+
+    import torch
+
+    from faig.data.image_io import write_bytes
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    try:
+        write_bytes(path, buffer.getvalue())
+    except InputError as exc:
+        raise WriteError(f'{exc}; training stopped, the checkpoints written before are kept') from None
+
+
+def save_network(self, net, net_label, current_iter, param_key='params'):
+    """BaseModel.save_network written with save_whole: basicsr retries a failed save and then goes on
+    ("Just ignore it"), ending with exit status 0 and a truncated or missing ``net_g_latest.pth``."""
+    nets = net if isinstance(net, list) else [net]
+    keys = param_key if isinstance(param_key, list) else [param_key]
+    saved = {}
+    for one, key in zip(nets, keys):
+        state = self.get_bare_model(one).state_dict()
+        saved[key] = {(name[len('module.'):] if name.startswith('module.') else name): value.cpu()
+                      for name, value in state.items()}
+    label = 'latest' if current_iter == -1 else current_iter
+    save_whole(saved, osp.join(self.opt['path']['models'], f'{net_label}_{label}.pth'))
+
+
+def save_training_state(self, epoch, current_iter):
+    """BaseModel.save_training_state written with save_whole (see save_network)."""
+    if current_iter == -1:
+        return
+    state = {'epoch': epoch, 'iter': current_iter, 'optimizers': [o.state_dict() for o in self.optimizers],
+             'schedulers': [s.state_dict() for s in self.schedulers]}
+    save_whole(state, osp.join(self.opt['path']['training_states'], f'{current_iter}.state'))
+
+
+@contextlib.contextmanager
+def experiment_lock(root_path, name):
+    """One train.py per experiment: a FolderLock held beside ``experiments/<name>`` (in ``experiments/.locks/``:
+    a fresh run renames an existing ``experiments/<name>`` aside, and a lock inside would go with it)."""
+    from faig.outputs import FolderLock
+    lock = FolderLock(osp.join(root_path, 'experiments', '.locks', name))
+    try:
+        lock.acquire()
+    except InputError as exc:
+        raise InputError(str(exc).replace(lock.folder, osp.join('experiments', name), 1)) from None
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def run_pipeline(root_path, args):
+    """basicsr's train_pipeline with the options of parse_options and checkpoints saved whole; an OS error
+    (read-only or full disk) is one line."""
+    from basicsr import train as basicsr_train
+    from basicsr.models.base_model import BaseModel
+    basicsr_train.parse_options = lambda root, is_train=True: parse_options(root, args)
+    BaseModel.save_network, BaseModel.save_training_state = save_network, save_training_state
+    try:
+        basicsr_train.train_pipeline(root_path)
+    except OSError as exc:
+        where = exc.filename or osp.join(root_path, 'experiments')
+        raise WriteError(f'{where}: {exc.strerror or one_line(exc)}; training stopped') from None
+
+
 @cli
 def train(root_path):
     """Entry point of ``train.py``: same command line as BasicSR (-opt, --auto_resume, ...)."""
@@ -747,6 +987,9 @@ def train(root_path):
         if not torch.cuda.is_available():
             raise InputError(f'--launcher: {args.launcher} needs CUDA GPUs (basicsr 1.4.2 has no distributed '
                              'training on the CPU); leave it out')
-    check_options(args.opt, args.auto_resume, force_yml=args.force_yml, root_path=root_path, debug=args.debug)
-    from basicsr.train import train_pipeline
-    train_pipeline(root_path)
+    opt = check_options(args.opt, args.auto_resume, force_yml=args.force_yml, root_path=root_path, debug=args.debug)
+    name = opt['name'] if args.debug is False or opt['name'].startswith('debug') else f'debug_{opt["name"]}'
+    from faig.cli.args import require_output_folder
+    require_output_folder(osp.join(root_path, 'experiments', name), 'the experiment folder')
+    with experiment_lock(root_path, name):
+        run_pipeline(root_path, args)

@@ -38,9 +38,11 @@ def build_parser():
     from faig.cli.args import Parser, percent
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', default='srresnet', choices=['srresnet', 'srcnn_style'])
-    parser.add_argument('--set_root', default='datasets/DegradationSet',
-                        help='labelled set (made with scripts/make_degradation_set.py\'s defaults when missing)')
-    parser.add_argument('--models_dir', default='experiments/pretrained', help='<net>/{baseline,target}_model.pth')
+    parser.add_argument('--set_root', default=None,
+                        help='labelled set (made with scripts/make_degradation_set.py\'s defaults when missing; '
+                        'default: datasets/DegradationSet)')
+    parser.add_argument('--models_dir', default=None,
+                        help='<net>/{baseline,target}_model.pth (default: the bundled pairs, experiments/pretrained)')
     parser.add_argument('--rankings_dir', default=None,
                         help='folder with blur_index.txt and noise_index.txt (default: the FAIG rankings of '
                         'reproduce.py, results/Interpret/neuron-search/<net>/SampleSet_crop64/faig)')
@@ -58,6 +60,12 @@ def build_parser():
 
 def parse_args(argv=None):
     args = build_parser().parse_args(argv)
+    from faig.paths import from_caller
+    for name in ('set_root', 'models_dir', 'rankings_dir', 'out'):  # read after main's chdir to the repository
+        if getattr(args, name) is not None:
+            setattr(args, name, from_caller(getattr(args, name), ROOT))
+    args.set_root = args.set_root or 'datasets/DegradationSet'
+    args.models_dir = args.models_dir or 'experiments/pretrained'
     args.rankings_dir = args.rankings_dir or f'results/Interpret/neuron-search/{args.net}/SampleSet_crop64/faig'
     args.out = args.out or f'results/degradation_prediction/{args.net}'
     return args

@@ -58,13 +58,21 @@ def parse_args(argv=None):
     parser.add_argument('--rankings_dir', default=None,
                         help='folder with faig/, ig/, abs_filter_change/ rankings (default: those of reproduce.py, '
                         'results/Interpret/neuron-search/<net>/SampleSet_crop64)')
-    parser.add_argument('--models_dir', default='experiments/pretrained', help='<net>/{baseline,target}_model.pth')
+    parser.add_argument('--models_dir', default=None,
+                        help='<net>/{baseline,target}_model.pth (default: the bundled pairs, experiments/pretrained)')
     parser.add_argument('--speed', default='bf16_channels_last', choices=['fp32', 'bf16_channels_last'],
                         help='training step of every run (FastSRModel options; the same for all runs)')
     parser.add_argument('--out', default=None, help='default results/retrain_study/<net>')
     parser.add_argument('--report_only', action='store_true', help='write the table from the recorded runs')
+    parser.add_argument('--allow_other_models', action='store_true',
+                        help='use rankings whose meta.json records other models than --models_dir holds')
     args = parser.parse_args(argv)
+    from faig.paths import from_caller
+    for name in ('rankings_dir', 'models_dir', 'out'):  # read after main's chdir to the repository
+        if getattr(args, name) is not None:
+            setattr(args, name, from_caller(getattr(args, name), ROOT))
     args.rankings_dir = args.rankings_dir or f'results/Interpret/neuron-search/{args.net}/SampleSet_crop64'
+    args.models_dir = args.models_dir or 'experiments/pretrained'
     args.out = args.out or f'results/retrain_study/{args.net}'
     return args
 
@@ -75,8 +83,9 @@ def run_name(net, deg, selection, iterations, proportion):
 
 # ---- selections -----------------------------------------------------------------------------------
 
-def selections(args, deg, space):
-    """{selection: filter indices}, every one with the same count as FAIG's top p %."""
+def selections(args, deg, space, also=()):
+    """{selection: filter indices} for ``args.selections`` and ``also``, every one with the same count as FAIG's
+    top p %."""
     import numpy as np
     from faig.attribution.ranking import read_index
     from faig.evaluation.masking import num_selected
@@ -95,7 +104,7 @@ def selections(args, deg, space):
         entry = space.entries[layer]
         per_layer.append(entry.offset + rng.choice(entry.count, int((layers == layer).sum()), replace=False))
     chosen['random_per_layer'] = np.concatenate(per_layer)
-    return {s: np.asarray(chosen[s], dtype=np.int64) for s in args.selections}
+    return {s: np.asarray(chosen[s], dtype=np.int64) for s in dict.fromkeys((*args.selections, *also))}
 
 
 def selection_file(path, chosen, num_filters):
@@ -165,8 +174,21 @@ def connections(net, baseline, target, space, chosen, deg, seed):
 
 # ---- the study --------------------------------------------------------------------------------------
 
-def train_run(args, name, config, overrides, log_folder, key):
+def run_settings(overrides, values):
+    """{'section:key': value} of the overrides a run's key records (``section:key=text``): ``values`` as they are
+    (names and paths: data, never parsed), the other texts read as YAML (faig.safe_yaml)."""
+    from faig.safe_yaml import parse_value
+    settings = {}
+    for entry in overrides:
+        key, _, text = entry.partition('=')
+        settings[key] = values[key] if key in values else parse_value(text, entry)
+    return settings
+
+
+def train_run(args, name, config, settings, log_folder, key):
     """train.py for one selection (resumes a stopped run of the same key); returns (net_g_latest.pth, wall seconds).
+    ``settings`` ({'section:key': value}) are set in a copy of ``config`` as data (faig.training.options_file):
+    paths never pass through --force_yml text.
 
     The key of each started run is kept in experiments/retrain_study/<net>/keys/ (BasicSR may archive the
     experiment folder itself): a folder left under this name by a run of other or unknown settings (another
@@ -182,10 +204,14 @@ def train_run(args, name, config, overrides, log_folder, key):
     write_bytes(key_path, json_bytes(key))
     latest = osp.join(folder, 'models', 'net_g_latest.pth')
     if not osp.isfile(latest):
-        cmd = [sys.executable, 'train.py', '-opt', config, '--auto_resume', '--force_yml', *overrides]
-        print('$ ' + ' '.join(cmd), flush=True)
-        start = time.time()
-        subprocess.run(cmd, cwd=ROOT, check=True)
+        from faig.training import options_file
+        with options_file(config, settings) as run_config:
+            cmd = [sys.executable, 'train.py', '-opt', run_config, '--auto_resume']
+            print(f'$ {" ".join(cmd)}  ({config} with {settings})', flush=True)
+            start = time.time()
+            code = subprocess.run(cmd, cwd=ROOT).returncode
+        if code:
+            sys.exit(code)  # train.py said why
         print(f'{name}: {time.time() - start:.0f} s', flush=True)
     logs = sorted(glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')), key=osp.getmtime)
     seconds = 0.0
@@ -252,6 +278,11 @@ def main(argv=None):
     from faig.outputs import FolderLock, commit_files
     from faig.stamps import sha1_file
     baseline, target = (load_params(models[k]) for k in ('baseline', 'target'))
+    from faig.attribution.ranking import check_provenance
+    from faig.stamps import state_digest
+    given = {'baseline': state_digest(baseline), 'target': state_digest(target)}
+    for method in ('faig', *[s for s in args.selections if s in ('ig', 'abs_filter_change')]):
+        check_provenance(osp.join(args.rankings_dir, method), given, args.allow_other_models)  # made for these models
     space = FilterSpace(target)
     net = build_network(preset(args.net, 2)).eval()
     study_path = osp.join(args.out, 'study.json')
@@ -266,19 +297,24 @@ def main(argv=None):
         speed = ['model_type=ReTrainModel'] if args.speed == 'fp32' else [
             'train:autocast_bf16=true', 'train:channels_last=true']
         for deg in args.functions:
-            chosen = selections(args, deg, space)
+            chosen = selections(args, deg, space, also=('faig', ))  # FAIG's: the connections, whatever is retrained
             if not args.report_only:
                 study.setdefault('connections', {})[deg] = connections(net, baseline, target, space, chosen['faig'],
                                                                        deg, args.seed)
-            for selection, filters in chosen.items():
+            for selection in args.selections:
+                filters = chosen[selection]
                 name = run_name(args.net, deg, selection, args.iterations, args.proportion)
                 sel_path = osp.join(args.out, 'selections', f'{deg}_{selection}.txt')
                 selection_file(sel_path, filters, space.num_filters)
+                ratio = len(filters) / space.num_filters + 1e-12
                 overrides = [f'name={name}', f'train:finetuned_neuron_index_file={sel_path}',
-                             f'train:neuron_ratio={len(filters) / space.num_filters + 1e-12!r}',
+                             f'train:neuron_ratio={ratio!r}',
                              f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]',
                              f'val:val_freq={args.iterations}', 'logger:save_checkpoint_freq=250',
                              f'path:pretrain_network_g={models["baseline"]}', *TRAIN_DATA[deg], *speed]
+                settings = run_settings(overrides, {'name': name, 'train:finetuned_neuron_index_file': sel_path,
+                                                    'train:neuron_ratio': ratio,
+                                                    'path:pretrain_network_g': models['baseline']})
                 key = {'config': config, 'config_sha1': sha1_file(config), 'overrides': overrides,
                        'selection_sha1': sha1_file(sel_path), 'baseline_sha1': study['reference']['models']['baseline']}
                 done = study['runs'].get(name)
@@ -286,7 +322,7 @@ def main(argv=None):
                     continue
                 if args.report_only:
                     continue
-                weights, seconds = train_run(args, name, config, overrides, osp.join(args.out, 'logs'), key)
+                weights, seconds = train_run(args, name, config, settings, osp.join(args.out, 'logs'), key)
                 state = load_params(weights, 'params_ema')
                 psnr = psnr_per_image(net, state, osp.join('experiments', 'retrain_study', args.net, 'outputs', name))
                 study['runs'][name] = {'key': key, 'function': deg, 'selection': selection, 'filters': len(filters),

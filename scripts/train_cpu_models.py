@@ -59,17 +59,25 @@ def latest_weights(name):
     return osp.join(ROOT, 'experiments', name, 'models', 'net_g_latest.pth')
 
 
-def run_stage(config, force_yml=()):
+def run_stage(config, force_yml=(), settings=None):
+    """train.py on ``config`` with the user's ``force_yml`` overrides; ``settings`` ({'section:key': value}, e.g.
+    the path a period starts from) are set in a copy of the config as data (faig.training.options_file), never
+    passed as --force_yml text."""
+    import contextlib
     name = experiment_name(config)
     latest = latest_weights(name)
     if osp.isfile(latest):
         print(f'{name}: finished earlier, skipped')
         return latest, None
     start = time.time()
-    command = [sys.executable, osp.join(ROOT, 'train.py'), '-opt', config, '--auto_resume']
-    if force_yml:
-        command += ['--force_yml', *force_yml]
-    code = subprocess.run(command, cwd=ROOT).returncode
+    with contextlib.ExitStack() as stack:
+        if settings:
+            from faig.training import options_file
+            config = stack.enter_context(options_file(config, settings))
+        command = [sys.executable, osp.join(ROOT, 'train.py'), '-opt', config, '--auto_resume']
+        if force_yml:
+            command += ['--force_yml', *force_yml]
+        code = subprocess.run(command, cwd=ROOT).returncode
     if code:
         sys.exit(code)  # train.py printed why
     return latest, time.time() - start
@@ -154,11 +162,12 @@ def check_overrides(opt, config, overrides):
 
 def checked_options(config, overrides):
     """The options of ``config`` (YAML), after refusing ``--force_yml`` entries it cannot take."""
-    import yaml
+    from faig.safe_yaml import load_file
     if not osp.isfile(config):
         raise InputError(f'{shown(config)}: option file not found')
-    with open(config) as f:
-        opt = yaml.safe_load(f)
+    opt = load_file(config, shown(config))
+    if not isinstance(opt, dict):
+        raise InputError(f'{shown(config)}: expected a mapping of options')
     check_overrides(opt, config, overrides)
     return opt
 
@@ -175,8 +184,7 @@ def check_same_period(name, force_yml, starting=True, start=None):
     period = {'force_yml': list(force_yml)}
     if osp.isdir(folder):
         if osp.isfile(path):
-            with open(path) as f:
-                period = json.load(f)
+            period = read_period(path)
             started = period['force_yml']
             if started != list(force_yml):
                 raise InputError(f'{shown(path)}: the unfinished period in experiments/{name} started with '
@@ -191,6 +199,24 @@ def check_same_period(name, force_yml, starting=True, start=None):
         os.makedirs(osp.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
             json.dump(period, f)
+    return period
+
+
+def read_period(path):
+    """A period record (``experiments/<name>_period.json``), checked: its values are data that train.py gets
+    (the overrides as --force_yml, the start as a path), so a damaged or edited one is refused."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            period = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise InputError(f'{shown(path)}: unreadable period record ({exc}); remove it and the run folder beside '
+                         'it to start a new period') from None
+    start = period.get('started_from') if isinstance(period, dict) else None
+    if not isinstance(period, dict) or not isinstance(period.get('force_yml'), list) or \
+            not all(isinstance(entry, str) for entry in period['force_yml']) or \
+            (start is not None and not (isinstance(start, dict) and isinstance(start.get('path'), str))):
+        raise InputError(f'{shown(path)}: not a period record (force_yml: a list of texts, started_from.path: '
+                         'a path); remove it and the run folder beside it to start a new period')
     return period
 
 
@@ -242,7 +268,7 @@ def continue_stage(args, out_folder, log_path):
     start = None if args.export_now else start_point(kind, args.net, out_folder)
     period = check_same_period(name, force_yml, starting=not args.export_now, start=start)
     if not args.export_now:
-        run_stage(config, force_yml + [f'path:pretrain_network_g={period["started_from"]["path"]}'])
+        run_stage(config, force_yml, {'path:pretrain_network_g': period['started_from']['path']})
     checkpoint, iteration = newest_checkpoint(name, args.iterations or int(float(opt['train']['total_iter'])))
     if checkpoint is None:
         sys.exit(f'error: experiments/{name}: no checkpoint to export yet')

@@ -24,6 +24,7 @@ from conftest import REPO, run_script  # noqa: E402
 from test_attribution import make_pair  # noqa: E402
 from test_bad_input import MODULATION, NET, NET_ARG, pristine, sandbox, snapshot  # noqa: E402,F401  (fixtures)
 
+from faig.errors import InputError  # noqa: E402
 from faig.networks import build_network  # noqa: E402
 
 GRAY_NET = {**NET, 'num_in_ch': 1, 'num_out_ch': 1}
@@ -320,6 +321,40 @@ def test_python_m_faig_help_and_errors_with_network_g(sandbox):
     line = one_line_error(run_module(sandbox, 'faig', '--network_g', '{"type": "NoSuchArch"}'))
     assert "'NoSuchArch' is not a registered arch" in line
     assert snapshot(sandbox) == before
+
+
+BILLION_LAUGHS = 'a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n' + ''.join(
+    f'{b}: &{b} [{", ".join([f"*{a}"] * 9)}]\n' for a, b in zip('abcdefgh', 'bcdefghi')) + 'type: MSRResNet\n'
+
+
+@pytest.mark.parametrize('content,problem', [
+    (b'network_g:\n  type: MSRResNet\n num_feat: [\n', 'not valid YAML ('),
+    (b'network_g:\n  type: MSRResNet\n  name: caf\xe9\n', 'not valid YAML (not utf-8 text: byte 0xe9'),
+    (BILLION_LAUGHS.encode(), 'not valid YAML (its aliases expand to more than 100000 values; write the values out)'),
+    (b'network_g: &n\n  type: MSRResNet\n  again: *n\n', 'not valid YAML (an alias refers to the node that holds it'),
+    (b'network_g: !!python/object/apply:os.system ["echo hi"]\n', 'not valid YAML (could not determine a constructor'),
+])
+def test_network_g_yaml_file_problems_are_one_line(tmp_path, content, problem):
+    """A syntax error or a non-UTF-8 byte in a --network_g file gave an UnboundLocalError traceback; an alias
+    bomb (a few hundred bytes that expand to billions of values) exhausted memory when the options were walked."""
+    from faig.networks import parse_network_option
+    path = tmp_path / 'net.yml'
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        parse_network_option(str(path))
+    assert str(info.value).startswith(f'{path}: {problem}') and '\n' not in str(info.value), str(info.value)
+
+
+def test_alias_bombs_are_refused_inline_and_in_option_files(tmp_path):
+    from faig.networks import parse_network_option
+    from faig.training import check_options
+    with pytest.raises(InputError, match='^--network_g: not valid YAML .its aliases expand to more than 100000'):
+        parse_network_option(BILLION_LAUGHS)
+    (tmp_path / 'train.yml').write_text(BILLION_LAUGHS)
+    with pytest.raises(InputError, match='train.yml: not valid YAML .its aliases expand to more than 100000'):
+        check_options(str(tmp_path / 'train.yml'))
+    # anchors that expand to little are ordinary YAML
+    assert parse_network_option('{type: MSRResNet, num_feat: &n 4, num_block: *n}')['num_block'] == 4
 
 
 # ---- 5: 1-channel (Y) networks on grayscale images ------------------------------------------------------------

@@ -22,6 +22,7 @@ from test_attribution import TINY_NETS, make_pair  # noqa: E402
 
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.data.degradations import add_gaussian_noise, blur, degrade, gaussian_kernel, quantize  # noqa: E402
+from faig.errors import InputError  # noqa: E402
 from faig.evaluation import degradation_prediction as dp  # noqa: E402
 
 NET = TINY_NETS['srresnet']
@@ -183,6 +184,31 @@ def test_calibration_json_round_trip():
     again = dp.Calibration.from_json(json.loads(json.dumps(calibration.to_json())))
     assert again.predict(values) == calibration.predict(values) == labels
     assert 'blur' in calibration.describe() and 'noise' in calibration.describe()
+
+
+@pytest.mark.parametrize('change,problem', [
+    (lambda c, first, second: c['thresholds'][first].update(value=float('nan')),
+     'threshold value nan is not a finite number'),
+    (lambda c, first, second: c['thresholds'][second]['present'].update(value=float('inf')),
+     'threshold value inf is not a finite number'),
+    (lambda c, first, second: c['thresholds'][second]['absent'].update(direction='sideways'),
+     "threshold direction 'sideways' is not one of above, below"),
+    (lambda c, first, second: c.update(first='jpeg'), "first 'jpeg' is not one of its degradations ['blur', 'noise']"),
+    (lambda c, first, second: c.update(degradations=[first, second, 'jpeg'], first=first),
+     '3 degradations and 2 features; a calibration has two each'),
+])
+def test_a_calibration_with_unusable_thresholds_is_refused(tmp_path, change, problem):
+    """A NaN cut says "absent" for every image and an unknown direction counted as "below": both were used
+    silently; now the file is refused in one line."""
+    values = np.array([[1, 1], [10, 1], [1, 10], [10, 10], [2, 1], [20, 2], [1, 30], [9, 12]], dtype=float)
+    data = dp.fit_calibration(values, ['clean', 'blur', 'noise', 'blur_noise'] * 2).to_json()
+    first = data['first']
+    change(data, first, 'noise' if first == 'blur' else 'blur')
+    path = tmp_path / 'calibration.json'
+    path.write_text(json.dumps(data))  # json writes NaN and Infinity, and reads them back
+    with pytest.raises(InputError) as info:
+        dp.read_calibration(str(path))
+    assert str(info.value) == f'{path}: not a usable calibration ({problem})'
 
 
 def test_second_degradation_gets_one_threshold_per_side():

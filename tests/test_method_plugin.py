@@ -6,6 +6,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 import torch
 
 from conftest import REPO, run_script, save_model_pair, write_test_set
@@ -104,3 +105,19 @@ def test_a_method_in_one_file_runs_through_cli_and_comparison(tmp_path):
     assert wrong.returncode == 2 and 'made for MSRResNet' in wrong.stderr and '--net srresnet' in wrong.stderr
     assert all((tmp_path / p).read_bytes() == data for p, data in kept.items())
     assert not (tmp_path / 'other.md').exists()
+
+
+def test_a_plugin_cannot_replace_a_built_in_method(tmp_path):
+    """A plugin class of the same class and method name as a built-in one (FAIG, 'faig') replaced it silently:
+    the rankings then called 'faig' were the plugin's. It is refused, naming the plugin and the method."""
+    from faig.attribution.methods import METHODS, import_plugin, load_methods
+    from faig.errors import InputError
+    load_methods()
+    built_in = METHODS['faig']
+    (tmp_path / 'shadow.py').write_text(
+        'from faig.attribution.methods import AttributionMethod, register\n\n\n'
+        '@register\nclass FAIG(AttributionMethod):\n    name = "faig"\n')
+    with pytest.raises(InputError, match=r"shadow.py: this plugin \(FAIG_PLUGINS\) failed to load: ValueError: FAIG: "
+                       r"the attribution method name 'faig' is taken by FAIG \(faig.attribution.methods\)"):
+        import_plugin(str(tmp_path / 'shadow.py'))
+    assert METHODS['faig'] is built_in

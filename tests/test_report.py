@@ -118,6 +118,27 @@ def test_robustness_counts_and_names_the_failing_images():
     assert 'no per-image data' in describe_robustness(None)
 
 
+def test_outputs_identical_at_8_bits_are_said_to_measure_nothing(capsys):
+    """Masked outputs that differ from the target's below 1/255 are identical once saved: every difference is
+    0, the tables were all 0.0000 and a flat modulation curve "held" finding 4. The tables and the report
+    now say that nothing was measurable, and no finding holds on zeros."""
+    from faig.evaluation.comparison import markdown_tables, print_tables
+    zeros = results_table(0.0, 0.0, 0.0)
+    methods = ['faig', 'ig', 'abs_filter_change', 'random']
+    assert 'Nothing measurable' in markdown_tables(zeros, methods, [1, 3])
+    print_tables(zeros, methods, [1, 3])
+    assert 'nothing measurable: every output equals its reference' in capsys.readouterr().out
+    assert 'othing measurable' not in markdown_tables(results_table(1.0, 0.1, 0.5), methods, [1, 3])
+    flat = [0.0] * len(LAMBDAS)
+    modulation = {deg: {'lambdas': LAMBDAS, 'output_difference': flat} for deg in ('blur', 'noise')}
+    findings = net_findings(zeros, {}, [1, 3], stats(0.9, 0.5, 0.6, 0.1), {}, modulation)
+    for f in findings:
+        if f['id'] in ('1', '2', '4_blur', '4_noise'):
+            assert not f['holds'] and f['text'].startswith('Nothing measurable'), f
+    assert finding_modulation(LAMBDAS, GOOD_CURVE).holds  # a curve that is 0 only at λ = 1 is measured
+    assert not finding_modulation(LAMBDAS, flat).holds
+
+
 def test_net_findings_mean_holds_while_some_images_fail():
     means, per_image = per_image_tables()
     location = stats(0.9, 0.5, 0.6, 0.1)

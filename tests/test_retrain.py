@@ -149,9 +149,10 @@ def test_bad_selection_is_one_line_before_any_folder(workdir):
     assert not (workdir / 'experiments').exists()
 
 
-def test_study_selections_have_equal_counts_and_the_per_layer_control_keeps_faig_layers(tmp_path):
+def test_study_selections_have_equal_counts_and_the_per_layer_control_keeps_faig_layers(tmp_path, monkeypatch):
     from conftest import load_script
     study = load_script('retrain_study', tmp_path)
+    monkeypatch.chdir(tmp_path)  # the study reads paths relative to its root (it changes there)
     net_opt = TINY_NETS['srresnet']
     state = build_network(net_opt).state_dict()
     space = FilterSpace(state)
@@ -282,26 +283,149 @@ def test_study_of_other_models_is_set_aside_and_not_read(tmp_path):
 
 def test_study_never_reuses_a_run_of_other_settings(tmp_path, monkeypatch):
     """A finished experiment folder under the same name but another key is set aside and trained again."""
+    import subprocess
+    import yaml
     from conftest import load_script
     study = load_script('retrain_study', tmp_path)
     calls = []
 
-    def fake_train(cmd, cwd, check):
+    def fake_train(cmd, cwd):
         calls.append(cmd)
-        name = next(a.split('=', 1)[1] for a in cmd if a.startswith('name='))
+        name = yaml.safe_load(open(cmd[cmd.index('-opt') + 1]))['name']
         models = tmp_path / 'experiments' / name / 'models'
         models.mkdir(parents=True, exist_ok=True)
         (models / 'net_g_latest.pth').write_bytes(b'new')
+        return subprocess.CompletedProcess(cmd, 0)
 
     monkeypatch.setattr(study.subprocess, 'run', fake_train)
     args = study.parse_args(['--net', 'srresnet'])
+    config = tmp_path / 'cfg.yml'
+    config.write_text('name: config\n')
     old = tmp_path / 'experiments/run/models'
     old.mkdir(parents=True)
     (old / 'net_g_latest.pth').write_bytes(b'old, unknown settings')
-    latest, _ = study.train_run(args, 'run', 'cfg.yml', ['name=run'], str(tmp_path / 'logs'), {'k': 1})
+    latest, _ = study.train_run(args, 'run', str(config), {'name': 'run'}, str(tmp_path / 'logs'), {'k': 1})
     assert open(latest, 'rb').read() == b'new' and len(calls) == 1
     assert any('superseded' in n for n in os.listdir(tmp_path / 'experiments'))
-    study.train_run(args, 'run', 'cfg.yml', ['name=run'], str(tmp_path / 'logs'), {'k': 1})
+    study.train_run(args, 'run', str(config), {'name': 'run'}, str(tmp_path / 'logs'), {'k': 1})
     assert len(calls) == 1  # the same key: reused
-    study.train_run(args, 'run', 'cfg.yml', ['name=run'], str(tmp_path / 'logs'), {'k': 2})
+    study.train_run(args, 'run', str(config), {'name': 'run'}, str(tmp_path / 'logs'), {'k': 2})
     assert len(calls) == 2  # another key: trained again
+
+
+def test_study_passes_paths_to_train_py_as_data(tmp_path, monkeypatch):
+    """The selection file and the baseline went to train.py as --force_yml text, which BasicSR's parser eval()s
+    when it starts with '[' (a crash for '[v2] models', code run for a crafted name); they are set in a copy of
+    the option file as values, and the run's key records the same overrides as before."""
+    import subprocess
+    import yaml
+    from conftest import load_script
+    study = load_script('retrain_study', tmp_path)
+    seen = {}
+
+    def fake_train(cmd, cwd):
+        seen['cmd'] = cmd
+        seen['opt'] = yaml.safe_load(open(cmd[cmd.index('-opt') + 1]))
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(study.subprocess, 'run', fake_train)
+    config = tmp_path / 'train_x_retrain.yml'
+    config.write_text(yaml.safe_dump({'name': 'x', 'path': {'pretrain_network_g': None},
+                                      'train': {'scheduler': {'periods': [1]}}, 'val': {}, 'logger': {},
+                                      'datasets': {'train': {}}}))
+    base = "[v2] models/__import__('os').getcwd()/baseline_model.pth"
+    overrides = ['name=r', 'train:finetuned_neuron_index_file=[sel] blur.txt', 'train:neuron_ratio=0.0125',
+                 'train:total_iter=600', 'train:scheduler:periods=[600]', f'path:pretrain_network_g={base}',
+                 'datasets:train:kernel_prob=1.0', 'train:autocast_bf16=true']
+    settings = study.run_settings(overrides, {'name': 'r', 'train:finetuned_neuron_index_file': '[sel] blur.txt',
+                                              'train:neuron_ratio': 0.0125, 'path:pretrain_network_g': base})
+    study.train_run(study.parse_args(['--net', 'srresnet']), 'r', str(config), settings, str(tmp_path / 'logs'),
+                    {'k': 1})
+    assert '--force_yml' not in seen['cmd']
+    opt = seen['opt']
+    assert opt['path']['pretrain_network_g'] == base and opt['train']['finetuned_neuron_index_file'] == '[sel] blur.txt'
+    assert opt['train']['scheduler']['periods'] == [600] and opt['train']['autocast_bf16'] is True
+    assert opt['datasets']['train']['kernel_prob'] == 1.0 and opt['name'] == 'r'
+
+
+def test_study_paths_are_the_callers_and_selections_without_faig(tmp_path, monkeypatch):
+    """Relative --models_dir/--rankings_dir/--out were read against the repository after the study's chdir;
+    --selections without faig raised KeyError (the connections use FAIG's filters whatever is retrained)."""
+    from conftest import load_script
+    study = load_script('retrain_study', REPO_ROOT)
+    monkeypatch.chdir(tmp_path)
+    args = study.parse_args(['--models_dir', 'mine', '--rankings_dir', 'ranks', '--out', 'out',
+                             '--selections', 'random'])
+    assert (args.models_dir, args.rankings_dir, args.out) == tuple(str(tmp_path / n) for n in ('mine', 'ranks', 'out'))
+    defaults = study.parse_args([])
+    assert defaults.models_dir == 'experiments/pretrained' and defaults.out == 'results/retrain_study/srresnet'
+    monkeypatch.chdir(REPO_ROOT)
+    assert study.parse_args(['--models_dir', 'experiments/pretrained']).models_dir == 'experiments/pretrained'
+    net_opt = TINY_NETS['srresnet']
+    space = FilterSpace(build_network(net_opt).state_dict())
+    (tmp_path / 'faig').mkdir()
+    np.savetxt(tmp_path / 'faig' / 'blur_index.txt', np.random.default_rng(0).permutation(space.num_filters), fmt='%d')
+    args = study.parse_args(['--rankings_dir', str(tmp_path), '--selections', 'random', '--proportion', '10'])
+    chosen = study.selections(args, 'blur', space, also=('faig', ))
+    assert set(chosen) == {'random', 'faig'}
+    predict = load_script('predict_degradation_study', REPO_ROOT)
+    monkeypatch.chdir(tmp_path)
+    args = predict.parse_args(['--set_root', 'set', '--models_dir', 'm'])
+    assert (args.set_root, args.models_dir) == (str(tmp_path / 'set'), str(tmp_path / 'm'))
+    assert predict.parse_args([]).set_root == 'datasets/DegradationSet'
+
+
+def test_a_resume_with_another_selection_is_refused_unless_asked(workdir):
+    """--auto_resume with another ranking or ratio trained the union of both selections (the resumed weights had
+    moved at the first one) while the log named only the new one."""
+    from faig.errors import InputError
+    from faig.training import check_options
+    opt, _, space = retrain_yaml(workdir, 2)
+    opt_path = write_options(workdir, opt)
+    res = run_script(['train.py', '-opt', opt_path], cwd=workdir)
+    assert res.returncode == 0, res.stderr[-2000:]
+    record = json.loads((workdir / 'experiments' / 'tiny' / 'retrained_filters.json').read_text())
+    ranking = np.loadtxt(workdir / 'blur_index.txt', dtype=np.int64)
+    assert record['filters'] == sorted(ranking[:int(len(ranking) * 0.05)].tolist())
+
+    def check(*force_yml):
+        return check_options(opt_path, auto_resume=True, root_path=str(workdir), force_yml=['train:total_iter=4',
+                                                                                            *force_yml])
+    check()  # the same selection resumes
+    with pytest.raises(InputError, match=r'--auto_resume: the run in .*experiments/tiny retrained another selection '
+                                         r'of filters \(0 of its \d+ filters not selected now, \d+ new\); resuming would '
+                                         r'retrain both.*train.allow_other_selection: true$'):
+        check('train:neuron_ratio=0.1')
+    np.savetxt(workdir / 'other_index.txt', np.random.default_rng(2).permutation(space.num_filters), fmt='%d')
+    with pytest.raises(InputError, match='retrained another selection'):
+        check(f'train:finetuned_neuron_index_file={workdir / "other_index.txt"}')
+    check('train:neuron_ratio=0.1', 'train:allow_other_selection=true')  # asked for
+    res = run_script(['train.py', '-opt', opt_path, '--auto_resume', '--force_yml', 'train:total_iter=4',
+                      f'train:finetuned_neuron_index_file="{workdir / "other_index.txt"}"',
+                      'train:allow_other_selection=true'], cwd=workdir)
+    assert res.returncode == 0, res.stderr[-2000:]
+    resumed = json.loads((workdir / 'experiments' / 'tiny' / 'retrained_filters.json').read_text())
+    assert resumed['retrained_before'] == sorted(set(record['filters']) - set(resumed['filters']))
+    assert resumed['retrained_before'] and 'resumed a run that retrained another selection' in res.stdout + res.stderr
+    (workdir / 'experiments' / 'tiny' / 'retrained_filters.json').unlink()
+    with pytest.raises(InputError, match='retrained_filters.json is missing or unreadable'):
+        check()
+
+
+def test_a_ranking_of_other_models_is_refused_unless_asked(workdir):
+    """The ranking's meta.json records the models it was made for; retraining starts from another baseline."""
+    from faig.errors import InputError
+    from faig.networks import load_params
+    from faig.stamps import state_digest
+    from faig.training import check_options
+    opt, _, _ = retrain_yaml(workdir, 2)
+    given = state_digest(load_params(str(workdir / 'baseline.pth'), 'params_ema'))
+    (workdir / 'meta.json').write_text(json.dumps({'baseline': given, 'target': 'b' * 40}))
+    opt_path = write_options(workdir, opt)
+    check_options(opt_path)  # made for this baseline
+    (workdir / 'meta.json').write_text(json.dumps({'baseline': 'a' * 40, 'target': 'b' * 40}))
+    with pytest.raises(InputError, match=r'train.finetuned_neuron_index_file: .*meta.json: this ranking was computed '
+                                         r'for other models or images \(baseline model [0-9a-f]{10} given, aaaaaaaaaa recorded\); '
+                                         r'set train.allow_other_models: true to use it anyway \(path.pretrain_network_g'):
+        check_options(opt_path)
+    check_options(opt_path, force_yml=['train:allow_other_models=true'])

@@ -721,6 +721,45 @@ def test_export_now_records_a_period_once(tmp_path):
     assert (pair / 'logs' / 'baseline_continue_1.log').read_text().count('INFO') == 2
 
 
+def test_a_period_record_is_data_never_code(tmp_path, monkeypatch):
+    """started_from.path of experiments/<name>_period.json went to train.py as --force_yml text, which BasicSR's
+    parser eval()s when it starts with '[': a record holding a Python expression ran it. The start now reaches
+    train.py as a value in a copy of the option file; a record that is not one is refused in one line."""
+    import argparse
+    import subprocess
+
+    import yaml
+    trainer = load_script('train_cpu_models', tmp_path)
+    (tmp_path / 'options' / 'cpu').mkdir(parents=True)
+    config = 'options/cpu/train_srresnet_target_continue.yml'
+    shutil.copy(osp.join(REPO, config), tmp_path / config)
+    name = trainer.experiment_name(str(tmp_path / config))
+    staged_weights(tmp_path / 'experiments/pretrained/srresnet/target_model.pth', 1)
+    (tmp_path / 'experiments' / name).mkdir()  # a period under way, whose record was edited
+    crafted = "[__import__('os').makedirs('evaluated')]"
+    record = tmp_path / 'experiments' / f'{name}_period.json'
+    record.write_text(json.dumps({'force_yml': [], 'started_from': {'path': crafted, 'sha1': 'x'}}))
+    seen = {}
+
+    def fake_train(command, cwd):
+        seen['command'] = command
+        seen['opt'] = yaml.safe_load(open(command[command.index('-opt') + 1]))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(trainer.subprocess, 'run', fake_train)
+    args = argparse.Namespace(net='srresnet', config_dir='options/cpu', continue_kind='target', iterations=None,
+                              force_yml=None, export_now=False)
+    pair = tmp_path / 'experiments/pretrained/srresnet'
+    with pytest.raises(SystemExit):  # the fake run leaves nothing to export
+        trainer.continue_stage(args, str(pair), str(pair / 'training_log.json'))
+    assert seen['opt']['path']['pretrain_network_g'] == crafted  # a text, as recorded
+    assert not any('pretrain_network_g' in part for part in seen['command'])
+    record.write_text(json.dumps({'force_yml': [], 'started_from': {'path': ['not', 'a', 'path'], 'sha1': 'x'}}))
+    with pytest.raises(InputError, match=r'_period.json: not a period record \(force_yml: a list of texts, '
+                                         r'started_from.path: a path\)'):
+        trainer.continue_stage(args, str(pair), str(pair / 'training_log.json'))
+
+
 def test_missing_sample_data_says_how_to_make_it(workdir, monkeypatch):
     """A fresh checkout has no datasets/: a training command names the script that makes the sample data, and only
     for the sample-data folders (another missing folder gets the plain message)."""
@@ -742,3 +781,149 @@ def test_missing_sample_data_says_how_to_make_it(workdir, monkeypatch):
     with pytest.raises(InputError) as exc:
         check_options(write_options(workdir, opt), auto_resume=True)
     assert str(exc.value).endswith('datasets.val.dataroot_lq not found: datasets/Elsewhere/LR')
+
+
+# ---- values are data: --force_yml, booleans, experiment names, one writer, faults ----------------------------
+
+def test_force_yml_values_are_read_as_yaml_and_never_evaluated(workdir):
+    """BasicSR's parser eval()s a value starting with '[' (a path like '[v2] base.pth' crashed, a crafted one ran
+    code) and stores 'no' as the truthy text "no"; values are read as YAML reads them."""
+    from faig.training import check_options
+    opt_path = write_options(workdir, tiny_options(str(workdir / 'gt'), 2))
+    marker = workdir / 'evaluated'
+    with pytest.raises(InputError):  # a list of one text, not a call: refused as a path
+        check_options(opt_path, force_yml=[f"path:pretrain_network_g=[open({str(marker)!r}, 'w')]"])
+    assert not marker.exists()
+    opt = check_options(opt_path, force_yml=['datasets:train:use_rot=no', 'datasets:train:use_flip=off',
+                                             'train:scheduler:milestones=[1, 2]', 'path:resume_state=~'])
+    train = opt['datasets']['train']
+    assert train['use_rot'] is False and train['use_flip'] is False and opt['train']['scheduler']['milestones'] == [1, 2]
+    with pytest.raises(InputError, match=r"^--force_yml: 'path:pretrain_network_g=\[v2\] models/base.pth': not valid "
+                                         r'YAML \(.*\); quote a text value: path:pretrain_network_g="..."$'):
+        check_options(opt_path, force_yml=['path:pretrain_network_g=[v2] models/base.pth'])
+    # quoted, an ordinary path of that name works
+    os.makedirs(workdir / '[v2] models')
+    save_checkpoint(workdir / '[v2] models' / 'base.pth', tiny_net())
+    opt = check_options(opt_path, force_yml=[f'path:pretrain_network_g="{workdir}/[v2] models/base.pth"'])
+    assert opt['path']['pretrain_network_g'] == f'{workdir}/[v2] models/base.pth'
+    with pytest.raises(InputError, match=r"^--force_yml: 'name=': no value \(write ~ for none\)$"):
+        check_options(opt_path, force_yml=['name='])
+
+
+@pytest.mark.parametrize('where,value', [('datasets.train.use_rot', 'no'), ('train.autocast_bf16', 'no'),
+                                         ('path.strict_load_g', 'false'), ('val.save_img', 1),
+                                         ('datasets.train.pin_memory', 'off')])
+def test_boolean_options_must_be_true_or_false(workdir, where, value):
+    """A quoted "no" (or 1) where a boolean belongs is truthy in Python: the option meant off was on."""
+    from faig.training import check_options
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['model_type'] = 'FastSRModel'  # reads train.autocast_bf16 and train.channels_last
+    opt['val'] = {'val_freq': 1, 'save_img': False}
+    _set(opt, where, value)
+    with pytest.raises(InputError) as info:
+        check_options(write_options(workdir, opt))
+    assert f'{where}: must be true or false, got {value!r}' in str(info.value)
+
+
+@pytest.mark.parametrize('name', ['pretrained', 'README.md', 'retrain_study', '..', '.', '.hidden', 'a/b', ' x', 'notes',
+                                  'kept.json'])
+def test_experiment_names_that_would_move_other_files_are_refused(workdir, name):
+    """name: pretrained moved the bundled models aside (basicsr renames an existing experiments/<name> before a
+    fresh run) with exit status 0; '..' reached outside experiments/. A folder that is not a run's (no models/ or
+    training_states/) or a file under experiments/ is refused too."""
+    from faig.training import check_options
+    experiments = workdir / 'experiments'
+    (experiments / 'pretrained' / 'srresnet').mkdir(parents=True)
+    (experiments / 'pretrained' / 'srresnet' / 'target_model.pth').write_bytes(b'bundled')
+    (experiments / 'README.md').write_text('tracked')
+    (experiments / 'notes').mkdir()
+    (experiments / 'kept.json').write_text('{}')
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['name'] = name
+    opt_path = write_options(workdir, opt)
+    before = sorted(str(p.relative_to(workdir)) for p in workdir.rglob('*'))
+    with pytest.raises(InputError, match=r'tiny.yml: name: '):
+        check_options(opt_path, root_path=str(workdir))
+    assert sorted(str(p.relative_to(workdir)) for p in workdir.rglob('*')) == before
+
+
+def test_name_pretrained_leaves_the_bundled_models_in_place(workdir):
+    (workdir / 'experiments' / 'pretrained').mkdir(parents=True)
+    (workdir / 'experiments' / 'pretrained' / 'README.md').write_text('bundled')
+    opt = tiny_options(str(workdir / 'gt'), 2)
+    opt['name'] = 'pretrained'
+    res = run_script(['train.py', '-opt', write_options(workdir, opt)], cwd=workdir)
+    assert res.returncode == 2 and res.stderr.strip().count('\n') == 0, res.stderr[-2000:]
+    assert "name: 'pretrained' is reserved" in res.stderr
+    assert os.listdir(workdir / 'experiments') == ['pretrained']
+    assert (workdir / 'experiments' / 'pretrained' / 'README.md').read_text() == 'bundled'
+
+
+def test_one_train_py_per_experiment(workdir):
+    """Two --auto_resume runs of one experiment wrote the same checkpoints; the second is refused in one line."""
+    from faig.training import experiment_lock
+    opt_path = write_options(workdir, tiny_options(str(workdir / 'gt'), 2))
+    with experiment_lock(str(workdir), 'tiny'):
+        res = run_script(['train.py', '-opt', opt_path, '--auto_resume'], cwd=workdir)
+    assert res.returncode == 2 and res.stderr.strip().count('\n') == 0, res.stderr[-2000:]
+    assert res.stderr.startswith('error: experiments/tiny: in use by another run (pid ')
+    assert not (workdir / 'experiments' / 'tiny').exists()
+
+
+def test_a_full_disk_stops_training_with_one_line_and_no_truncated_checkpoint(workdir):
+    """The checkpoint does not fit (a file size limit standing in for a full disk): basicsr logged a warning,
+    went on and ended with exit status 0 beside a truncated net_g_2.pth. Now: exit 2, the error line last, and
+    no checkpoint file that is not whole."""
+    import resource
+    import subprocess
+    import sys
+
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (30000, 30000))  # the log fits, a checkpoint (~40 kB) does not
+    opt_path = write_options(workdir, tiny_options(str(workdir / 'gt'), 2))
+    res = subprocess.run([sys.executable, 'train.py', '-opt', opt_path], cwd=workdir, capture_output=True, text=True,
+                         preexec_fn=small_disk, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    last = res.stderr.strip().splitlines()[-1]
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert last.startswith('error: ') and 'net_g_2.pth: cannot write (File too large); training stopped' in last
+    models = workdir / 'experiments' / 'tiny' / 'models'
+    assert os.listdir(models) == []  # neither a truncated file nor a temporary one
+
+
+def test_an_experiments_path_that_cannot_be_written_is_one_line(workdir):
+    (workdir / 'experiments').write_text('a file where the folder belongs')
+    res = run_script(['train.py', '-opt', write_options(workdir, tiny_options(str(workdir / 'gt'), 2))], cwd=workdir)
+    assert res.returncode == 2 and res.stderr.strip().count('\n') == 0, res.stderr[-2000:]
+    assert 'experiments is a file (the experiment folder)' in res.stderr
+
+
+def test_force_yml_booleans_reach_the_training_as_booleans(workdir):
+    """train.py's own options parser (not BasicSR's): `use_rot=no` is False in the run's logged options."""
+    res = run_script(['train.py', '-opt', write_options(workdir, tiny_options(str(workdir / 'gt'), 1)),
+                      '--force_yml', 'datasets:train:use_rot=no', 'name=no_rot'], cwd=workdir)
+    assert res.returncode == 0, res.stderr[-2000:]
+    log = (res.stdout + res.stderr)
+    assert 'use_rot: False' in log and 'use_rot: no' not in log
+    assert (workdir / 'experiments' / 'no_rot' / 'models' / 'net_g_latest.pth').is_file()
+
+
+def test_an_lmdb_whose_meta_info_lies_is_refused(workdir):
+    """meta_info.txt listing a key the database lacks, or another size than the stored image: basicsr crashed
+    mid-training; the sizes were taken from it on trust."""
+    from basicsr.utils.lmdb_util import make_lmdb_from_imgs
+
+    from faig.training import check_options
+    names = sorted(os.listdir(workdir / 'gt'))
+    lmdb = workdir / 'gt.lmdb'
+    make_lmdb_from_imgs(str(workdir / 'gt'), str(lmdb), names, [n.split('.')[0] for n in names], map_size=10 ** 7)
+    opt = tiny_options(str(lmdb), 2)
+    opt['datasets']['train']['io_backend'] = {'type': 'lmdb'}
+    opt_path = write_options(workdir, opt)
+    meta = (lmdb / 'meta_info.txt').read_text()
+    (lmdb / 'meta_info.txt').write_text(meta.replace('img1.png (48,80,3)', 'img1.png (64,64,3)'))
+    with pytest.raises(InputError, match=r"meta_info.txt gives 'img1' height 64, width 64, but the stored image is "
+                                         r'height 48, width 80$'):
+        check_options(opt_path)
+    (lmdb / 'meta_info.txt').write_text(meta + 'img9.png (64,64,3) 1\n')
+    with pytest.raises(InputError, match=r"meta_info.txt lists 'img9', which the lmdb does not hold$"):
+        check_options(opt_path)

@@ -27,8 +27,11 @@ def register(cls):
     if not cls.name:
         raise ValueError(f'{cls.__name__}: an attribution method needs a name')
     known = METHODS.get(cls.name)
-    if known is not None and known.__qualname__ != cls.__qualname__:
-        raise ValueError(f'{cls.__name__}: the attribution method name {cls.name!r} is taken by {known.__name__}')
+    if known is not None and (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+        # the same class registered again (its module reloaded) is fine; another one, even of the same class
+        # name, would silently replace a method whose results then carry its name
+        raise ValueError(f'{cls.__name__}: the attribution method name {cls.name!r} is taken by {known.__name__} '
+                         f'({known.__module__}); choose another name')
     if cls.name in RESERVED_NAMES:
         raise ValueError(f'{cls.__name__}: {cls.name!r} is the name of a tool; choose another method name')
     METHODS[cls.name] = cls

@@ -158,7 +158,8 @@ def modulation_main(argv=None):
     from faig.outputs import FolderLock, claim_results, commit_files
     from faig.stamps import files_digest, sha1_file, state_digest
     from faig.data.image_io import as_bgr, list_images
-    from faig.evaluation.gradient_map import image_gradient_map, per_image_difference
+    from faig.evaluation.gradient_map import (NOTHING_MEASURABLE, below_resolution, image_gradient_map,
+                                              per_image_difference)
     from faig.evaluation.masking import modulate_filters, top_filters
     from faig.figures import contact_sheet, crop_center
     from faig.inference import restore_cached
@@ -216,5 +217,7 @@ def modulation_main(argv=None):
     print('λ      output difference to the target (gradient-map MSE ×1000)')
     for lam in lambdas:
         print(f'{lambda_label(lam):>5}  {differences[lam]:.4f}')
+    if below_resolution([d for lam, d in differences.items() if lam != 1]):  # λ = 1: the target itself
+        print(NOTHING_MEASURABLE)
     print(f'outputs -> {base}; contact sheet -> {sheet}')
     return differences

@@ -19,7 +19,8 @@ from faig.attribution.filters import space_for_network
 from faig.attribution.ranking import ranking_space, read_index
 from faig.data.image_io import list_images
 from faig.errors import InputError
-from faig.evaluation.gradient_map import image_gradient_map, per_image_difference
+from faig.evaluation.gradient_map import (NOTHING_MEASURABLE, below_resolution, image_gradient_map,
+                                          per_image_difference)
 from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitute_filters
 from faig.inference import restore_cached
 from faig.networks import build_network, fit
@@ -204,6 +205,8 @@ def markdown_tables(results, methods, proportions, degradations=DEFAULT_PAIR):
             row = [results[(method, p, masked, deg)] for p in proportions]
             lines.append(f'| {method} | ' + ' | '.join(f'{v:.4f}' for v in row) + ' |')
         lines.append('')
+    if below_resolution(results.values()):
+        lines += [f'**{NOTHING_MEASURABLE[0].upper()}{NOTHING_MEASURABLE[1:]}.**', '']
     return '\n'.join(lines)
 
 
@@ -213,3 +216,5 @@ def print_tables(results, methods, proportions, degradations=DEFAULT_PAIR):
         print(f'{"method":>18} ' + ' '.join(f'{p:>9}%' for p in proportions))
         for method in methods:
             print(f'{method:>18} ' + ' '.join(f'{results[(method, p, masked, deg)]:>10.4f}' for p in proportions))
+    if below_resolution(results.values()):
+        print(f'\n{NOTHING_MEASURABLE}')

@@ -87,7 +87,14 @@ class Threshold:
 
     @classmethod
     def from_json(cls, data):
-        return cls(float(data['value']), data['direction'], float(data.get('balanced_accuracy', float('nan'))))
+        """A threshold as to_json wrote it; a value that is not a finite number or an unknown direction is a
+        ValueError (a NaN cut decides "absent" for every image, silently)."""
+        value, direction = float(data['value']), data['direction']
+        if not np.isfinite(value):
+            raise ValueError(f'threshold value {value} is not a finite number')
+        if direction not in DIRECTIONS:
+            raise ValueError(f'threshold direction {direction!r} is not one of {", ".join(DIRECTIONS)}')
+        return cls(value, direction, float(data.get('balanced_accuracy', float('nan'))))
 
 
 def balanced_weights(labels):
@@ -197,6 +204,8 @@ class Calibration:
     def from_json(cls, data, path='calibration'):
         try:
             degs = tuple(data['degradations'])
+            if data['first'] not in degs:
+                raise ValueError(f'first {data["first"]!r} is not one of its degradations {list(degs)}')
             first = degs.index(data['first'])
             second = degs[1 - first]
             thresholds = data['thresholds']
@@ -204,7 +213,11 @@ class Calibration:
             thresholds_second = (Threshold.from_json(thresholds[second]['absent']),
                                  Threshold.from_json(thresholds[second]['present']))
             features = tuple(data['features'])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if len(degs) != 2 or len(features) != 2 or degs[0] == degs[1]:
+                raise ValueError(f'{len(degs)} degradations and {len(features)} features; a calibration has two each')
+        except ValueError as exc:
+            raise InputError(f'{path}: not a usable calibration ({exc})') from None
+        except (KeyError, TypeError, AttributeError) as exc:
             raise InputError(f'{path}: not a calibration file ({type(exc).__name__}: {exc})') from None
         info = {k: v for k, v in data.items() if k not in ('degradations', 'features', 'first', 'thresholds')}
         return cls(degs, features, first, threshold_first, thresholds_second, info)

@@ -38,6 +38,9 @@ from basicsr.utils.registry import MODEL_REGISTRY  # noqa: E402
 from faig.models.fast_sr_model import FastSRModel  # noqa: E402
 
 
+SELECTION_RECORD = 'retrained_filters.json'  # in the experiment folder: the filters the run retrains
+
+
 @MODEL_REGISTRY.register()
 class ReTrainModel(FastSRModel):
     """SRModel that updates only the selected filters (see the module docstring)."""
@@ -82,12 +85,76 @@ class ReTrainModel(FastSRModel):
         index_file = train_opt.get('finetuned_neuron_index_file')
         if index_file is not None and not osp.isfile(str(index_file)):
             return f'train.finetuned_neuron_index_file not found: {index_file}'
+        for key in ('allow_other_selection', 'allow_other_models'):
+            if not isinstance(train_opt.get(key, False), bool):
+                return f'train.{key}: must be true or false, got {train_opt[key]!r}'
         try:
             space = cls.filter_space(build_network(opt['network_g']), train_opt)
             cls.selected_filters(train_opt, space.num_filters)
+            cls.check_ranking_models(opt)
         except InputError as exc:
             return str(exc)
         return None
+
+    @staticmethod
+    def check_ranking_models(opt):
+        """A ranking made for other models is refused (faig.attribution.ranking.check_provenance: the baseline
+        its meta.json records against the network training starts from) unless ``train.allow_other_models``."""
+        from faig.attribution.ranking import check_provenance
+        from faig.errors import InputError
+        from faig.networks import load_params
+        from faig.stamps import state_digest
+        train_opt, path_opt = opt.get('train') or {}, opt.get('path') or {}
+        index_file, start = train_opt.get('finetuned_neuron_index_file'), path_opt.get('pretrain_network_g')
+        if index_file is None or start is None or not osp.isfile(osp.expanduser(str(start))):
+            return
+        params = load_params(osp.expanduser(str(start)), path_opt.get('param_key_g', 'params'))
+        try:
+            check_provenance(osp.dirname(str(index_file)) or '.', {'baseline': state_digest(params)},
+                             train_opt.get('allow_other_models', False))
+        except InputError as exc:
+            raise InputError(f'train.finetuned_neuron_index_file: '
+                             f'{str(exc).replace("pass --allow_other_models", "set train.allow_other_models: true")}'
+                             f' (path.pretrain_network_g is the baseline training starts from)') from None
+
+    @classmethod
+    def check_resume(cls, opt, experiment_folder):
+        """A resumed run must retrain the selection it started with (the weights it resumes were changed at
+        those filters: another selection would retrain the union of both); a problem as text, or None.
+        ``train.allow_other_selection: true`` resumes anyway (the log then names the earlier filters too)."""
+        from faig.errors import InputError
+        from faig.networks import build_network
+        train_opt = opt.get('train') or {}
+        try:
+            space = cls.filter_space(build_network(opt['network_g']), train_opt)
+            chosen = cls.selected_filters(train_opt, space.num_filters)
+        except InputError as exc:
+            return str(exc)
+        earlier = cls.recorded_selection(experiment_folder)
+        if train_opt.get('allow_other_selection', False):
+            return None
+        record = osp.join(experiment_folder, SELECTION_RECORD)
+        if earlier is None:
+            return (f'--auto_resume: {record} is missing or unreadable, so the filters the resumed run retrained '
+                    'are unknown; set train.allow_other_selection: true to resume anyway')
+        if sorted(earlier) != sorted(int(i) for i in chosen):
+            added, dropped = len(set(chosen.tolist()) - set(earlier)), len(set(earlier) - set(chosen.tolist()))
+            return (f'--auto_resume: the run in {experiment_folder} retrained another selection of filters ({dropped} '
+                    f'of its {len(earlier)} filters not selected now, {added} new); resuming would retrain both. Start '
+                    'a run under another name, or set train.allow_other_selection: true')
+        return None
+
+    @staticmethod
+    def recorded_selection(experiment_folder):
+        """The filter indices a run in ``experiment_folder`` retrains (its selection record), or None."""
+        import json
+        try:
+            with open(osp.join(experiment_folder, SELECTION_RECORD)) as f:
+                record = json.load(f)
+            filters = record['filters']
+        except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError):
+            return None
+        return [int(i) for i in filters] if isinstance(filters, list) else None
 
     @staticmethod
     def filter_space(net, train_opt):
@@ -115,12 +182,45 @@ class ReTrainModel(FastSRModel):
         self._frozen = {'net_g': self._snapshot(self.net_g)}
         if hasattr(self, 'net_g_ema'):
             self._frozen['net_g_ema'] = self._snapshot(self.net_g_ema)
+        self._record_selection(space)
         per_layer = {}
         for layer in space.layer_of(self.retrained_filters):
             name = space.entries[layer].name
             per_layer[name] = per_layer.get(name, 0) + 1
         get_root_logger().info(f'ReTrainModel: retraining {len(self.retrained_filters)} of {space.num_filters} '
                                f'filters in {len(per_layer)} layers ({per_layer}); everything else is frozen')
+
+    def _record_selection(self, space):
+        """Keep the selection in the experiment folder (checked when the run is resumed: check_resume); a resumed
+        run of another selection, allowed by train.allow_other_selection, also lists the filters retrained before."""
+        from faig.attribution.ranking import json_bytes
+        from faig.data.image_io import write_bytes
+        folder = self.opt['path'].get('experiments_root')
+        if not folder or self.opt.get('rank', 0) != 0:
+            return
+        chosen = sorted(int(i) for i in self.retrained_filters)
+        record = {'filters': chosen, 'num_filters': space.num_filters}
+        earlier = self.recorded_selection(folder) if self.opt['path'].get('resume_state') else None
+        if earlier is not None and sorted(earlier) != chosen:
+            before = sorted(set(earlier) - set(chosen))
+            record['retrained_before'] = before
+            get_root_logger().warning(f'ReTrainModel: resumed a run that retrained another selection '
+                                      f'(train.allow_other_selection): {len(before)} filters it changed are not '
+                                      f'selected now: {before}')
+        write_bytes(osp.join(folder, SELECTION_RECORD), json_bytes(record))
+
+    def resume_training(self, resume_state):
+        """SRModel's; a run resumed with another selection (train.allow_other_selection) may hold other parameters
+        in its optimizer: its Adam state then starts afresh (the schedulers resume)."""
+        try:
+            super().resume_training(resume_state)
+        except ValueError:  # torch: the saved parameter groups do not match the optimizer's
+            if not self.opt['train'].get('allow_other_selection', False):
+                raise
+            for scheduler, state in zip(self.schedulers, resume_state['schedulers']):
+                scheduler.load_state_dict(state)
+            get_root_logger().warning('ReTrainModel: the resumed optimizer state was of other parameters (another '
+                                      'selection); the optimizer starts afresh')
 
     def setup_optimizers(self):
         """SRModel's optimizer over the parameters that hold a selected filter (no per-parameter warnings)."""
