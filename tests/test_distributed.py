@@ -157,6 +157,37 @@ def test_bad_input_met_by_another_rank_leaves_nothing_to_resume(data):
     assert not (out / '.partial').exists() and not (out / 'blur_index.txt').exists()
 
 
+SETUP_FAILS_ON_RANK_1 = '''
+import os
+from faig.attribution.methods import FAIG
+from faig.errors import InputError
+_setup = FAIG.setup
+
+
+def setup(self, context):
+    if os.environ.get('RANK') == '1':
+        raise InputError('models/target.pth: cannot be set up on this machine')
+    return _setup(self, context)
+
+
+FAIG.setup = setup
+'''
+
+
+def test_a_rank_that_cannot_set_up_stops_every_rank(data):
+    """After the output folder is claimed, a rank's failure before the first round (rank 0 was left with a gloo
+    traceback and the partial folder of a run that had not begun) is one line and leaves nothing behind."""
+    (data / 'setup_rank1.py').write_text(SETUP_FAILS_ON_RANK_1)
+    out = data / 'no_setup'
+    res = run(faig_args(data, out), nproc=2, env={'FAIG_PLUGINS': str(data / 'setup_rank1.py')})
+    assert res.returncode != 0
+    errors = [line for line in res.stderr.splitlines() if line.startswith('error: ')]
+    assert errors == ['error: models/target.pth: cannot be set up on this machine (on rank 1, host '
+                      f'{socket.gethostname()}; not on rank 0, host {socket.gethostname()})'], res.stderr[-3000:]
+    assert not project_traceback(res.stderr), res.stderr[-3000:]
+    assert not (out / '.partial').exists() and not (out / 'blur_index.txt').exists()
+
+
 def make_node(data, folder):
     """One machine's copy of the models and images (read through relative paths, as on a real node)."""
     os.makedirs(folder / 'models')

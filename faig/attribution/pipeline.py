@@ -152,14 +152,19 @@ class Ranks:
                 message += f' (on rank {rank}, host {hosts[rank]}; not on rank {fine}, host {hosts[fine]})'
             if failure is not None and not isinstance(failure, InputError):
                 raise collective(failure)  # a fault, not bad input: its traceback on the rank that met it
-            raise collective(PeerError(message)) from None
+            raise collective(self.group_error(message)) from None
         for rank in range(1, self.world):
             problem = differ and differ(contents[0], contents[rank], name(0), name(rank))
             if problem:
-                raise collective(PeerError(f'{problem}; every process of a run must read the same models, '
-                                           'images and settings'))
+                raise collective(self.group_error(f'{problem}; every process of a run must read the same models, '
+                                                  'images and settings'))
         self.hosts = list(hosts)
         return value
+
+    def group_error(self, message):
+        """The error every rank raises for one rank's bad input: rank 0's is the run's own (it speaks and
+        removes what the run started to write), the others' are silent copies."""
+        return InputError(message) if self.main else PeerError(message)
 
     def stop(self, exc):
         """Leave the group after ``exc``: together when every rank raised it at the same step (each says what
@@ -466,7 +471,7 @@ def score_images(method, job, ranks, pairs, store, channels, context):
             if cached is not None:
                 results[name] = unflatten(cached)
     todo = ranks.decide(lambda: [i for i, n in enumerate(names) if n not in results])
-    method.setup(context)
+    ranks.agree(lambda: method.setup(context))  # a rank that cannot set up (memory, a plugin's check) stops all
     gt_role = 'gt' if 'gt' in method.image_roles else None
     title = method.label or method.name
     steps = method.settings.get('total_step')
