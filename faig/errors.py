@@ -21,13 +21,14 @@ class PeerError(InputError):
 
 
 def report_error(exc):
-    """Print an InputError as one line, once: under torchrun rank 0 speaks for the group, another rank
-    only for what it alone met (``[rank r] error: ...``)."""
+    """Print an InputError as one line, once: under torchrun rank 0 speaks for the group, and the first
+    process of each other machine repeats it there (``LOCAL_RANK`` 0: each node's terminal shows why the run
+    stopped); another rank speaks only for what it alone met (``[rank r] error: ...``)."""
     if not isinstance(exc, InputError) or getattr(exc, 'reported', False):
         return
     exc.reported = True
     rank = os.environ.get('RANK', '0')
-    if rank == '0':
+    if rank == '0' or os.environ.get('LOCAL_RANK', '0') == '0':
         print(f'error: {one_line(exc)}', file=sys.stderr, flush=True)
     elif not isinstance(exc, PeerError):
         print(f'[rank {rank}] error: {one_line(exc)}', file=sys.stderr, flush=True)

@@ -8,16 +8,22 @@ output folder (faig.outputs), the per-image partial results that make a killed r
 Under ``torchrun`` (WORLD_SIZE > 1) the images are dealt over the ranks in rounds (image i of the
 images still to do goes to rank i mod K); after every round the per-image results are gathered,
 rank 0 stores them (so a killed run resumes from the last finished round, whatever the number of
-ranks then) and, at the end, sums them in image order and alone writes. A per-image result does not
+ranks then) and, at the end, sums them in image order and alone writes. Before that every rank checks its
+own models and images and computes the run key, and the ranks compare keys (:meth:`Ranks.agree`): other
+weights, images or settings on one machine, or a file bad on one machine only, stop every rank with one
+line before anything is written. A per-image result does not
 depend on which rank computed it, so the files equal a one-process run's (bit for bit at the same
 thread count and layout). gloo on CPU, nccl on GPU (rank r uses cuda:LOCAL_RANK).
 """
+import hashlib
+import json
 import os
 import os.path as osp
+import socket
 import time
 from dataclasses import dataclass, field
 
-from faig.errors import InputError, PeerError
+from faig.errors import InputError, PeerError, one_line, report_error
 
 PARTIAL_FORMAT = 2  # per-image results as {'scores/<deg>': ...}; earlier partial folders are not read
 # where the models and images are, and which entry of a checkpoint held the weights: not what a result depends on
@@ -68,6 +74,7 @@ class Ranks:
         self.world = int(os.environ.get('WORLD_SIZE', '1'))
         self.rank = int(os.environ.get('RANK', '0'))
         self.owned = False
+        self.hosts = [socket.gethostname()]
         device = resolve_device(device)
         if self.world > 1:
             import datetime
@@ -85,9 +92,20 @@ class Ranks:
             self.world, self.rank = dist.get_world_size(), dist.get_rank()
         self.device = device
 
+    @staticmethod
+    def launched():
+        """Whether this process is one of several started by torchrun."""
+        return int(os.environ.get('WORLD_SIZE', '1')) > 1
+
     @property
     def main(self):
         return self.rank == 0
+
+    def record(self, key):
+        """What meta.json keeps of the ranks: how many, on which hosts, and the digest of the run key each of
+        them computed and found equal to the others' (checked by :meth:`agree`)."""
+        digest = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+        return {'ranks': self.world, 'hosts': self.hosts, 'run_key_sha1': digest}
 
     def decide(self, step):
         """Run ``step()`` on rank 0 and hand its value (or its InputError) to every rank."""
@@ -107,6 +125,58 @@ class Ranks:
         if status == 'error':
             raise collective(PeerError(value))
         return value
+
+    def agree(self, step, summary=lambda value: None, differ=None):
+        """Run ``step()`` on every rank and return its value, once every rank got there. A rank's failure
+        stops every rank with its message (naming the rank when the others did not fail); so does
+        ``differ(first, other, first_rank, other_rank)`` -- given ``summary(value)`` of rank 0 and of
+        another rank, and the words for them -- when it finds a difference. Until this point no rank
+        waits for another, so nothing that one rank meets alone can leave the others waiting."""
+        failure = None
+        try:
+            value = step()
+            mine = ('ok', summary(value))
+        except Exception as exc:  # bad input, or a fault of this machine (memory, a file system): told to all
+            failure = exc
+            mine = ('error', one_line(exc) if isinstance(exc, InputError) else f'{type(exc).__name__}: {exc}')
+        if self.world == 1:
+            if failure is not None:
+                raise failure
+            return value
+        hosts, states, contents = zip(*self.exchange((socket.gethostname(), *mine)))
+        name = lambda rank: f'rank {rank} (host {hosts[rank]})'  # noqa: E731
+        failed = [rank for rank, state in enumerate(states) if state == 'error']
+        if failed:
+            rank = failed[0]
+            message = contents[rank]
+            if len(failed) < self.world:
+                fine = next(r for r in range(self.world) if r not in failed)
+                message += f' (on rank {rank}, host {hosts[rank]}; not on rank {fine}, host {hosts[fine]})'
+            if failure is not None and not isinstance(failure, InputError):
+                raise collective(failure)  # a fault, not bad input: its traceback on the rank that met it
+            raise collective(self.group_error(message)) from None
+        for rank in range(1, self.world):
+            problem = differ and differ(contents[0], contents[rank], name(0), name(rank))
+            if problem:
+                raise collective(self.group_error(f'{problem}; every process of a run must read the same models, '
+                                                  'images and settings'))
+        self.hosts = list(hosts)
+        return value
+
+    def group_error(self, message):
+        """The error every rank raises for one rank's bad input: rank 0's is the run's own (it speaks and
+        removes what the run started to write), the others' are silent copies."""
+        return InputError(message) if self.main else PeerError(message)
+
+    def stop(self, exc):
+        """Leave the group after ``exc``: together when every rank raised it at the same step (each says what
+        it has to say first, so that no rank's exit makes torchrun stop rank 0 before it has printed the error
+        and removed partial results); at once otherwise (torchrun then stops the others)."""
+        if getattr(exc, 'collective', False) and self.owned:
+            report_error(exc)
+            self.close(wait=True)
+        else:
+            self.close(wait=False)
 
     def exchange(self, item):
         """Every rank's ``item`` (in rank order), on every rank."""
@@ -129,6 +199,38 @@ class Ranks:
 def run_key(config, drop=()):
     """What a ranking depends on: settings and the contents of models and images, not their paths."""
     return {k: v for k, v in config.items() if k not in (*RUN_KEY_DROP, *drop)}
+
+
+def rank_difference(first, other, first_rank, other_rank, drop=()):
+    """'<file or setting>: <how it differs>' between the run configs (:func:`run_config`) of two ranks,
+    named ``first_rank`` and ``other_rank``; None when their run keys agree."""
+    from faig.outputs import canonical
+    mine, theirs = canonical(run_key(first, drop)), canonical(run_key(other, drop))
+    if mine == theirs:
+        return None
+    for kind in ('baseline', 'target'):
+        if mine.get(kind) != theirs.get(kind):
+            return (f'{other.get(f"{kind}_path")}: the {kind} model on {other_rank} is not the one on {first_rank} '
+                    f'(sha1 {str(theirs.get(kind))[:12]}, not {str(mine.get(kind))[:12]})')
+    ours, yours = mine.get('inputs') or {}, theirs.get('inputs') or {}
+    for role in sorted(set(ours) | set(yours)):
+        a, b = ours.get(role) or {}, yours.get(role) or {}
+        folder = (other.get('folders') or {}).get(role) or (first.get('folders') or {}).get(role) or role
+        for name in sorted(set(a) | set(b)):
+            path = osp.join(folder, name)
+            if name not in b:
+                return f'{path}: missing on {other_rank}, present on {first_rank}'
+            if name not in a:
+                return f'{path}: present on {other_rank}, missing on {first_rank}'
+            if a[name] != b[name]:
+                return (f'{path}: other contents on {other_rank} than on {first_rank} '
+                        f'(sha1 {b[name][:12]}, not {a[name][:12]})')
+    for name in sorted(set(mine) | set(theirs)):
+        if mine.get(name) != theirs.get(name):
+            shown = lambda v: json.dumps(v)[:60] + ('…' if len(json.dumps(v)) > 60 else '')  # noqa: E731
+            return (f'setting {name}: {shown(theirs.get(name))} on {other_rank}, '
+                    f'{shown(mine.get(name))} on {first_rank}')
+    return 'the settings differ'
 
 
 def flatten(result, prefix=''):
@@ -218,38 +320,40 @@ def choose_layout(job, net, sample):
     return resolve_layout(job.layout, net, sample, cache_path=default_layout_cache())
 
 
-def rank_dataset(method, job):
+def rank_dataset(method, job, ranks=None):
     """Score every image set of ``job`` with ``method``, rank, write ``job.out``. Returns a
-    :class:`RankingResult` on rank 0 (None on the other ranks)."""
+    :class:`RankingResult` on rank 0 (None on the other ranks). ``ranks``: the group already joined (by a
+    command line that checked its flags on every rank); else joined here."""
     import torch
-    ranks = Ranks(job.device)
+    ranks = ranks or Ranks(job.device)
     try:
         with torch.enable_grad():
             result = _rank_dataset(method, job, ranks)
     except BaseException as exc:
-        if getattr(exc, 'collective', False) and ranks.owned:
-            # every rank stops here: each says what it has to say, then they leave together, so that no rank's
-            # exit makes torchrun stop rank 0 before it has printed the error and removed the partial results
-            from faig.errors import report_error
-            report_error(exc)
-            ranks.close(wait=True)
-        else:
-            ranks.close(wait=False)  # a failing rank must exit (torchrun then stops the others), not wait for them
+        ranks.stop(exc)
         raise
     ranks.close()
     return result
 
 
-def _rank_dataset(method, job, ranks):
+@dataclass
+class Prepared:
+    """What every rank loads and checks before the ranks compare run keys."""
+    net: object
+    baseline: dict
+    target: dict
+    space: object
+    pairs: list
+    channels: tuple
+    config: dict
+
+
+def prepare(method, job):
+    """Load and check the models and images of ``job`` (on every rank), and make the run config."""
     from faig.attribution.filters import require_weight_change, space_for_network
-    from faig.attribution.methods import AttributionContext
-    from faig.attribution.ranking import rank, write_rankings
-    from faig.attribution.runner import PartialStore, check_image_sets
+    from faig.attribution.runner import check_image_sets
     from faig.data.image_io import pair_by_name
     from faig.inference import image_channels
-    from faig.outputs import FolderLock
-    degs = tuple(job.degradations)
-    device = ranks.device
     if method.image_roles is not None and job.network is None:
         raise InputError(f'{method.name}: reads images, so the job needs the network options (AttributionJob.network)')
     net, baseline, target, read = load_models(method, job)
@@ -264,11 +368,26 @@ def _rank_dataset(method, job, ranks):
         require_weight_change(space, baseline, target, job.model_paths['baseline'], job.model_paths['target'])
     pairs = channels = None
     if method.image_roles is not None:
-        pairs = pair_by_name({role: job.folders[role] for role in (*method.image_roles, *degs)})
+        pairs = pair_by_name({role: job.folders[role] for role in (*method.image_roles, *job.degradations)})
         channels = image_channels(net)  # a 1-channel (Y) network reads gray images
         check_image_sets(pairs, job.scale, gt_role='gt' if 'gt' in method.image_roles else None, channels=channels)
     config = run_config(method, job, baseline, target, pairs, space, read)
+    return Prepared(net, baseline, target, space, pairs, channels, config)
+
+
+def _rank_dataset(method, job, ranks):
+    from faig.attribution.methods import AttributionContext
+    from faig.attribution.ranking import rank, write_rankings
+    from faig.attribution.runner import PartialStore
+    from faig.outputs import FolderLock
+    degs = tuple(job.degradations)
+    device = ranks.device
+    prepared = ranks.agree(lambda: prepare(method, job), summary=lambda p: p.config,
+                           differ=lambda *args: rank_difference(*args, drop=method.run_key_drop))
+    net, baseline, target, space = prepared.net, prepared.baseline, prepared.target, prepared.space
+    pairs, channels, config = prepared.pairs, prepared.channels, prepared.config
     key = run_key(config, method.run_key_drop)
+    agreed = {'ranks_agreed': ranks.record(key)} if ranks.world > 1 else {}
     start = time.time()
 
     if pairs is None:  # scores from the models alone: no images, nothing to share out
@@ -282,7 +401,7 @@ def _rank_dataset(method, job, ranks):
             else:
                 scores = method.attribute_models(context)
                 rankings = {d: rank(s) for d, s in scores.items()}
-            meta = {**config, 'run_key': key, **({'filter_space': space.describe()} if space else {})}
+            meta = {**config, 'run_key': key, **({'filter_space': space.describe()} if space else {}), **agreed}
             if space is not None and target is None and space.num_filters != method.settings.get('total_neuron_nums'):
                 raise InputError(f'--total_neuron_nums {method.settings.get("total_neuron_nums")}: the network has '
                                  f'{space.num_filters} filters' + (' in --layers' if job.layers else ''))
@@ -330,7 +449,7 @@ def _rank_dataset(method, job, ranks):
             records = [{**method.image_record(n, results[n]), 'seconds': round(float(results[n]['seconds']), 2)}
                        for n in names]
             meta = {**config, 'run_key': key, 'seconds': round(time.time() - start, 1), 'device': str(device),
-                    'ranks': ranks.world, 'filter_space': space.describe(), 'images': records,
+                    'ranks': ranks.world, **agreed, 'filter_space': space.describe(), 'images': records,
                     **method.summary(records)}
             write_rankings(job.out, rankings, scores, meta, extra=method.extra_files(names, [results[n] for n in names]))
         except InputError as exc:
@@ -360,7 +479,7 @@ def score_images(method, job, ranks, pairs, store, channels, context):
             if cached is not None:
                 results[name] = unflatten(cached)
     todo = ranks.decide(lambda: [i for i, n in enumerate(names) if n not in results])
-    method.setup(context)
+    ranks.agree(lambda: method.setup(context))  # a rank that cannot set up (memory, a plugin's check) stops all
     gt_role = 'gt' if 'gt' in method.image_roles else None
     title = method.label or method.name
     steps = method.settings.get('total_step')

@@ -81,12 +81,15 @@ def add_output_args(parser, method, resumable=False):
                         help='replace results of another run (other settings) in the output folder')
 
 
-def output_folder(args, net, opt, method, image_folders=None, flags=None):
+def output_folder(args, net, opt, method, image_folders=None, flags=None, writer=True):
     """``--record_filters_folder``, or its default named after the network and the data set actually
-    used; checked to be writable and outside every folder the run reads."""
+    used; checked to be writable and outside every folder the run reads (by the process that writes:
+    under torchrun the output folder need only exist on rank 0's machine)."""
     from faig.outputs import check_not_inputs, dataset_label, network_label
     dataset = dataset_label(image_folders.values()) if image_folders else dataset_name(default_test_root())
     folder = args.record_filters_folder or ResultsLayout(network_label(net, opt), dataset).rankings(method)
+    if not writer:
+        return folder
     require_output_folder(folder, '--record_filters_folder')
     models = {flag: getattr(args, flag[2:], None) for flag in ('--baseline_model_path', '--target_model_path')}
     check_not_inputs({'--record_filters_folder': folder},
@@ -95,8 +98,9 @@ def output_folder(args, net, opt, method, image_folders=None, flags=None):
     return folder
 
 
-def build_job(cls, args, net, root):
-    """The AttributionJob of parsed flags (every path checked before any heavy import)."""
+def build_job(cls, args, net, root, writer=True):
+    """The AttributionJob of parsed flags (every path checked before any heavy import; the output folder
+    only by the ``writer``)."""
     from faig.attribution.pipeline import AttributionJob
     from faig.networks import parse_network_option
     degs = pair_names(args)
@@ -119,7 +123,7 @@ def build_job(cls, args, net, root):
         opt = network_option(args, net)  # the random ranking's size comes from the network (or its --layers)
     if 'total_neuron_nums' in method.settings and method.settings['total_neuron_nums'] is None:
         method.settings['total_neuron_nums'] = default_filter_count(net, args, opt)
-    out = output_folder(args, net, opt, cls.name, folders, flags)
+    out = output_folder(args, net, opt, cls.name, folders, flags, writer)
     job = AttributionJob(out, degs, folders or {}, opt, net, paths, getattr(args, 'param_key', None),
                          getattr(args, 'scale', 2), getattr(args, 'device', None), getattr(args, 'layout', 'auto'),
                          getattr(args, 'resume', False), args.force, layers_option(args))
@@ -178,9 +182,18 @@ def attribution_main(name, net, argv=None):
     cls = get_method(name)
     parser, root = method_parser(cls, net)
     args = parser.parse_args(argv)
-    method, job = build_job(cls, args, net, root)
-    from faig.attribution.pipeline import rank_dataset
-    result = rank_dataset(method, job)
+    from faig.attribution.pipeline import Ranks, rank_dataset
+    if not Ranks.launched():
+        method, job = build_job(cls, args, net, root)
+        ranks = None
+    else:  # join the other ranks first: a flag's file missing on one machine must stop them all, not leave them waiting
+        ranks = Ranks(getattr(args, 'device', None))
+        try:
+            method, job = ranks.agree(lambda: build_job(cls, args, net, root, writer=ranks.main))
+        except BaseException as exc:
+            ranks.stop(exc)
+            raise
+    result = rank_dataset(method, job, ranks)
     report(method, job, result)
     return result
 
