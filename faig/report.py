@@ -303,7 +303,8 @@ def read_reference(results, setting):
         net = osp.basename(osp.dirname(path))
         data = read_report_json(path)
         if data and net in data['nets']:
-            found[net] = (data, {**data['nets'][net], 'generated': data['nets'][net].get('generated', data.get('generated'))})
+            entry = data['nets'][net]
+            found[net] = (data, {**entry, 'generated': entry.get('generated', data.get('generated'))})
     if not found:
         return None
     latest = max((data for data, _ in found.values()), key=lambda d: str(d.get('generated')))
@@ -689,14 +690,16 @@ def key_number(finding_id, numbers, pair=DEFAULT_PAIR):
         if finding_id in ('3a', '3b'):
             key, what = {'3a': ('mean_depth', 'mean layer depth'),
                          '3b': ('distance_from_uniform', 'distance from a uniform spread')}[finding_id]
-            return f'{what}: {a.function} {numbers[f"{key}_{a.name}"]:.3f}, {b.function} {numbers[f"{key}_{b.name}"]:.3f}'
+            return (f'{what}: {a.function} {numbers[f"{key}_{a.name}"]:.3f}, '
+                    f'{b.function} {numbers[f"{key}_{b.name}"]:.3f}')
         if finding_id.startswith('4_'):
             lambdas, values = np.asarray(numbers['lambdas']), np.asarray(numbers['output_difference'])
             order = np.argsort(lambdas, kind='stable')
             lambdas, values = lambdas[order], values[order]
             shown = sorted({0, int(np.argmin(np.abs(lambdas - 1))), len(lambdas) - 1})
             text = 'output difference at ' + ', '.join(f'λ={lambdas[i]:g}: {values[i]:.4f}' for i in shown)
-            against = [i for i in range(1, len(lambdas)) if (lambdas[i] <= 1 + 1e-9 and values[i] > values[i - 1] + 1e-9)
+            against = [i for i in range(1, len(lambdas))  # a step against the trend: falling up to λ=1, rising after
+                       if (lambdas[i] <= 1 + 1e-9 and values[i] > values[i - 1] + 1e-9)
                        or (lambdas[i - 1] >= 1 - 1e-9 and values[i] < values[i - 1] - 1e-9)]
             if against:
                 i = against[0]
@@ -726,9 +729,10 @@ def retraining_title(check_id):
     kind, deg = check_id.split('-')[1:]
     function = degradation(deg).function
     if kind == 'retrain':
-        return f'2 (retraining). Retraining only the 1% FAIG {function} filters recovers ≥ 2× the share random filters do'
-    return f'2 (connections). Permuting the 1% FAIG {function} filters within their layers changes the output ≥ ½ as ' \
-           'much as masking them'
+        return (f'2 (retraining). Retraining only the 1% FAIG {function} filters recovers ≥ 2× the share random '
+                'filters do')
+    return (f'2 (connections). Permuting the 1% FAIG {function} filters within their layers changes the output ≥ ½ '
+            'as much as masking them')
 
 
 def per_image_count(per_image):
@@ -756,8 +760,8 @@ def summary_lines(nets, runs, retraining=None, prediction=None):
     """The report's opening table: finding × network × budget -> verdict, per-image count, key number, link.
 
     ``runs``: [(budget label, {net: report JSON entry}, link(net))] in budget order; ``retraining``: {net: checks
-    of :func:`faig.evaluation.retraining.findings`, or None when not shown}; ``prediction``: {net: row}. Either
-    None: not part of this report."""
+    of :func:`faig.evaluation.retraining.findings`, or why there are none (None: no study)}; ``prediction``:
+    {net: row}. Either None: not part of this report."""
     rows = []
     ids = list(dict.fromkeys(f['id'] for _, entries, _ in runs for entry in entries.values()
                              for f in entry['findings']))
@@ -774,7 +778,7 @@ def summary_lines(nets, runs, retraining=None, prediction=None):
                              key_number(finding_id, f.get('numbers'), pair), link(net)])
     if retraining is not None:
         link = anchor(RETRAINING_HEADING)
-        checks = {net: {c['id']: c for c in retraining.get(net) or []} for net in nets}
+        checks = {net: {c['id']: c for c in retraining.get(net) or [] if isinstance(c, dict)} for net in nets}
         for check_id in dict.fromkeys(i for net in nets for i in checks[net]):
             for net in nets:
                 c = checks[net].get(check_id)
@@ -783,8 +787,9 @@ def summary_lines(nets, runs, retraining=None, prediction=None):
                                  per_image_count(c.get('per_image')), key_number(check_id, c.get('numbers')), link])
         for net in nets:
             if not checks[net]:
+                why = retraining.get(net)
                 rows.append(['2 (retraining). Weights, locations, connections', net, 'retraining study',
-                             'not recorded yet', '—', '—', link])
+                             why if isinstance(why, str) else 'not recorded yet', '—', '—', link])
     for net in nets:
         if prediction is not None and net in prediction:
             rows.append(prediction[net])
@@ -875,7 +880,9 @@ def write_report(root, nets, dataset, settings):
         lines += retraining_section(root, nets, summary)
         from faig.evaluation.degradation_prediction import prediction_section
         lines += prediction_section(root, nets, dataset)
-        retraining = {net: summary['nets'][net].get('retraining') for net in nets}
+        retraining = {net: summary['nets'][net].get('retraining') or (
+            'left out (other models)' if osp.isfile(osp.join(root, 'results', 'retrain_study', net, 'study.json'))
+            else None) for net in nets}
         prediction = {net: prediction_row(root, net) for net in nets}
     else:  # their committed studies are of the bundled pairs, not of these
         lines += ['## Findings 2 (retraining) and 3 (degradation prediction)', '',
@@ -924,6 +931,11 @@ def write_report(root, nets, dataset, settings):
                   f'report_{full_setting}.json`, `python scripts/reproduce.py --full --nets <net>`); '
                   f'{"the first is there" if default else "the first is missing"}, '
                   f'{"the second is there" if full else "the second is missing"}.', '']
+        legacy = osp.join(results_dir, f'report_{full_setting}.json')
+        if not full and osp.isfile(osp.join(root, legacy)):
+            lines += [f'`{legacy}` is the record of a --full run of an earlier version, which kept it there: '
+                      '`python scripts/reproduce.py --full --nets <net>` reuses its finished stages and writes the '
+                      'reference record.', '']
     runs = []
     for budget in dict.fromkeys((default_setting, full_setting, setting)):
         record = {default_setting: default, full_setting: full}.get(budget) if budget != setting else summary

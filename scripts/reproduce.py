@@ -222,7 +222,8 @@ def main():
     parser.add_argument('--train', action='store_true',
                         help='train new pairs from scratch with options/cpu/*.yml (about 4 h on 2 cores), in place of the bundled '
                         'ones, which were trained longer, over several sessions (experiments/pretrained/README.md)')
-    parser.add_argument('--full', action='store_true', help="the paper's settings: --steps 100 on whole images; its records go to "
+    parser.add_argument('--full', action='store_true',
+                        help="the paper's settings: --steps 100 on whole images; its records go to "
                         "results/reference/<net>/ (to be committed), which other runs read and never write")
     parser.add_argument('--steps', type=positive_int, default=None,
                         help='FAIG/IG quadrature nodes (default 16; --full 100)')

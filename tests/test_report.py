@@ -279,7 +279,8 @@ def test_write_report_per_image_counts_json_and_budget_comparison(tmp_path):
                                      'timings': {'srresnet FAIG': 600.0, 'srcnn_style FAIG': 60.0}})
     assert not osp.exists(osp.join(root, 'results/report_steps100_riemann_left_full.json'))
     record = json.load(open(osp.join(root, 'results/reference/srresnet/report_steps100_riemann_left_full.json')))
-    assert list(record['nets']) == ['srresnet'] and record['nets']['srresnet']['stage_seconds'] == {'srresnet FAIG': 600.0}
+    assert list(record['nets']) == ['srresnet']
+    assert record['nets']['srresnet']['stage_seconds'] == {'srresnet FAIG': 600.0}
     assert record['nets']['srresnet']['wall_seconds'] == {'faig': {'a': 2.0, 'b': 4.0, 'c': 6.0},
                                                          'ig': {'a': 1.0, 'b': 2.0, 'c': 3.0}, 'device': 'cpu'}
     text = open(path).read()
@@ -583,7 +584,8 @@ def test_every_table_of_the_report_renders(tmp_path, monkeypatch):
         assert len(set(counts)) == 1, table
         assert re.fullmatch(r'\|(---\|)+', table[1]), table
     retraining = text.split('## Finding 2: weights')[1].split('\n## ')[0]
-    assert '| \\|θ−θ̄\\| |' in retraining and cells([r for r in retraining.splitlines() if 'θ' in r][0])[0] == '|θ−θ̄|'
+    assert '| \\|θ−θ̄\\| |' in retraining
+    assert cells([r for r in retraining.splitlines() if 'θ' in r][0])[0] == '|θ−θ̄|'
     assert '| srresnet \\| odd stage | 1.0 |' in text
     # a method ahead of FAIG is listed as such, never next to a verdict as if it were the finding
     assert 'selections that recover more than FAIG: |θ−θ̄|' in retraining
@@ -625,7 +627,8 @@ def test_the_report_opens_with_a_summary_that_matches_the_records(tmp_path, monk
         else:
             assert budget == 'prediction study' and verdict == ('holds' if prediction['goal_met'] else 'does not hold')
             assert f'{100 * prediction["filters"]:.1f} %' in key and f'{100 * prediction["classical"]:.1f} %' in key
-    assert seen == {(b, n) for b in ('default', '--full', 'retraining', 'prediction') for n in ('srresnet', 'srcnn_style')}
+    assert seen == {(b, n) for b in ('default', '--full', 'retraining', 'prediction')
+                    for n in ('srresnet', 'srcnn_style')}
     rows = [cells(r) for r in table[2:]]
     # the key numbers: the masking ratio, FAIG against the best other method at 1 %, a curve's break
     ratio = [r for r in rows if r[0].startswith('1.') and r[2].startswith('default')][0]
@@ -653,8 +656,12 @@ def test_only_a_reference_run_writes_the_reference_records(tmp_path):
     fake_run(root, nets, {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': GOOD_CURVE})
     default = {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64}
     write_report(root, nets, 'set', default)
-    write_report(root, nets, 'set', {'steps': 100, 'quadrature': 'riemann_left', 'crop': None})
+    path = write_report(root, nets, 'set', {'steps': 100, 'quadrature': 'riemann_left', 'crop': None})
     assert not osp.exists(osp.join(root, 'results/reference'))
+    # a --full record where an earlier version kept it: not compared, and the command that records it is named
+    assert 'Not compared yet' in open(path).read()
+    assert '`results/report_steps100_riemann_left_full.json` is the record of a --full run of an earlier version' \
+        in open(path).read()
     write_report(root, ('srresnet',), 'set', {'steps': 100, 'quadrature': 'riemann_left', 'crop': None,
                                               'reference': True})
     before = {p: open(p, 'rb').read() for p in glob.glob(osp.join(root, 'results/reference/**'), recursive=True)
@@ -673,3 +680,12 @@ def test_reference_folder_is_not_ignored_by_git():
     import subprocess
     res = subprocess.run(['git', 'check-ignore', '-q', 'results/reference/srresnet/report_x.json'], cwd=REPO)
     assert res.returncode == 1  # 1: not ignored (0 would be ignored)
+
+
+def test_summary_says_why_a_study_has_no_rows():
+    from faig.report import summary_lines
+    text = '\n'.join(summary_lines(['srresnet', 'srcnn_style'], [], {'srresnet': 'left out (other models)',
+                                                                     'srcnn_style': None}, {}))
+    assert '| 2 (retraining). Weights, locations, connections | srresnet | retraining study | left out (other models) |' \
+        in text
+    assert '| srcnn_style | retraining study | not recorded yet |' in text

@@ -272,7 +272,8 @@ def masking_figure(comparison, image, figure_folder, dataset, method='faig', pro
         target = as_bgr(targets[deg][stem])
         cells = [crop_center(c, 160) for c in (upscale_nearest(lq, target.shape), target,
                                                 *(as_bgr(masked[m][deg][stem]) for m in degs))]
-        rows.append((degradation(deg).input_title, cells, [None, None, *(difference_map(c, cells[1]) for c in cells[2:])]))
+        maps = [None, None, *(difference_map(c, cells[1]) for c in cells[2:])]  # none under input and target
+        rows.append((degradation(deg).input_title, cells, maps))
     labels = ['input', 'target model',
               *(f'{proportion}% {degradation(m).function}\nfilters masked' for m in degs)]
     from faig.specs import ResultsLayout

@@ -861,9 +861,9 @@ def summarize(records, labels, predicted):
 
 def confusion_markdown(matrix, labels, other=None):
     """A confusion table (rows: true, columns: predicted); with ``other``, each cell is 'matrix / other'."""
-    return markdown_table(['true \\ predicted', *labels],
-                          [[label, *(str(v) if other is None else f'{v} / {other[i][j]}' for j, v in enumerate(matrix[i]))]
-                           for i, label in enumerate(labels)])
+    return markdown_table(['true \\ predicted', *labels], [
+        [label, *(str(v) if other is None else f'{v} / {other[i][j]}' for j, v in enumerate(matrix[i]))]
+        for i, label in enumerate(labels)])
 
 
 def percent_text(value):
