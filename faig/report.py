@@ -12,8 +12,8 @@ The two degradations of a study and their words (titles, sentences) come from th
 (faig/specs.py) and the pair the rankings' meta.json records, so a JPEG-vs-noise study reads as
 such; :func:`pair_section` is the section of one such study (scripts/pair_report.py).
 """
-import glob
 import json
+import os
 import os.path as osp
 import re
 import time
@@ -296,20 +296,19 @@ def reference_path(results, net, setting):
 
 
 def read_reference(results, setting):
-    """The reference records of ``setting`` of every network, as one report JSON (``'nets'``: {net: entry},
-    ``'folder'``: where they are); None without any."""
+    """The reference records of ``setting`` of every network, as one report JSON (``'nets'``: {net: entry});
+    None without any."""
     found = {}
-    for path in sorted(glob.glob(reference_path(results, '*', setting))):
-        net = osp.basename(osp.dirname(path))
-        data = read_report_json(path)
+    folder = osp.join(results, REFERENCE)
+    for net in sorted(os.listdir(folder)) if osp.isdir(folder) else ():
+        data = read_report_json(reference_path(results, net, setting))
         if data and net in data['nets']:
             entry = data['nets'][net]
             found[net] = (data, {**entry, 'generated': entry.get('generated', data.get('generated'))})
     if not found:
         return None
     latest = max((data for data, _ in found.values()), key=lambda d: str(d.get('generated')))
-    return {**latest, 'folder': osp.join(osp.basename(results), REFERENCE),
-            'nets': {net: entry for net, (_, entry) in found.items()}}
+    return {**latest, 'nets': {net: entry for net, (_, entry) in found.items()}}
 
 
 def compare_reports(default, full):
@@ -916,7 +915,7 @@ def write_report(root, nets, dataset, settings):
     default = read_report_json(osp.join(results, f'report_{default_setting}.json'))
     full = read_reference(results, full_setting)
     if full:
-        full['folder'] = osp.join(results_dir, REFERENCE)
+        full['folder'] = osp.join(results_dir, REFERENCE)  # as the report shows it
     current = {net: {k: summary['nets'][net][k] for k in ('baseline_sha1', 'target_sha1')}  # hashed above
                for net in nets}
     if default and full:
