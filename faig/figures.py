@@ -108,6 +108,48 @@ def contact_sheet(rows, column_labels, path, cell_width=180, title=None):
     return save_figure(fig, path)
 
 
+def difference_map(image, reference):
+    """|image − reference| per pixel, the mean over the colour channels (in the images' units, e.g. 8-bit levels)."""
+    diff = np.abs(np.asarray(image, dtype=np.float64) - np.asarray(reference, dtype=np.float64))
+    return diff.mean(axis=2) if diff.ndim == 3 else diff
+
+
+def masking_sheet(rows, column_labels, title=None, cell_width=170):
+    """The masking figure: per input, its row of images (BGR uint8) and under it the difference maps
+    |masked − target| of the cells that have one, on one colour scale per row with its colorbar -- where masking
+    changes the output, not only what the output looks like.
+
+    ``rows``: [(row label, images, maps)], ``maps`` aligned with ``images`` (None: no map under that image,
+    e.g. the input and the target). Returns the Figure (:func:`save_figure` writes it)."""
+    n_cols = len(column_labels)
+    first = rows[0][1][0]
+    aspect = first.shape[0] / first.shape[1]
+    fig, axes = plt.subplots(2 * len(rows), n_cols, squeeze=False, layout='constrained',
+                             figsize=(n_cols * cell_width / 80 + 1.2, 2 * len(rows) * cell_width * aspect / 80 + 0.6))
+    for r, (row_label, images, maps) in enumerate(rows):
+        image_axes, map_axes = axes[2 * r], axes[2 * r + 1]
+        for c, img in enumerate(images):
+            image_axes[c].imshow(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), interpolation='nearest')
+        shown = [(c, m) for c, m in enumerate(maps) if m is not None]
+        top = max([float(np.max(m)) for _, m in shown] + [1e-12])
+        drawn = [map_axes[c].imshow(m, cmap='magma', vmin=0, vmax=top, interpolation='nearest') for c, m in shown]
+        for c, ax in enumerate((*image_axes, *map_axes)):
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for c in set(range(n_cols)) - {c for c, _ in shown}:
+            map_axes[c].axis('off')
+        if r == 0:
+            for c, ax in enumerate(image_axes):
+                ax.set_title(column_labels[c], fontsize=9)
+        image_axes[0].set_ylabel(row_label, fontsize=9)
+        if shown:  # the label on the colorbar: a y-label would push the map columns apart
+            fig.colorbar(drawn[0], ax=[map_axes[c] for c, _ in shown], shrink=0.9,
+                         label='|masked − target|\n(8-bit levels, mean over channels)')
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def upscale_nearest(img, shape):
     """LR input shown at the output size (nearest neighbour, so the pixels stay visible)."""
     return cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)

@@ -3,16 +3,19 @@
 Each finding is checked by one small function on plain numbers (a :class:`Check`); the same function
 gives the verdict on the paper's numbers (means over the test images) and, through
 :func:`per_image_verdicts`, on every test image alone ("holds on k of n images").
-Beside report.md, ``results/report_<setting>.json`` keeps the verdicts in machine-readable form; when
-the JSONs of the default budget and of a ``--full`` run both exist, the report compares them.
+The report opens with one summary table (finding × network × budget). Beside report.md,
+``results/report_<setting>.json`` keeps the verdicts in machine-readable form; a ``--full`` run keeps its own
+in ``results/reference/<net>/`` instead (committed; no other run writes there), and the report compares the
+default budget with those, verdict by verdict and image by image.
 
 The two degradations of a study and their words (titles, sentences) come from their specs
 (faig/specs.py) and the pair the rankings' meta.json records, so a JPEG-vs-noise study reads as
 such; :func:`pair_section` is the section of one such study (scripts/pair_report.py).
 """
-import glob
 import json
+import os
 import os.path as osp
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -30,6 +33,7 @@ from faig.networks import load_params
 from faig.specs import (CLEAN_FOLDER, DEFAULT_PAIR, DEGRADATIONS, RANKING_METHODS, RESULTS, ResultsLayout, degradation,
                         results_folder)
 from faig.stamps import sha1_file, state_digest
+from faig.tables import markdown_table
 
 
 
@@ -242,8 +246,8 @@ def net_findings(means, per_image, proportions, location, image_location, modula
             ('per_image' optional); None: not run (no finding 4).
         pair: the two degradations (a, b) (default the paper's blur and noise).
     Returns:
-        [{'id', 'title', 'holds', 'numbers', 'text', 'per_image'}] in the order of :func:`titles`;
-        'per_image' is :func:`robustness`'s dict or None.
+        [{'id', 'title', 'holds', 'numbers', 'text', 'per_image', 'verdicts'}] in the order of :func:`titles`;
+        'per_image' is :func:`robustness`'s dict or None, 'verdicts' {image: holds}.
     """
     pair = tuple(pair)
     tables = image_tables(per_image)
@@ -266,9 +270,10 @@ def net_findings(means, per_image, proportions, location, image_location, modula
             continue
         check, mean_input, image_inputs = checks[finding_id]
         result = check(mean_input)
+        verdicts = per_image_verdicts(check, image_inputs)
         findings.append({'id': finding_id, 'title': title, 'holds': result.holds,
                          'numbers': result.numbers, 'text': result.text,
-                         'per_image': robustness(per_image_verdicts(check, image_inputs))})
+                         'per_image': robustness(verdicts), 'verdicts': verdicts})
     return findings
 
 
@@ -285,6 +290,33 @@ def setting_name(settings):
 def budget_settings(quadrature):
     """(default budget's setting name, --full's setting name) for a quadrature rule."""
     return tuple(setting_name({**budget, 'quadrature': quadrature}) for budget in (DEFAULT_BUDGET, FULL_BUDGET))
+
+
+REFERENCE = 'reference'
+BUDGETS_HEADING = '## Default budget vs --full'
+
+
+def reference_path(results, net, setting):
+    """Where a --full run keeps the record of ``net`` (its report JSON entry with the per-image verdicts and wall
+    times): ``<results>/reference/<net>/report_<setting>.json``. Only a --full run writes there; the report of
+    any run reads it, so that the records can be committed and compared with on a fresh clone."""
+    return osp.join(results, REFERENCE, net, f'report_{setting}.json')
+
+
+def read_reference(results, setting):
+    """The reference records of ``setting`` of every network, as one report JSON (``'nets'``: {net: entry});
+    None without any."""
+    found = {}
+    folder = osp.join(results, REFERENCE)
+    for net in sorted(os.listdir(folder)) if osp.isdir(folder) else ():
+        data = read_report_json(reference_path(results, net, setting))
+        if data and net in data['nets']:
+            entry = data['nets'][net]
+            found[net] = (data, {**entry, 'generated': entry.get('generated', data.get('generated'))})
+    if not found:
+        return None
+    latest = max((data for data, _ in found.values()), key=lambda d: str(d.get('generated')))
+    return {**latest, 'nets': {net: entry for net, (_, entry) in found.items()}}
 
 
 def compare_reports(default, full):
@@ -315,7 +347,9 @@ def of_other_models(entry, now):
 
 
 def agreement_section(default, full, current=None):
-    """Markdown lines of "Default budget vs --full" from the two report JSONs.
+    """Markdown lines of "Default budget vs --full" from the two report JSONs (``full``: the reference records,
+    :func:`read_reference`): the verdicts on the means, then per network every verdict at both budgets per image,
+    the ones that differ named, and the attribution's wall time per image.
 
     ``current``: {net: {'baseline_sha1', 'target_sha1'}} of the models the report is about: a net whose two
     runs were both made with other models (e.g. before a swap) is left out of the comparison, and one run of
@@ -328,9 +362,11 @@ def agreement_section(default, full, current=None):
     default = dict(default, nets={n: e for n, e in default['nets'].items() if n not in left_out})
     rows = compare_reports(default, full)
     same = sum(a == b for _, _, a, b in rows)
-    lines = ['## Default budget vs --full', '',
+    made = ', '.join(f'{net} {entry.get("generated", full.get("generated"))}' for net, entry in full['nets'].items())
+    lines = [BUDGETS_HEADING, '',
              f'Default budget: `{default["setting"]}` (report of {default["generated"]}); --full: `{full["setting"]}` '
-             f'(report of {full["generated"]}). The verdicts on the means agree on {same} of {len(rows)} findings.', '']
+             f'(records in `{full.get("folder", REFERENCE)}/`, made {made}). '
+             f'The verdicts on the means agree on {same} of {len(rows)} findings.', '']
     for net in left_out:
         lines += [f'Not compared for {net}: both runs were made with other models than the ones there now '
                   f'(rerun `python scripts/reproduce.py --nets {net}` and '
@@ -349,11 +385,72 @@ def agreement_section(default, full, current=None):
                   'they differ in more than the budget.', '']
     images = [{(net, f['id']): f['per_image'] for net, entry in report['nets'].items() for f in entry['findings']}
               for report in (default, full)]
-    lines += ['| net | finding | default budget | --full | agree |', '|---|---|---|---|---|']
-    for net, finding_id, a, b in rows:
-        shown = [short_verdict(ok, counts.get((net, finding_id))) for ok, counts in zip((a, b), images)]
-        lines.append(f'| {net} | {finding_id} | {shown[0]} | {shown[1]} | {"yes" if a == b else "**no**"} |')
-    return lines + ['']
+    lines += markdown_table(['net', 'finding', 'default budget', '--full', 'agree'], [
+        [net, finding_id, *(short_verdict(ok, counts.get((net, finding_id))) for ok, counts in zip((a, b), images)),
+         'yes' if a == b else '**no**'] for net, finding_id, a, b in rows]) + ['']
+    for net in dict.fromkeys(net for net, *_ in rows):
+        lines += image_verdicts(net, default['nets'][net], full['nets'][net])
+        lines += wall_times(net, default['nets'][net], full['nets'][net])
+    return lines
+
+
+def image_verdicts(net, default, full):
+    """Lines of one network: every verdict of both budgets on the means and on each image (images as columns),
+    then which of them differ between the budgets."""
+    theirs = {f['id']: f for f in full['findings']}
+    pairs = [(f, theirs[f['id']]) for f in default['findings'] if f['id'] in theirs]
+    stems = sorted({stem for pair in pairs for f in pair for stem in (f.get('verdicts') or {})})
+    rows, differ = [], []
+    for mine, other in pairs:
+        for budget, f in (('default', mine), ('--full', other)):
+            verdicts = f.get('verdicts')
+            rows.append([mine['id'], budget, plain_verdict(f['holds']),
+                         *('—' if not verdicts or stem not in verdicts else plain_verdict(verdicts[stem])
+                           for stem in stems)])
+        if mine['holds'] != other['holds']:
+            differ.append(f'{mine["id"]} on the means (default: {plain_verdict(mine["holds"])}, '
+                          f'--full: {plain_verdict(other["holds"])})')
+        a, b = mine.get('verdicts') or {}, other.get('verdicts') or {}
+        differ += [f'{mine["id"]} on {stem} (default: {plain_verdict(a[stem])}, --full: {plain_verdict(b[stem])})'
+                   for stem in stems if stem in a and stem in b and a[stem] != b[stem]]
+    lines = [f'**{net}: every verdict at both budgets, on the means and per image** (— : not recorded)', '',
+             *markdown_table(['finding', 'budget', 'means', *stems], rows), '']
+    if differ:
+        lines += [f'Verdicts of {net} that differ between the budgets: {"; ".join(differ)}. The default budget '
+                  f'attributes on {DEFAULT_BUDGET["crop"]}×{DEFAULT_BUDGET["crop"]} centre crops with '
+                  f'{DEFAULT_BUDGET["steps"]} steps, --full on whole images with {FULL_BUDGET["steps"]}: other pixels '
+                  'enter the rankings and the output differences, and a ratio or an order near its threshold may '
+                  'cross it.', '']
+    else:
+        lines += [f'No verdict of {net} differs between the budgets.', '']
+    return lines
+
+
+def wall_times(net, default, full):
+    """Lines of one network: the attribution's wall time per image (FAIG and IG) at both budgets."""
+    runs = [('default', default.get('wall_seconds') or {}), ('--full', full.get('wall_seconds') or {})]
+    columns = [(budget, method, times.get(method) or {}) for budget, times in runs for method in ('faig', 'ig')]
+    stems = sorted({stem for *_, per in columns for stem in per})
+    if not stems:
+        return [f'Wall time of {net}: not recorded (records of an earlier version).', '']
+
+    def seconds(value):
+        return '—' if value is None else f'{value:.1f}'
+    rows = [[stem, *(seconds(per.get(stem)) for *_, per in columns)] for stem in stems]
+    rows.append(['all images', *(seconds(sum(per.values())) if per else '—' for *_, per in columns)])
+    devices = '; '.join(f'{budget}: {times["device"]}' for budget, times in runs if times.get('device'))
+    lines = [f'**{net}: attribution wall time per image (s)**' + (f' ({devices})' if devices else ''), '',
+             *markdown_table(['image', *(f'{method_label(method)}, {budget}' for budget, method, _ in columns)], rows),
+             '']
+    stages = full.get('stage_seconds')
+    if stages:
+        lines += [f'Stage times of the --full run that wrote the record of {net} (a resumed stage: its last sitting): '
+                  + ', '.join(f'{name[len(net) + 1:]} {seconds:.0f} s' for name, seconds in stages.items()) + '.', '']
+    return lines
+
+
+def plain_verdict(ok):
+    return 'holds' if ok else 'does not hold'
 
 
 def short_verdict(ok, per_image):
@@ -445,7 +542,7 @@ def retraining_section(root, nets, summary):
     """"Finding 2: weights, locations, connections" from the committed study records
     (results/retrain_study/<net>/study.json, made by scripts/retrain_study.py; never retrained here)."""
     from faig.evaluation import retraining
-    lines = ['## Finding 2: weights, locations, connections', '']
+    lines = [RETRAINING_HEADING, '']
     for net in nets:
         path = osp.join(root, 'results', 'retrain_study', net, 'study.json')
         if not osp.isfile(path):
@@ -464,9 +561,8 @@ def retraining_section(root, nets, summary):
         lines += [retraining.markdown(study, net), f'![recovered share]({osp.relpath(figure, osp.join(root, "results"))})', '']
         checks = retraining.findings(study)
         for check in checks:
-            per = check['per_image']
-            lines.append(f'- **{net}** — {check["text"]}: {verdict(check["holds"])} '
-                         f'(per image {per["holds"]}/{per["images"]}).')
+            lines.append(f'- **{net}** — {retraining_title(check["id"])}: {verdict(check["holds"])} '
+                         f'(per image {per_image_count(check["per_image"])}). {_capitalised(check["text"])}.')
         lines.append('')
         summary['nets'].setdefault(net, {})['retraining'] = checks
     return lines
@@ -555,32 +651,211 @@ def pair_section(root, net, metrics, search, target_path, psnr=None, figures=(),
     return lines + [''], findings, pair
 
 
+# ---- the summary at the top of report.md -----------------------------------------------------------
+
+SUMMARY_HEADING = '## Summary'
+RETRAINING_HEADING = '## Finding 2: weights, locations, connections'
+PREDICTION_HEADING = '## Finding 3: degradation prediction'
+
+
+def anchor(heading):
+    """The link GitHub gives a markdown heading ('## Default budget vs --full' -> '#default-budget-vs---full')."""
+    text = heading.lstrip('#').strip().lower()
+    return '#' + re.sub(r'[^\w\- ]', '', text).replace(' ', '-')
+
+
+def findings_heading(net):
+    return f'### Findings on {net}'
+
+
+def budget_label(setting, quadrature):
+    """'default (16 steps, 64×64 crops)', '--full (100 steps, whole images)' or the setting's name."""
+    default, full = budget_settings(quadrature)
+    crop = DEFAULT_BUDGET['crop']
+    return {default: f'default ({DEFAULT_BUDGET["steps"]} steps, {crop}×{crop} crops)',
+            full: f'--full ({FULL_BUDGET["steps"]} steps, whole images)'}.get(setting, f'`{setting}`')
+
+
+def key_number(finding_id, numbers, pair=DEFAULT_PAIR):
+    """The numbers a finding's verdict turns on, in a few words ('not recorded' for a record without them)."""
+    numbers = numbers or {}
+    if numbers.get('nothing_measurable'):
+        return 'nothing measurable: every difference below the 8-bit resolution'
+    a, b = (degradation(d) for d in pair)
+    try:
+        if finding_id == '1':
+            return (f'masking ratio: {a.adjective} input {numbers[f"{a.name}_ratio"]:.1f}×, {b.adjective} input '
+                    f'{numbers[f"{b.name}_ratio"]:.1f}× (holds at ≥ {numbers.get("threshold", 2.0):g}× on both)')
+        if finding_id == '2':
+            parts = []
+            for spec in (a, b):
+                others = {m: v for m, v in numbers['at_1'][spec.name].items() if m != 'faig'}
+                best = max(others, key=others.get) if others else None
+                parts.append(f'{spec.function}: FAIG {numbers["at_1"][spec.name]["faig"]:.4f} vs '
+                             + (f'best other {method_label(best)} {others[best]:.4f}' if best else 'no other method'))
+            return 'at 1 %, ' + '; '.join(parts)
+        if finding_id in ('3a', '3b'):
+            key, what = {'3a': ('mean_depth', 'mean layer depth'),
+                         '3b': ('distance_from_uniform', 'distance from a uniform spread')}[finding_id]
+            return (f'{what}: {a.function} {numbers[f"{key}_{a.name}"]:.3f}, '
+                    f'{b.function} {numbers[f"{key}_{b.name}"]:.3f}')
+        if finding_id.startswith('4_'):
+            lambdas, values = np.asarray(numbers['lambdas']), np.asarray(numbers['output_difference'])
+            order = np.argsort(lambdas, kind='stable')
+            lambdas, values = lambdas[order], values[order]
+            shown = sorted({0, int(np.argmin(np.abs(lambdas - 1))), len(lambdas) - 1})
+            text = 'output difference at ' + ', '.join(f'λ={lambdas[i]:g}: {values[i]:.4f}' for i in shown)
+            against = [i for i in range(1, len(lambdas))  # a step against the trend: falling up to λ=1, rising after
+                       if (lambdas[i] <= 1 + 1e-9 and values[i] > values[i - 1] + 1e-9)
+                       or (lambdas[i - 1] >= 1 - 1e-9 and values[i] < values[i - 1] - 1e-9)]
+            if against:
+                i = against[0]
+                text += (f'; not monotone from λ={lambdas[i - 1]:g} to λ={lambdas[i]:g} '
+                         f'({values[i - 1]:.4f} → {values[i]:.4f})')
+            return text
+        if finding_id.startswith('2-retrain-'):
+            ahead = numbers.get('ahead_of_faig') or {}
+            return (f'recovered share: FAIG {numbers["faig"]:.3f} vs random {numbers["random"]:.3f} '
+                    f'({numbers["ratio"]:.1f}×; holds at ≥ {numbers["threshold"]:g}×)'
+                    + ('; more than FAIG: ' + ', '.join(f'{retraining_label(k)} {v:.3f}' for k, v in ahead.items())
+                       if ahead else ''))
+        if finding_id.startswith('2-connections-'):
+            return f'permuted / masked: {numbers["ratio"]:.2f}× (holds at ≥ {numbers["threshold"]:g}×)'
+    except KeyError:
+        return 'not recorded'
+    return ''
+
+
+def retraining_label(selection):
+    from faig.evaluation.retraining import LABELS
+    return LABELS.get(selection, selection)
+
+
+def retraining_title(check_id):
+    """The claim of a retraining check ('2-retrain-blur', '2-connections-noise'), in words."""
+    kind, deg = check_id.split('-')[1:]
+    function = degradation(deg).function
+    if kind == 'retrain':
+        return (f'2 (retraining). Retraining only the 1% FAIG {function} filters recovers ≥ 2× the share random '
+                'filters do')
+    return (f'2 (connections). Permuting the 1% FAIG {function} filters within their layers changes the output ≥ ½ '
+            'as much as masking them')
+
+
+def per_image_count(per_image):
+    return f'{per_image["holds"]}/{per_image["images"]}' if per_image else '—'
+
+
+def prediction_row(root, net):
+    """The summary row of the degradation-prediction study of ``net`` (its committed record), or its absence."""
+    from faig.evaluation.degradation_prediction import GOAL, headline, percent_text
+    title = f'3 (prediction). The filters predict the degradation (goal ≥ {100 * GOAL:.0f} % at the trained levels)'
+    path = osp.join(root, 'results', 'degradation_prediction', net, 'prediction.json')
+    if not osp.isfile(path):
+        return [title, net, 'prediction study', 'not recorded yet', '—', '—', anchor(PREDICTION_HEADING)]
+    with open(path) as f:
+        study = json.load(f)
+    if other_models_note(root, net, study.get('run_key', {}).get('use_key'), 'state', '', ''):
+        return [title, net, 'prediction study', 'left out (other models)', '—', '—', anchor(PREDICTION_HEADING)]
+    numbers = headline(study)
+    return [title, net, 'prediction study', plain_verdict(numbers['goal_met']), '—',
+            f'4-class accuracy at the trained levels: filter-based {percent_text(numbers["filters"])} vs classical '
+            f'{percent_text(numbers["classical"])}', anchor(PREDICTION_HEADING)]
+
+
+def summary_lines(nets, runs, retraining=None, prediction=None):
+    """The report's opening table: finding × network × budget -> verdict, per-image count, key number, link.
+
+    ``runs``: [(budget label, {net: report JSON entry}, link(net))] in budget order; ``retraining``: {net: checks
+    of :func:`faig.evaluation.retraining.findings`, or why there are none (None: no study)}; ``prediction``:
+    {net: row}. Either None: not part of this report."""
+    rows = []
+    ids = list(dict.fromkeys(f['id'] for _, entries, _ in runs for entry in entries.values()
+                             for f in entry['findings']))
+    for finding_id in ids:
+        for net in nets:
+            for label, entries, link in runs:
+                entry = entries.get(net)
+                found = [f for f in (entry or {}).get('findings', []) if f['id'] == finding_id]
+                if not found:
+                    continue
+                f = found[0]
+                pair = tuple(entry.get('degradations') or DEFAULT_PAIR)
+                rows.append([f['title'], net, label, plain_verdict(f['holds']), per_image_count(f.get('per_image')),
+                             key_number(finding_id, f.get('numbers'), pair), link(net)])
+    if retraining is not None:
+        link = anchor(RETRAINING_HEADING)
+        checks = {net: {c['id']: c for c in retraining.get(net) or [] if isinstance(c, dict)} for net in nets}
+        for check_id in dict.fromkeys(i for net in nets for i in checks[net]):
+            for net in nets:
+                c = checks[net].get(check_id)
+                if c:
+                    rows.append([retraining_title(check_id), net, 'retraining study', plain_verdict(c['holds']),
+                                 per_image_count(c.get('per_image')), key_number(check_id, c.get('numbers')), link])
+        for net in nets:
+            if not checks[net]:
+                why = retraining.get(net)
+                rows.append(['2 (retraining). Weights, locations, connections', net, 'retraining study',
+                             why if isinstance(why, str) else 'not recorded yet', '—', '—', link])
+    for net in nets:
+        if prediction is not None and net in prediction:
+            rows.append(prediction[net])
+    table = markdown_table(['finding', 'network', 'budget', 'verdict (on the means)', 'holds per image',
+                            'key number', 'section'], [[*row[:-1], f'[details]({row[-1]})'] for row in rows])
+    return [SUMMARY_HEADING, '',
+            'Each finding of the paper, per network and budget: the verdict on the means over the test images, on how '
+            'many images it holds alone, and the numbers it turns on.', '', *table, '']
+
+
+def attribution_seconds(root, layout):
+    """{'faig'|'ig': {image: seconds}, 'device'} from the FAIG and IG rankings' meta.json (a resumed run keeps
+    the times of the images it had finished); {} without them."""
+    out = {}
+    for method in ('faig', 'ig'):
+        try:
+            with open(osp.join(root, layout.rankings(method), 'meta.json')) as f:
+                meta = json.load(f)
+        except (OSError, ValueError):
+            continue
+        out[method] = {r['image']: r['seconds'] for r in meta.get('images', []) if 'seconds' in r}
+        if meta.get('device'):
+            out.setdefault('device', meta['device'])
+    return out
+
+
 def write_report(root, nets, dataset, settings):
-    """Write report.md and report_<setting>.json in the results folder (``results``, or the one
+    """Write report.md and the run's record in the results folder (``results``, or the one
     ``faig.specs.results_in`` set: a staged pair's); return the path of report.md.
 
+    The record is ``report_<setting>.json`` there, or for a reference run (``settings['reference']``, the --full
+    runs) one ``reference/<net>/report_<setting>.json`` per network (:func:`reference_path`), which no other run
+    writes; the default budget is compared with those.
+
     ``settings``: 'steps', 'quadrature', 'crop' (None = whole images), optional 'timings' ({stage: seconds}),
-    'setting' (the name of the run; default from steps/quadrature/crop), 'device' (printed when given) and
-    'models_dir' (the folder of the <net>/{baseline,target}_model.pth pairs; default the bundled ones)."""
+    'setting' (the name of the run; default from steps/quadrature/crop), 'device' (printed when given),
+    'models_dir' (the folder of the <net>/{baseline,target}_model.pth pairs; default the bundled ones) and
+    'reference' (bool)."""
     models_dir = settings.get('models_dir') or BUNDLED_MODELS
     results_dir = results_folder()  # results, or the staged pair's folder (faig.specs.results_in)
     crop = settings['crop']
     setting = setting_name(settings)
+    timings = settings.get('timings') or {}
     region = 'the whole test images' if crop is None else f'centre crops of {crop}×{crop} LR pixels of the test images'
-    lines = [f'# FAIG reproduction on the bundled sample data ({dataset})', '',
-             f'Generated by `python scripts/reproduce.py` on {time.strftime("%Y-%m-%d %H:%M")} (setting `{setting}`). '
-             f'Attribution: {settings["steps"]} steps ({settings["quadrature"]}) on {region}; '
-             'masking, modulation and figures on the same images; PSNR of the models on the whole images. '
-             'Output difference = mean over images of the MSE between the gradient maps of the masked and the '
-             "target model's outputs, ×1000. Each verdict is taken on these means (the paper's numbers) and "
-             'then on every image alone.', '']
+    head = [f'# FAIG reproduction on the bundled sample data ({dataset})', '',
+            f'Generated by `python scripts/reproduce.py` on {time.strftime("%Y-%m-%d %H:%M")} (setting `{setting}`). '
+            f'Attribution: {settings["steps"]} steps ({settings["quadrature"]}) on {region}; '
+            'masking, modulation and figures on the same images; PSNR of the models on the whole images. '
+            'Output difference = mean over images of the MSE between the gradient maps of the masked and the '
+            "target model's outputs, ×1000. Each verdict is taken on these means (the paper's numbers) and "
+            'then on every image alone.', '']
     if settings.get('device'):
-        lines += [f'Device: {settings["device"]}.', '']
-    lines += [f'Models: `{models_dir}/<net>/{{baseline,target}}_model.pth`'
-              + (' (the bundled pairs).' if models_dir == BUNDLED_MODELS else '.'), '']
+        head += [f'Device: {settings["device"]}.', '']
+    head += [f'Models: `{models_dir}/<net>/{{baseline,target}}_model.pth`'
+             + (' (the bundled pairs).' if models_dir == BUNDLED_MODELS else '.'), '']
     summary = {'setting': setting, 'dataset': dataset, 'steps': settings['steps'],
                'quadrature': settings['quadrature'], 'crop': crop, 'device': settings.get('device'),
                'generated': time.strftime('%Y-%m-%d %H:%M'), 'models_dir': models_dir, 'nets': {}}
+    lines = []
     all_findings = []
     for net in nets:
         lines += [f'## {net}', '']
@@ -602,53 +877,89 @@ def write_report(root, nets, dataset, settings):
         all_findings.append((net, findings))
         summary['nets'][net] = {**pair_sha1(root, models_dir, net), 'generated': summary['generated'], 'findings': [
             {'id': f['id'], 'title': f['title'], 'holds': f['holds'], 'per_image': f['per_image'],
-             'numbers': f['numbers']} for f in findings]}
+             'verdicts': f['verdicts'], 'numbers': f['numbers']} for f in findings],
+            'wall_seconds': attribution_seconds(root, layout),
+            'stage_seconds': {k: v for k, v in timings.items() if k.startswith(f'{net} ')}}
         if pair != tuple(DEFAULT_PAIR):
             summary['nets'][net]['degradations'] = list(pair)
+    retraining = prediction = None
     if models_dir == BUNDLED_MODELS:
         lines += retraining_section(root, nets, summary)
         from faig.evaluation.degradation_prediction import prediction_section
         lines += prediction_section(root, nets, dataset)
+        retraining = {net: summary['nets'][net].get('retraining') or (
+            'left out (other models)' if osp.isfile(osp.join(root, 'results', 'retrain_study', net, 'study.json'))
+            else None) for net in nets}
+        prediction = {net: prediction_row(root, net) for net in nets}
     else:  # their committed studies are of the bundled pairs, not of these
         lines += ['## Findings 2 (retraining) and 3 (degradation prediction)', '',
                   f'Not part of this report: their studies (`{RESULTS}/retrain_study/`, `{RESULTS}/degradation_prediction/`) '
                   f'were made with the bundled pairs, not with `{models_dir}`.', '']
     lines += ['## Findings', '']
     for net, findings in all_findings:
+        lines += [findings_heading(net), '']
         for f in findings:
             lines.append(f'- **{net}** — {f["title"]}: {verdict(f["holds"])}. {f["text"]} '
                          f'{describe_robustness(f["per_image"])}')
-    lines.append('')
+        lines.append('')
     results = osp.join(root, results_dir)
-    json_path = osp.join(results, f'report_{setting}.json')
-    earlier = read_report_json(json_path)
-    # (the file is named by its setting) a run of some nets keeps the other nets' entries -- of the same models folder
-    if earlier and earlier.get('models_dir', BUNDLED_MODELS) == models_dir:
-        kept = {net: entry for net, entry in earlier['nets'].items() if net not in summary['nets']}
-        for entry in kept.values():
-            entry.setdefault('generated', earlier.get('generated'))
-        summary['nets'] = {**kept, **summary['nets']}
-    write_bytes(json_path, (json.dumps(summary, indent=2, ensure_ascii=False) + '\n').encode())
-    reports = {s: read_report_json(osp.join(results, f'report_{s}.json'))
-               for s in budget_settings(settings['quadrature'])}
-    default, full = reports.values()
+    if settings.get('reference'):  # one record per network: a --full run split by network keeps the others
+        for net in nets:
+            write_bytes(reference_path(results, net, setting),
+                        (json.dumps(dict(summary, nets={net: summary['nets'][net]}), indent=2, ensure_ascii=False)
+                         + '\n').encode())
+    else:
+        json_path = osp.join(results, f'report_{setting}.json')
+        earlier = read_report_json(json_path)
+        # (the file is named by its setting) a run of some nets keeps the other nets' entries -- of the same models
+        # folder
+        if earlier and earlier.get('models_dir', BUNDLED_MODELS) == models_dir:
+            kept = {net: entry for net, entry in earlier['nets'].items() if net not in summary['nets']}
+            for entry in kept.values():
+                entry.setdefault('generated', earlier.get('generated'))
+            summary['nets'] = {**kept, **summary['nets']}
+        write_bytes(json_path, (json.dumps(summary, indent=2, ensure_ascii=False) + '\n').encode())
+    default_setting, full_setting = budget_settings(settings['quadrature'])
+    default = read_report_json(osp.join(results, f'report_{default_setting}.json'))
+    full = read_reference(results, full_setting)
+    if full:
+        full['folder'] = osp.join(results_dir, REFERENCE)  # as the report shows it
+    current = {net: {k: summary['nets'][net][k] for k in ('baseline_sha1', 'target_sha1')}  # hashed above
+               for net in nets}
     if default and full:
-        current = {net: {k: summary['nets'][net][k] for k in ('baseline_sha1', 'target_sha1')}  # hashed above
-                   if net in nets else pair_sha1(root, models_dir, net)
-                   for net in set(default['nets']) | set(full['nets'])}
+        current.update({net: pair_sha1(root, models_dir, net)
+                        for net in set(default['nets']) | set(full['nets']) if net not in current})
         lines += agreement_section(default, full, current)
     else:
-        others = sorted(osp.basename(p) for p in glob.glob(osp.join(results, 'report_*.json')))
-        lines += ['Default budget vs --full: not compared yet; that needs the report JSONs of both '
-                  f'({" and ".join(f"report_{s}.json" for s in reports)}); {results_dir}/ has '
-                  f'{", ".join(others)}.', '']
-    timings = settings.get('timings') or {}
+        lines += [BUDGETS_HEADING, '',
+                  'Not compared yet: that needs the record of a default-budget run '
+                  f'(`{results_dir}/report_{default_setting}.json`, `python scripts/reproduce.py`) and the reference '
+                  f'records of a --full run (`{osp.dirname(reference_path(results_dir, "<net>", full_setting))}/'
+                  f'report_{full_setting}.json`, `python scripts/reproduce.py --full --nets <net>`); '
+                  f'{"the first is there" if default else "the first is missing"}, '
+                  f'{"the second is there" if full else "the second is missing"}.', '']
+        legacy = osp.join(results_dir, f'report_{full_setting}.json')
+        if not full and osp.isfile(osp.join(root, legacy)):
+            lines += [f'`{legacy}` is the record of a --full run of an earlier version, which kept it there: '
+                      '`python scripts/reproduce.py --full --nets <net>` reuses its finished stages and writes the '
+                      'reference record.', '']
+    runs = []
+    for budget in dict.fromkeys((default_setting, full_setting, setting)):
+        record = {default_setting: default, full_setting: full}.get(budget) if budget != setting else summary
+        if record is None:
+            continue
+        entries = {net: record['nets'][net] for net in nets if net in record['nets']
+                   and (budget == setting or not of_other_models(record['nets'][net], current.get(net)))}
+        link = ((lambda net: anchor(findings_heading(net))) if budget == setting
+                else (lambda net: anchor(BUDGETS_HEADING)))
+        runs.append((budget_label(budget, settings['quadrature']), entries, link))
     lines += ['## Stage times (s)', '']
     if timings:
-        lines += ['| stage | seconds |', '|---|---|'] + [f'| {k} | {v:.1f} |' for k, v in timings.items()]
+        lines += markdown_table(['stage', 'seconds'], [[k, f'{v:.1f}'] for k, v in timings.items()])
     else:  # every stage's record matched: nothing was computed in this run
         lines += ['No stage ran in this run: every result was reused from an earlier run with the same inputs '
                   '(`--force` redoes them).']
+    lines = head + summary_lines(nets, runs, retraining, prediction) + lines
     path = osp.join(results, 'report.md')
     write_bytes(path, ('\n'.join(lines) + '\n').encode())
     return path

@@ -1,7 +1,8 @@
 """Reproduce the FAIG pipeline and the paper's findings on the bundled default, on CPU.
 
     python scripts/reproduce.py              # default budget (see --help), about 6 min on 2 cores
-    python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images
+    python scripts/reproduce.py --full       # the paper's settings: 100 steps, whole images; its records go to
+                                             # results/reference/<net>/, which the default run reads, never writes
     python scripts/reproduce.py --force      # redo finished stages
     python scripts/reproduce.py --full --nets srcnn_style   # one network only
     python scripts/reproduce.py --models_dir experiments/pretrained/next --nets srcnn_style   # a pair staged there
@@ -221,7 +222,9 @@ def main():
     parser.add_argument('--train', action='store_true',
                         help='train new pairs from scratch with options/cpu/*.yml (about 4 h on 2 cores), in place of the bundled '
                         'ones, which were trained longer, over several sessions (experiments/pretrained/README.md)')
-    parser.add_argument('--full', action='store_true', help="the paper's settings: --steps 100 on whole images")
+    parser.add_argument('--full', action='store_true',
+                        help="the paper's settings: --steps 100 on whole images; its records go to "
+                        "results/reference/<net>/ (to be committed), which other runs read and never write")
     parser.add_argument('--steps', type=positive_int, default=None,
                         help='FAIG/IG quadrature nodes (default 16; --full 100)')
     parser.add_argument('--crop', type=positive_int, default=None,
@@ -359,9 +362,10 @@ def study(args, nets, models_dir):
                 mark_done(f'{net}_modulation_{deg}_{dataset}', modulation_key, modulation_outputs(layout, deg))
 
     from faig.report import write_report
+    # only --full writes the reference records (results/reference/<net>/) that every report compares with
     path = write_report(ROOT, nets, dataset, {'steps': steps, 'quadrature': args.quadrature, 'crop': crop,
                                               'timings': timings, 'setting': setting, 'device': device,
-                                              'models_dir': models_dir})
+                                              'models_dir': models_dir, 'reference': args.full})
     print(f'\nreport -> {path}')
 
 

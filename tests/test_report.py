@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -248,6 +249,11 @@ def fake_run(root, nets, blur_curves, results='results'):
         write_index(osp.join(search, 'blur_index.txt'), rank(total))
         write_index(osp.join(search, 'noise_index.txt'), rank(-total))
         np.savez(osp.join(search, 'per_image_scores.npz'), **scores)
+        for method, seconds in (('faig', 2.0), ('ig', 1.0)):  # attribution time per image, as the pipeline records it
+            with open(osp.join(make_dir(root, f'{results}/Interpret/neuron-search/{net}/set/{method}'), 'meta.json'),
+                      'w') as f:
+                json.dump({'device': 'cpu', 'images': [{'image': s, 'seconds': seconds * (i + 1)}
+                                                       for i, s in enumerate('abc')]}, f)
         for deg, kind in (('blur', 'deblur'), ('noise', 'denoise')):
             folder = make_dir(root, f'{results}/Interpret/modulation/{net}/set/faig/4kernels/Modulation-{kind}-filter')
             curves = blur_curves if deg == 'blur' else {s: GOOD_CURVE for s in 'abc'}
@@ -284,16 +290,39 @@ def test_write_report_per_image_counts_json_and_budget_comparison(tmp_path):
     assert 'Per image: holds on 2 of 3 images (fails on c).' in text
     assert '(the paper states this for SRResNet only):' in text
     assert '(the paper states this for SRResNet only; reported here for information):' in text
-    assert '## Default budget vs --full' not in text
+    assert '## Default budget vs --full\n\nNot compared yet' in text and '| srresnet | 4_blur |' not in text
+    assert findings['1']['verdicts'] == {'a': True, 'b': True, 'c': False}
 
-    # the --full run, where the mean of the deblurring modulation curve is no longer monotone
+    # the --full run, where the mean of the deblurring modulation curve is no longer monotone: its records go to
+    # the reference folder, one per network
     fake_run(root, nets, {'a': BAD_CURVE, 'b': BAD_CURVE, 'c': GOOD_CURVE})
-    write_report(root, nets, 'set', {'steps': 100, 'quadrature': 'riemann_left', 'crop': None})
+    write_report(root, nets, 'set', {'steps': 100, 'quadrature': 'riemann_left', 'crop': None, 'reference': True,
+                                     'timings': {'srresnet FAIG': 600.0, 'srcnn_style FAIG': 60.0}})
+    assert not osp.exists(osp.join(root, 'results/report_steps100_riemann_left_full.json'))
+    record = json.load(open(osp.join(root, 'results/reference/srresnet/report_steps100_riemann_left_full.json')))
+    assert list(record['nets']) == ['srresnet']
+    assert record['nets']['srresnet']['stage_seconds'] == {'srresnet FAIG': 600.0}
+    assert record['nets']['srresnet']['wall_seconds'] == {'faig': {'a': 2.0, 'b': 4.0, 'c': 6.0},
+                                                         'ig': {'a': 1.0, 'b': 2.0, 'c': 3.0}, 'device': 'cpu'}
     text = open(path).read()
     assert '## Default budget vs --full' in text and 'agree on 10 of 12 findings' in text
     assert '| srresnet | 4_blur | holds (2/3 images) | does not hold (1/3 images) | **no** |' in text
     assert '| srcnn_style | 1 | holds (2/3 images) | holds (2/3 images) | yes |' in text
     assert 'Device:' not in text
+    # every verdict at both budgets, per image, and the ones that differ named
+    assert '| finding | budget | means | a | b | c |' in text
+    assert '| 4_blur | default | holds | holds | holds | does not hold |\n' \
+           '| 4_blur | --full | does not hold | does not hold | does not hold | holds |' in text
+    assert '| 2 | --full | holds | holds | does not hold | holds |' in text
+    assert ('Verdicts of srresnet that differ between the budgets: 4_blur on the means (default: holds, --full: does '
+            'not hold); 4_blur on a (default: holds, --full: does not hold); 4_blur on b (default: holds, --full: does '
+            'not hold); 4_blur on c (default: does not hold, --full: holds).') in text
+    # the wall time per image of both budgets, and the stages the --full run computed
+    assert '**srresnet: attribution wall time per image (s)** (default: cpu; --full: cpu)' in text
+    assert '| image | FAIG, default | IG, default | FAIG, --full | IG, --full |' in text
+    assert '| c | 6.0 | 3.0 | 6.0 | 3.0 |' in text and '| all images | 12.0 | 6.0 | 12.0 | 6.0 |' in text
+    assert 'Stage times of the --full run that wrote the record of srresnet (a resumed stage: its last sitting): ' \
+           'FAIG 600 s.' in text
 
 
 def test_write_report_without_per_image_files(tmp_path):
@@ -360,24 +389,27 @@ def test_attribution_stage_resumes_only_a_stopped_run_with_the_same_key(tmp_path
 
 
 def test_write_report_of_some_nets_keeps_the_other_nets_of_the_same_setting(tmp_path):
-    """reproduce.py --nets: a --full run split by network still yields one report JSON with both."""
+    """reproduce.py --nets: a --full run split by network keeps one reference record per network, and the
+    default budget is compared with both."""
     root = str(tmp_path)
     fake_run(root, ('srresnet', 'srcnn_style'), {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': BAD_CURVE})
-    full = {'steps': 100, 'quadrature': 'riemann_left', 'crop': None}
-    json_path = osp.join(root, 'results/report_steps100_riemann_left_full.json')
+    full = {'steps': 100, 'quadrature': 'riemann_left', 'crop': None, 'reference': True}
+    reference = {net: osp.join(root, f'results/reference/{net}/report_steps100_riemann_left_full.json')
+                 for net in ('srresnet', 'srcnn_style')}
     write_report(root, ('srcnn_style',), 'set', full)
-    first = json.load(open(json_path))['nets']['srcnn_style']
+    first = open(reference['srcnn_style'], 'rb').read()
+    assert not osp.exists(reference['srresnet'])
     fake_run(root, ('srresnet',), {'a': BAD_CURVE, 'b': BAD_CURVE, 'c': GOOD_CURVE})
     path = write_report(root, ('srresnet',), 'set', full)
-    data = json.load(open(json_path))
-    assert list(data['nets']) == ['srcnn_style', 'srresnet']
-    assert data['nets']['srcnn_style'] == first  # kept as it was, with the time of its own run
+    data = json.load(open(reference['srresnet']))
+    assert list(data['nets']) == ['srresnet']
+    assert open(reference['srcnn_style'], 'rb').read() == first  # kept as it was, with the time of its own run
     assert not {f['id']: f for f in data['nets']['srresnet']['findings']}['4_blur']['holds']
     assert '**srcnn_style**' not in open(path).read()  # report.md shows the nets of this run
 
-    # a rerun of one net replaces only its own entry; the default budget then compares with both
+    # a rerun of one net replaces only its own record; the default budget then compares with both
     write_report(root, ('srcnn_style',), 'set', full)
-    assert list(json.load(open(json_path))['nets']) == ['srresnet', 'srcnn_style']
+    assert json.load(open(reference['srresnet'])) == data
     write_report(root, ('srresnet', 'srcnn_style'), 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64})
     assert 'agree on 12 of 12 findings' in open(path).read()  # 6 findings of each net: both were compared
 
@@ -512,3 +544,169 @@ def test_stage_records_of_a_staged_study_are_its_own(tmp_path):
         assert reproduce.record('net_stage').path.startswith(
             str(tmp_path / 'results' / 'staged' / 'experiments' / 'pretrained' / 'next' / 'report' / 'stages'))
     assert reproduce.stage_done('net_stage', 'k')
+
+
+# ---- the report as a reader sees it: summary first, every table rendering --------------------------------
+
+UNESCAPED_PIPE = re.compile(r'(?<!\\)\|')
+
+
+def markdown_tables(text):
+    """[[row cells]] of every table in ``text`` (runs of lines that start with '|'), split on unescaped pipes."""
+    tables, current = [], []
+    for line in text.splitlines() + ['']:
+        if line.startswith('|'):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def cells(row):
+    return [c.strip().replace('\\|', '|') for c in UNESCAPED_PIPE.split(row)[1:-1]]
+
+
+def report_with_every_section(tmp_path, monkeypatch):
+    """A default-budget report with a --full reference, a retraining study (a selection labelled |θ−θ̄| ahead of
+    FAIG) and a degradation-prediction record for both nets; returns (root, report text)."""
+    import shutil
+
+    import faig.report as report
+    from test_retrain import synthetic_study
+    monkeypatch.setattr(report, 'other_models_note', lambda *args: None)  # the fixtures' models are stand-ins
+    root = str(tmp_path)
+    nets = ('srresnet', 'srcnn_style')
+    fake_run(root, nets, {'a': BAD_CURVE, 'b': BAD_CURVE, 'c': GOOD_CURVE})
+    write_report(root, nets, 'set', {'steps': 100, 'quadrature': 'riemann_left', 'crop': None, 'reference': True})
+    study = synthetic_study()
+    run = dict(study['runs']['r_faig'], selection='abs_filter_change')
+    run['psnr'] = {t: {i: v + 1.0 for i, v in images.items()} for t, images in run['psnr'].items()}
+    study['runs']['r_abs'] = run
+    for net in nets:
+        folder = make_dir(root, f'results/retrain_study/{net}')
+        with open(osp.join(folder, 'study.json'), 'w') as f:
+            json.dump(study, f)
+        shutil.copy(osp.join(REPO, 'results/degradation_prediction/srresnet/prediction.json'),
+                    make_dir(root, f'results/degradation_prediction/{net}'))
+    fake_run(root, nets, {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': BAD_CURVE})
+    path = write_report(root, nets, 'set', {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64,
+                                            'timings': {'srresnet | odd stage': 1.0}})
+    return root, open(path).read()
+
+
+def test_every_table_of_the_report_renders(tmp_path, monkeypatch):
+    """Every row of every table has the columns of its header: a '|' inside a cell (|θ−θ̄|) is escaped."""
+    _, text = report_with_every_section(tmp_path, monkeypatch)
+    tables = markdown_tables(text)
+    assert len(tables) > 20
+    for table in tables:
+        counts = [len(UNESCAPED_PIPE.findall(row)) for row in table]
+        assert len(set(counts)) == 1, table
+        assert re.fullmatch(r'\|(---\|)+', table[1]), table
+    retraining = text.split('## Finding 2: weights')[1].split('\n## ')[0]
+    assert '| \\|θ−θ̄\\| |' in retraining
+    assert cells([r for r in retraining.splitlines() if 'θ' in r][0])[0] == '|θ−θ̄|'
+    assert '| srresnet \\| odd stage | 1.0 |' in text
+    # a method ahead of FAIG is listed as such, never next to a verdict as if it were the finding
+    assert 'selections that recover more than FAIG: |θ−θ̄|' in retraining
+    assert 'recovering more than FAIG' not in text
+
+
+def test_the_report_opens_with_a_summary_that_matches_the_records(tmp_path, monkeypatch):
+    from faig.evaluation.degradation_prediction import headline
+    from faig.evaluation.retraining import findings as retraining_findings
+    from faig.report import anchor, retraining_title
+    root, text = report_with_every_section(tmp_path, monkeypatch)
+    assert [line for line in text.splitlines() if line.startswith('## ')][0] == '## Summary'
+    table = markdown_tables(text.split('## Summary')[1])[0]
+    assert cells(table[0]) == ['finding', 'network', 'budget', 'verdict (on the means)', 'holds per image',
+                               'key number', 'section']
+    records = {'default': json.load(open(osp.join(root, 'results/report_steps16_riemann_left_crop64.json'))),
+               '--full': {net: json.load(open(osp.join(root, f'results/reference/{net}/'
+                                                             'report_steps100_riemann_left_full.json')))
+                          for net in ('srresnet', 'srcnn_style')}}
+    study = json.load(open(osp.join(root, 'results/retrain_study/srresnet/study.json')))
+    checks = {retraining_title(c['id']): c for c in retraining_findings(study)}
+    prediction = headline(json.load(open(osp.join(root, 'results/degradation_prediction/srresnet/prediction.json'))))
+    headings = {anchor(line) for line in text.splitlines() if line.startswith('#')}
+    seen = set()
+    for row in table[2:]:
+        finding, net, budget, verdict, count, key, link = cells(row)
+        assert verdict in ('holds', 'does not hold') and link[len('[details]('):-1] in headings
+        seen.add((budget.split(' ')[0], net))
+        if budget.startswith(('default', '--full')):
+            record = records['default'] if budget.startswith('default') else records['--full'][net]
+            f = [f for f in record['nets'][net]['findings'] if f['title'] == finding][0]
+            per = f['per_image']
+            assert verdict == ('holds' if f['holds'] else 'does not hold')
+            assert count == f'{per["holds"]}/{per["images"]}'
+        elif budget == 'retraining study':
+            c = checks[finding]
+            assert verdict == ('holds' if c['holds'] else 'does not hold')
+            assert count == f'{c["per_image"]["holds"]}/{c["per_image"]["images"]}'
+        else:
+            assert budget == 'prediction study' and verdict == ('holds' if prediction['goal_met'] else 'does not hold')
+            assert f'{100 * prediction["filters"]:.1f} %' in key and f'{100 * prediction["classical"]:.1f} %' in key
+    assert seen == {(b, n) for b in ('default', '--full', 'retraining', 'prediction')
+                    for n in ('srresnet', 'srcnn_style')}
+    rows = [cells(r) for r in table[2:]]
+    # the key numbers: the masking ratio, FAIG against the best other method at 1 %, a curve's break
+    ratio = [r for r in rows if r[0].startswith('1.') and r[2].startswith('default')][0]
+    assert ratio[5] == 'masking ratio: blurry input 3.0×, noisy input 3.0× (holds at ≥ 2× on both)'
+    at1 = [r for r in rows if r[0].startswith('2.') and r[2].startswith('default')][0]
+    assert at1[5] == ('at 1 %, deblurring: FAIG 1.0000 vs best other IG 0.5000; '
+                      'denoising: FAIG 1.0000 vs best other IG 0.5000')
+    broken = [r for r in rows if 'deblurring filters is monotone' in r[0] and r[2].startswith('--full')][0]
+    assert broken[3] == 'does not hold' and 'not monotone from λ=0.2 to λ=0.4 (0.8000 → 0.9333)' in broken[5]
+    retrain = [r for r in rows if r[2] == 'retraining study' and r[0].startswith('2 (retraining)')][0]
+    assert 'more than FAIG: |θ−θ̄|' in retrain[5]
+
+
+def test_headings_links_follow_github():
+    from faig.report import anchor
+    assert anchor('## Default budget vs --full') == '#default-budget-vs---full'
+    assert anchor('## Finding 2: weights, locations, connections') == '#finding-2-weights-locations-connections'
+    assert anchor('### Findings on srcnn_style') == '#findings-on-srcnn_style'
+
+
+def test_only_a_reference_run_writes_the_reference_records(tmp_path):
+    """A default-budget run (or any run that is not --full) reads results/reference/ and never writes there."""
+    root = str(tmp_path)
+    nets = ('srresnet', 'srcnn_style')
+    fake_run(root, nets, {'a': GOOD_CURVE, 'b': GOOD_CURVE, 'c': GOOD_CURVE})
+    default = {'steps': 16, 'quadrature': 'riemann_left', 'crop': 64}
+    write_report(root, nets, 'set', default)
+    path = write_report(root, nets, 'set', {'steps': 100, 'quadrature': 'riemann_left', 'crop': None})
+    assert not osp.exists(osp.join(root, 'results/reference'))
+    # a --full record where an earlier version kept it: not compared, and the command that records it is named
+    assert 'Not compared yet' in open(path).read()
+    assert '`results/report_steps100_riemann_left_full.json` is the record of a --full run of an earlier version' \
+        in open(path).read()
+    write_report(root, ('srresnet',), 'set', {'steps': 100, 'quadrature': 'riemann_left', 'crop': None,
+                                              'reference': True})
+    before = {p: open(p, 'rb').read() for p in glob.glob(osp.join(root, 'results/reference/**'), recursive=True)
+              if osp.isfile(p)}
+    assert list(before) == [osp.join(root, 'results/reference/srresnet/report_steps100_riemann_left_full.json')]
+    fake_run(root, nets, {'a': BAD_CURVE, 'b': BAD_CURVE, 'c': BAD_CURVE})
+    path = write_report(root, nets, 'set', default)
+    write_report(root, nets, 'set', {**default, 'steps': 32})
+    after = {p: open(p, 'rb').read() for p in glob.glob(osp.join(root, 'results/reference/**'), recursive=True)
+             if osp.isfile(p)}
+    assert after == before
+    assert '| srresnet | 4_blur | does not hold (0/3 images) | holds (3/3 images) | **no** |' in open(path).read()
+
+
+def test_reference_folder_is_not_ignored_by_git():
+    import subprocess
+    res = subprocess.run(['git', 'check-ignore', '-q', 'results/reference/srresnet/report_x.json'], cwd=REPO)
+    assert res.returncode == 1  # 1: not ignored (0 would be ignored)
+
+
+def test_summary_says_why_a_study_has_no_rows():
+    from faig.report import summary_lines
+    text = '\n'.join(summary_lines(['srresnet', 'srcnn_style'], [], {'srresnet': 'left out (other models)',
+                                                                     'srcnn_style': None}, {}))
+    assert '| 2 (retraining). Weights, locations, connections | srresnet | retraining study | left out (other models) |' \
+        in text
+    assert '| srcnn_style | retraining study | not recorded yet |' in text

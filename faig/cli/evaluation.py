@@ -255,9 +255,10 @@ def comparison_main(net, argv=None):
 
 def masking_figure(comparison, image, figure_folder, dataset, method='faig', proportion=1):
     """The paper's teaser: per degraded input, the input, the target output, and the outputs with
-    the top-1 % filters of each degradation masked (centre crops, input shown at output size)."""
+    the top-1 % filters of each degradation masked (centre crops, input shown at output size); under each
+    row, |masked − target| per pixel on one colour scale per row."""
     from faig.data.image_io import as_bgr, read_image
-    from faig.figures import contact_sheet, crop_center, upscale_nearest
+    from faig.figures import crop_center, difference_map, masking_sheet, save_figure, upscale_nearest
     from faig.inference import image_channels
     from faig.specs import degradation
     stem = image or comparison.stems[0]
@@ -269,11 +270,13 @@ def masking_figure(comparison, image, figure_folder, dataset, method='faig', pro
     for deg in degs:
         lq = as_bgr(read_image(comparison.inputs[deg][stem], float32=False, channels=image_channels(comparison.net)[0]))
         target = as_bgr(targets[deg][stem])
-        cells = [upscale_nearest(lq, target.shape), target, *(as_bgr(masked[m][deg][stem]) for m in degs)]
-        rows.append((degradation(deg).input_title, [crop_center(c, 160) for c in cells]))
+        cells = [crop_center(c, 160) for c in (upscale_nearest(lq, target.shape), target,
+                                                *(as_bgr(masked[m][deg][stem]) for m in degs))]
+        maps = [None, None, *(difference_map(c, cells[1]) for c in cells[2:])]  # none under input and target
+        rows.append((degradation(deg).input_title, cells, maps))
     labels = ['input', 'target model',
               *(f'{proportion}% {degradation(m).function}\nfilters masked' for m in degs)]
     from faig.specs import ResultsLayout
     name = osp.basename(ResultsLayout('', dataset).figure('masking', stem))
-    return contact_sheet(rows, labels, osp.join(figure_folder, name), cell_width=170,
-                         title=f'{method.upper()} filters, image {stem}')
+    return save_figure(masking_sheet(rows, labels, title=f'{method.upper()} filters, image {stem}'),
+                       osp.join(figure_folder, name))

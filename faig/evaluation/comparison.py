@@ -25,6 +25,7 @@ from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitut
 from faig.inference import restore_cached
 from faig.networks import build_network, fit
 from faig.specs import DEFAULT_PAIR, RANKING_METHODS, ResultsLayout, degradation
+from faig.tables import markdown_table
 
 METHODS = tuple(RANKING_METHODS)
 METRIC_PATTERNS = ('*_mask*filter_*.txt', ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD, 'meta.json')  # a comparison's files
@@ -199,11 +200,9 @@ def markdown_tables(results, methods, proportions, degradations=DEFAULT_PAIR):
     lines = []
     for deg, masked, better in panels(degradations):
         lines.append(f'**{panel_title(deg, masked)}** ({better} is better)\n')
-        lines.append('| method | ' + ' | '.join(f'{p}%' for p in proportions) + ' |')
-        lines.append('|---|' + '---|' * len(proportions))
-        for method in methods:
-            row = [results[(method, p, masked, deg)] for p in proportions]
-            lines.append(f'| {method} | ' + ' | '.join(f'{v:.4f}' for v in row) + ' |')
+        lines += markdown_table(['method', *(f'{p}%' for p in proportions)],
+                                [[method, *(f'{results[(method, p, masked, deg)]:.4f}' for p in proportions)]
+                                 for method in methods])
         lines.append('')
     if below_resolution(results.values()):
         lines += [f'**{NOTHING_MEASURABLE[0].upper()}{NOTHING_MEASURABLE[1:]}.**', '']

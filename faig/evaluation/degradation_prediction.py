@@ -40,6 +40,7 @@ import numpy as np
 
 from faig.errors import InputError
 from faig.specs import DEFAULT_PAIR, degradation
+from faig.tables import markdown_table
 
 CLEAN = 'clean'
 FLOOR = 1e-12  # numbers are compared on a log scale; an exact zero (no change at all) sits here
@@ -873,11 +874,9 @@ def summarize(records, labels, predicted):
 
 def confusion_markdown(matrix, labels, other=None):
     """A confusion table (rows: true, columns: predicted); with ``other``, each cell is 'matrix / other'."""
-    lines = ['| true \\ predicted | ' + ' | '.join(labels) + ' |', '|---|' + '---|' * len(labels)]
-    for i, label in enumerate(labels):
-        cells = [str(v) if other is None else f'{v} / {other[i][j]}' for j, v in enumerate(matrix[i])]
-        lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
-    return lines
+    return markdown_table(['true \\ predicted', *labels], [
+        [label, *(str(v) if other is None else f'{v} / {other[i][j]}' for j, v in enumerate(matrix[i]))]
+        for i, label in enumerate(labels)])
 
 
 def percent_text(value):
@@ -896,18 +895,17 @@ def study_markdown(study, heading='###'):
              f'{study["wall_seconds"]:.0f} s on {study["device"]}.', '',
              '4-class accuracy on the test split (image counts in brackets). Trained levels: clean, blur σ 2 '
              '(kernel 21), noise σ 0.1 (25.5/255) and blur σ 2 + noise σ 0.1; other levels: blur σ 1, 3, noise σ '
-             '5/255, 15/255 and every combination with one of them.', '',
-             '| predictor | thresholds fitted on (calibration split) | rule | trained levels | other levels | all test '
-             'levels | all, class-balanced |', '|---|---|---|---|---|---|---|']
+             '5/255, 15/255 and every combination with one of them.', '']
+    rows = []
     for cal_key, cal_title in CALIBRATIONS.items():
         for key, title in PREDICTORS.items():
             rule = Calibration.from_json(study['calibrations'][cal_key][key]).describe()
             block = s[cal_key][key]
-            lines.append(f'| {title} | {cal_title} | {rule} | {percent_text(block["trained"]["accuracy"])} '
-                         f'({block["trained"]["images"]}) | {percent_text(block["unseen"]["accuracy"])} '
-                         f'({block["unseen"]["images"]}) | {percent_text(block["all"]["accuracy"])} '
-                         f'({block["all"]["images"]}) | {percent_text(block["all"]["balanced_accuracy"])} |')
-    lines.append('')
+            rows.append([title, cal_title, rule, *(f'{percent_text(block[part]["accuracy"])} ({block[part]["images"]})'
+                                                   for part in ('trained', 'unseen', 'all')),
+                         percent_text(block['all']['balanced_accuracy'])])
+    lines += markdown_table(['predictor', 'thresholds fitted on (calibration split)', 'rule', 'trained levels',
+                             'other levels', 'all test levels', 'all, class-balanced'], rows) + ['']
     for cal_key, cal_title in CALIBRATIONS.items():
         for key, title in PREDICTORS.items():
             block = s[cal_key][key]
@@ -915,16 +913,15 @@ def study_markdown(study, heading='###'):
                       'trained levels / other levels', '',
                       *confusion_markdown(block['trained']['confusion'], labels, block['unseen']['confusion']), '']
     columns = [(c, k) for c in CALIBRATIONS for k in PREDICTORS]
-    lines += ['**Accuracy per level (test split)**', '',
-              '| level | class | trained | images | '
-              + ' | '.join(f'{k}, fitted on {CALIBRATIONS[c]}' for c, k in columns) + ' |',
-              '|---|---|---|---|' + '---|' * len(columns)]
+    rows = []
     for level in study['levels']:
         name = level['name']
         blocks = [s[c][k]['per_level'][name] for c, k in columns]
-        lines.append(f'| {name} | {level["label"]} | {"yes" if level["trained"] else "no"} | {blocks[0]["images"]} | '
-                     + ' | '.join(percent_text(b['accuracy']) for b in blocks) + ' |')
-    lines.append('')
+        rows.append([name, level['label'], 'yes' if level['trained'] else 'no', blocks[0]['images'],
+                     *(percent_text(b['accuracy']) for b in blocks)])
+    lines += ['**Accuracy per level (test split)**', '',
+              *markdown_table(['level', 'class', 'trained', 'images',
+                               *(f'{k}, fitted on {CALIBRATIONS[c]}' for c, k in columns)], rows), '']
     return '\n'.join(lines)
 
 

@@ -3,6 +3,8 @@ how much of the target's gain each selection of retrained filters recovers, and 
 discovered filters' connections does beside masking them. Shared by the study script and the report."""
 import numpy as np
 
+from faig.tables import markdown_table
+
 SELECTIONS = ('faig', 'random', 'random_per_layer', 'ig', 'abs_filter_change')
 LABELS = {'faig': 'FAIG', 'random': 'random', 'random_per_layer': 'random, FAIG per-layer counts', 'ig': 'IG',
           'abs_filter_change': '|θ−θ̄|'}
@@ -51,12 +53,15 @@ def findings(study, degs=('blur', 'noise')):
         if 'faig' in s and 'random' in s:
             faig, rand = s['faig'][0], s['random'][0]
             per = [s['faig'][1][i] >= 2 * s['random'][1][i] for i in s['faig'][1]]
-            behind = [LABELS[k] for k, (v, _) in s.items() if k != 'faig' and v > faig]
+            ahead = [k for k, (v, _) in s.items() if k != 'faig' and v > faig]
+            ratio = faig / rand if rand > 0 else float('inf')
             out.append({'id': f'2-retrain-{deg}', 'holds': bool(faig >= 2 * rand and faig > 0),
                         'text': f'{FUNCTION_TITLES[deg][0].lower()} filters: FAIG recovers {faig:.3f} of the gain, '
-                                f'random {rand:.3f} ({faig / rand if rand > 0 else float("inf"):.1f}×; goal ≥ 2×)'
-                                + (f'; recovering more than FAIG: {", ".join(behind)}' if behind else
-                                   '; FAIG recovers the most of all selections'),
+                                f'random {rand:.3f} ({ratio:.1f}×; goal ≥ 2×)'
+                                + (f'; selections that recover more than FAIG: {", ".join(LABELS[k] for k in ahead)}'
+                                   if ahead else '; FAIG recovers the most of all selections'),
+                        'numbers': {'faig': faig, 'random': rand, 'ratio': ratio, 'threshold': 2.0,
+                                    'ahead_of_faig': {k: s[k][0] for k in ahead}},
                         'per_image': {'holds': int(sum(per)), 'images': len(per)}})
         conn = study.get('connections', {}).get(deg)
         if conn:
@@ -66,6 +71,7 @@ def findings(study, degs=('blur', 'noise')):
             out.append({'id': f'2-connections-{deg}', 'holds': bool(ratio >= 0.5),
                         'text': f'permuting the {FUNCTION_TITLES[deg][0].lower()} filters within their layers changes '
                                 f'the output {ratio:.2f}× as much as masking them',
+                        'numbers': {'ratio': ratio, 'threshold': 0.5},
                         'per_image': {'holds': int(sum(per)), 'images': len(per)}})
     return out
 
@@ -81,17 +87,17 @@ def markdown(study, net, degs=('blur', 'noise')):
         title, adjective = FUNCTION_TITLES[deg]
         iterations = next(iter(runs.values()))['iterations']
         lines += [f'**{title} filters of {net} retrained on {adjective} data** (from the baseline, '
-                  f'{next(iter(runs.values()))["filters"]} filters, {iterations} iterations each)', '',
-                  '| selection | clean (dB) | blurry (dB) | noisy (dB) | recovered share of the target\'s gain '
-                  f'({adjective} set) | per image (min … max) | wall time |', '|---|---|---|---|---|---|---|']
-        for label, row in (('baseline', ref['baseline']), ('target', ref['target'])):
-            lines.append(f'| {label} | ' + ' | '.join(f'{mean(row[t].values()):.2f}' for t in TEST_SETS) + ' | | | |')
+                  f'{next(iter(runs.values()))["filters"]} filters, {iterations} iterations each)', '']
+        rows = [[label, *(f'{mean(row[t].values()):.2f}' for t in TEST_SETS), '', '', '']
+                for label, row in (('baseline', ref['baseline']), ('target', ref['target']))]
         for selection, (share, per) in shares(study, deg).items():
             run = runs[selection]
-            lines.append(f'| {LABELS[selection]} | ' + ' | '.join(f'{mean(run["psnr"][t].values()):.2f}'
-                                                                    for t in TEST_SETS)
-                         + f' | {share:.3f} | {min(per.values()):.3f} … {max(per.values()):.3f} | '
-                         f'{run["wall_seconds"] / 60:.0f} min |')
+            rows.append([LABELS[selection], *(f'{mean(run["psnr"][t].values()):.2f}' for t in TEST_SETS),
+                         f'{share:.3f}', f'{min(per.values()):.3f} … {max(per.values()):.3f}',
+                         f'{run["wall_seconds"] / 60:.0f} min'])
+        lines += markdown_table(['selection', 'clean (dB)', 'blurry (dB)', 'noisy (dB)',
+                                 f"recovered share of the target's gain ({adjective} set)", 'per image (min … max)',
+                                 'wall time'], rows)
         conn = study.get('connections', {}).get(deg)
         if conn:
             lines += ['', f'Connections ({adjective} crops, gradient-map MSE ×1000 against the target): masking the '
