@@ -12,10 +12,10 @@ MODELS = osp.join(REPO, 'experiments', 'pretrained', 'srresnet')
 
 
 def readme_python_example():
-    """The first ```python block of the README's "Python API" section."""
+    """The first ```python block of the README's "In Python" section."""
     with open(osp.join(REPO, 'README.md'), encoding='utf-8') as f:
         text = f.read()
-    section = text.split('\n## Python API\n', 1)[1].split('\n## ', 1)[0]
+    section = text.split('\n### In Python\n', 1)[1].split('\n## ', 1)[0]
     return re.search(r'```python\n(.*?)```', section, re.S).group(1)
 
 
