@@ -104,3 +104,13 @@ def test_a_method_in_one_file_runs_through_cli_and_comparison(tmp_path):
     assert wrong.returncode == 2 and 'made for MSRResNet' in wrong.stderr and '--net srresnet' in wrong.stderr
     assert all((tmp_path / p).read_bytes() == data for p, data in kept.items())
     assert not (tmp_path / 'other.md').exists()
+
+
+def test_a_method_may_not_take_the_name_of_a_tool(tmp_path):
+    """The command line lists methods beside the other tools: a plugin method named ``comparison`` is refused
+    in one line (the library itself does not care about tool names)."""
+    plugin = tmp_path / 'named_like_a_tool.py'
+    plugin.write_text(PLUGIN.replace("name, label, color = 'first_order'", "name, label, color = 'comparison'"))
+    res = run_script(['-m', 'faig', 'faig', '--net', 'srresnet', '--help'], env={'FAIG_PLUGINS': str(plugin)})
+    assert res.returncode == 2 and res.stderr.strip() == (
+        'error: comparison: the name of a tool; the attribution method FirstOrder needs another name'), res.stderr
