@@ -1,4 +1,5 @@
-"""One error type for bad user input, and the CLI wrapper that prints it as one line."""
+"""One error type for bad user input, and the CLI wrapper and argument parser that print it as one line."""
+import argparse
 import functools
 import os
 import sys
@@ -58,3 +59,11 @@ def cli(main):
             sys.exit(2)
 
     return wrapper
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line error form: ``error: <flag>: <problem>``, exit 2."""
+
+    def error(self, message):
+        message = message[len('argument '):] if message.startswith('argument ') else message
+        self.exit(2, f'error: {message} (see {self.prog} --help)\n')

@@ -126,6 +126,17 @@ def check_finite(params, path):
             raise InputError(f'{path}: {bad} non-finite value(s) (NaN/inf) in {name}')
 
 
+def check_compatible(baseline, target, baseline_name='baseline', target_name='target'):
+    """Baseline and target must have identical keys and shapes."""
+    missing = sorted(set(baseline) ^ set(target))
+    if missing:
+        raise InputError(f'{baseline_name} and {target_name} checkpoints have different keys: {", ".join(missing[:8])}')
+    for k in baseline:
+        if tuple(baseline[k].shape) != tuple(target[k].shape):
+            raise InputError(f'{baseline_name} and {target_name} checkpoints differ in shape at {k}: '
+                             f'{tuple(baseline[k].shape)} vs {tuple(target[k].shape)}')
+
+
 def fit(net, params, path, opt):
     """Load ``params`` into ``net`` strictly; a checkpoint of another arch or scale is a user error."""
     try:
@@ -148,7 +159,6 @@ def load_network(opt, path, param_key=None, device='cpu'):
 def load_model_pair(opt, baseline_path, target_path, param_key=None):
     """(network holding the target weights, baseline state dict, target state dict), checked:
     both checkpoints finite, with the same keys and shapes, and fitting the network."""
-    from faig.attribution.path import check_compatible
     baseline = load_params(baseline_path, param_key)
     target = load_params(target_path, param_key)
     check_compatible(baseline, target, baseline_path, target_path)

@@ -337,7 +337,7 @@ def commit_files(folder, files, replaces=()):
     they were; after the journal is written the set is complete and :func:`recover_commit` finishes the
     renames and removals if this process dies midway."""
     import glob
-    from faig.data.image_io import write_bytes
+    from faig.files import write_bytes
     os.makedirs(folder, exist_ok=True)
     names = sorted(files)
     tmps = {name: osp.join(folder, TMP_PREFIX + name) for name in names}

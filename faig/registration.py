@@ -1,6 +1,7 @@
-"""BasicSR-style auto-import: every ``*_<suffix>.py`` of a sub-package registers on import; and the light way
-to one registered arch (:func:`arch_class`)."""
+"""BasicSR-style auto-import: every ``*_<suffix>.py`` of a sub-package registers on import; the plugins that
+``FAIG_PLUGINS`` names; and the light way to one registered arch (:func:`arch_class`)."""
 import importlib
+import importlib.util
 import os
 from os import path as osp
 
@@ -17,6 +18,7 @@ DEFERRED_PACKAGES = ('basicsr', 'basicsr.archs', 'basicsr.utils', 'torchvision')
 PARTIAL_PACKAGES = ('basicsr', )  # under these, the arch module's own imports load without the __init__ files
 
 _registered = []
+_plugins_loaded = []
 
 
 def import_all(package, package_file, suffix):
@@ -41,10 +43,41 @@ def register_all():
         import_all(package, importlib.import_module(package).__file__, suffix)
     # files named by FAIG_PLUGINS: a user's arch (or dataset, model, attribution method) registers there,
     # in one file outside the package, and every tool and train.py then finds it by its type
-    from faig.attribution.methods import load_methods
-    load_methods()
+    load_plugins()
     if not _registered:
         _registered.append(True)
+
+
+def load_plugins():
+    """Import the files and modules that ``FAIG_PLUGINS`` names (paths of .py files or module names, separated by
+    ``os.pathsep``), once."""
+    if _plugins_loaded:
+        return
+    _plugins_loaded.append(True)
+    for entry in filter(None, os.environ.get('FAIG_PLUGINS', '').split(os.pathsep)):
+        import_plugin(entry)
+
+
+def import_plugin(entry):
+    from faig import compat
+    from faig.errors import InputError
+    compat.apply()  # a plugin may import basicsr (to register an arch): its torchvision fix must come first
+    if entry.endswith('.py'):
+        if not osp.isfile(entry):
+            raise InputError(f'{entry}: plugin file not found (FAIG_PLUGINS)')
+        name = 'faig_plugin_' + osp.splitext(osp.basename(entry))[0]
+        spec = importlib.util.spec_from_file_location(name, entry)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # noqa: BLE001 - a plugin's own error, named in one line
+            raise InputError(f'{entry}: this plugin (FAIG_PLUGINS) failed to load: {type(exc).__name__}: {exc}') from None
+        return module
+    try:
+        return importlib.import_module(entry)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f'{entry}: cannot import this plugin module (FAIG_PLUGINS): {type(exc).__name__}: '
+                         f'{exc}') from None
 
 
 def arch_class(arch):

@@ -542,6 +542,7 @@ def retraining_section(root, nets, summary):
     """"Finding 2: weights, locations, connections" from the committed study records
     (results/retrain_study/<net>/study.json, made by scripts/retrain_study.py; never retrained here)."""
     from faig.evaluation import retraining
+    from faig.figures import plot_recovered_shares
     lines = [RETRAINING_HEADING, '']
     for net in nets:
         path = osp.join(root, 'results', 'retrain_study', net, 'study.json')
@@ -557,7 +558,7 @@ def retraining_section(root, nets, summary):
             lines += [note, '']
             continue
         figure = osp.join(root, ResultsLayout(net, '').figures(), 'retrain_recovered_share.png')
-        retraining.plot_shares(study, figure, net)
+        plot_recovered_shares(study, figure, net)
         lines += [retraining.markdown(study, net), f'![recovered share]({osp.relpath(figure, osp.join(root, "results"))})', '']
         checks = retraining.findings(study)
         for check in checks:
@@ -565,6 +566,46 @@ def retraining_section(root, nets, summary):
                          f'(per image {per_image_count(check["per_image"])}). {_capitalised(check["text"])}.')
         lines.append('')
         summary['nets'].setdefault(net, {})['retraining'] = checks
+    return lines
+
+
+def prediction_section(root, nets, dataset):
+    """Markdown lines of the report's "Finding 3: degradation prediction" section, from the committed records
+    ``<root>/results/degradation_prediction/<net>/prediction.json`` (scripts/predict_degradation_study.py);
+    ``dataset``: the data set of the rankings the report is about (a record made from other rankings says so)."""
+    from faig.evaluation.degradation_prediction import headline, percent_text, study_markdown
+    lines = ['## Finding 3: degradation prediction', '',
+             'The paper: the discovered filters realise degradation prediction implicitly. Here each LR image gets two '
+             'numbers, the output difference when the top-p % FAIG deblurring filters are masked and when the top-p % '
+             'denoising filters are masked; thresholds fitted on a calibration split (other photos) assign clean / '
+             'blur / noise / blur_noise, and no network is trained. Beside it, what a user would pick instead: '
+             "skimage's estimate_sigma and the variance of the Laplacian, with the same fitting. Both on the same test "
+             'split (`python scripts/predict_degradation_study.py --net <net>`; docs/degradation_prediction.md).', '']
+    for net in nets:
+        path = osp.join(root, 'results', 'degradation_prediction', net, 'prediction.json')
+        if not osp.isfile(path):
+            lines += [f'{net}: no degradation-prediction study recorded yet '
+                      f'(`python scripts/predict_degradation_study.py --net {net}`).', '']
+            continue
+        with open(path) as f:
+            study = json.load(f)
+        note = other_models_note(root, net, study.get('run_key', {}).get('use_key'), 'state',
+                                 'degradation-prediction study',
+                                 # with --force: without it the study refuses to replace a record of other models
+                                 f'python scripts/predict_degradation_study.py --net {net} --force')
+        if note:
+            lines += [note, '']
+            continue
+        numbers = headline(study)
+        lines += [f'- **{net}** — 4-class accuracy at the trained levels of the test split: filter-based '
+                  f'{percent_text(numbers["filters"])}, classical {percent_text(numbers["classical"])} (thresholds '
+                  f'fitted on the trained levels of the calibration split); the goal of ≥ 90 % for the filter-based '
+                  f'predictor is {"**met**" if numbers["goal_met"] else "**not met**"}.', '', study_markdown(study)]
+        if study.get('ranking_dataset') != dataset:
+            lines += [f'Note: these numbers use the rankings of {study.get("ranking_dataset")}, not {dataset}.', '']
+        folder = osp.join('degradation_prediction', net)  # links relative to results/report.md
+        lines += [f'![scatter]({folder}/scatter.png)', '', f'![confusion]({folder}/confusion.png)', '',
+                  f'Per-image numbers and predictions: `results/{folder}/prediction.json`.', '']
     return lines
 
 
@@ -885,7 +926,6 @@ def write_report(root, nets, dataset, settings):
     retraining = prediction = None
     if models_dir == BUNDLED_MODELS:
         lines += retraining_section(root, nets, summary)
-        from faig.evaluation.degradation_prediction import prediction_section
         lines += prediction_section(root, nets, dataset)
         retraining = {net: summary['nets'][net].get('retraining') or (
             'left out (other models)' if osp.isfile(osp.join(root, 'results', 'retrain_study', net, 'study.json'))

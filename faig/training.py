@@ -849,7 +849,7 @@ def options_file(config, settings):
 
 def parse_train_args(argv=None):
     """basicsr's train command line (utils/options.py::parse_options), with one-line errors."""
-    from faig.cli.args import Parser
+    from faig.errors import Parser
     parser = Parser(description='Train with BasicSR after checking the option file.')
     parser.add_argument('-opt', required=True, help='path to the option YAML file')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')

@@ -35,7 +35,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from faig.errors import InputError, cli  # noqa: E402
 
-from faig.evaluation.retraining import SELECTIONS, markdown, plot_shares  # noqa: E402  (no torch import)
+from faig.evaluation.retraining import SELECTIONS, markdown  # noqa: E402  (no torch import)
 
 TRAIN_DATA = {'blur': ('datasets:train:kernel_prob=1.0', 'datasets:train:noise_prob=0.0'),
               'noise': ('datasets:train:kernel_prob=0.0', 'datasets:train:noise_prob=1.0')}
@@ -331,7 +331,8 @@ def main(argv=None):
                 commit_files(args.out, {'study.json': json_bytes(study)})  # after every run: resumable
         commit_files(args.out, {'study.json': json_bytes(study), 'study.md': report(study, args).encode()})
         if study['runs']:
-            plot_shares(study, osp.join(args.out, 'recovered_share.png'), args.net, args.functions)
+            from faig.figures import plot_recovered_shares  # matplotlib: not for --help
+            plot_recovered_shares(study, osp.join(args.out, 'recovered_share.png'), args.net, args.functions)
     print(report(study, args))
     print(f'-> {study_path}, {osp.join(args.out, "study.md")}')
 

@@ -33,7 +33,7 @@ def test_an_arch_in_one_file_runs_through_faig_comparison_and_modulation(tmp_pat
     plugin = tmp_path / 'tiny_plugin_arch.py'
     plugin.write_text(PLUGIN)
     env = {'FAIG_PLUGINS': str(plugin)}
-    from faig.attribution.methods import import_plugin
+    from faig.registration import import_plugin
     from faig.networks import build_network
     from basicsr.utils.registry import ARCH_REGISTRY
     if 'TinyPluginNet' not in ARCH_REGISTRY:

@@ -295,6 +295,24 @@ def test_help_and_argument_errors_do_not_import_torch():
     assert res.stdout.strip().splitlines()[-1] == 'False False', res.stderr[-2000:]
 
 
+def test_help_of_python_m_faig_with_any_network_imports_neither_torch_nor_basicsr():
+    """``--help`` given ``--network_g`` of an arch outside the light imports (EDSR) neither checks the arch
+    (all of basicsr) nor counts its filters (torch): it answers at once, as with ``--net``."""
+    network_g = '{type: EDSR, num_in_ch: 3, num_out_ch: 3, num_feat: 8, num_block: 1, upscale: 2}'
+    code = ('import contextlib, io, sys\n'
+            'from faig.cli.main import main\n'
+            'helps = []\n'
+            f'for argv in ([tool, *net, "--network_g", {network_g!r}, "--help"] for net in ([], ["--net", "mine"])\n'
+            '             for tool in ("faig", "ig", "random_neurons", "mask_neurons", "comparison", "inference")):\n'
+            '    out = io.StringIO()\n'
+            '    with contextlib.redirect_stdout(out):\n'
+            '        try:\n            main(argv)\n        except SystemExit:\n            pass\n'
+            '    helps.append(out.getvalue().startswith(f"usage: python -m faig {argv[0]} "))\n'
+            'print(all(helps), len(helps), "torch" in sys.modules, "basicsr" in sys.modules)')
+    res = run_script(['-c', code])
+    assert res.stdout.strip().splitlines()[-1] == 'True 12 False False', res.stderr[-2000:]
+
+
 def write_doc(path):
     """docs/bad_input.md from CASES: each command run in a fresh sandbox, its message recorded."""
     import tempfile

@@ -281,7 +281,7 @@ def test_python_m_faig_runs_a_network_given_only_by_network_g(sandbox):
 def test_python_m_faig_gives_a_tool_without_network_g_only_the_name(monkeypatch):
     """A tool whose parser takes no --network_g gets the generic spec (named by the type, lower-cased,
     with the network's filter count for random_neurons) and never the flag."""
-    import faig.__main__ as entry
+    import faig.cli.main as entry
     from faig import specs
     from faig.cli.args import Parser
     monkeypatch.setattr(specs, 'NETWORKS', dict(specs.NETWORKS))  # registrations undone after the test

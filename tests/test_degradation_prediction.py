@@ -24,6 +24,7 @@ from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.data.degradations import add_gaussian_noise, blur, degrade, gaussian_kernel, quantize  # noqa: E402
 from faig.errors import InputError  # noqa: E402
 from faig.evaluation import degradation_prediction as dp  # noqa: E402
+from faig.report import prediction_section  # noqa: E402
 
 NET = TINY_NETS['srresnet']
 LAPLACIAN = torch.tensor([[0., 1, 0], [1, -4, 1], [0, 1, 0]])
@@ -567,7 +568,7 @@ def test_study_and_report_section(tmp_path, capsys):
                 [r['predicted'][cal][key] == r['true'] for r in test]))
     os.makedirs(tmp_path / 'experiments')
     os.symlink(models, tmp_path / 'experiments' / 'pretrained')  # the report compares with the bundled pair
-    lines = dp.prediction_section(str(tmp_path), ['srresnet', 'srcnn_style'], 'Tiny')
+    lines = prediction_section(str(tmp_path), ['srresnet', 'srcnn_style'], 'Tiny')
     text = '\n'.join(lines)
     assert 'other models' not in text
     assert lines[0] == '## Finding 3: degradation prediction'
@@ -583,7 +584,7 @@ def test_study_and_report_section(tmp_path, capsys):
     record = json.loads((out / 'prediction.json').read_text())
     record['run_key']['use_key']['target'] = '0' * 40
     (out / 'prediction.json').write_text(json.dumps(record))
-    text = '\n'.join(dp.prediction_section(str(tmp_path), ['srresnet'], 'Tiny'))
+    text = '\n'.join(prediction_section(str(tmp_path), ['srresnet'], 'Tiny'))
     assert 'srresnet: the degradation-prediction study on record was made with other models than the bundled pair ' \
            '(target 00000000 (bundled now: ' in text and 'state digest' in text
     assert 'python scripts/predict_degradation_study.py --net srresnet --force' in text and 'true \\ predicted' not in text

@@ -144,7 +144,7 @@ def test_cached_outputs_are_of_the_network_options_too(tmp_path):
 def test_a_new_network_and_a_new_degradation_need_only_their_specs(tmp_path, monkeypatch):
     """A network registered in faig.specs (here a tiny EDSR) and a degradation named only by flags (haze, registered nowhere)
     run through every tool in-process, with no scripts of their own (python -m faig)."""
-    from faig.__main__ import main
+    from faig.cli.main import main
     from faig.specs import NETWORKS, NetworkSpec
     arch = {k: v for k, v in TINY_NETS['edsr'].items() if k != 'upscale'}
     # what faig.specs.register_network does, undone after the test

@@ -110,7 +110,8 @@ def test_a_method_in_one_file_runs_through_cli_and_comparison(tmp_path):
 def test_a_plugin_cannot_replace_a_built_in_method(tmp_path):
     """A plugin class of the same class and method name as a built-in one (FAIG, 'faig') replaced it silently:
     the rankings then called 'faig' were the plugin's. It is refused, naming the plugin and the method."""
-    from faig.attribution.methods import METHODS, import_plugin, load_methods
+    from faig.attribution.methods import METHODS, load_methods
+    from faig.registration import import_plugin
     from faig.errors import InputError
     load_methods()
     built_in = METHODS['faig']
@@ -121,3 +122,13 @@ def test_a_plugin_cannot_replace_a_built_in_method(tmp_path):
                        r"the attribution method name 'faig' is taken by FAIG \(faig.attribution.methods\)"):
         import_plugin(str(tmp_path / 'shadow.py'))
     assert METHODS['faig'] is built_in
+
+
+def test_a_method_may_not_take_the_name_of_a_tool(tmp_path):
+    """The command line lists methods beside the other tools: a plugin method named ``comparison`` is refused
+    in one line (the library itself does not care about tool names)."""
+    plugin = tmp_path / 'named_like_a_tool.py'
+    plugin.write_text(PLUGIN.replace("name, label, color = 'first_order'", "name, label, color = 'comparison'"))
+    res = run_script(['-m', 'faig', 'faig', '--net', 'srresnet', '--help'], env={'FAIG_PLUGINS': str(plugin)})
+    assert res.returncode == 2 and res.stderr.strip() == (
+        'error: comparison: the name of a tool; the attribution method FirstOrder needs another name'), res.stderr

@@ -1,4 +1,5 @@
-"""A normal (non-editable) install of the wheel holds every sub-package and the public API imports."""
+"""A normal (non-editable) install of the wheel holds every sub-package, the public API imports, and the
+``faig`` command answers; the install requirements are ranges (they never replace a researcher's torch)."""
 import os
 import shutil
 import subprocess
@@ -20,6 +21,14 @@ def test_wheel_installs_and_public_api_imports(tmp_path):
     for package in ('faig', 'faig/attribution', 'faig/evaluation', 'faig/cli', 'faig/archs', 'faig/data',
                     'faig/models'):
         assert f'{package}/__init__.py' in names, package
+    info = next(n.rpartition('/')[0] for n in names if n.endswith('.dist-info/METADATA'))
+    metadata = zipfile.ZipFile(wheel).read(f'{info}/METADATA').decode()
+    requires = {line.split(':', 1)[1].strip().split(';')[0].replace(' ', '') for line in metadata.splitlines()
+                if line.startswith('Requires-Dist:')}
+    assert {'torch>=2.1', 'basicsr<1.5,>=1.4.2', 'torchvision', 'numpy'} <= requires, requires
+    assert not any('==' in r for r in requires), requires  # exact versions are the reproduction's
+    entry_points = zipfile.ZipFile(wheel).read(f'{info}/entry_points.txt').decode()
+    assert 'faig = faig.cli.main:main' in entry_points, entry_points
     site = tmp_path / 'site'
     install = subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-deps', '-q', '--target', str(site),
                               str(wheel)], capture_output=True, text=True)
@@ -40,3 +49,12 @@ def test_wheel_installs_and_public_api_imports(tmp_path):
     installed_at, filters = run.stdout.split()[-2:]
     assert installed_at.startswith(str(site))  # the wheel's copy, not the checkout
     assert int(filters) == 156224
+    command = subprocess.run([str(site / 'bin' / 'faig'), '--help'], cwd=tmp_path, capture_output=True, text=True,
+                             env=dict(os.environ, PYTHONPATH=str(site)))
+    assert command.returncode == 0, command.stderr[-3000:]
+    assert command.stdout.startswith('usage: faig TOOL'), command.stdout
+    for tool in ('faig', 'ig', 'absolute_filter_change', 'random_neurons', 'mask_neurons', 'comparison', 'inference'):
+        assert f' {tool},' in command.stdout or f' {tool};' in command.stdout, tool
+    tool = subprocess.run([str(site / 'bin' / 'faig'), 'random_neurons', '--net', 'srresnet', '--help'], cwd=tmp_path,
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(site)))
+    assert tool.returncode == 0 and tool.stdout.startswith('usage: faig random_neurons --net srresnet'), tool.stdout

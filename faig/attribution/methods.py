@@ -13,16 +13,16 @@ variable (paths of .py files or module names, separated by ``os.pathsep``).
 No torch import at module level: the command lines answer ``--help`` at once.
 """
 import importlib
-import importlib.util
 import os
 import os.path as osp
+
+from faig.registration import load_plugins
 
 METHODS = {}  # name -> class, in registration order (the paper's methods first)
 
 
 def register(cls):
     """Class decorator: make a method known to the pipeline, ``python -m faig``, the comparison and the report."""
-    from faig.cli import RESERVED_NAMES
     from faig.specs import RANKING_METHODS, RankingMethod, register_method
     if not cls.name:
         raise ValueError(f'{cls.__name__}: an attribution method needs a name')
@@ -32,8 +32,6 @@ def register(cls):
         # name, would silently replace a method whose results then carry its name
         raise ValueError(f'{cls.__name__}: the attribution method name {cls.name!r} is taken by {known.__name__} '
                          f'({known.__module__}); choose another name')
-    if cls.name in RESERVED_NAMES:
-        raise ValueError(f'{cls.__name__}: {cls.name!r} is the name of a tool; choose another method name')
     METHODS[cls.name] = cls
     spec = RANKING_METHODS.get(cls.name)
     if spec is None:  # a new method: its class says how tables and figures show it
@@ -55,31 +53,8 @@ def load_methods():
     for file in sorted(os.listdir(here)):
         if file.endswith('_method.py'):
             importlib.import_module(f'faig.attribution.{file[:-3]}')
-    for entry in filter(None, os.environ.get('FAIG_PLUGINS', '').split(os.pathsep)):
-        import_plugin(entry)
+    load_plugins()
     return METHODS
-
-
-def import_plugin(entry):
-    from faig import compat
-    from faig.errors import InputError
-    compat.apply()  # a plugin may import basicsr (to register an arch): its torchvision fix must come first
-    if entry.endswith('.py'):
-        if not osp.isfile(entry):
-            raise InputError(f'{entry}: plugin file not found (FAIG_PLUGINS)')
-        name = 'faig_plugin_' + osp.splitext(osp.basename(entry))[0]
-        spec = importlib.util.spec_from_file_location(name, entry)
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:  # noqa: BLE001 - a plugin's own error, named in one line
-            raise InputError(f'{entry}: this plugin (FAIG_PLUGINS) failed to load: {type(exc).__name__}: {exc}') from None
-        return module
-    try:
-        return importlib.import_module(entry)
-    except Exception as exc:  # noqa: BLE001
-        raise InputError(f'{entry}: cannot import this plugin module (FAIG_PLUGINS): {type(exc).__name__}: '
-                         f'{exc}') from None
 
 
 def get_method(name):
@@ -191,7 +166,7 @@ class FAIG(AttributionMethod):
     @classmethod
     def add_arguments(cls, parser, net):
         from faig.attribution.modes import FAST_MODE, PRECISIONS
-        from faig.cli.args import positive_int
+        from faig.validation import positive_int
         add_path_arguments(parser)
         parser.add_argument('--precision', default='fp32', choices=PRECISIONS,
                             help='bf16: autocast (CPU AMX / CUDA); approximate, see docs/benchmarks.md')
@@ -339,12 +314,13 @@ class RandomRanking(AttributionMethod):
 
     @classmethod
     def add_arguments(cls, parser, net):
-        from faig.cli.args import positive_int, seed_int
+        from faig.validation import positive_int, seed_int
         from faig.specs import NETWORKS
         spec = NETWORKS.get(net)
+        at_x2 = f'; x2: {spec.num_filters_x2}' if spec and spec.num_filters_x2 else ''
         parser.add_argument('--total_neuron_nums', type=positive_int, default=None,
-                            help='number of filters (default: those of --network_g, else of the '
-                            f'{net} preset at --scale{f"; x2: {spec.num_filters_x2}" if spec else ""})')
+                            help=f'number of filters (default: those of --network_g, else of the {net} preset at '
+                            f'--scale{at_x2})')
         parser.add_argument('--seed', type=seed_int, default=0, help='random seed (0 <= seed < 2**32)')
 
     @classmethod
@@ -359,7 +335,7 @@ class RandomRanking(AttributionMethod):
 def add_path_arguments(parser):
     """Flags of the path-integral methods."""
     from faig.attribution.quadrature import METHODS as RULES
-    from faig.cli.args import positive_int
+    from faig.validation import positive_int
     parser.add_argument('--total_step', type=positive_int, default=100, help='number of quadrature nodes N')
     parser.add_argument('--quadrature', default=None, choices=RULES,
                         help="quadrature rule (default: the original script's)")

@@ -6,6 +6,7 @@ The network is built once; moving along the path overwrites its tensors in place
 import torch
 
 from faig.attribution.modes import CHANNELS_LAST_MARGIN, LAYOUT_REPEATS
+from faig.networks import check_compatible
 
 
 def in_layout(tensor, channels_last):
@@ -166,15 +167,3 @@ def write_layout_cache(path, key, value):
         os.replace(tmp, path)
     except OSError:
         pass
-
-
-def check_compatible(baseline, target, baseline_name='baseline', target_name='target'):
-    """Baseline and target must have identical keys and shapes."""
-    from faig.errors import InputError
-    missing = sorted(set(baseline) ^ set(target))
-    if missing:
-        raise InputError(f'{baseline_name} and {target_name} checkpoints have different keys: {", ".join(missing[:8])}')
-    for k in baseline:
-        if tuple(baseline[k].shape) != tuple(target[k].shape):
-            raise InputError(f'{baseline_name} and {target_name} checkpoints differ in shape at {k}: '
-                             f'{tuple(baseline[k].shape)} vs {tuple(target[k].shape)}')

@@ -70,7 +70,7 @@ class Ranks:
     """The processes of one run: torchrun's (WORLD_SIZE > 1) or this one alone."""
 
     def __init__(self, device=None):
-        from faig.cli.args import resolve_device
+        from faig.devices import resolve_device
         self.world = int(os.environ.get('WORLD_SIZE', '1'))
         self.rank = int(os.environ.get('RANK', '0'))
         self.owned = False

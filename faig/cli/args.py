@@ -1,54 +1,12 @@
-"""Argument types and checks shared by the command lines. No torch import: ``--help`` and bad
-arguments answer at once, before the seconds that torch and basicsr take to import."""
-import argparse
-import math
+"""Argument checks and flag groups shared by the command lines (the value types are faig.validation's, the
+parser faig.errors', the device faig.devices'). No torch import: ``--help`` and bad arguments answer at
+once, before the seconds that torch and basicsr take to import."""
 import os
 import os.path as osp
 
-from faig.errors import InputError
-
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'{text} must be >= 1')
-    return value
-
-
-def finite_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f'{text} is not a finite number')
-    return value
-
-
-def percent(text):
-    """A proportion of filters in percent: 0 < p <= 100."""
-    value = finite_float(text)
-    if not 0 < value <= 100:
-        raise argparse.ArgumentTypeError(f'{text}: a proportion must be in (0, 100] percent')
-    return int(value) if value.is_integer() else value
-
-
-SEED_LIMIT = 2**32  # numpy's seeds: 0 <= seed < 2**32
-
-
-def seed_int(text):
-    """A random seed as numpy takes it: an integer in [0, 2**32 - 1]; negative or larger ones are refused
-    (no silent mapping: ``--seed -1`` is an error, not another seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
-    if not 0 <= value < SEED_LIMIT:
-        raise argparse.ArgumentTypeError(f'{text}: a seed must be an integer in [0, {SEED_LIMIT - 1}]')
-    return value
+from faig.devices import resolve_device  # noqa: F401  (the command lines' names)
+from faig.errors import InputError, Parser  # noqa: F401
+from faig.validation import SEED_LIMIT, finite_float, percent, positive_int, seed_int  # noqa: F401
 
 
 def require_at_least(checks):
@@ -57,14 +15,6 @@ def require_at_least(checks):
         if value < low:
             need = {0: 'zero or a positive integer', 1: 'a positive integer'}.get(low, f'an integer of at least {low}')
             raise InputError(f'{flag}: must be {need}, got {value}')
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with the project's one-line error form: ``error: <flag>: <problem>``, exit 2."""
-
-    def error(self, message):
-        message = message[len('argument '):] if message.startswith('argument ') else message
-        self.exit(2, f'error: {message} (see {self.prog} --help)\n')
 
 
 def require_file(path, flag):
@@ -100,25 +50,6 @@ def require_output_file(path, flag):
     if osp.isdir(path):
         raise InputError(f'{path}: {flag} is a folder; give a file name')
     require_output_folder(osp.dirname(path) or '.', flag)
-
-
-def resolve_device(name=None):
-    """``--device``: cuda/cpu/cuda:N; default cuda when available. A missing GPU is a user error."""
-    import torch
-    if not name:
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InputError(f'--device {name}: not a device (use cpu, cuda or cuda:<index>)') from None
-    if device.type == 'cuda':
-        if not torch.cuda.is_available():
-            raise InputError(f'--device {name}: CUDA is not available on this machine (use --device cpu)')
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise InputError(f'--device {name}: only {torch.cuda.device_count()} CUDA device(s)')
-    elif device.type != 'cpu':
-        raise InputError(f'--device {name}: only cpu and cuda are supported')
-    return device
 
 
 # ---- flag groups shared by several tools ------------------------------------------------------

@@ -12,7 +12,8 @@ from faig.attribution.modes import CHANNELS_LAST_MARGIN, LAYOUT_REPEATS, LAYOUTS
 from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_args, network_option,
                            pair_folder_flags, pair_folders, pair_names, require_file, require_folder,
                            require_output_folder)
-from faig.errors import cli
+from faig.cli.tools import ATTRIBUTION_SCRIPTS, RESERVED_NAMES
+from faig.errors import InputError, cli
 from faig.paths import dataset_name, default_test_root
 from faig.specs import NETWORKS, ResultsLayout
 
@@ -207,18 +208,19 @@ def method_tool(name):
     return main
 
 
-from faig.cli import ATTRIBUTION_SCRIPTS  # noqa: E402
-
 ORIGINAL_TOOLS = {script: method_tool(method) for script, method in ATTRIBUTION_SCRIPTS.items()}  # their names
 faig_main, ig_main = ORIGINAL_TOOLS['faig'], ORIGINAL_TOOLS['ig']
 absolute_filter_change_main, random_main = ORIGINAL_TOOLS['absolute_filter_change'], ORIGINAL_TOOLS['random_neurons']
 
 
 def tools():
-    """{tool name: main(net, argv)}: the original's scripts and every registered method under its own name."""
+    """{tool name: main(net, argv)}: the original's scripts and every registered method under its own name
+    (a method may not take the name of another tool)."""
     from faig.attribution.methods import load_methods
     found = dict(ORIGINAL_TOOLS)
-    for name in load_methods():
+    for name, method in load_methods().items():
+        if name in RESERVED_NAMES:
+            raise InputError(f'{name}: the name of a tool; the attribution method {method.__name__} needs another name')
         if name not in found and name not in ATTRIBUTION_SCRIPTS.values():
             found[name] = method_tool(name)
     return found

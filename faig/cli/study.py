@@ -30,8 +30,8 @@ def appliable():
     return [spec for spec in DEGRADATIONS.values() if spec.appliable]
 
 
-def parser():
-    p = Parser(prog='faig study', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser(prog='faig study'):
+    p = Parser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--network_g', required=True,
                    help='the network: a BasicSR YAML file (its network_g entry) or inline YAML, any registered arch')
     p.add_argument('--baseline', '--baseline_model_path', dest='baseline', required=True,
@@ -106,8 +106,8 @@ def settings_of(args):
 
 
 @cli
-def main(argv=None):
-    args = parser().parse_args(argv)
+def main(argv=None, prog='faig study'):
+    args = parser(prog).parse_args(argv)
     settings = settings_of(args)
     import faig
     faig.register()

@@ -1,15 +1,14 @@
 """Reading, pairing and writing images with clear errors and atomic writes."""
 import contextlib
-import errno
 import os
 import os.path as osp
 import sys
-import tempfile
 
 import cv2
 import numpy as np
 
 from faig.errors import InputError
+from faig.files import write_bytes  # images and other files land the same way
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.ppm', '.webp')
 
@@ -209,54 +208,3 @@ def encode_image(path, img):
 def write_image(path, img):
     """Write an image atomically (temporary file + rename): a killed run leaves no half image."""
     write_bytes(path, encode_image(path, img))
-
-
-def _umask():
-    """The process umask, read without changing it where possible (Linux), else via os.umask."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('Umask:'):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _cannot_write(path, exc):
-    """OSError of a write -> InputError naming the path that failed."""
-    where = exc.filename if isinstance(exc.filename, str) else path
-    reason = exc.strerror or type(exc).__name__
-    return InputError(f'{where}: cannot write ({reason})')
-
-
-def write_bytes(path, data):
-    """Atomically write ``data`` (bytes) to ``path`` (temporary file in the same folder + rename).
-
-    The file gets the mode a new file from ``open(path, 'wb')`` would get, ``0o666 & ~umask``
-    (mkstemp alone would leave every output 0600).
-    OS errors (folder is a file, no permission, path is a folder, ...) become an InputError
-    naming the path.
-    """
-    folder = osp.dirname(path) or '.'
-    try:
-        os.makedirs(folder, exist_ok=True)
-        mode = 0o666 & ~_umask()
-        if osp.isdir(path):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix=osp.basename(path))
-    except OSError as exc:
-        raise _cannot_write(path, exc) from exc
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        if isinstance(exc, OSError):
-            raise _cannot_write(path, exc) from exc
-        raise

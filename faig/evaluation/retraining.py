@@ -105,26 +105,3 @@ def markdown(study, net, degs=('blur', 'noise')):
                       f'({conn["filters_moved"]} filters moved) {conn["permuted"]["mean"]:.4f}.']
         lines.append('')
     return '\n'.join(lines)
-
-
-def plot_shares(study, path, net, degs=('blur', 'noise')):
-    """Bar chart: the recovered share of the target's gain per selection, one group per function."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from faig.figures import save_figure
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    from faig.specs import RANKING_METHODS
-    colors = {m: spec.color for m, spec in RANKING_METHODS.items()}
-    colors['random_per_layer'] = 'tab:olive'
-    width = 0.8 / len(SELECTIONS)
-    for k, selection in enumerate(SELECTIONS):
-        values = [shares(study, d).get(selection, (np.nan, {}))[0] for d in degs]
-        ax.bar(np.arange(len(degs)) + (k - (len(SELECTIONS) - 1) / 2) * width, values, width, label=LABELS[selection],
-               color=colors.get(selection))
-    ax.set_xticks(np.arange(len(degs)), [f'{FUNCTION_TITLES[d][0]} filters\n({FUNCTION_TITLES[d][1]} set)' for d in degs])
-    ax.set_ylabel("recovered share of\nthe target's gain")
-    ax.axhline(0, color='k', lw=0.5)
-    ax.set_title(f'{net}: retraining only the selected 1 % of filters from the baseline', fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
-    return save_figure(fig, path)
