@@ -57,3 +57,18 @@ def write_bytes(path, data):
         if isinstance(exc, OSError):
             raise _cannot_write(path, exc) from exc
         raise
+
+
+def require_output_folder(path, flag):
+    """An output folder must be creatable and writable: checked before any work is done."""
+    probe = osp.abspath(path)
+    while not osp.exists(probe):
+        probe = osp.dirname(probe)
+    if not osp.isdir(probe):
+        raise InputError(f'{path}: cannot write here, {probe} is a file ({flag})')
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f'{path}: folder is not writable ({flag})')
+    try:  # access() says yes for root on /proc, a read-only mount, ...: try it (nothing is left behind)
+        os.rmdir(tempfile.mkdtemp(prefix='.write-check-', dir=probe))
+    except OSError as exc:
+        raise InputError(f'{path}: cannot write here ({exc.strerror or exc}) ({flag})') from None

@@ -989,7 +989,7 @@ def train(root_path):
                              'training on the CPU); leave it out')
     opt = check_options(args.opt, args.auto_resume, force_yml=args.force_yml, root_path=root_path, debug=args.debug)
     name = opt['name'] if args.debug is False or opt['name'].startswith('debug') else f'debug_{opt["name"]}'
-    from faig.cli.args import require_output_folder
+    from faig.files import require_output_folder
     require_output_folder(osp.join(root_path, 'experiments', name), 'the experiment folder')
     with experiment_lock(root_path, name):
         run_pipeline(root_path, args)

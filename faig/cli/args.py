@@ -5,6 +5,7 @@ import os
 import os.path as osp
 
 from faig.devices import resolve_device  # noqa: F401  (the command lines' names)
+from faig.files import require_output_folder  # noqa: F401
 from faig.errors import InputError, Parser  # noqa: F401
 from faig.validation import SEED_LIMIT, finite_float, percent, positive_int, seed_int  # noqa: F401
 
@@ -27,22 +28,6 @@ def require_folder(path, flag):
     if not osp.isdir(path):
         what = 'a file, not a folder' if osp.exists(path) else 'folder not found'
         raise InputError(f'{path}: {what} ({flag})')
-
-
-def require_output_folder(path, flag):
-    """An output folder must be creatable and writable: checked before any work is done."""
-    probe = osp.abspath(path)
-    while not osp.exists(probe):
-        probe = osp.dirname(probe)
-    if not osp.isdir(probe):
-        raise InputError(f'{path}: cannot write here, {probe} is a file ({flag})')
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f'{path}: folder is not writable ({flag})')
-    import tempfile
-    try:  # access() says yes for root on /proc, a read-only mount, ...: try it (nothing is left behind)
-        os.rmdir(tempfile.mkdtemp(prefix='.write-check-', dir=probe))
-    except OSError as exc:
-        raise InputError(f'{path}: cannot write here ({exc.strerror or exc}) ({flag})') from None
 
 
 def require_output_file(path, flag):
