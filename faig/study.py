@@ -12,7 +12,6 @@ so a user's network is judged exactly as the paper's are. Everything lands in ``
 the rankings (the original's index files), the comparison tables and figures, ``report.md`` and
 ``study.json`` (the record of what the study was made from)."""
 import json
-import os
 import os.path as osp
 import time
 from dataclasses import asdict, dataclass, field

@@ -1,7 +1,6 @@
 """Argument checks and flag groups shared by the command lines (the value types are faig.validation's, the
 parser faig.errors', the device faig.devices'). No torch import: ``--help`` and bad arguments answer at
 once, before the seconds that torch and basicsr take to import."""
-import os
 import os.path as osp
 
 from faig.devices import resolve_device  # noqa: F401  (the command lines' names)
