@@ -837,7 +837,14 @@ def make_labelled_set(root, recipe, overwrite=False, flag='--out_root', overwrit
 # ---- the study: both predictors on the test split ------------------------------------------------
 
 PREDICTORS = {'filters': 'filter-based (FAIG filters masked)',
+              'relative': 'filter-based, relative change (faig.evaluation.filter_prediction)',
               'classical': 'classical (estimate_sigma, variance of the Laplacian)'}
+
+
+def study_predictors(study, calibration='trained'):
+    """The predictors a study record holds, in :data:`PREDICTORS` order (records made before the relative
+    predictor lack it)."""
+    return [k for k in PREDICTORS if k in study['calibrations'][calibration]]
 CALIBRATIONS = {'trained': 'the trained levels', 'all': 'every level'}  # which calibration images fit the thresholds
 
 
@@ -886,8 +893,9 @@ def study_markdown(study, heading='###'):
              '5/255, 15/255 and every combination with one of them.', '',
              '| predictor | thresholds fitted on (calibration split) | rule | trained levels | other levels | all test '
              'levels | all, class-balanced |', '|---|---|---|---|---|---|---|']
+    predictors = {k: PREDICTORS[k] for k in study_predictors(study)}
     for cal_key, cal_title in CALIBRATIONS.items():
-        for key, title in PREDICTORS.items():
+        for key, title in predictors.items():
             rule = Calibration.from_json(study['calibrations'][cal_key][key]).describe()
             block = s[cal_key][key]
             lines.append(f'| {title} | {cal_title} | {rule} | {percent_text(block["trained"]["accuracy"])} '
@@ -896,12 +904,12 @@ def study_markdown(study, heading='###'):
                          f'({block["all"]["images"]}) | {percent_text(block["all"]["balanced_accuracy"])} |')
     lines.append('')
     for cal_key, cal_title in CALIBRATIONS.items():
-        for key, title in PREDICTORS.items():
+        for key, title in predictors.items():
             block = s[cal_key][key]
             lines += [f'**{title}, thresholds fitted on {cal_title}**: confusion on the test split, '
                       'trained levels / other levels', '',
                       *confusion_markdown(block['trained']['confusion'], labels, block['unseen']['confusion']), '']
-    columns = [(c, k) for c in CALIBRATIONS for k in PREDICTORS]
+    columns = [(c, k) for c in CALIBRATIONS for k in predictors]
     lines += ['**Accuracy per level (test split)**', '',
               '| level | class | trained | images | '
               + ' | '.join(f'{k}, fitted on {CALIBRATIONS[c]}' for c, k in columns) + ' |',
@@ -922,8 +930,9 @@ def confusion_png(study, calibration='trained'):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     labels = study['labels']
-    fig, axes = plt.subplots(2, 2, figsize=(8.5, 8))
-    for row, (key, title) in enumerate(PREDICTORS.items()):
+    predictors = study_predictors(study, calibration)
+    fig, axes = plt.subplots(len(predictors), 2, figsize=(8.5, 4 * len(predictors)), squeeze=False)
+    for row, (key, title) in enumerate((k, PREDICTORS[k]) for k in predictors):
         for col, (part, what) in enumerate((('trained', 'trained levels'), ('unseen', 'other levels'))):
             block = study['summary'][calibration][key][part]
             matrix = np.array(block['confusion'])
@@ -954,13 +963,16 @@ def study_scatter_png(study, calibration='trained'):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     degs = tuple(study['degradations'])
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+    predictors = study_predictors(study, calibration)
+    fig, axes = plt.subplots(1, len(predictors), figsize=(6.5 * len(predictors), 5.5), squeeze=False)
     test = [r for r in study['records'] if r['split'] == 'test']
     labels = [r['true'] for r in test]
     trained = [r['trained'] for r in test]
-    for ax, key in zip(axes, PREDICTORS):
+    titles_of = {'filters': feature_titles(degs, study['proportion']), 'classical': CLASSICAL_TITLES,
+                 'relative': tuple(f'{t} / output gradient energy' for t in feature_titles(degs, study['proportion']))}
+    for ax, key in zip(axes[0], predictors):
         fitted = Calibration.from_json(study['calibrations'][calibration][key])
-        titles = feature_titles(degs, study['proportion']) if key == 'filters' else CLASSICAL_TITLES
+        titles = titles_of[key]
         scatter_axes(ax, [r[key] for r in test], labels, fitted,
                      f'{study["net"]}: {PREDICTORS[key]}, test split; thresholds fitted on '
                      f'{CALIBRATIONS[calibration]}', titles, trained)
@@ -976,7 +988,10 @@ def headline(study, calibration='trained'):
     (for the report's summary JSON)."""
     block = study['summary'][calibration]
     filters, classical = block['filters']['trained']['accuracy'], block['classical']['trained']['accuracy']
-    return {'filters': filters, 'classical': classical, 'goal_met': bool(filters >= GOAL)}
+    numbers = {'filters': filters, 'classical': classical, 'goal_met': bool(filters >= GOAL)}
+    if 'relative' in block:
+        numbers['relative'] = block['relative']['trained']['accuracy']
+    return numbers
 
 
 def prediction_section(root, nets, dataset):
@@ -1007,13 +1022,17 @@ def prediction_section(root, nets, dataset):
             lines += [note, '']
             continue
         numbers = headline(study)
+        relative = (f', filter-based relative change {percent_text(numbers["relative"])}'
+                    if 'relative' in numbers else '')
         lines += [f'- **{net}** — 4-class accuracy at the trained levels of the test split: filter-based '
-                  f'{percent_text(numbers["filters"])}, classical {percent_text(numbers["classical"])} (thresholds '
+                  f'{percent_text(numbers["filters"])}{relative}, classical {percent_text(numbers["classical"])} '
+                  f'(thresholds '
                   f'fitted on the trained levels of the calibration split); the goal of ≥ 90 % for the filter-based '
                   f'predictor is {"**met**" if numbers["goal_met"] else "**not met**"}.', '', study_markdown(study)]
         if study.get('ranking_dataset') != dataset:
             lines += [f'Note: these numbers use the rankings of {study.get("ranking_dataset")}, not {dataset}.', '']
         folder = osp.join('degradation_prediction', net)  # links relative to results/report.md
         lines += [f'![scatter]({folder}/scatter.png)', '', f'![confusion]({folder}/confusion.png)', '',
+                  *([f'![relative change per level]({folder}/level_scatter.png)', ''] if 'relative' in numbers else []),
                   f'Per-image numbers and predictions: `results/{folder}/prediction.json`.', '']
     return lines
