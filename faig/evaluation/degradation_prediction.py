@@ -837,7 +837,7 @@ def make_labelled_set(root, recipe, overwrite=False, flag='--out_root', overwrit
 # ---- the study: both predictors on the test split ------------------------------------------------
 
 PREDICTORS = {'filters': 'filter-based (FAIG filters masked)',
-              'relative': 'filter-based, relative change (faig.evaluation.filter_prediction)',
+              'relative': 'filter-based, relative change (a, b over the output energy)',
               'classical': 'classical (estimate_sigma, variance of the Laplacian)'}
 
 
@@ -964,7 +964,7 @@ def study_scatter_png(study, calibration='trained'):
     import matplotlib.pyplot as plt
     degs = tuple(study['degradations'])
     predictors = study_predictors(study, calibration)
-    fig, axes = plt.subplots(1, len(predictors), figsize=(6.5 * len(predictors), 5.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(predictors), figsize=(8 * len(predictors), 5.5), squeeze=False)
     test = [r for r in study['records'] if r['split'] == 'test']
     labels = [r['true'] for r in test]
     trained = [r['trained'] for r in test]
