@@ -10,17 +10,19 @@ beside what a user would pick instead.
    combination), split by photo into a calibration and a test split.
 2. Every image gets the filter-based pair of numbers -- the output difference (gradient-map MSE ×1000 against the
    target's output) with the top-p % FAIG deblurring filters masked, and with the top-p % denoising filters
-   masked (faig.evaluation.degradation_prediction.FilterFeatures) -- and the classical pair: variance of the
-   Laplacian and skimage's estimate_sigma.
-3. Thresholds of both predictors (the same fitting: faig.evaluation.degradation_prediction.fit_calibration) are
+   masked (faig.evaluation.degradation_prediction.FilterFeatures) --, the same pair divided by the gradient
+   energy of the target's own output (the relative change: faig.evaluation.filter_prediction), and the
+   classical pair: variance of the Laplacian and skimage's estimate_sigma.
+3. Thresholds of the three predictors (the same fitting: faig.evaluation.degradation_prediction.fit_calibration) are
    fitted on the calibration split twice: on its trained levels only (clean, blur σ 2, noise 0.1 and their
    combination: the degradations the target was fine-tuned on) and on every level. Nothing is fitted on the
    test split.
-4. Both predictors classify the test split into clean / blur / noise / blur_noise; accuracy overall, at the
+4. The predictors classify the test split into clean / blur / noise / blur_noise; accuracy overall, at the
    trained and at the other levels, per level, and confusion matrices go to
-   ``results/degradation_prediction/<net>/{prediction.json, prediction.md, scatter.png, confusion.png}``
-   (per-image numbers in the JSON). The filter-based calibration fitted on the trained levels is also saved beside
-   the ranking, where ``analysis/scripts/predict_degradation.py`` finds it.
+   ``results/degradation_prediction/<net>/{prediction.json, prediction.md, scatter.png, confusion.png,
+   level_scatter.png}`` (per-image numbers in the JSON; level_scatter.png: the relative change per level). The
+   project rule's calibration fitted on the trained levels is also saved beside the ranking, where
+   ``analysis/scripts/predict_degradation.py`` finds it.
 """
 import argparse
 import os.path as osp
@@ -31,7 +33,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from faig.errors import InputError, cli  # noqa: E402
 
-RESULT_FILES = ('prediction.json', 'prediction.md', 'scatter.png', 'confusion.png')
+RESULT_FILES = ('prediction.json', 'prediction.md', 'scatter.png', 'confusion.png', 'level_scatter.png')
 
 
 def build_parser():
@@ -85,8 +87,12 @@ def labelled_set(root):
 def report_files(study):
     from faig.attribution.ranking import json_bytes
     from faig.evaluation import degradation_prediction as dp
-    return {'prediction.json': json_bytes(study), 'prediction.md': (dp.study_markdown(study, '#') + '\n').encode(),
-            'scatter.png': dp.study_scatter_png(study), 'confusion.png': dp.confusion_png(study)}
+    from faig.evaluation import filter_prediction as fp
+    files = {'prediction.json': json_bytes(study), 'prediction.md': (dp.study_markdown(study, '#') + '\n').encode(),
+             'scatter.png': dp.study_scatter_png(study), 'confusion.png': dp.confusion_png(study)}
+    if fp.KEY in dp.study_predictors(study):  # records made before the relative predictor have no per-level view
+        files['level_scatter.png'] = dp.figure_bytes(fp.level_scatter_figure(study))
+    return files
 
 
 @cli
@@ -118,6 +124,7 @@ def main(argv=None):
     manifest = labelled_set(args.set_root)
 
     from faig.evaluation import degradation_prediction as dp
+    from faig.evaluation import filter_prediction as fp
     from faig.stamps import data_digest
     device = resolve_device(args.device)
     degs = ('blur', 'noise')
@@ -130,7 +137,9 @@ def main(argv=None):
     for split in dp.SPLITS:
         entries[split], images[split] = dp.labelled_images(osp.join(args.set_root, split), degs, setup.channels,
                                                            '--set_root')
-    key = {'use_key': setup.key, 'set': data_digest(args.set_root), 'classical': dp.CLASSICAL_FEATURES}
+    key = {'use_key': setup.key, 'set': data_digest(args.set_root), 'classical': dp.CLASSICAL_FEATURES,
+           'relative': fp.feature_names(degs)}
+    relative_features = fp.RelativeFilterFeatures(setup.features)
     saved = dp.calibration_path(args.rankings_dir, degs, args.proportion)
     trained_calibration = [e for e in entries['calibration'] if e.level in trained_levels]
     # the ranking folder too: the rankings read stay as they are, and the calibration saved beside them is
@@ -139,10 +148,13 @@ def main(argv=None):
         claim_results(args.out, key, args.force, list(RESULT_FILES), meta_name='prediction.json')
         if not args.no_saved_calibration:  # checked before the work, written after it
             dp.claim_calibration(saved, dp.calibration_run_key(setup.key, trained_calibration), args.force)
-        values = {}
+        values, responses = {}, {}
         for split in dp.SPLITS:
             t = time.time()
-            values[split] = {'filters': setup.features.measure(images[split]),
+            # one pass gives the project's numbers (a, b) and the output energy that the relative change divides by
+            responses[split] = relative_features.responses(images[split])
+            values[split] = {'filters': {n: (r['a'], r['b']) for n, r in responses[split].items()},
+                             'relative': {n: fp.relative_values(r) for n, r in responses[split].items()},
                              'classical': dp.measure_classical(images[split])}
             print(f'{split}: {len(entries[split])} images measured in {time.time() - t:.0f} s', flush=True)
         calibrations = {}
@@ -153,6 +165,8 @@ def main(argv=None):
             calibrations[cal_key] = {
                 'filters': dp.fit_calibration([values['calibration']['filters'][e.name] for e in chosen], cal_labels,
                                               degs, dp.FILTER_DIRECTIONS, info=info),
+                'relative': fp.fit([values['calibration']['relative'][e.name] for e in chosen], cal_labels, degs,
+                                   info=info),
                 'classical': dp.fit_calibration([values['calibration']['classical'][e.name] for e in chosen],
                                                 cal_labels, degs, dp.CLASSICAL_DIRECTIONS, dp.CLASSICAL_FEATURES,
                                                 info=info)}
@@ -163,6 +177,8 @@ def main(argv=None):
                 record = {'image': e.name, 'split': split, 'photo': stem.rsplit('_', 1)[0], 'true': e.label,
                           'level': e.level, 'trained': bool(levels[e.level]['trained']),
                           'filters': list(values[split]['filters'][e.name]),
+                          'relative': list(values[split]['relative'][e.name]),
+                          'output_energy': responses[split][e.name]['energy'],
                           'classical': list(values[split]['classical'][e.name]), 'predicted': {}}
                 for cal_key, fitted in calibrations.items():
                     record['predicted'][cal_key] = {k: fitted[k].predict([record[k]])[0] for k in dp.PREDICTORS}

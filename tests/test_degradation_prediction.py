@@ -555,7 +555,11 @@ def test_study_and_report_section(tmp_path, capsys):
                                    str(rankings), '--out', str(out), '--device', 'cpu', '--models_dir', models])
     finally:
         os.chdir(cwd)
-    assert sorted(os.listdir(out)) == ['confusion.png', 'prediction.json', 'prediction.md', 'scatter.png']
+    assert sorted(os.listdir(out)) == ['confusion.png', 'level_scatter.png', 'prediction.json', 'prediction.md',
+                                       'scatter.png']
+    assert list(dp.PREDICTORS) == ['filters', 'relative', 'classical']
+    for r in study['records']:  # the relative change: the project's two numbers over the output's gradient energy
+        assert r['relative'] == pytest.approx([v / r['output_energy'] for v in r['filters']], rel=1e-12)
     assert osp.isfile(rankings / 'prediction_calibration_blur_noise_p1.json')
     test = [r for r in study['records'] if r['split'] == 'test']
     assert len(test) == 2 * 16 and all(r['photo'] == 'bee' for r in test)
