@@ -10,7 +10,7 @@ script, importing all of basicsr as the original did) and ``--fast`` run in turn
 the least wall time counts (the run least disturbed by the machine's other work), and the CPU time of that
 run is shown too (less sensitive to load). ``--fast`` reads its layout choice from a cache of this run (as on a
 machine where faig.py ran before); the first run, which measures it, is a row of its own. ``--before`` adds
-the settings of --fast before issue 29 (gauss_legendre with 8 nodes, after the full basicsr import);
+the settings of --fast before 2026-12-01 (gauss_legendre with 8 nodes, after the full basicsr import);
 ``--breakdown`` times the phases of one --fast run (and of the --before run) with benchmarks/stamped_run.py.
 Children inherit the environment: run it under ``OMP_NUM_THREADS=1`` (and ``nice``) as in docs/benchmarks.md.
 """
@@ -29,7 +29,7 @@ import numpy as np
 
 from common import ROOT, command_line, markdown_table, top_overlap, write_section
 
-BEFORE_SETTINGS = ['--quadrature', 'gauss_legendre', '--total_step', '8']  # FAST_MODE before issue 29
+BEFORE_SETTINGS = ['--quadrature', 'gauss_legendre', '--total_step', '8']  # FAST_MODE before 2026-12-01
 FULL_IMPORT_FIRST = ("import runpy, sys; import faig; faig.register(); sys.argv = sys.argv[1:]; "
                      "runpy.run_path(sys.argv[0], run_name='__main__')")
 ROLES = {'gt': 'GTmod12', 'blur': 'Blur2_LRbicx2', 'noise': 'LRbicx2_noise0.1', 'clean': 'Linear_LRbicx2'}
@@ -119,7 +119,7 @@ def measure(work):
     parser.add_argument('--dataroot', default='datasets/SampleSet')
     parser.add_argument('--steps', type=int, default=100, help="the original's steps")
     parser.add_argument('--repeats', type=int, default=2)
-    parser.add_argument('--before', action='store_true', help='also the --fast settings before issue 29')
+    parser.add_argument('--before', action='store_true', help='also the --fast settings before 2026-12-01')
     parser.add_argument('--breakdown', action='store_true', help='also where one --fast run spends its time')
     parser.add_argument('--no_doc', action='store_true', help='print only (do not write docs/benchmarks.md)')
     args = parser.parse_args()
@@ -149,7 +149,7 @@ def measure(work):
     labels = {'original': f'original algorithm, riemann_left N={args.steps} (benchmarks/original_process.py)',
               'fast': f'`faig.py --fast` ({settings}), layout cached',
               'first': f'`faig.py --fast`, first run on a machine (measures the layout; 1 run)',
-              'before': '`faig.py` with --fast as before issue 29 (gauss_legendre N=8, full basicsr import)'}
+              'before': '`faig.py` with --fast as before 2026-12-01 (gauss_legendre N=8, full basicsr import)'}
     rows = []
     for key in ['original', 'fast', 'first'] + (['before'] if args.before else []):
         wall, cpu = best[key]
@@ -174,7 +174,7 @@ def measure(work):
     if args.breakdown:
         variants = [('--fast now', tool_args(args.net, data, out['fast']) + ['--fast'], {})]
         if args.before:
-            variants.append(('before issue 29', tool_args(args.net, data, out['before']) + BEFORE_SETTINGS,
+            variants.append(('before 2026-12-01', tool_args(args.net, data, out['before']) + BEFORE_SETTINGS,
                              {'FAIG_BENCH_FULL_IMPORT': '1'}))
         records = breakdown(variants, env, work)
         body += ('\n\nWhere one run\'s wall time goes (benchmarks/stamped_run.py; one run each, so noisier than the '

@@ -4,10 +4,10 @@
     python scripts/train_cpu_models.py --net srresnet --config_dir options/gpu # the 30k-iteration GPU configs
     python scripts/train_cpu_models.py --net srresnet --config_dir options/gpu --force_yml \
         datasets:train:prefetch_mode=~ datasets:train:num_worker_per_gpu=1 logger:save_checkpoint_freq=250
-                                                          # the same on a CPU, over many sessions
+                                                          # the same on a CPU, over several resumed runs
     python scripts/train_cpu_models.py --net srresnet --continue target       # one more period, resumable
     python scripts/train_cpu_models.py --net srcnn_style --continue target --iterations 1000   # a shorter period
-    python scripts/train_cpu_models.py --net srresnet --continue target --export_now   # stop point of a session
+    python scripts/train_cpu_models.py --net srresnet --continue target --export_now   # before stopping a run
     python scripts/train_cpu_models.py --net srresnet --continue target --force_yml datasets:train:gt_size=96
     python scripts/train_cpu_models.py --net srresnet --continue baseline --pair_dir experiments/pretrained/next/srresnet
                                                           # a longer baseline, staged beside the bundled pair
@@ -19,10 +19,10 @@ checkpoint when started again; finished stages are skipped. When both stages hav
 wall times and iterations to ``experiments/pretrained/<net>/training_log.json``.
 
 ``--continue target`` trains ``<config_dir>/train_<net>_target_continue.yml``: one more cosine period
-starting from the pair's target (a warm restart), so that training too long for one session goes on
-across sessions: each session continues from the target the last one exported and committed (a
-session's machine, and the checkpoints on it, need not outlive it). ``--export_now`` exports the newest
-checkpoint of that run as it is (for a session that must stop before it finishes). ``--continue_target``
+starting from the pair's target (a warm restart), so that training too long for one sitting goes on
+in later runs: each continues from the target the last one exported and committed (the
+machine of a run, and the checkpoints on it, need not outlive it). ``--export_now`` exports the newest
+checkpoint of that run as it is (for a run that must stop before it finishes). ``--continue_target``
 is the same as ``--continue target``.
 
 ``--pair_dir`` (default ``experiments/pretrained/<net>``, the bundled pair) is where a continued period
@@ -99,7 +99,7 @@ def newest_checkpoint(name, total_iter):
 
 def training_logs(name):
     """The BasicSR logs of a stage in the order they were written: one per run, so a period that
-    went on over several sessions has several."""
+    went on over several sittings has several."""
     return sorted(glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')), key=osp.getmtime)
 
 
@@ -116,7 +116,7 @@ def copy_training_log(name, out_path):
 
 def log_span_seconds(name):
     """Training time of a stage: for each of its BasicSR logs, the seconds between its first and last
-    time stamp, summed (the time between sessions of a resumed period is not counted)."""
+    time stamp, summed (the time between the sittings of a resumed period is not counted)."""
     total, found = 0.0, False
     for log in training_logs(name):
         stamps = []
@@ -261,7 +261,7 @@ def continue_stage(args, out_folder, log_path):
     config = osp.join(ROOT, args.config_dir, f'train_{args.net}_{kind}_continue.yml')
     opt = checked_options(config, args.force_yml or [])
     name = experiment_name(config)
-    # a period that fits the session: the cosine schedule then ends at a low learning rate when it is exported
+    # a period that fits the time at hand: the cosine schedule then ends at a low learning rate when it is exported
     force_yml = [f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]'] \
         if args.iterations else []
     force_yml += args.force_yml or []
@@ -290,7 +290,7 @@ def continue_stage(args, out_folder, log_path):
     entry['sha1'] = exported
     record(log_path, f'{kind}_continued', entry)
     print(f'{args.net} {kind}: continued {iteration} iterations, exported to {shown(out_path)}; '
-          f'experiments/{name} can now be removed so that the next session starts a new period')
+          f'experiments/{name} can now be removed so that the next run starts a new period')
 
 
 @cli
@@ -330,7 +330,7 @@ def main():
 
 def train_pair(args, out_folder, log_path):
     """Train (or resume) the baseline, then the target fine-tuned from it, and export the two together:
-    a session that ends during the target stage leaves the bundled pair as it was, not a new baseline
+    a run that stops during the target stage leaves the bundled pair as it was, not a new baseline
     beside an old target."""
     import torch
     force_yml = args.force_yml or []
@@ -347,7 +347,7 @@ def train_pair(args, out_folder, log_path):
         export(checkpoints[kind], osp.join(out_folder, f'{kind}_model.pth'))
         copy_training_log(names[kind], osp.join(out_folder, 'logs', f'{kind}_train.log'))
         print(f'{args.net} {kind}: exported to {out_folder}/{kind}_model.pth')
-    if trained:  # a pair finished by this call (its baseline may have finished in an earlier session)
+    if trained:  # a pair finished by this call (its baseline may have finished in an earlier run)
         for kind, config in configs.items():
             entry = {'config': shown(config), 'wall_seconds': log_span_seconds(names[kind]),
                      'threads': torch.get_num_threads(), 'device': 'cuda' if torch.cuda.is_available() else 'cpu'}
