@@ -20,6 +20,7 @@ import json
 import os
 import os.path as osp
 import socket
+import stat
 import sys
 import time
 
@@ -107,6 +108,24 @@ def _process_start(pid):
         return None
 
 
+def odd_entry(path, kind='file'):
+    """Why the entry at ``path`` is not the plain ``kind`` ('file' or 'folder') a tool keeps there -- 'is a symbolic
+    link, not a regular file', ... -- or None when it is one, or when nothing is there. A link is never followed:
+    state a run writes (its lock, its partial results) would otherwise land outside the output folder."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    wanted = 'folder' if kind == 'folder' else 'regular file'
+    if (stat.S_ISDIR if kind == 'folder' else stat.S_ISREG)(mode):
+        return None
+    for test, what in ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISDIR, 'a folder'), (stat.S_ISREG, 'a file'),
+                       (stat.S_ISFIFO, 'a named pipe'), (stat.S_ISSOCK, 'a socket')):
+        if test(mode):
+            return f'is {what}, not a {wanted}'
+    return f'is a device, not a {wanted}'
+
+
 def _notice(text):
     print(f'note: {text}', file=sys.stderr, flush=True)
 
@@ -184,13 +203,13 @@ class FolderLock:
             os.makedirs(self.folder, exist_ok=True)
         except OSError as exc:
             raise WriteError(f'{self.folder}: cannot write ({exc.strerror or exc})') from None
-        key = real(self.path)
+        key = osp.join(real(self.folder), LOCK)
         if key in _HELD:
             _HELD[key][1] += 1
             self.held = True
             return self
         while True:
-            f = open(self.path, 'a+')
+            f = self._open()
             try:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -220,10 +239,28 @@ class FolderLock:
         recover_commit(self.folder)
         return self
 
+    def _open(self):
+        """The lock file, opened without following a symbolic link and only if it is a regular file: a link or
+        a special file planted as ``.lock`` would make the lock record land elsewhere (or block on a FIFO)."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except OSError as exc:
+            raise InputError(f'{self.path}: {odd_entry(self.path) or f"cannot open the lock ({exc.strerror or exc})"}'
+                             '; remove it or write elsewhere') from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise InputError(f'{self.path}: {odd_entry(self.path)}; remove it or write elsewhere')
+        return os.fdopen(fd, 'r+')
+
     def _holder(self):
         try:
-            with open(self.path) as f:
-                holder = json.load(f)
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return None
+        try:
+            with os.fdopen(fd) as f:
+                holder = json.load(f) if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
             return holder if isinstance(holder, dict) else None
         except (OSError, ValueError):
             return None
@@ -232,7 +269,7 @@ class FolderLock:
         if not self.held:
             return
         self.held = False
-        key = real(self.path)
+        key = osp.join(real(self.folder), LOCK)
         entry = _HELD.get(key)
         if entry is None:
             return
@@ -340,7 +377,7 @@ def commit_files(folder, files, replaces=()):
     from faig.data.image_io import write_bytes
     os.makedirs(folder, exist_ok=True)
     names = sorted(files)
-    tmps = {name: osp.join(folder, TMP_PREFIX + name) for name in names}
+    tmps = {name: osp.join(folder, commit_tmp_name(name)) for name in names}
     stale = sorted({osp.basename(p) for pattern in replaces for p in glob.glob(osp.join(glob.escape(folder), pattern))
                     if osp.isfile(p)} - set(names))
     try:
@@ -357,11 +394,20 @@ def commit_files(folder, files, replaces=()):
     _finish(folder, names, stale)
 
 
+def commit_tmp_name(name):
+    """The temporary name of a final file: short whatever the file's name (a name near the file system's 255-byte
+    limit has no room for a prefix), and the same in the process that finishes an interrupted commit."""
+    import hashlib
+    return TMP_PREFIX + hashlib.sha1(name.encode('utf-8', 'surrogateescape')).hexdigest()[:16]
+
+
 def _finish(folder, names, remove=()):
     for name in names:
-        tmp = osp.join(folder, TMP_PREFIX + name)
-        if osp.exists(tmp):
-            os.replace(tmp, osp.join(folder, name))
+        for tmp in (commit_tmp_name(name), TMP_PREFIX + name):  # (the second: a journal of an earlier version)
+            tmp = osp.join(folder, tmp)
+            if osp.lexists(tmp):
+                os.replace(tmp, osp.join(folder, name))
+                break
     for name in remove:
         if osp.isfile(osp.join(folder, name)):
             os.remove(osp.join(folder, name))
@@ -390,6 +436,24 @@ def recover_commit(folder):
 
 
 # ---- names of output folders ----------------------------------------------------------------
+
+NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows alike)
+
+
+def fit_name(name):
+    """``name`` if it fits in one file name, else its start, a hash of the whole and its extension, within
+    :data:`NAME_MAX` bytes: an output named after an image (``masking_<set>_<image>.png``,
+    ``<image>_s001.png``) of a name near the limit still has a distinct name that the file system accepts."""
+    import hashlib
+    raw = name.encode('utf-8', 'surrogateescape')
+    if len(raw) <= NAME_MAX:
+        return name
+    stem, ext = osp.splitext(name)
+    tag = '-' + hashlib.sha1(raw).hexdigest()[:12]
+    room = NAME_MAX - len(tag.encode()) - len(ext.encode('utf-8', 'surrogateescape'))
+    head = stem.encode('utf-8', 'surrogateescape')[:room].decode('utf-8', 'ignore')
+    return head + tag + ext
+
 
 def network_label(net, opt):
     """The name a run's outputs are filed under: the spec's name for its own arch, else the arch type

@@ -288,6 +288,8 @@ def _rank_dataset(method, job, ranks):
         reaches every rank through :meth:`Ranks.decide` (no rank is left waiting in a collective)."""
         lock.__enter__()
         held['lock'] = True
+        from faig.attribution.runner import PartialStore
+        PartialStore.check_folder(job.out)  # before any work: a file or a link where the partial results go
         if (claim(job, key, resumable=True, drop=method.run_key_drop) == 'same' and job.resume
                 and all(osp.isfile(osp.join(job.out, f'{d}_index.txt')) for d in degs)):
             return None  # (a folder whose record matches but whose index files were removed is computed again)

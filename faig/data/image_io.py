@@ -25,6 +25,8 @@ def list_images(folder):
     except OSError as exc:
         raise InputError(f'{folder}: cannot list folder ({exc.strerror or exc})') from exc
     names = sorted(n for n in entries if n.lower().endswith(IMAGE_EXTENSIONS))
+    for name in names:
+        check_name(osp.join(folder, name))
     if not names:
         raise InputError(f'{folder}: no images found (looked for {", ".join(IMAGE_EXTENSIONS)})')
     stems = {}
@@ -35,6 +37,22 @@ def list_images(folder):
                              'results are filed by name, so keep one of them')
         stems[stem] = name
     return {name: osp.join(folder, name) for name in names}
+
+
+def shown(path):
+    """``path`` printable whatever its bytes: a byte that is not UTF-8 shows as ``\\xff``."""
+    return os.fsencode(path).decode('utf-8', 'backslashreplace')
+
+
+def check_name(path):
+    """Refuse a file whose name is not UTF-8 text (legal on Linux, where a name is any bytes): image names
+    become keys of the results (``meta.json``, ``per_image_scores.npz``, the comparison's CSV), which hold
+    text, so such a file is refused before any work rather than after it."""
+    try:
+        osp.basename(path).encode('utf-8')
+    except UnicodeEncodeError:
+        raise InputError(f'{shown(path)}: the file name is not UTF-8 text; results are filed by image name, so '
+                         'rename the file') from None
 
 
 def check_output_folder(folder, what='output folder'):
@@ -218,9 +236,9 @@ def _umask():
     return mask
 
 
-def _cannot_write(path, exc):
-    """OSError of a write -> InputError naming the path that failed."""
-    where = exc.filename if isinstance(exc.filename, str) else path
+def _cannot_write(path, exc, tmp=None):
+    """OSError of a write -> InputError naming the path that failed (the final one, not its temporary file)."""
+    where = exc.filename if isinstance(exc.filename, str) and exc.filename != tmp else path
     reason = exc.strerror or type(exc).__name__
     return InputError(f'{where}: cannot write ({reason})')
 
@@ -239,7 +257,7 @@ def write_bytes(path, data):
         mode = 0o666 & ~_umask()
         if osp.isdir(path):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix=osp.basename(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-')  # short: a name near the 255-byte limit still fits
     except OSError as exc:
         raise _cannot_write(path, exc) from exc
     try:
@@ -251,5 +269,5 @@ def write_bytes(path, data):
         if osp.exists(tmp):
             os.remove(tmp)
         if isinstance(exc, OSError):
-            raise _cannot_write(path, exc) from exc
+            raise _cannot_write(path, exc, tmp) from exc
         raise
