@@ -365,11 +365,14 @@ def claim_results(folder, key, force, result_files, meta_name='meta.json', resum
 
 # ---- final files land together --------------------------------------------------------------
 
-def commit_files(folder, files, replaces=()):
+def commit_files(folder, files, replaces=(), record=None):
     """Write ``{name: bytes}`` into ``folder`` as one set: temporary files, a journal, then renames.
 
-    ``replaces``: glob patterns of files of an earlier set (``*_index.txt``, ...); those not in the new
-    set are removed in the same commit, so a folder never holds a mix of two runs' files. A failure while
+    ``record``: the name, among ``files``, of the set's JSON record (``meta.json``); the names of the set's files
+    are added to it under ``files``. ``replaces``: glob patterns of files of an earlier set (``*_index.txt``,
+    ...); those not in the new set are removed in the same commit -- but only those that the earlier set's record
+    lists, so a folder never holds a mix of two runs' files and a file this tool did not write (a user's
+    ``chapter_index.txt``, results of a version that recorded no file list) stays, with a notice. A failure while
     writing the temporary files (disk full, ...) removes them and leaves the folder's previous files as
     they were; after the journal is written the set is complete and :func:`recover_commit` finishes the
     renames and removals if this process dies midway."""
@@ -377,9 +380,15 @@ def commit_files(folder, files, replaces=()):
     from faig.data.image_io import write_bytes
     os.makedirs(folder, exist_ok=True)
     names = sorted(files)
+    if record is not None:
+        files = {**files, record: _with_file_list(files[record], names)}
     tmps = {name: osp.join(folder, commit_tmp_name(name)) for name in names}
-    stale = sorted({osp.basename(p) for pattern in replaces for p in glob.glob(osp.join(glob.escape(folder), pattern))
-                    if osp.isfile(p)} - set(names))
+    matching = {osp.basename(p) for pattern in replaces for p in glob.glob(osp.join(glob.escape(folder), pattern))
+                if osp.isfile(p) and not osp.islink(p)} - set(names)
+    stale = sorted(matching & recorded_files(folder, record))
+    if matching - set(stale):
+        _notice(f'{folder}: kept {", ".join(sorted(matching - set(stale)))} (no earlier record of this tool lists '
+                'them as its own files)')
     try:
         for name in names:
             write_bytes(tmps[name], files[name])
@@ -392,6 +401,24 @@ def commit_files(folder, files, replaces=()):
             raise WriteError(str(exc)) from None
         raise
     _finish(folder, names, stale)
+
+
+def _with_file_list(data, names):
+    record = json.loads(data)
+    record['files'] = list(names)
+    return (json.dumps(record, indent=2, sort_keys=True) + '\n').encode()
+
+
+def recorded_files(folder, record):
+    """The file names that the record ``<folder>/<record>`` of a set says the set wrote (empty without one)."""
+    if record is None:
+        return set()
+    try:
+        with open(osp.join(folder, record), encoding='utf-8') as f:
+            listed = json.load(f).get('files')
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return set(listed) if _plain_names(listed) else set()
 
 
 def commit_tmp_name(name):

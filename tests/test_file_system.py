@@ -145,3 +145,36 @@ def test_lambda_folder_names_stay_short_and_overflowing_lambdas_are_refused(sand
     base = sandbox / 'results/Interpret/modulation/srresnet/Tiny/faig'
     folders = {p.name for p in base.rglob('lambda_*')}
     assert folders == {'lambda_0.00', 'lambda_1.00', 'lambda_10000000.0'}
+
+
+# ---- --force removes only the files a run of the tool recorded as its own ------------------------------
+
+def test_force_removes_only_files_the_earlier_record_lists(sandbox):
+    out = sandbox / 'out/faig'
+    assert faig_run(sandbox).returncode == 0
+    assert 'per_image_scores.npz' in json.load(open(out / 'meta.json'))['files']
+    (out / 'chapter_index.txt').write_text('a file of the user\n')  # matches the ranking files' *_index.txt
+    res = run(sandbox, [*RANDOM, '--force'])
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'kept chapter_index.txt' in res.stderr
+    assert sorted(os.listdir(out)) == ['blur_index.txt', 'chapter_index.txt', 'meta.json', 'noise_index.txt']
+    assert (out / 'chapter_index.txt').read_text() == 'a file of the user\n'
+
+
+def test_force_keeps_files_beside_a_record_that_lists_none(sandbox):
+    """A meta.json that lists no files (the user's, or one of a version that recorded none): nothing is removed."""
+    out = sandbox / 'out/faig'
+    os.makedirs(out)
+    (out / 'meta.json').write_text('{"note": "my chapter"}')
+    (out / 'chapter_index.txt').write_text('1\n2\n')
+    (out / 'figure_scores.npy').write_bytes(b'mine')
+    one_error(faig_run(sandbox), 'out/faig', 'another run', '--force')
+    res = faig_run(sandbox, '--force')
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (out / 'chapter_index.txt').read_text() == '1\n2\n' and (out / 'figure_scores.npy').read_bytes() == b'mine'
+    metrics = sandbox / 'results/Interpret/metrics/srresnet/Tiny'
+    os.makedirs(metrics)
+    (metrics / 'mine_maskdeblurfilter_notes.txt').write_text('notes\n')  # matches the comparison's files
+    res = run(sandbox, [*COMPARISON, '--methods', 'random', '--force'])
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (metrics / 'mine_maskdeblurfilter_notes.txt').read_text() == 'notes\n'
