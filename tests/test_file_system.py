@@ -178,3 +178,32 @@ def test_force_keeps_files_beside_a_record_that_lists_none(sandbox):
     res = run(sandbox, [*COMPARISON, '--methods', 'random', '--force'])
     assert res.returncode == 0, res.stderr[-2000:]
     assert (metrics / 'mine_maskdeblurfilter_notes.txt').read_text() == 'notes\n'
+
+
+# ---- generate_lr: all sets or none ----------------------------------------------------------------
+
+@pytest.mark.parametrize('existing', [False, True])
+def test_generate_lr_writes_every_set_or_nothing(sandbox, monkeypatch, existing):
+    import faig.data.lr_sets as lr_sets
+    from faig.errors import InputError
+    folders = {'blur': str(sandbox / 'out/sets/blur'), 'noise': str(sandbox / 'out/sets/noise'),
+               'bicubic': str(sandbox / 'out/bic'), 'bilinear': str(sandbox / 'out/lin')}
+    if existing:  # a second run with --overwrite and other settings: the earlier sets stay as they were
+        lr_sets.generate(str(sandbox / 'datasets/Tiny/GTmod12'), folders, seed=1)
+    before = listing(sandbox)
+    real_write, calls = lr_sets.write_bytes, []
+
+    def full_disk(path, data):
+        calls.append(path)
+        if len(calls) == (2 if existing else 6):  # after 5 of the 8 images (of the 2 noisy ones that change)
+            raise InputError(f'{path}: cannot write (No space left on device)')
+        return real_write(path, data)
+
+    monkeypatch.setattr(lr_sets, 'write_bytes', full_disk)
+    with pytest.raises(InputError, match='No space left'):
+        lr_sets.generate(str(sandbox / 'datasets/Tiny/GTmod12'), folders, seed=2, overwrite=True)
+    assert listing(sandbox) == before
+    assert (sandbox / 'out').exists() == existing
+    monkeypatch.setattr(lr_sets, 'write_bytes', real_write)
+    lr_sets.generate(str(sandbox / 'datasets/Tiny/GTmod12'), folders, seed=2, overwrite=True)
+    assert all(sorted(os.listdir(f)) == ['img0.png', 'img1.png'] for f in folders.values())
