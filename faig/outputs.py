@@ -177,6 +177,27 @@ def folder_locks(*folders):
     return stack
 
 
+def outermost_missing(folder):
+    """The outermost folder on the way to ``folder`` that does not exist yet (None if ``folder`` exists)."""
+    folder, missing = osp.abspath(folder), None
+    while not osp.lexists(folder):
+        folder, missing = osp.dirname(folder), folder
+    return missing
+
+
+def _remove_empty(folder, created):
+    """Remove ``folder`` and its parents up to ``created`` (the outermost one a run made), where empty."""
+    if created is None:
+        return
+    folder = osp.abspath(folder)
+    while folder == created or folder.startswith(created + os.sep):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        folder = osp.dirname(folder)
+
+
 class FolderLock:
     """``<folder>/.lock`` for the duration of a run (a context manager; released at exit too).
 
@@ -200,6 +221,7 @@ class FolderLock:
     def acquire(self):
         import fcntl
         try:
+            created = outermost_missing(self.folder)
             os.makedirs(self.folder, exist_ok=True)
         except OSError as exc:
             raise WriteError(f'{self.folder}: cannot write ({exc.strerror or exc})') from None
@@ -220,7 +242,7 @@ class FolderLock:
                 raise InputError(f'{self.folder}: in use by another run ({who}); wait for it to finish, or write '
                                  'elsewhere') from None
             try:  # the holder before us may have removed the file between our open and our flock
-                if os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino:
+                if os.lstat(self.path).st_ino == os.fstat(f.fileno()).st_ino:
                     break
             except FileNotFoundError:
                 pass
@@ -233,7 +255,7 @@ class FolderLock:
         f.truncate()
         f.write(json.dumps(self._record()))
         f.flush()
-        _HELD[key] = [f, 1]
+        _HELD[key] = [f, 1, created]
         self.held = True
         atexit.register(self.release)
         recover_commit(self.folder)
@@ -282,6 +304,7 @@ class FolderLock:
         except OSError:
             pass
         entry[0].close()
+        _remove_empty(self.folder, entry[2])  # a run that wrote nothing leaves no folder behind
 
     def __enter__(self):
         return self.acquire()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from conftest import REPO, run_script  # noqa: E402
 from test_bad_input import FAIG, LR, NET_ARG, RANDOM_DIR, TOOLS, pristine, sandbox  # noqa: E402,F401  (fixtures)
 from test_reliability import COMPARISON, faig_run, one_error, run  # noqa: E402
 
@@ -207,3 +208,64 @@ def test_generate_lr_writes_every_set_or_nothing(sandbox, monkeypatch, existing)
     monkeypatch.setattr(lr_sets, 'write_bytes', real_write)
     lr_sets.generate(str(sandbox / 'datasets/Tiny/GTmod12'), folders, seed=2, overwrite=True)
     assert all(sorted(os.listdir(f)) == ['img0.png', 'img1.png'] for f in folders.values())
+
+
+# ---- memory running out ---------------------------------------------------------------------------
+
+def allocation_failure(kind):
+    import torch
+    return {'cpu': RuntimeError('[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: not enough memory: '
+                                'you tried to allocate 1099511627776 bytes.'),
+            'cuda': torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 20.00 GiB'),
+            'numpy': MemoryError('Unable to allocate 1.00 TiB for an array')}[kind]
+
+
+@pytest.mark.parametrize('kind', ['cpu', 'cuda', 'numpy'])
+def test_memory_running_out_is_one_line_and_leaves_nothing(sandbox, monkeypatch, capsys, kind):
+    """A huge image or --nodes_per_pass: the allocator's error on the second image becomes one line naming the
+    image and the flag; the partial results of the first image and the output folder are removed."""
+    from test_reliability import faig_in_process
+    from faig.attribution.methods import FAIG as FAIGMethod
+    real_attribute, calls = FAIGMethod.attribute, []
+
+    def attribute(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise allocation_failure(kind)
+        return real_attribute(self, *args, **kwargs)
+
+    monkeypatch.setattr(FAIGMethod, 'attribute', attribute)
+    before = listing(sandbox)
+    assert faig_in_process(sandbox, monkeypatch, '--nodes_per_pass', '2') == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith(('error', 'Traceback'))]
+    assert len(lines) == 1 and lines[0].startswith('error: datasets/Tiny/Blur2_LRbicx2/img1.png: not enough memory')
+    assert '--nodes_per_pass (now 2)' in lines[0] and 'could not be allocated' in lines[0]
+    assert listing(sandbox) == before and not (sandbox / 'out').exists()
+
+
+def test_memory_running_out_elsewhere_is_one_line(sandbox):
+    """Where no step names its input (here inference's restoration), the command still ends with one line."""
+    code = ('import runpy, sys, torch.nn.functional as F\n'
+            'def conv2d(*a, **k):\n    raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to '
+            'allocate 4294967296 bytes.")\n'
+            'F.conv2d = conv2d\nsys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name="__main__")')
+    before = listing(sandbox)
+    res = run_script(['-c', code, osp.join(REPO, INFERENCE[0]), *INFERENCE[1:]], cwd=sandbox)
+    assert res.returncode == 2 and 'Traceback' not in res.stderr, res.stderr[-2000:]
+    last = res.stderr.strip().splitlines()[-1]  # (after the progress bar, which a terminal shows cleared)
+    assert last.startswith('error: datasets/Tiny/Blur2_LRbicx2/img0.png: not enough memory (4,096 MiB'), last
+    assert listing(sandbox) == before
+
+
+def test_any_allocation_failure_reaching_the_command_line_is_one_line(capsys):
+    from faig.errors import cli
+
+    @cli
+    def main():
+        raise allocation_failure('numpy')
+
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: ') and 'not enough memory' in lines[0]

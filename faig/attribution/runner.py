@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 
 from faig.data.image_io import read_image, write_bytes
-from faig.errors import InputError
+from faig.errors import InputError, memory_guard
 from faig.inference import check_lr_size, image_to_tensor
 from faig.stamps import files_digest
 
@@ -140,7 +140,8 @@ def read_image_set(pair, scale, gt_role='gt', channels=(3, 3)):
 def check_image_sets(pairs, scale, gt_role='gt', channels=(3, 3)):
     """Read every image once before any work, so a bad file fails the run before anything is written."""
     for pair in pairs:
-        read_image_set(pair, scale, gt_role, channels)
+        with memory_guard(next(iter(pair.values())), 'use smaller (cropped) images or a machine with more memory'):
+            read_image_set(pair, scale, gt_role, channels)
 
 
 def load_image_set(pair, scale, device, gt_role='gt', channels=(3, 3)):

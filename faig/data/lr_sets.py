@@ -11,6 +11,7 @@ from faig.data.degradations import degrade, degrade_with
 from faig.data.image_io import (check_divisible, check_output_folder, decode_checked, encode_image, list_images,
                                 read_image, to_uint8, write_bytes, write_image)
 from faig.errors import InputError
+from faig.outputs import outermost_missing
 from faig.specs import appliable_degradation
 
 
@@ -158,7 +159,7 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
                                      'or choose another output folder')
             bar.update()
 
-    created = [_outermost_missing(folder) for folder in out_folders.values()]
+    created = [outermost_missing(folder) for folder in out_folders.values()]
     staged = {}  # final path -> temporary file beside it
     try:
         with _progress(len(images), 'generate LR') as bar:
@@ -177,14 +178,6 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
         _undo(staged, created)
         raise
     return sorted(images)
-
-
-def _outermost_missing(folder):
-    """The outermost folder of ``folder``'s path that does not exist yet (None if it exists)."""
-    folder, missing = osp.abspath(folder), None
-    while not osp.exists(folder):
-        folder, missing = osp.dirname(folder), folder
-    return missing
 
 
 def _temporary_beside(path):
