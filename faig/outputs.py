@@ -185,7 +185,7 @@ def outermost_missing(folder):
     return missing
 
 
-def _remove_empty(folder, created):
+def remove_empty(folder, created):
     """Remove ``folder`` and its parents up to ``created`` (the outermost one a run made), where empty."""
     if created is None:
         return
@@ -304,7 +304,7 @@ class FolderLock:
         except OSError:
             pass
         entry[0].close()
-        _remove_empty(self.folder, entry[2])  # a run that wrote nothing leaves no folder behind
+        remove_empty(self.folder, entry[2])  # a run that wrote nothing leaves no folder behind
 
     def __enter__(self):
         return self.acquire()
@@ -445,19 +445,21 @@ def recorded_files(folder, record):
 
 
 def commit_tmp_name(name):
-    """The temporary name of a final file: short whatever the file's name (a name near the file system's 255-byte
-    limit has no room for a prefix), and the same in the process that finishes an interrupted commit."""
+    """The temporary name of a final file: the prefix and the name, or, where that would pass the file system's
+    255-byte limit, the prefix and a hash of the name (the same in the process that finishes an interrupted
+    commit)."""
     import hashlib
+    tmp = TMP_PREFIX + name
+    if len(tmp.encode('utf-8', 'surrogateescape')) <= NAME_MAX:
+        return tmp
     return TMP_PREFIX + hashlib.sha1(name.encode('utf-8', 'surrogateescape')).hexdigest()[:16]
 
 
 def _finish(folder, names, remove=()):
     for name in names:
-        for tmp in (commit_tmp_name(name), TMP_PREFIX + name):  # (the second: a journal of an earlier version)
-            tmp = osp.join(folder, tmp)
-            if osp.lexists(tmp):
-                os.replace(tmp, osp.join(folder, name))
-                break
+        tmp = osp.join(folder, commit_tmp_name(name))
+        if osp.lexists(tmp):
+            os.replace(tmp, osp.join(folder, name))
     for name in remove:
         if osp.isfile(osp.join(folder, name)):
             os.remove(osp.join(folder, name))

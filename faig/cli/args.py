@@ -89,10 +89,15 @@ def require_output_folder(path, flag):
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f'{path}: folder is not writable ({flag})')
     import tempfile
-    try:  # access() says yes for root on /proc, a read-only mount, ...: try it (nothing is left behind)
-        os.rmdir(tempfile.mkdtemp(prefix='.write-check-', dir=probe))
+    from faig.outputs import outermost_missing, remove_empty
+    created = outermost_missing(path)
+    try:  # access() says yes for root on /proc, a read-only mount, ...: try it, in the output folder itself
+        os.makedirs(path, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix='.write-check-', dir=path))
     except OSError as exc:
         raise InputError(f'{path}: cannot write here ({exc.strerror or exc}) ({flag})') from None
+    finally:
+        remove_empty(path, created)  # nothing is left behind
 
 
 def require_output_file(path, flag):
