@@ -262,17 +262,19 @@ class FolderLock:
         return self
 
     def _open(self):
-        """The lock file, opened without following a symbolic link and only if it is a regular file: a link or
-        a special file planted as ``.lock`` would make the lock record land elsewhere (or block on a FIFO)."""
+        """The lock file, opened without following a symbolic link and only if it is a regular file of one name: a
+        link (symbolic or hard) or a special file planted as ``.lock`` would make the lock record land elsewhere."""
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
         try:
             fd = os.open(self.path, flags, 0o666)
         except OSError as exc:
             raise InputError(f'{self.path}: {odd_entry(self.path) or f"cannot open the lock ({exc.strerror or exc})"}'
                              '; remove it or write elsewhere') from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
             os.close(fd)
-            raise InputError(f'{self.path}: {odd_entry(self.path)}; remove it or write elsewhere')
+            why = odd_entry(self.path) or 'is a hard link of another file (it would be overwritten)'
+            raise InputError(f'{self.path}: {why}; remove it or write elsewhere')
         return os.fdopen(fd, 'r+')
 
     def _holder(self):

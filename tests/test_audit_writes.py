@@ -1,7 +1,9 @@
 """Every tool, run as a user runs it, writes, renames and removes only inside its output folders and the system
 temporary folder. Each command runs in a subprocess under an audit hook (``sys.addaudithook``) that records every
 file opened for writing, created, removed or renamed, and every folder made or removed, outside those folders; the
-sandbox (tiny models and images, tests/test_bad_input.py) is not in the temporary folder the tool is given."""
+sandbox (tiny models and images, tests/test_bad_input.py) is not in the temporary folder the tool is given. A
+folder built whole (faig.outputs.build_whole_folder) is built in a hidden sibling, ``.<name>.incomplete-*``, that
+then takes its place: that sibling counts as the output folder."""
 import json
 import os
 import os.path as osp
@@ -17,6 +19,8 @@ from test_bad_input import FAIG, NET_ARG, TOOLS, pristine, sandbox  # noqa: E402
 AUDITED = r'''
 import atexit, os, runpy, sys
 ALLOWED = [os.path.realpath(p) for p in os.environ['AUDIT_ALLOWED'].split(os.pathsep)] + ['/dev/null']
+# a folder built whole is made in a hidden sibling that then takes its place (faig.outputs.build_whole_folder)
+BUILDS = [os.path.join(os.path.dirname(a), '.' + os.path.basename(a) + '.incomplete-') for a in ALLOWED]
 WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # event: (how many of its first arguments are paths, the position of its dir_fd argument or None)
 PATH_EVENTS = {'os.remove': (1, 1), 'os.rmdir': (1, 1), 'shutil.rmtree': (1, None), 'os.mkdir': (1, 2),
@@ -33,7 +37,8 @@ def allowed(path, event):
     real = where(path)
     if event in ('os.mkdir', 'os.rmdir') and any(a.startswith(real.rstrip(os.sep) + os.sep) for a in ALLOWED):
         return True  # a folder on the way to an output folder (made to reach it)
-    return any(real == a or real.startswith(a.rstrip(os.sep) + os.sep) for a in ALLOWED)
+    return (any(real == a or real.startswith(a.rstrip(os.sep) + os.sep) for a in ALLOWED)
+            or any(real.startswith(b) for b in BUILDS))
 
 def hook(event, args):
     if event == 'open':
@@ -83,6 +88,14 @@ TOOL_RUNS = [
                                   '--save_path', 'out/dist/d.png'], ['out/dist']),
     ('generate_gradient_map', ['analysis/scripts/generate_gradient_map.py', '--dataset', 'Tiny'],
      ['results/Interpret']),
+    ('cal_blur_gradient_loss', ['analysis/scripts/cal_blur_gradient_loss.py', '--network_g', NET_ARG, '--dataset',
+                                'Tiny', '--methods', 'random', '--proportions', '10', '--total_neuron_nums', '136',
+                                '--save_folder', 'out/loss'], ['out/loss']),
+    ('make_degradation_set', ['scripts/make_degradation_set.py', '--gt_folder', 'datasets/Tiny/GTmod12', '--out_root',
+                              'out/degset', '--crop', '4', '--crops_per_photo', '1'], ['out/degset']),
+    ('predict_degradation', ['analysis/scripts/predict_degradation.py', '--network_g', NET_ARG, '--dataset', 'Tiny',
+                             '--calibration', 'out/degset/calibration', '--input_folder', 'out/degset/test/blur/blur2',
+                             '--proportion', '10', '--save_csv', 'out/pred/p.csv'], ['out/pred']),
     ('generate_lr', ['scripts/generate_lr.py', '--ori_folder', 'datasets/Tiny/GTmod12', '--save_blur_folder',
                      'out/lr/b', '--save_noise_folder', 'out/lr/n', '--save_bic_folder', 'out/lr/bic',
                      '--save_linear_folder', 'out/lr/lin'], ['out/lr']),

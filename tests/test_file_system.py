@@ -64,10 +64,15 @@ def test_a_lock_that_is_a_link_is_refused_and_nothing_outside_is_touched(sandbox
     assert not (tmp_path / 'created.txt').exists()
 
 
-def test_a_lock_that_is_a_folder_is_one_line(sandbox):
+def test_a_lock_that_is_a_folder_or_a_hard_link_is_one_line(sandbox, tmp_path):
     os.makedirs(sandbox / 'out/faig/.lock')
     one_error(faig_run(sandbox), 'out/faig/.lock', 'is a folder, not a regular file')
     assert os.listdir(sandbox / 'out/faig') == ['.lock']
+    os.rmdir(sandbox / 'out/faig/.lock')
+    (sandbox / 'mine.txt').write_text('a file of the user')
+    os.link(sandbox / 'mine.txt', sandbox / 'out/faig/.lock')
+    one_error(faig_run(sandbox), 'out/faig/.lock', 'hard link')
+    assert (sandbox / 'mine.txt').read_text() == 'a file of the user'
 
 
 @pytest.mark.parametrize('kind', ['file', 'link', 'dangling link'])

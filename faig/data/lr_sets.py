@@ -197,7 +197,7 @@ def _undo(staged, created):
     for out, tmp in staged.items():
         for path in (tmp, out):
             if path == out and not any(c and osp.abspath(out).startswith(c + os.sep) for c in created):
-                continue  # an image in a folder that was there before: kept (the earlier file is gone)
+                continue  # already renamed into a folder that was there before: it stays (what it replaced is gone)
             if osp.lexists(path):
                 os.remove(path)
     for folder in sorted({c for c in created if c}, key=len, reverse=True):
