@@ -485,7 +485,7 @@ def recover_commit(folder):
         _finish(folder, names, remove)
         return
     for entry in os.listdir(folder):
-        if entry.startswith(TMP_PREFIX):
+        if entry.startswith(TMP_PREFIX) and not odd_entry(osp.join(folder, entry)):  # (never a folder, nor a link)
             os.remove(osp.join(folder, entry))
 
 

@@ -108,6 +108,23 @@ def test_an_image_name_that_is_not_utf8_is_refused_before_any_work(sandbox):
     assert not (sandbox / 'out').exists()
 
 
+def test_a_data_set_folder_name_that_is_not_utf8_works_end_to_end(sandbox):
+    """Folder names are paths, not keys: they work (titles of figures show the byte as \\xff)."""
+    name = b'T\xffny'
+    os.rename(sandbox / 'datasets/Tiny', osp.join(os.fsencode(sandbox / 'datasets'), name))
+    rankings = os.fsencode(sandbox / 'results/Interpret/neuron-search/srresnet')
+    os.rename(osp.join(rankings, b'Tiny'), osp.join(rankings, name))
+    import subprocess
+    res = subprocess.run([sys.executable, osp.join(REPO, COMPARISON[0]), *COMPARISON[1:4], os.fsdecode(name),
+                          *COMPARISON[5:], '--methods', 'random'], cwd=sandbox, capture_output=True, text=True,
+                         errors='backslashreplace', env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert res.returncode == 0, res.stderr[-2000:]
+    metrics = osp.join(os.fsencode(sandbox / 'results/Interpret/metrics/srresnet'), name)
+    assert sorted(os.listdir(metrics))[:2] == [b'comparison.csv', b'comparison.md']
+    assert osp.isfile(osp.join(os.fsencode(sandbox / 'results/Interpret/figures/srresnet'),
+                               b'proportion_curves_' + name + b'.png'))
+
+
 def test_image_names_near_the_length_limit_work_end_to_end(sandbox):
     stem = 'i' * 251  # 'i' * 251 + '.png': 255 bytes, the longest name a file system takes
     rename_image(sandbox, 'img1.png', f'{stem}.png')

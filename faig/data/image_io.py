@@ -44,6 +44,12 @@ def shown(path):
     return os.fsencode(path).decode('utf-8', 'backslashreplace')
 
 
+def shown_text(text):
+    """``text`` with the bytes of a file name that are not UTF-8 (read as surrogates) shown as ``\\xff``: text
+    that holds such a name can still be drawn, encoded and written."""
+    return str(text).encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+
+
 def check_name(path):
     """Refuse a file whose name is not UTF-8 text (legal on Linux, where a name is any bytes): image names
     become keys of the results (``meta.json``, ``per_image_scores.npz``, the comparison's CSV), which hold
