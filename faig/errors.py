@@ -1,7 +1,9 @@
 """One error type for bad user input, and the CLI wrapper and argument parser that print it as one line."""
 import argparse
+import contextlib
 import functools
 import os
+import re
 import sys
 
 
@@ -35,6 +37,38 @@ def report_error(exc):
         print(f'[rank {rank}] error: {one_line(exc)}', file=sys.stderr, flush=True)
 
 
+MEMORY_WORDS = ('not enough memory', "can't allocate memory", 'out of memory', 'DefaultCPUAllocator')
+
+
+def out_of_memory(exc):
+    """Whether ``exc`` is an allocation that failed: numpy's MemoryError, torch's OutOfMemoryError (CUDA) or the
+    RuntimeError of torch's CPU allocator ("DefaultCPUAllocator: not enough memory", "can't allocate memory")."""
+    return isinstance(exc, MemoryError) or type(exc).__name__ == 'OutOfMemoryError' or (
+        isinstance(exc, RuntimeError) and any(word in str(exc) for word in MEMORY_WORDS))
+
+
+def memory_detail(exc):
+    """How much could not be allocated, in a few words (the allocator's message is a paragraph)."""
+    asked = re.search(r'allocate (\d+) bytes|allocate ([\d.]+ [KMGT]i?B)', str(exc))
+    if asked and asked.group(1):
+        return f'{int(asked.group(1)) / 2 ** 20:,.0f} MiB could not be allocated'
+    if asked:
+        return f'{asked.group(2)} could not be allocated'
+    return 'an allocation failed'
+
+
+@contextlib.contextmanager
+def memory_guard(what, hint):
+    """Running out of memory inside the block becomes ``<what>: not enough memory (...); <hint>`` (an
+    InputError: one line, and the run's partial state is removed as for any bad input)."""
+    try:
+        yield
+    except Exception as exc:  # (MemoryError is an Exception)
+        if not out_of_memory(exc):
+            raise
+        raise InputError(f'{what}: not enough memory ({memory_detail(exc)}); {hint}') from None
+
+
 def one_line(exc):
     """The last non-empty line of an exception message.
 
@@ -56,6 +90,12 @@ def cli(main):
             return main(*args, **kwargs)
         except InputError as exc:
             report_error(exc)
+            sys.exit(2)
+        except Exception as exc:  # memory ran out where no step named its input: still one line
+            if not out_of_memory(exc):
+                raise
+            report_error(InputError(f'{os.path.basename(sys.argv[0])}: not enough memory ({memory_detail(exc)}); '
+                                    'use smaller images or settings that need less memory (see --help)'))
             sys.exit(2)
 
     return wrapper

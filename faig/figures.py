@@ -3,12 +3,13 @@ import io
 
 import cv2
 import matplotlib
+import matplotlib.text
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from faig.data.image_io import write_bytes  # noqa: E402
+from faig.data.image_io import shown_text, write_bytes  # noqa: E402
 from faig.specs import RANKING_METHODS, RankingMethod  # noqa: E402
 
 
@@ -16,6 +17,9 @@ from faig.specs import RANKING_METHODS, RankingMethod  # noqa: E402
 def save_figure(fig, path, dpi=130, comment=None):
     """Write ``fig`` as PNG (whole, in one write); ``comment`` goes into the file's text (a PNG
     ``Comment`` chunk), e.g. what a figure was made from when that is not what its inputs recorded."""
+    for text in fig.findobj(matplotlib.text.Text):  # a name that is not UTF-8 (a data set folder's) shows as \xff
+        text.set_text(shown_text(text.get_text()))
+    comment = shown_text(comment) if comment else comment
     buffer = io.BytesIO()
     fig.savefig(buffer, format='png', dpi=dpi, bbox_inches='tight', metadata={'Comment': comment} if comment else None)
     plt.close(fig)
@@ -25,6 +29,7 @@ def save_figure(fig, path, dpi=130, comment=None):
 
 def plot_proportion_curves(results, methods, proportions, title, path, degradations=('blur', 'noise')):
     """Output difference vs proportion: 2x2 panels (input x masked filters), one line per method."""
+    title = shown_text(title) if title else title  # (a data set or image name that is not UTF-8)
     from faig.evaluation.comparison import panel_title, panels
     fig, axes = plt.subplots(2, 2, figsize=(9, 7))
     for ax, (deg, masked, better) in zip(axes.flat, panels(degradations)):
@@ -48,6 +53,7 @@ def plot_proportion_curves(results, methods, proportions, title, path, degradati
 def plot_filter_distribution(space, rankings, proportion, title, path, short_names=None, note=None):
     """Where the top-p % filters sit: a per-layer map and a per-layer share chart. ``note`` (e.g. rankings
     used with other models) is printed under the chart and kept in the PNG's text."""
+    title = shown_text(title) if title else title  # (a data set or image name that is not UTF-8)
     from faig.evaluation.masking import num_selected
     n = num_selected(space.num_filters, proportion)
     layers = np.arange(len(space.entries))
@@ -87,6 +93,7 @@ def plot_filter_distribution(space, rankings, proportion, title, path, short_nam
 
 def contact_sheet(rows, column_labels, path, cell_width=180, title=None):
     """A labelled grid of images. ``rows``: list of (row label, list of BGR uint8 images)."""
+    title = shown_text(title) if title else title  # (a data set or image name that is not UTF-8)
     n_cols = len(column_labels)
     first = rows[0][1][0]
     aspect = first.shape[0] / first.shape[1]

@@ -22,9 +22,9 @@ def _umask():
     return mask
 
 
-def _cannot_write(path, exc):
-    """OSError of a write -> InputError naming the path that failed."""
-    where = exc.filename if isinstance(exc.filename, str) else path
+def _cannot_write(path, exc, tmp=None):
+    """OSError of a write -> InputError naming the path that failed (the final one, not its temporary file)."""
+    where = exc.filename if isinstance(exc.filename, str) and exc.filename != tmp else path
     reason = exc.strerror or type(exc).__name__
     return InputError(f'{where}: cannot write ({reason})')
 
@@ -43,7 +43,7 @@ def write_bytes(path, data):
         mode = 0o666 & ~_umask()
         if osp.isdir(path):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix=osp.basename(path))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-')  # short: a name near the 255-byte limit still fits
     except OSError as exc:
         raise _cannot_write(path, exc) from exc
     try:
@@ -55,8 +55,29 @@ def write_bytes(path, data):
         if osp.exists(tmp):
             os.remove(tmp)
         if isinstance(exc, OSError):
-            raise _cannot_write(path, exc) from exc
+            raise _cannot_write(path, exc, tmp) from exc
         raise
+
+
+def outermost_missing(folder):
+    """The outermost folder on the way to ``folder`` that does not exist yet (None if ``folder`` exists)."""
+    folder, missing = osp.abspath(folder), None
+    while not osp.lexists(folder):
+        folder, missing = osp.dirname(folder), folder
+    return missing
+
+
+def remove_empty(folder, created):
+    """Remove ``folder`` and its parents up to ``created`` (the outermost one a run made), where empty."""
+    if created is None:
+        return
+    folder = osp.abspath(folder)
+    while folder == created or folder.startswith(created + os.sep):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+        folder = osp.dirname(folder)
 
 
 def require_output_folder(path, flag):
@@ -68,7 +89,11 @@ def require_output_folder(path, flag):
         raise InputError(f'{path}: cannot write here, {probe} is a file ({flag})')
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f'{path}: folder is not writable ({flag})')
-    try:  # access() says yes for root on /proc, a read-only mount, ...: try it (nothing is left behind)
-        os.rmdir(tempfile.mkdtemp(prefix='.write-check-', dir=probe))
+    created = outermost_missing(path)
+    try:  # access() says yes for root on /proc, a read-only mount, ...: try it, in the output folder itself
+        os.makedirs(path, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix='.write-check-', dir=path))
     except OSError as exc:
         raise InputError(f'{path}: cannot write here ({exc.strerror or exc}) ({flag})') from None
+    finally:
+        remove_empty(path, created)  # nothing is left behind

@@ -3,6 +3,7 @@
 basicsr (tensor2img, calculate_psnr) is imported where it is used: the attribution tools only need
 :func:`image_to_tensor` and :func:`image_channels`, and importing basicsr costs seconds (docs/benchmarks.md,
 "Fixed costs of a whole --fast run")."""
+import os
 import os.path as osp
 
 import numpy as np
@@ -14,7 +15,7 @@ from faig import compat
 compat.apply()  # before the first basicsr import
 
 from faig.data.image_io import pair_by_name, read_image, write_image  # noqa: E402
-from faig.errors import InputError  # noqa: E402
+from faig.errors import InputError, memory_guard  # noqa: E402
 from faig.stamps import StampedFolder, files_digest, network_digest  # noqa: E402
 
 
@@ -113,10 +114,19 @@ def restore_cached(net, inputs, save_folder, device='cpu', progress=True):
     images = {stem: read_image(inputs[stem], channels=in_channels) for stem in stems}
     folder.invalidate()
     outputs = {}
-    for stem in tqdm(stems, desc=osp.basename(osp.normpath(save_folder)), unit='img', leave=False,
-                     disable=not progress):
-        outputs[stem] = restore(net, images[stem], device)
-        write_image(folder.path(stem), outputs[stem])
+    hint = 'use smaller (cropped) images or a machine with more memory'
+    with tqdm(stems, desc=osp.basename(osp.normpath(save_folder)), unit='img', leave=False,
+              disable=not progress) as bar:
+        try:
+            for stem in bar:
+                with memory_guard(inputs[stem], hint):
+                    outputs[stem] = restore(net, images[stem], device)
+                write_image(folder.path(stem), outputs[stem])
+        except BaseException:
+            for stem in outputs:  # no half-restored folder: the outputs of this call go again
+                if osp.isfile(folder.path(stem)):
+                    os.remove(folder.path(stem))
+            raise
     folder.seal(stems)
     return outputs
 

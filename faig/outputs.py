@@ -20,10 +20,12 @@ import json
 import os
 import os.path as osp
 import socket
+import stat
 import sys
 import time
 
 from faig.errors import InputError, WriteError
+from faig.files import outermost_missing, remove_empty
 
 LOCK = '.lock'
 JOURNAL = '.commit.json'
@@ -107,6 +109,24 @@ def _process_start(pid):
         return None
 
 
+def odd_entry(path, kind='file'):
+    """Why the entry at ``path`` is not the plain ``kind`` ('file' or 'folder') a tool keeps there -- 'is a symbolic
+    link, not a regular file', ... -- or None when it is one, or when nothing is there. A link is never followed:
+    state a run writes (its lock, its partial results) would otherwise land outside the output folder."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    wanted = 'folder' if kind == 'folder' else 'regular file'
+    if (stat.S_ISDIR if kind == 'folder' else stat.S_ISREG)(mode):
+        return None
+    for test, what in ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISDIR, 'a folder'), (stat.S_ISREG, 'a file'),
+                       (stat.S_ISFIFO, 'a named pipe'), (stat.S_ISSOCK, 'a socket')):
+        if test(mode):
+            return f'is {what}, not a {wanted}'
+    return f'is a device, not a {wanted}'
+
+
 def _notice(text):
     print(f'note: {text}', file=sys.stderr, flush=True)
 
@@ -181,16 +201,17 @@ class FolderLock:
     def acquire(self):
         import fcntl
         try:
+            created = outermost_missing(self.folder)
             os.makedirs(self.folder, exist_ok=True)
         except OSError as exc:
             raise WriteError(f'{self.folder}: cannot write ({exc.strerror or exc})') from None
-        key = real(self.path)
+        key = osp.join(real(self.folder), LOCK)
         if key in _HELD:
             _HELD[key][1] += 1
             self.held = True
             return self
         while True:
-            f = open(self.path, 'a+')
+            f = self._open()
             try:
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -201,7 +222,7 @@ class FolderLock:
                 raise InputError(f'{self.folder}: in use by another run ({who}); wait for it to finish, or write '
                                  'elsewhere') from None
             try:  # the holder before us may have removed the file between our open and our flock
-                if os.stat(self.path).st_ino == os.fstat(f.fileno()).st_ino:
+                if os.lstat(self.path).st_ino == os.fstat(f.fileno()).st_ino:
                     break
             except FileNotFoundError:
                 pass
@@ -214,16 +235,36 @@ class FolderLock:
         f.truncate()
         f.write(json.dumps(self._record()))
         f.flush()
-        _HELD[key] = [f, 1]
+        _HELD[key] = [f, 1, created]
         self.held = True
         atexit.register(self.release)
         recover_commit(self.folder)
         return self
 
+    def _open(self):
+        """The lock file, opened without following a symbolic link and only if it is a regular file of one name: a
+        link (symbolic or hard) or a special file planted as ``.lock`` would make the lock record land elsewhere."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0)
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except OSError as exc:
+            raise InputError(f'{self.path}: {odd_entry(self.path) or f"cannot open the lock ({exc.strerror or exc})"}'
+                             '; remove it or write elsewhere') from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+            os.close(fd)
+            why = odd_entry(self.path) or 'is a hard link of another file (it would be overwritten)'
+            raise InputError(f'{self.path}: {why}; remove it or write elsewhere')
+        return os.fdopen(fd, 'r+')
+
     def _holder(self):
         try:
-            with open(self.path) as f:
-                holder = json.load(f)
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return None
+        try:
+            with os.fdopen(fd) as f:
+                holder = json.load(f) if stat.S_ISREG(os.fstat(f.fileno()).st_mode) else None
             return holder if isinstance(holder, dict) else None
         except (OSError, ValueError):
             return None
@@ -232,7 +273,7 @@ class FolderLock:
         if not self.held:
             return
         self.held = False
-        key = real(self.path)
+        key = osp.join(real(self.folder), LOCK)
         entry = _HELD.get(key)
         if entry is None:
             return
@@ -245,6 +286,7 @@ class FolderLock:
         except OSError:
             pass
         entry[0].close()
+        remove_empty(self.folder, entry[2])  # a run that wrote nothing leaves no folder behind
 
     def __enter__(self):
         return self.acquire()
@@ -328,11 +370,14 @@ def claim_results(folder, key, force, result_files, meta_name='meta.json', resum
 
 # ---- final files land together --------------------------------------------------------------
 
-def commit_files(folder, files, replaces=()):
+def commit_files(folder, files, replaces=(), record=None):
     """Write ``{name: bytes}`` into ``folder`` as one set: temporary files, a journal, then renames.
 
-    ``replaces``: glob patterns of files of an earlier set (``*_index.txt``, ...); those not in the new
-    set are removed in the same commit, so a folder never holds a mix of two runs' files. A failure while
+    ``record``: the name, among ``files``, of the set's JSON record (``meta.json``); the names of the set's files
+    are added to it under ``files``. ``replaces``: glob patterns of files of an earlier set (``*_index.txt``,
+    ...); those not in the new set are removed in the same commit -- but only those that the earlier set's record
+    lists, so a folder never holds a mix of two runs' files and a file this tool did not write (a user's
+    ``chapter_index.txt``, results of a version that recorded no file list) stays, with a notice. A failure while
     writing the temporary files (disk full, ...) removes them and leaves the folder's previous files as
     they were; after the journal is written the set is complete and :func:`recover_commit` finishes the
     renames and removals if this process dies midway."""
@@ -340,9 +385,15 @@ def commit_files(folder, files, replaces=()):
     from faig.files import write_bytes
     os.makedirs(folder, exist_ok=True)
     names = sorted(files)
-    tmps = {name: osp.join(folder, TMP_PREFIX + name) for name in names}
-    stale = sorted({osp.basename(p) for pattern in replaces for p in glob.glob(osp.join(glob.escape(folder), pattern))
-                    if osp.isfile(p)} - set(names))
+    if record is not None:
+        files = {**files, record: _with_file_list(files[record], names)}
+    tmps = {name: osp.join(folder, commit_tmp_name(name)) for name in names}
+    matching = {osp.basename(p) for pattern in replaces for p in glob.glob(osp.join(glob.escape(folder), pattern))
+                if osp.isfile(p) and not osp.islink(p)} - set(names)
+    stale = sorted(matching & recorded_files(folder, record))
+    if matching - set(stale):
+        _notice(f'{folder}: kept {", ".join(sorted(matching - set(stale)))} (no earlier record of this tool lists '
+                'them as its own files)')
     try:
         for name in names:
             write_bytes(tmps[name], files[name])
@@ -357,10 +408,39 @@ def commit_files(folder, files, replaces=()):
     _finish(folder, names, stale)
 
 
+def _with_file_list(data, names):
+    record = json.loads(data)
+    record['files'] = list(names)
+    return (json.dumps(record, indent=2, sort_keys=True) + '\n').encode()
+
+
+def recorded_files(folder, record):
+    """The file names that the record ``<folder>/<record>`` of a set says the set wrote (empty without one)."""
+    if record is None:
+        return set()
+    try:
+        with open(osp.join(folder, record), encoding='utf-8') as f:
+            listed = json.load(f).get('files')
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return set(listed) if _plain_names(listed) else set()
+
+
+def commit_tmp_name(name):
+    """The temporary name of a final file: the prefix and the name, or, where that would pass the file system's
+    255-byte limit, the prefix and a hash of the name (the same in the process that finishes an interrupted
+    commit)."""
+    import hashlib
+    tmp = TMP_PREFIX + name
+    if len(tmp.encode('utf-8', 'surrogateescape')) <= NAME_MAX:
+        return tmp
+    return TMP_PREFIX + hashlib.sha1(name.encode('utf-8', 'surrogateescape')).hexdigest()[:16]
+
+
 def _finish(folder, names, remove=()):
     for name in names:
-        tmp = osp.join(folder, TMP_PREFIX + name)
-        if osp.exists(tmp):
+        tmp = osp.join(folder, commit_tmp_name(name))
+        if osp.lexists(tmp):
             os.replace(tmp, osp.join(folder, name))
     for name in remove:
         if osp.isfile(osp.join(folder, name)):
@@ -385,11 +465,29 @@ def recover_commit(folder):
         _finish(folder, names, remove)
         return
     for entry in os.listdir(folder):
-        if entry.startswith(TMP_PREFIX):
+        if entry.startswith(TMP_PREFIX) and not odd_entry(osp.join(folder, entry)):  # (never a folder, nor a link)
             os.remove(osp.join(folder, entry))
 
 
 # ---- names of output folders ----------------------------------------------------------------
+
+NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows alike)
+
+
+def fit_name(name):
+    """``name`` if it fits in one file name, else its start, a hash of the whole and its extension, within
+    :data:`NAME_MAX` bytes: an output named after an image (``masking_<set>_<image>.png``,
+    ``<image>_s001.png``) of a name near the limit still has a distinct name that the file system accepts."""
+    import hashlib
+    raw = name.encode('utf-8', 'surrogateescape')
+    if len(raw) <= NAME_MAX:
+        return name
+    stem, ext = osp.splitext(name)
+    tag = '-' + hashlib.sha1(raw).hexdigest()[:12]
+    room = NAME_MAX - len(tag.encode()) - len(ext.encode('utf-8', 'surrogateescape'))
+    head = stem.encode('utf-8', 'surrogateescape')[:room].decode('utf-8', 'ignore')
+    return head + tag + ext
+
 
 def network_label(net, opt):
     """The name a run's outputs are filed under: the spec's name for its own arch, else the arch type

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
 
+from faig.outputs import fit_name
+
 
 @dataclass(frozen=True)
 class NetworkSpec:
@@ -298,7 +300,7 @@ class ResultsLayout:
         names = {'proportion_curves': f'proportion_curves_{self.dataset}.png',
                  'masking': f'masking_{self.dataset}_{image or self.TEASER_IMAGE}.png',
                  'filter_distribution': 'filter_distribution.png'}
-        return f'{self.figures()}/{names[kind]}'
+        return f'{self.figures()}/{fit_name(names[kind])}'
 
     def psnr_record(self, kind):
         """``results/report/<net>_<kind>_psnr.json``: inference's PSNR of the ``kind`` model (reproduce -> report)."""

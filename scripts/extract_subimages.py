@@ -10,6 +10,7 @@ import os.path as osp
 
 from faig.cli.args import Parser, require_at_least
 from faig.errors import InputError, cli
+from faig.outputs import fit_name
 
 
 def parse_args(argv=None):
@@ -41,7 +42,7 @@ def crops(path, crop_size, step, thresh_size):
     stem = osp.splitext(osp.basename(path))[0]
     img = read_image(path, float32=False)
     for index, (_, _, crop) in enumerate(sub_images(img, crop_size, step, thresh_size), 1):
-        yield f'{stem}_s{index:03d}.png', crop
+        yield fit_name(f'{stem}_s{index:03d}.png'), crop
 
 
 def check_one(task):

@@ -206,7 +206,7 @@ def main(argv=None):
                  'summary': summary, 'summary_calibration_split': summary_calibration, 'records': records,
                  'run_key': key, 'command': 'python scripts/predict_degradation_study.py ' + ' '.join(
                      sys.argv[1:] if argv is None else argv)}
-        commit_files(args.out, report_files(study), replaces=RESULT_FILES)
+        commit_files(args.out, report_files(study), replaces=RESULT_FILES, record='prediction.json')
         if not args.no_saved_calibration:
             import dataclasses
             fitted = calibrations['trained']['filters']

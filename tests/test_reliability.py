@@ -136,7 +136,7 @@ def test_partial_results_are_not_dropped_without_resume_or_force(sandbox):
     assert faig_run(sandbox).returncode == 0
     config = json.load(open(sandbox / 'out/faig/meta.json'))
     config = {k: v for k, v in config.items() if k not in ('run_key', 'seconds', 'device', 'images', 'ranks',
-                                                             'filter_space', 'max_relative_completeness_error')}
+                                                             'filter_space', 'max_relative_completeness_error', 'files')}
     from faig.attribution.pipeline import PARTIAL_FORMAT
     config['partial_format'] = PARTIAL_FORMAT  # as the pipeline records its partial results
     store = PartialStore(str(sandbox / 'out/faig'), config, resume=True)

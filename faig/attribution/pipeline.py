@@ -23,7 +23,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from faig.errors import InputError, PeerError, one_line, report_error
+from faig.errors import InputError, PeerError, memory_guard, one_line, report_error
 
 PARTIAL_FORMAT = 2  # per-image results as {'scores/<deg>': ...}; earlier partial folders are not read
 # where the models and images are, and which entry of a checkpoint held the weights: not what a result depends on
@@ -415,14 +415,17 @@ def _rank_dataset(method, job, ranks):
         reaches every rank through :meth:`Ranks.decide` (no rank is left waiting in a collective)."""
         lock.__enter__()
         held['lock'] = True
+        from faig.attribution.runner import PartialStore
+        PartialStore.check_folder(job.out)  # before any work: a file or a link where the partial results go
         if (claim(job, key, resumable=True, drop=method.run_key_drop) == 'same' and job.resume
                 and all(osp.isfile(osp.join(job.out, f'{d}_index.txt')) for d in degs)):
             return None  # (a folder whose record matches but whose index files were removed is computed again)
         from faig.attribution.runner import load_image_set
         role = method.layout_role or degs[0]
-        sample = load_image_set(pairs[0], job.scale, device, gt_role='gt' if 'gt' in method.image_roles else None,
-                                channels=channels)[role]
-        channels_last, seconds = choose_layout(job, net.to(device), sample)
+        with memory_guard(pairs[0][role], memory_hint(method)):
+            sample = load_image_set(pairs[0], job.scale, device, gt_role='gt' if 'gt' in method.image_roles else None,
+                                    channels=channels)[role]
+            channels_last, seconds = choose_layout(job, net.to(device), sample)
         layout = {'channels_last': channels_last, 'layout_seconds': seconds}
         held['store'] = PartialStore(job.out, {**config, **layout, 'partial_format': PARTIAL_FORMAT}, job.resume,
                                      job.force, ignore=(*PATHS, *method.run_key_drop))
@@ -464,6 +467,13 @@ def _rank_dataset(method, job, ranks):
             lock.__exit__(None, None, None)
 
 
+def memory_hint(method):
+    """What to change when an image does not fit in memory."""
+    nodes = method.settings.get('nodes_per_pass')
+    fewer = f'a smaller --nodes_per_pass (now {nodes}), ' if isinstance(nodes, int) and nodes > 1 else ''
+    return f'use {fewer}smaller (cropped) images or a machine with more memory'
+
+
 def score_images(method, job, ranks, pairs, store, channels, context):
     """{image name: result} of every image set: finished ones from ``store`` (rank 0), the others
     computed by the ranks in rounds, stored by rank 0 after each round."""
@@ -494,9 +504,10 @@ def score_images(method, job, ranks, pairs, store, channels, context):
                 bar.set_postfix_str(names[mine])
                 try:
                     began = time.time()
-                    tensors = load_image_set(pair, job.scale, context.device, gt_role=gt_role, channels=channels)
-                    result = method.attribute(tensors, progress=ranks.main and ranks.world == 1
-                                              and show_steps(pairs, tensors))
+                    with memory_guard(next(p for r, p in pair.items() if r != gt_role), memory_hint(method)):
+                        tensors = load_image_set(pair, job.scale, context.device, gt_role=gt_role, channels=channels)
+                        result = method.attribute(tensors, progress=ranks.main and ranks.world == 1
+                                                  and show_steps(pairs, tensors))
                     result['seconds'] = np.array(time.time() - began)
                     item = ('ok', mine, flatten(result))
                 except InputError as exc:

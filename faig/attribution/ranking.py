@@ -86,7 +86,8 @@ def write_rankings(folder, rankings, scores=None, meta=None, extra=None):
         files = ranking_files(rankings, scores, meta)
     except InputError as exc:
         raise InputError(f'{folder}: {exc}') from None
-    commit_files(folder, {**files, **(extra or {})}, replaces=RANKING_PATTERNS)
+    commit_files(folder, {**files, **(extra or {})}, replaces=RANKING_PATTERNS,
+                 record='meta.json' if 'meta.json' in files else None)
 
 
 def read_index(path, num_filters=None):

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 
 from faig.data.image_io import read_image, write_bytes
-from faig.errors import InputError
+from faig.errors import InputError, memory_guard
 from faig.inference import check_lr_size, image_to_tensor
 from faig.stamps import files_digest
 
@@ -35,7 +35,7 @@ class PartialStore:
         """``ignore``: keys of ``config`` that do not decide whether results can be reused (paths: the same
         models and images moved elsewhere are the same run)."""
         from faig.outputs import read_json_or_set_aside, set_aside
-        self.folder = osp.join(folder, '.partial')
+        self.folder = self.check_folder(folder)
         self.config = json.loads(json.dumps(config, sort_keys=True))
         config_path = osp.join(self.folder, 'config.json')
         if osp.isdir(self.folder):
@@ -59,9 +59,21 @@ class PartialStore:
         write_bytes(config_path, json.dumps(self.config, sort_keys=True).encode())
 
     @staticmethod
+    def check_folder(folder):
+        """``<folder>/.partial``; an entry there that is not a plain folder (a file, a symbolic link) is refused:
+        partial results are never written through a link or over a file the run did not make."""
+        from faig.outputs import odd_entry
+        partial = osp.join(folder, '.partial')
+        odd = odd_entry(partial, 'folder')
+        if odd:
+            raise InputError(f'{partial}: {odd} (a run keeps its partial results in a folder there); remove it or '
+                             'write elsewhere')
+        return partial
+
+    @staticmethod
     def previous_config(folder):
         """Settings of the partial results in ``folder`` (None if there are none or they are unreadable)."""
-        path = osp.join(folder, '.partial', 'config.json')
+        path = osp.join(PartialStore.check_folder(folder), 'config.json')
         try:
             with open(path) as f:
                 config = json.load(f)
@@ -128,7 +140,8 @@ def read_image_set(pair, scale, gt_role='gt', channels=(3, 3)):
 def check_image_sets(pairs, scale, gt_role='gt', channels=(3, 3)):
     """Read every image once before any work, so a bad file fails the run before anything is written."""
     for pair in pairs:
-        read_image_set(pair, scale, gt_role, channels)
+        with memory_guard(next(iter(pair.values())), 'use smaller (cropped) images or a machine with more memory'):
+            read_image_set(pair, scale, gt_role, channels)
 
 
 def load_image_set(pair, scale, device, gt_role='gt', channels=(3, 3)):

@@ -34,11 +34,12 @@ def net_and_dataset(description, argv):
 
 def lambda_label(lam):
     """Exact text of a λ for folder names and tables: two decimals when they give back exactly this
-    float (``1.00``, ``0.50``: the original's ``lambda_{λ:.2f}`` folders), else Python's shortest
-    round-trip repr (``0.501``, ``0.30000000000000004``). Distinct floats never share a label."""
+    float and |λ| < 1e6 (``1.00``, ``0.50``: the original's ``lambda_{λ:.2f}`` folders), else Python's shortest
+    round-trip repr (``0.501``, ``0.30000000000000004``, ``1e+308``: never hundreds of digits). Distinct floats
+    never share a label (a repr has two decimals only where the two-decimal form is not used)."""
     lam = float(lam) + 0.0  # -0.0 -> 0.0
     short = f'{lam:.2f}'
-    return short if float(short) == lam else repr(lam)
+    return short if abs(lam) < 1e6 and float(short) == lam else repr(lam)
 
 
 def check_lambdas(lambdas):
@@ -51,6 +52,18 @@ def check_lambdas(lambdas):
             raise InputError(f'--lambdas: λ={lambda_label(lam)} is given twice (each λ is one output folder)')
         seen.append(lam)
     return sorted(seen)
+
+
+def check_modulated_weights(baseline, target, top, lambdas, space):
+    """Refuse a λ whose weights θ̄ + λ(θ − θ̄) overflow (``--lambdas 1e308``): outputs of inf/NaN weights would
+    be measured as if they meant something."""
+    import torch
+    from faig.evaluation.masking import modulate_filters
+    for lam in lambdas:
+        for name, value in modulate_filters(baseline, target, top, lam, space).items():
+            if torch.is_tensor(value) and value.is_floating_point() and not torch.isfinite(value).all():
+                raise InputError(f'--lambdas: λ={lambda_label(lam)} makes the weights {name} overflow to inf/NaN '
+                                 f'({value.dtype}); choose a smaller |λ|')
 
 
 @cli
@@ -177,6 +190,7 @@ def modulation_main(argv=None):
     top = top_filters(read_index(ranking_path, space.num_filters), args.proportion, space.num_filters)
     require_weight_change(space, baseline, target, args.baseline_model_path, args.target_model_path, top,
                           f'the top {args.proportion:g} % of {ranking_path}')
+    check_modulated_weights(baseline, target, top, lambdas, space)
     images = list_images(folder)
     given = {'baseline': state_digest(baseline), 'target': state_digest(target),
              'inputs': {deg.name: files_digest(list(images.values()))}}

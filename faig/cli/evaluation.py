@@ -241,7 +241,7 @@ def comparison_main(net, argv=None):
         files['meta.json'] = json_bytes({'run_key': key, 'target_path': args.target_model_path,
                                          'baseline_path': args.baseline_model_path,
                                          'other_models_allowed': accepted})
-        commit_files(setup.metric_root, files, replaces=METRIC_PATTERNS)
+        commit_files(setup.metric_root, files, replaces=METRIC_PATTERNS, record='meta.json')
         print_tables(results, setup.methods, setup.proportions, setup.degradations)
         path = plot_proportion_curves(results, setup.methods, setup.proportions, f'{layout.net} on {args.dataset}',
                                       layout.figure('proportion_curves'),

@@ -24,6 +24,8 @@ def list_images(folder):
     except OSError as exc:
         raise InputError(f'{folder}: cannot list folder ({exc.strerror or exc})') from exc
     names = sorted(n for n in entries if n.lower().endswith(IMAGE_EXTENSIONS))
+    for name in names:
+        check_name(osp.join(folder, name))
     if not names:
         raise InputError(f'{folder}: no images found (looked for {", ".join(IMAGE_EXTENSIONS)})')
     stems = {}
@@ -34,6 +36,28 @@ def list_images(folder):
                              'results are filed by name, so keep one of them')
         stems[stem] = name
     return {name: osp.join(folder, name) for name in names}
+
+
+def shown(path):
+    """``path`` printable whatever its bytes: a byte that is not UTF-8 shows as ``\\xff``."""
+    return os.fsencode(path).decode('utf-8', 'backslashreplace')
+
+
+def shown_text(text):
+    """``text`` with the bytes of a file name that are not UTF-8 (read as surrogates) shown as ``\\xff``: text
+    that holds such a name can still be drawn, encoded and written."""
+    return str(text).encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+
+
+def check_name(path):
+    """Refuse a file whose name is not UTF-8 text (legal on Linux, where a name is any bytes): image names
+    become keys of the results (``meta.json``, ``per_image_scores.npz``, the comparison's CSV), which hold
+    text, so such a file is refused before any work rather than after it."""
+    try:
+        osp.basename(path).encode('utf-8')
+    except UnicodeEncodeError:
+        raise InputError(f'{shown(path)}: the file name is not UTF-8 text; results are filed by image name, so '
+                         'rename the file') from None
 
 
 def check_output_folder(folder, what='output folder'):

@@ -15,6 +15,7 @@ from faig.data.degradations import degrade, degrade_with
 from faig.data.image_io import (IMAGE_EXTENSIONS, check_divisible, check_output_folder, decode_checked, encode_image,
                                 list_images, read_image, to_uint8, write_bytes, write_image)
 from faig.errors import InputError
+from faig.files import outermost_missing
 from faig.specs import appliable_degradation
 
 
@@ -137,7 +138,9 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
     and writable), then every GT image is read and checked, then the existing output files are
     compared with what would be written. An existing output that already holds the same pixels is
     left alone; one that differs is an error unless ``overwrite`` -- a user's file is never
-    replaced silently. Only then is the first file written.
+    replaced silently. Only then is the first file written, to a temporary name beside its place; once
+    every image is written they are renamed into place. A failure (a full disk, Ctrl-C) before that removes
+    them and the folders the run created: the sets are written whole or not at all.
     Returns the sorted image names.
     """
     params = with_legacy_params(params, kernel_size, kernel_sigma, noise_sigma)
@@ -182,15 +185,53 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
                                      'or choose another output folder')
             bar.update()
 
-    with _progress(len(images), 'generate LR') as bar:
-        for name, path in images.items():
-            img = read_image(path)
-            for role, folder in out_folders.items():
-                out = osp.join(folder, lr_name(name))
-                if out not in unchanged:
-                    write_bytes(out, encoded(role, img, name, out))
-            bar.update()
+    created = [outermost_missing(folder) for folder in out_folders.values()]
+    staged = {}  # final path -> temporary file beside it
+    try:
+        with _progress(len(images), 'generate LR') as bar:
+            for name, path in images.items():
+                img = read_image(path)
+                for role, folder in out_folders.items():
+                    out = osp.join(folder, lr_name(name))
+                    if out not in unchanged:
+                        os.makedirs(folder, exist_ok=True)
+                        staged[out] = _temporary_beside(out)
+                        write_bytes(staged[out], encoded(role, img, name, out))
+                bar.update()
+        for out, tmp in staged.items():  # every image is written: the sets land together
+            os.replace(tmp, out)
+    except BaseException:
+        _undo(staged, created)
+        raise
     return sorted(images)
+
+
+def _temporary_beside(path):
+    """A new, short-named hidden file in the folder of ``path`` (never an image name: no set lists it)."""
+    import tempfile
+    try:
+        fd, tmp = tempfile.mkstemp(dir=osp.dirname(path) or '.', prefix='.tmp-')
+    except OSError as exc:
+        raise InputError(f'{path}: cannot write ({exc.strerror or exc})') from None
+    os.close(fd)
+    return tmp
+
+
+def _undo(staged, created):
+    """After a failure: the temporary files go, then the folders this run created (empty by then); images
+    already moved into place (a failure amid the final renames) are removed too, where their folder is new."""
+    for out, tmp in staged.items():
+        for path in (tmp, out):
+            if path == out and not any(c and osp.abspath(out).startswith(c + os.sep) for c in created):
+                continue  # already renamed into a folder that was there before: it stays (what it replaced is gone)
+            if osp.lexists(path):
+                os.remove(path)
+    for folder in sorted({c for c in created if c}, key=len, reverse=True):
+        for sub, _, _ in sorted(os.walk(folder), key=lambda entry: -len(entry[0])):
+            try:
+                os.rmdir(sub)
+            except OSError:
+                pass
 
 
 def _progress(total, desc):
