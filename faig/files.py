@@ -1,6 +1,7 @@
 """Writing a file whole or not at all (temporary file + rename), with the mode a plain ``open`` would give it and
 OS errors as one-line input errors naming the path."""
 import errno
+import hashlib
 import os
 import os.path as osp
 import tempfile
@@ -97,3 +98,20 @@ def require_output_folder(path, flag):
         raise InputError(f'{path}: cannot write here ({exc.strerror or exc}) ({flag})') from None
     finally:
         remove_empty(path, created)  # nothing is left behind
+
+
+NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows alike)
+
+
+def fit_name(name):
+    """``name`` if it fits in one file name, else its start, a hash of the whole and its extension, within
+    :data:`NAME_MAX` bytes: an output named after an image (``masking_<set>_<image>.png``,
+    ``<image>_s001.png``) of a name near the limit still has a distinct name that the file system accepts."""
+    raw = name.encode('utf-8', 'surrogateescape')
+    if len(raw) <= NAME_MAX:
+        return name
+    stem, ext = osp.splitext(name)
+    tag = '-' + hashlib.sha1(raw).hexdigest()[:12]
+    room = NAME_MAX - len(tag.encode()) - len(ext.encode('utf-8', 'surrogateescape'))
+    head = stem.encode('utf-8', 'surrogateescape')[:room].decode('utf-8', 'ignore')
+    return head + tag + ext

@@ -25,7 +25,7 @@ import sys
 import time
 
 from faig.errors import InputError, WriteError
-from faig.files import outermost_missing, remove_empty
+from faig.files import NAME_MAX, outermost_missing, remove_empty
 
 LOCK = '.lock'
 JOURNAL = '.commit.json'
@@ -470,24 +470,6 @@ def recover_commit(folder):
 
 
 # ---- names of output folders ----------------------------------------------------------------
-
-NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows alike)
-
-
-def fit_name(name):
-    """``name`` if it fits in one file name, else its start, a hash of the whole and its extension, within
-    :data:`NAME_MAX` bytes: an output named after an image (``masking_<set>_<image>.png``,
-    ``<image>_s001.png``) of a name near the limit still has a distinct name that the file system accepts."""
-    import hashlib
-    raw = name.encode('utf-8', 'surrogateescape')
-    if len(raw) <= NAME_MAX:
-        return name
-    stem, ext = osp.splitext(name)
-    tag = '-' + hashlib.sha1(raw).hexdigest()[:12]
-    room = NAME_MAX - len(tag.encode()) - len(ext.encode('utf-8', 'surrogateescape'))
-    head = stem.encode('utf-8', 'surrogateescape')[:room].decode('utf-8', 'ignore')
-    return head + tag + ext
-
 
 def network_label(net, opt):
     """The name a run's outputs are filed under: the spec's name for its own arch, else the arch type

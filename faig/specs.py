@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from copy import deepcopy
 from dataclasses import dataclass, field
 
-from faig.outputs import fit_name
+from faig.files import fit_name
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import os.path as osp
 
 from faig.cli.args import Parser, require_at_least
 from faig.errors import InputError, cli
-from faig.outputs import fit_name
+from faig.files import fit_name
 
 
 def parse_args(argv=None):
