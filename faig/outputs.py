@@ -6,7 +6,7 @@ Every tool that writes results goes through these rules before its first output:
   reads images from or the data set folder of the run (real paths: symlinks and ``..`` resolved).
 - **One writer per folder.** :class:`FolderLock` holds ``<folder>/.lock`` (pid, host, process
   start time, command) for the run; a second run into the same folder is refused. A lock whose
-  process is gone (killed, session ended) is taken over with a notice.
+  process is gone (killed, or its machine gone) is taken over with a notice.
 - **Another run's results are not replaced silently.** :func:`claim_results` compares the
   settings a folder's results were made with (their ``run_key``) with this run's; a different or
   unknown origin needs ``--force`` (or ``--resume`` of the same settings, for resumable tools).

@@ -7,7 +7,7 @@
     python scripts/reproduce.py --full --nets srcnn_style   # one network only
     python scripts/reproduce.py --models_dir experiments/pretrained/next --nets srcnn_style   # a pair staged there
                                    # (its results: results/staged/experiments/pretrained/next/; next/ is empty
-                                   # between pairs: the last one became the bundled srcnn_style in session 24)
+                                   # between pairs: the last one became the bundled srcnn_style on 2026-12-02)
 
 Stages (each reused when its outputs exist and were made from the same models and settings; a FAIG or IG
 stage stopped part-way resumes with the images it had finished):
@@ -154,7 +154,7 @@ def attribution_stage(stamp, key, force, method, job, command, title):
     """Run a long attribution stage (``rank_dataset(method, job)``, in this process) once per ``key``
     (settings, model and image contents).
 
-    A run stopped part-way (a session's end, Ctrl-C) leaves its record ``started`` and the pipeline's
+    A run stopped part-way (the machine's time up, Ctrl-C) leaves its record ``started`` and the pipeline's
     per-image results; the next run with the same key resumes, so that only the missing images are
     computed (the pipeline checks its own settings again before reusing any). ``command``: the
     equivalent command line, printed. Returns ``(title, seconds)`` of this run (the title says when it
@@ -221,7 +221,7 @@ def main():
     parser.add_argument('--force', action='store_true', help='redo finished stages')
     parser.add_argument('--train', action='store_true',
                         help='train new pairs from scratch with options/cpu/*.yml (about 4 h on 2 cores), in place of the bundled '
-                        'ones, which were trained longer, over several sessions (experiments/pretrained/README.md)')
+                        'ones, which were trained longer, in several resumed periods (experiments/pretrained/README.md)')
     parser.add_argument('--full', action='store_true',
                         help="the paper's settings: --steps 100 on whole images; its records go to "
                         "results/reference/<net>/ (to be committed), which other runs read and never write")
@@ -235,7 +235,7 @@ def main():
                         help='networks to run and report (default: both); a long --full run can so be split')
     parser.add_argument('--models_dir', default=None,
                         help='folder with <net>/{baseline,target}_model.pth (default: the bundled pairs, '
-                        f'{BUNDLED}); e.g. {BUNDLED}/next, a pair being trained across sessions; its results go to '
+                        f'{BUNDLED}); e.g. {BUNDLED}/next, a pair being trained in resumed periods; its results go to '
                         'results/staged/<that folder>/')
     args = parser.parse_args()
     nets = [net for net in NETS if net in args.nets]  # the report's order, each once
