@@ -46,3 +46,14 @@ def seed_int(text):
     if not 0 <= value < SEED_LIMIT:
         raise argparse.ArgumentTypeError(f'{text}: a seed must be an integer in [0, {SEED_LIMIT - 1}]')
     return value
+
+
+def number(text):
+    """A degradation parameter's value: an int when it is one (JPEG quality), else a float."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None

@@ -24,6 +24,7 @@ import re
 from faig.cli.args import Parser, require_at_least, seed_int
 from faig.errors import InputError, cli
 from faig.specs import DEGRADATIONS, DEFAULT_PAIR, appliable_degradation
+from faig.validation import number
 
 # the original's flags of the two paper degradations' output folders
 LEGACY_SAVE_FLAGS = {'blur': '--save_blur_folder', 'noise': '--save_noise_folder'}
@@ -45,17 +46,6 @@ def param_flag(spec, param):
 def shown_pattern(spec):
     """'LRbicx{scale}_jpeg{quality:g}' as 'LRbicx<scale>_jpeg<quality>'."""
     return re.sub(r'\{(\w+)(:[^}]*)?\}', r'<\1>', spec.folder_pattern or spec.folder)
-
-
-def number(text):
-    """A flag value: an int when it is one (JPEG quality), else a float."""
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None
 
 
 def parse_args(argv=None):

@@ -14,16 +14,7 @@ from faig.attribution.quadrature import METHODS as RULES
 from faig.cli.args import Parser, percent, positive_int, require_at_least, resolve_device, seed_int
 from faig.errors import InputError, cli
 from faig.specs import DEFAULT_PAIR, DEGRADATIONS
-
-
-def number(text):
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f'not a number: {text!r}') from None
+from faig.validation import number
 
 
 def appliable():
