@@ -52,7 +52,7 @@ def test_wheel_installs_and_public_api_imports(tmp_path):
     command = subprocess.run([str(site / 'bin' / 'faig'), '--help'], cwd=tmp_path, capture_output=True, text=True,
                              env=dict(os.environ, PYTHONPATH=str(site)))
     assert command.returncode == 0, command.stderr[-3000:]
-    assert command.stdout.startswith('usage: faig TOOL'), command.stdout
+    assert command.stdout.startswith('usage: faig study') and '\n       faig TOOL' in command.stdout, command.stdout
     for tool in ('faig', 'ig', 'absolute_filter_change', 'random_neurons', 'mask_neurons', 'comparison', 'inference'):
         assert f' {tool},' in command.stdout or f' {tool};' in command.stdout, tool
     tool = subprocess.run([str(site / 'bin' / 'faig'), 'random_neurons', '--net', 'srresnet', '--help'], cwd=tmp_path,

@@ -316,22 +316,23 @@ def test_disk_full_during_per_image_writes_keeps_finished_images(sandbox, monkey
 
 
 def test_a_failed_final_write_keeps_the_previous_set_and_the_partial_results(sandbox, monkeypatch):
-    import faig.data.image_io as image_io
+    import faig.files as files
+    from faig.errors import InputError
     assert faig_in_process(sandbox, monkeypatch) == 0
     before = listing(sandbox / 'out/faig')
-    real_write = image_io.write_bytes
+    real_write = files.write_bytes
 
     def full_at_the_end(path, data):
         if 'per_image_scores' in path:
-            raise image_io.InputError(f'{path}: cannot write (No space left on device)')
+            raise InputError(f'{path}: cannot write (No space left on device)')
         return real_write(path, data)
 
-    monkeypatch.setattr(image_io, 'write_bytes', full_at_the_end)
+    monkeypatch.setattr(files, 'write_bytes', full_at_the_end)
     assert faig_in_process(sandbox, monkeypatch, '--total_step', '3', '--force') == 2
     after = listing(sandbox / 'out/faig')
     assert {k: v for k, v in after.items() if not k.startswith('.partial')} == before  # old set, no temporaries
     assert any(k.startswith('.partial/') and k.endswith('.npz') for k in after)
-    monkeypatch.setattr(image_io, 'write_bytes', real_write)
+    monkeypatch.setattr(files, 'write_bytes', real_write)
     assert faig_in_process(sandbox, monkeypatch, '--total_step', '3', '--force', '--resume') == 0
     assert json.load(open(sandbox / 'out/faig/meta.json'))['total_step'] == 3
 
