@@ -5,7 +5,6 @@ computed in the order the original computed them (per image ``s(x_a) - s(x_b)``,
 ``ranking('blur', 'noise')`` is, value for value, the original's ``blur_index.txt``. :meth:`FilterScores.save`
 writes that folder (index files, scores, meta.json) and :meth:`FilterScores.load` reads one back.
 """
-import json
 import os.path as osp
 from collections import OrderedDict
 
@@ -16,6 +15,7 @@ from faig.attribution.faig import discriminative as discriminative_scores
 from faig.attribution.filters import FilterSpace
 from faig.attribution.ranking import RANKING_PATTERNS, rank, read_index, write_rankings
 from faig.errors import InputError
+from faig.stamps import read_record
 
 DISCRIMINATIVE = ('faig', )  # methods whose index files rank s(x_a) - s(x_b); the others rank each s(x_a) alone
 
@@ -196,15 +196,7 @@ class FilterScores:
         ``net``: the network the indices refer to (for :meth:`locate`); without it the layers recorded by
         :meth:`save` are used, and a folder of the tools without them knows no layers."""
         path = osp.join(folder, 'meta.json')
-        meta = {}
-        if osp.isfile(path):
-            try:
-                with open(path) as f:
-                    meta = json.load(f)
-            except (OSError, ValueError, UnicodeDecodeError) as exc:
-                raise InputError(f'{path}: not readable ({exc})') from None
-            if not isinstance(meta, dict):
-                raise InputError(f'{path}: not a record of a ranking')
+        meta = read_record(path, 'record of a ranking') if osp.isfile(path) else {}
         degradations = meta.get('degradations')
         if not degradations:
             import glob
