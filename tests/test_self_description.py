@@ -1,6 +1,6 @@
 """The project speaks of itself: README, docs and every tool's --help never mention how the work was organised
-(sessions, issue numbers). The training history is told by date, iterations and checkpoints, in
-experiments/pretrained/README.md only."""
+(sessions, issue numbers). The training history, in experiments/pretrained/README.md, is told by date,
+iterations and checkpoints."""
 import glob
 import os.path as osp
 import re
@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 
 WORK_WORDS = re.compile(r'\bsessions?\b|\bissues? #?\d+|(?<![\w/&])#\d+\b', re.IGNORECASE)
-DOCS = ['README.md', 'results/README.md', 'experiments/README.md', *sorted(
+DOCS = ['README.md', 'results/README.md', 'experiments/README.md', 'experiments/pretrained/README.md', *sorted(
     osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'docs', '**', '*.md'), recursive=True))]
 TOOLS = sorted(osp.relpath(p, REPO) for pattern in ('scripts/*.py', 'analysis/scripts/*.py', 'analysis/tools/*/*.py',
                                                     'inference/*.py', 'train.py', 'examples/*.py')
