@@ -93,16 +93,8 @@ def load_pair(s):
 
 
 def photos_of(folder):
-    """{stem: path} of the photos, any format; two files of one stem (a.jpg, a.png) are refused."""
-    images = list_images(folder)
-    stems = {}
-    for name, path in images.items():
-        stem = osp.splitext(name)[0]
-        if stem in stems:
-            raise InputError(f'{path}: another photo has the same name ({osp.basename(stems[stem])}); the LR sets '
-                             'are PNG files named after the photo')
-        stems[stem] = path
-    return stems
+    """{stem: path} of the photos, any format (list_images refuses two files of one stem)."""
+    return {osp.splitext(name)[0]: path for name, path in list_images(folder).items()}
 
 
 def make_data(s, geometry, photos, channels, progress):
@@ -142,16 +134,17 @@ def load_sets(s, folders, stems, geometry, channels):
     """{'whole': [...], 'crops': [...]} of image sets {role: (1, C, H, W) tensor, 'name': stem}."""
     whole, crops = [], []
     roles = (*s.degradations, 'clean')
+    listed = {role: photos_of(folders[role]) for role in roles}  # {role: {stem: path}}, each folder listed once
     for stem in stems:
         gt = read_image(osp.join(folders['gt'], f'{stem}.png'), channels=channels)
         lrs = {}
         for role in roles:
-            matches = [p for n, p in list_images(folders[role]).items() if osp.splitext(n)[0] == stem]
-            if not matches:
+            path = listed[role].get(stem)
+            if path is None:
                 raise InputError(f'{folders[role]}: no LR image named {stem} (one per photo, named like it)')
-            lrs[role] = read_image(matches[0], channels=channels)
+            lrs[role] = read_image(path, channels=channels)
             if lrs[role].shape[0] * geometry.scale != gt.shape[0] or lrs[role].shape[1] * geometry.scale != gt.shape[1]:
-                raise InputError(f'{matches[0]}: {lrs[role].shape[1]}x{lrs[role].shape[0]} is not the photo '
+                raise InputError(f'{path}: {lrs[role].shape[1]}x{lrs[role].shape[0]} is not the photo '
                                  f'{gt.shape[1]}x{gt.shape[0]} (cropped) / {geometry.scale}')
         whole.append({**{r: image_to_tensor(v, s.device) for r, v in lrs.items()},
                       'gt': image_to_tensor(gt, s.device), 'name': stem})
