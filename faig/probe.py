@@ -6,7 +6,6 @@ network is asked. Two consecutive multiples ``m*k`` and ``m*(k+1)`` only share t
 the smallest ``m`` for which both work is the size multiple the network needs."""
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from faig.errors import InputError, one_line
@@ -77,8 +76,3 @@ def input_geometry(net, channels=3, scale=None, device='cpu', what='--network_g'
         net.train(was_training)
     raise InputError(f'{what}: the network accepts no LR size that is a multiple of 1..{MAX_MULTIPLE} '
                      f'({one_line(last)})')
-
-
-def crop_photo(img, geometry):
-    """A photo cropped for ``geometry`` (see :meth:`InputGeometry.crop_hr`), as a contiguous array."""
-    return np.ascontiguousarray(geometry.crop_hr(img))
