@@ -187,3 +187,168 @@ def plot_recovered_shares(study, path, net, degs=('blur', 'noise')):
     ax.set_title(f'{net}: retraining only the selected 1 % of filters from the baseline', fontsize=10)
     ax.legend(fontsize=7, ncol=2)
     return save_figure(fig, path)
+
+
+# ---- degradation prediction: Figures of a study record or of the command line's numbers (the caller saves) ----
+
+from faig.evaluation.degradation_predictor import FLOOR, PREDICTORS, Calibration, class_labels  # noqa: E402
+from faig.evaluation.prediction_study import CALIBRATIONS, study_predictors  # noqa: E402
+from faig.reporting.prediction import percent_text  # noqa: E402
+from faig.specs import degradation  # noqa: E402
+
+LABEL_COLORS = ('tab:gray', 'tab:blue', 'tab:orange', 'tab:purple')  # clean, <a>, <b>, <a>_<b>
+CLASSICAL_TITLES = ('variance of the Laplacian (sharpness)', 'estimate_sigma (noise level on [0, 1])')
+
+
+def figure_png(fig, dpi=120):
+    """PNG bytes of ``fig`` (closed), for a caller that commits its files together."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format='png', dpi=dpi, bbox_inches='tight')
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def draw_thresholds(ax, calibration):
+    """The decision boundaries: the first degradation's cut across the whole panel, the second's two cuts each
+    on its own side of it."""
+    ax.autoscale(False)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    t = calibration.threshold_first.value
+    absent, present = calibration.thresholds_second
+    style = dict(color='k', ls='--', lw=1)
+    low, high = (absent, present) if calibration.threshold_first.direction == 'above' else (present, absent)
+    if calibration.first == 1:  # first on the y axis: a horizontal cut, then two vertical ones
+        ax.plot([x0, x1], [t, t], **style)
+        ax.plot([low.value, low.value], [y0, t], **style)
+        ax.plot([high.value, high.value], [t, y1], **style)
+    else:
+        ax.plot([t, t], [y0, y1], **style)
+        ax.plot([x0, t], [low.value, low.value], **style)
+        ax.plot([t, x1], [high.value, high.value], **style)
+
+
+def prediction_scatter_axes(ax, values, labels, calibration, title, feature_titles, trained=None):
+    """One panel: the two numbers (log axes) coloured by true label (``labels`` None: unlabelled), the decision
+    boundaries dashed; ``trained``: per image, at a trained level (filled marker) or not (hollow)."""
+    values = np.maximum(np.asarray(values, dtype=np.float64).reshape(-1, 2), FLOOR)
+    trained = np.ones(len(values), dtype=bool) if trained is None else np.asarray(trained, dtype=bool)
+    if labels:
+        for color, label in zip(LABEL_COLORS, class_labels(calibration.degradations)):
+            chosen = np.array([lab == label for lab in labels], dtype=bool)
+            for filled in (True, False):
+                sel = chosen & (trained == filled)
+                if sel.any():
+                    suffix = '' if trained.all() else ' (trained level)' if filled else ' (other levels)'
+                    ax.scatter(values[sel, 0], values[sel, 1], s=14, alpha=0.8, edgecolors=color,
+                               facecolors=color if filled else 'none', label=label + suffix)
+    else:
+        ax.scatter(values[:, 0], values[:, 1], s=14, color='k', label='images (unlabelled)')
+    ax.set_xscale('log')
+    ax.set_yscale('log')
+    draw_thresholds(ax, calibration)
+    ax.set_xlabel(feature_titles[0], fontsize=8)
+    ax.set_ylabel(feature_titles[1], fontsize=8)
+    ax.set_title(f'{title}\n{calibration.describe()}', fontsize=7)
+    ax.grid(alpha=0.3, which='both', lw=0.3)
+    ax.legend(fontsize=6)
+
+
+def filter_feature_titles(degradations, proportion):
+    return tuple(f'output difference, top {proportion:g} % {degradation(d).function} filters masked'
+                 for d in degradations)
+
+
+def prediction_scatter_figure(values, labels, calibration, title, proportion=1):
+    """The command line's scatter plot of the filter-based numbers."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    prediction_scatter_axes(ax, values, labels, calibration, title,
+                            filter_feature_titles(calibration.degradations, proportion))
+    return fig
+
+
+def prediction_confusion_figure(study, calibration='trained'):
+    """Confusion matrices of every predictor of a study record (thresholds fitted on ``calibration``), at the
+    trained and at the other levels of the test split."""
+    labels = study['labels']
+    predictors = study_predictors(study, calibration)
+    fig, axes = plt.subplots(len(predictors), 2, figsize=(8.5, 4 * len(predictors)), squeeze=False)
+    for row, key in enumerate(predictors):
+        for col, (part, what) in enumerate((('trained', 'trained levels'), ('unseen', 'other levels'))):
+            block = study['summary'][calibration][key][part]
+            matrix = np.array(block['confusion'])
+            ax = axes[row, col]
+            ax.imshow(matrix / np.maximum(matrix.sum(1, keepdims=True), 1), cmap='Blues', vmin=0, vmax=1)
+            for i in range(len(labels)):
+                for j in range(len(labels)):
+                    ax.text(j, i, str(matrix[i, j]), ha='center', va='center', fontsize=9,
+                            color='white' if matrix[i, j] > 0.6 * max(matrix[i].sum(), 1) else 'black')
+            ax.set_xticks(range(len(labels)), labels, fontsize=8)
+            ax.set_yticks(range(len(labels)), labels, fontsize=8)
+            ax.set_xlabel('predicted')
+            ax.set_ylabel('true')
+            ax.set_title(f'{PREDICTORS[key]}\n{what}: {percent_text(block["accuracy"])} of {block["images"]}', fontsize=9)
+    fig.suptitle(f'{study["net"]}: 4-class degradation prediction on the test split '
+                 f'(thresholds fitted on {CALIBRATIONS[calibration]} of the calibration split)', fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def prediction_study_scatter_figure(study, calibration='trained'):
+    """The two numbers of every predictor on the test split, coloured by true label (filled: trained levels),
+    with the decision boundaries fitted on ``calibration`` of the calibration split."""
+    degs = tuple(study['degradations'])
+    predictors = study_predictors(study, calibration)
+    fig, axes = plt.subplots(1, len(predictors), figsize=(8 * len(predictors), 5.5), squeeze=False)
+    test = [r for r in study['records'] if r['split'] == 'test']
+    filters = filter_feature_titles(degs, study['proportion'])
+    titles = {'filters': filters, 'classical': CLASSICAL_TITLES,
+              'relative': tuple(f'{t} / output gradient energy' for t in filters)}
+    for ax, key in zip(axes[0], predictors):
+        prediction_scatter_axes(ax, [r[key] for r in test], [r['true'] for r in test],
+                                Calibration.from_json(study['calibrations'][calibration][key]),
+                                f'{study["net"]}: {PREDICTORS[key]}, test split; thresholds fitted on '
+                                f'{CALIBRATIONS[calibration]}', titles[key], [r['trained'] for r in test])
+    fig.tight_layout()
+    return fig
+
+
+def prediction_level_scatter_figure(study, key='relative', calibration='trained', split='test'):
+    """One panel per level of the labelled set: the two numbers of predictor ``key`` on ``split`` (log axes), the
+    boundaries fitted on ``calibration`` dashed, a cross per wrong prediction. Where the filters fail (low noise,
+    blur under noise) it shows why: points on the wrong side of a cut, or on top of another level's."""
+    fitted = Calibration.from_json(study['calibrations'][calibration][key])
+    labels = list(study.get('labels') or class_labels(tuple(study['degradations'])))
+    records = [r for r in study['records'] if r['split'] == split]
+    levels = [lv['name'] for lv in study['levels']]
+    values = np.maximum(np.array([r[key] for r in records], dtype=np.float64).reshape(-1, 2), FLOOR)
+    lo, hi = values.min(0) / 1.5, values.max(0) * 1.5
+    columns = 4
+    rows = int(np.ceil(len(levels) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.0 * rows), squeeze=False)
+    for ax, level in zip(axes.flat, levels):
+        chosen = [i for i, r in enumerate(records) if r['level'] == level]
+        true = records[chosen[0]]['true'] if chosen else labels[0]
+        color = LABEL_COLORS[labels.index(true)]
+        right = [i for i in chosen if records[i]['predicted'][calibration][key] == records[i]['true']]
+        wrong = [i for i in chosen if i not in right]
+        ax.scatter(values[right, 0], values[right, 1], s=16, color=color, alpha=0.85, label='right')
+        ax.scatter(values[wrong, 0], values[wrong, 1], s=22, color=color, marker='x', label='wrong')
+        ax.set_xscale('log')
+        ax.set_yscale('log')
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+        draw_thresholds(ax, fitted)
+        trained = next((lv['trained'] for lv in study['levels'] if lv['name'] == level), False)
+        ax.set_title(f'{level} ({true}{", trained" if trained else ""}): {len(right)}/{len(chosen)} right',
+                     fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax.grid(alpha=0.3, which='both', lw=0.3)
+    for ax in axes.flat[len(levels):]:
+        ax.axis('off')
+    fig.supxlabel(fitted.features[0], fontsize=9)
+    fig.supylabel(fitted.features[1], fontsize=9)
+    fig.suptitle(f'{study["net"]}: {PREDICTORS.get(key, key)} on the {split} split, per level '
+                 f'(thresholds fitted on {CALIBRATIONS[calibration]} of the calibration split; x: wrong)\n'
+                 f'{fitted.describe()}', fontsize=9)
+    fig.tight_layout()
+    return fig

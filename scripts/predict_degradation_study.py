@@ -10,10 +10,10 @@ beside what a user would pick instead.
    combination), split by photo into a calibration and a test split.
 2. Every image gets the filter-based pair of numbers -- the output difference (gradient-map MSE ×1000 against the
    target's output) with the top-p % FAIG deblurring filters masked, and with the top-p % denoising filters
-   masked (faig.evaluation.degradation_prediction.FilterFeatures) --, the same pair divided by the gradient
-   energy of the target's own output (the relative change: faig.evaluation.filter_prediction), and the
+   masked (faig.evaluation.degradation_predictor.FilterFeatures) --, the same pair divided by the gradient
+   energy of the target's own output (the relative change), and the
    classical pair: variance of the Laplacian and skimage's estimate_sigma.
-3. Thresholds of the three predictors (the same fitting: faig.evaluation.degradation_prediction.fit_calibration) are
+3. Thresholds of the three predictors (the same fitting: faig.evaluation.degradation_predictor.fit_calibration) are
    fitted on the calibration split twice: on its trained levels only (clean, blur σ 2, noise 0.1 and their
    combination: the degradations the target was fine-tuned on) and on every level. Nothing is fitted on the
    test split.
@@ -25,28 +25,42 @@ beside what a user would pick instead.
    ``analysis/scripts/predict_degradation.py`` finds it.
 """
 import argparse
+import dataclasses
+import os
 import os.path as osp
 import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from faig import figures  # noqa: E402
+from faig.attribution.ranking import json_bytes  # noqa: E402
+from faig.cli.args import Parser, percent, require_file, require_folder, require_output_folder, resolve_device  # noqa: E402
 from faig.errors import InputError, cli  # noqa: E402
+from faig.evaluation import prediction_files as pf  # noqa: E402
+from faig.evaluation.degradation_predictor import (CLASSICAL_FEATURES, PREDICTORS, class_labels,  # noqa: E402
+                                                   feature_names, measure_classical, relative_values)
+from faig.evaluation.labelled_set import SPLITS, labelled_set_recipe, make_labelled_set, read_manifest  # noqa: E402
+from faig.evaluation.prediction_study import STUDY_FORMAT, fit_study, read_study, study_predictors, summaries  # noqa: E402
+from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, folder_locks  # noqa: E402
+from faig.paths import from_caller  # noqa: E402
+from faig.reporting.prediction import study_markdown  # noqa: E402
+from faig.specs import DEFAULT_PAIR, NETWORKS  # noqa: E402
+from faig.stamps import data_digest  # noqa: E402
 
 RESULT_FILES = ('prediction.json', 'prediction.md', 'scatter.png', 'confusion.png', 'level_scatter.png')
 
 
 def build_parser():
-    from faig.cli.args import Parser, percent
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--net', default='srresnet', choices=['srresnet', 'srcnn_style'])
+    parser.add_argument('--net', default=next(iter(NETWORKS)), choices=sorted(NETWORKS))
     parser.add_argument('--set_root', default=None,
                         help='labelled set (made with scripts/make_degradation_set.py\'s defaults when missing; '
                         'default: datasets/DegradationSet)')
     parser.add_argument('--models_dir', default=None,
                         help='<net>/{baseline,target}_model.pth (default: the bundled pairs, experiments/pretrained)')
     parser.add_argument('--rankings_dir', default=None,
-                        help='folder with blur_index.txt and noise_index.txt (default: the FAIG rankings of '
+                        help='folder with the <degradation>_index.txt of the pair (default: the FAIG rankings of '
                         'reproduce.py, results/Interpret/neuron-search/<net>/SampleSet_crop64/faig)')
     parser.add_argument('--proportion', type=percent, default=1, help='percent of filters masked (default 1)')
     parser.add_argument('--device', default=None, help='cuda, cuda:<n> or cpu (default: cuda when available)')
@@ -62,7 +76,6 @@ def build_parser():
 
 def parse_args(argv=None):
     args = build_parser().parse_args(argv)
-    from faig.paths import from_caller
     for name in ('set_root', 'models_dir', 'rankings_dir', 'out'):  # read after main's chdir to the repository
         if getattr(args, name) is not None:
             setattr(args, name, from_caller(getattr(args, name), ROOT))
@@ -75,7 +88,6 @@ def parse_args(argv=None):
 
 def labelled_set(root):
     """The manifest of the labelled set at ``root``, made with the default recipe when there is none."""
-    from faig.evaluation.degradation_prediction import labelled_set_recipe, make_labelled_set, read_manifest
     manifest = read_manifest(root)
     if manifest is None:
         print(f'making the labelled set -> {root}', flush=True)
@@ -85,34 +97,27 @@ def labelled_set(root):
 
 
 def report_files(study):
-    from faig.attribution.ranking import json_bytes
-    from faig.evaluation import degradation_prediction as dp
-    from faig.evaluation import filter_prediction as fp
-    files = {'prediction.json': json_bytes(study), 'prediction.md': (dp.study_markdown(study, '#') + '\n').encode(),
-             'scatter.png': dp.study_scatter_png(study), 'confusion.png': dp.confusion_png(study)}
-    if fp.KEY in dp.study_predictors(study):  # records made before the relative predictor have no per-level view
-        files['level_scatter.png'] = dp.figure_bytes(fp.level_scatter_figure(study))
+    files = {'prediction.json': json_bytes(study), 'prediction.md': (study_markdown(study, '#') + '\n').encode(),
+             'scatter.png': figures.figure_png(figures.prediction_study_scatter_figure(study)),
+             'confusion.png': figures.figure_png(figures.prediction_confusion_figure(study))}
+    if 'relative' in study_predictors(study):  # records made before the relative predictor have no per-level view
+        files['level_scatter.png'] = figures.figure_png(figures.prediction_level_scatter_figure(study))
     return files
 
 
 @cli
 def main(argv=None):
     args = parse_args(argv)
-    import os
     os.chdir(ROOT)
-    from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, folder_locks
     if args.report_only:
-        import json
         path = osp.join(args.out, 'prediction.json')
         if not osp.isfile(path):
             raise InputError(f'{path}: no study recorded yet; run without --report_only first')
-        with open(path) as f:
-            study = json.load(f)
+        study = read_study(path)
         with FolderLock(args.out):
             commit_files(args.out, report_files(study))
         print(f'-> {args.out}')
         return study
-    from faig.cli.args import require_file, require_folder, require_output_folder, resolve_device
     models = {kind: osp.join(args.models_dir, args.net, f'{kind}_model.pth') for kind in ('baseline', 'target')}
     for kind, path in models.items():
         require_file(path, '--models_dir')
@@ -122,56 +127,39 @@ def main(argv=None):
                      input_files={f'{k} model': p for k, p in models.items()})
     start = time.time()
     manifest = labelled_set(args.set_root)
-
-    from faig.evaluation import degradation_prediction as dp
-    from faig.evaluation import filter_prediction as fp
-    from faig.stamps import data_digest
     device = resolve_device(args.device)
-    degs = ('blur', 'noise')
-    labels = dp.class_labels(degs)
-    setup = dp.prepare_predictor(args.net, None, 2, models['baseline'], models['target'], args.rankings_dir, degs,
+    degs = DEFAULT_PAIR
+    labels = class_labels(degs)
+    setup = pf.prepare_predictor(args.net, None, 2, models['baseline'], models['target'], args.rankings_dir, degs,
                                  args.proportion, device=str(device))
     levels = {level['name']: level for level in manifest['levels']}
     trained_levels = [name for name, level in levels.items() if level['trained']]
     entries, images = {}, {}
-    for split in dp.SPLITS:
-        entries[split], images[split] = dp.labelled_images(osp.join(args.set_root, split), degs, setup.channels,
+    for split in SPLITS:
+        entries[split], images[split] = pf.labelled_images(osp.join(args.set_root, split), degs, setup.channels,
                                                            '--set_root')
-    key = {'use_key': setup.key, 'set': data_digest(args.set_root), 'classical': dp.CLASSICAL_FEATURES,
-           'relative': fp.feature_names(degs)}
-    relative_features = fp.RelativeFilterFeatures(setup.features)
-    saved = dp.calibration_path(args.rankings_dir, degs, args.proportion)
+    key = {'use_key': setup.key, 'set': data_digest(args.set_root), 'classical': CLASSICAL_FEATURES,
+           'relative': feature_names('relative', degs)}
+    saved = pf.calibration_path(args.rankings_dir, degs, args.proportion)
     trained_calibration = [e for e in entries['calibration'] if e.level in trained_levels]
     # the ranking folder too: the rankings read stay as they are, and the calibration saved beside them is
     # claimed before the work and written under the same lock (no other run's calibration replaced meanwhile)
     with folder_locks(args.out, *([] if args.no_saved_calibration else [osp.dirname(saved) or '.'])):
         claim_results(args.out, key, args.force, list(RESULT_FILES), meta_name='prediction.json')
         if not args.no_saved_calibration:  # checked before the work, written after it
-            dp.claim_calibration(saved, dp.calibration_run_key(setup.key, trained_calibration), args.force)
+            pf.claim_calibration(saved, pf.calibration_run_key(setup.key, trained_calibration), args.force)
         values, responses = {}, {}
-        for split in dp.SPLITS:
+        for split in SPLITS:
             t = time.time()
             # one pass gives the project's numbers (a, b) and the output energy that the relative change divides by
-            responses[split] = relative_features.responses(images[split])
+            responses[split] = setup.features.responses(images[split])
             values[split] = {'filters': {n: (r['a'], r['b']) for n, r in responses[split].items()},
-                             'relative': {n: fp.relative_values(r) for n, r in responses[split].items()},
-                             'classical': dp.measure_classical(images[split])}
+                             'relative': {n: relative_values(r) for n, r in responses[split].items()},
+                             'classical': measure_classical(images[split])}
             print(f'{split}: {len(entries[split])} images measured in {time.time() - t:.0f} s', flush=True)
-        calibrations = {}
-        for cal_key in dp.CALIBRATIONS:
-            chosen = [e for e in entries['calibration'] if cal_key == 'all' or e.level in trained_levels]
-            info = {'images': len(chosen), 'levels': sorted({e.level for e in chosen}), 'split': 'calibration'}
-            cal_labels = [e.label for e in chosen]
-            calibrations[cal_key] = {
-                'filters': dp.fit_calibration([values['calibration']['filters'][e.name] for e in chosen], cal_labels,
-                                              degs, dp.FILTER_DIRECTIONS, info=info),
-                'relative': fp.fit([values['calibration']['relative'][e.name] for e in chosen], cal_labels, degs,
-                                   info=info),
-                'classical': dp.fit_calibration([values['calibration']['classical'][e.name] for e in chosen],
-                                                cal_labels, degs, dp.CLASSICAL_DIRECTIONS, dp.CLASSICAL_FEATURES,
-                                                info=info)}
+        calibrations = fit_study(values['calibration'], entries['calibration'], trained_levels, degs)
         records = []
-        for split in dp.SPLITS:
+        for split in SPLITS:
             for e in entries[split]:
                 stem = osp.splitext(osp.basename(e.name))[0]
                 record = {'image': e.name, 'split': split, 'photo': stem.rsplit('_', 1)[0], 'true': e.label,
@@ -181,42 +169,34 @@ def main(argv=None):
                           'output_energy': responses[split][e.name]['energy'],
                           'classical': list(values[split]['classical'][e.name]), 'predicted': {}}
                 for cal_key, fitted in calibrations.items():
-                    record['predicted'][cal_key] = {k: fitted[k].predict([record[k]])[0] for k in dp.PREDICTORS}
+                    record['predicted'][cal_key] = {k: fitted[k].predict([record[k]])[0] for k in PREDICTORS}
                 records.append(record)
-        summary, summary_calibration = {}, {}
-        for cal_key in dp.CALIBRATIONS:
-            summary[cal_key], summary_calibration[cal_key] = {}, {}
-            for k in dp.PREDICTORS:
-                def predicted(r, c=cal_key, k=k):
-                    return r['predicted'][c][k]
-                summary[cal_key][k] = dp.summarize([r for r in records if r['split'] == 'test'], labels, predicted)
-                summary_calibration[cal_key][k] = dp.summarize([r for r in records if r['split'] == 'calibration'],
-                                                               labels, predicted)
         recipe = manifest['recipe']
-        study = {'net': args.net, 'degradations': list(degs), 'labels': list(labels), 'proportion': args.proportion,
-                 'filters': len(setup.features.selected['blur']), 'ranking_folder': args.rankings_dir,
+        study = {'format': STUDY_FORMAT, 'net': args.net, 'degradations': list(degs), 'labels': list(labels),
+                 'proportion': args.proportion, 'filters': len(setup.features.selected[degs[0]]),
+                 'ranking_folder': args.rankings_dir,
                  'ranking_dataset': osp.basename(osp.dirname(osp.normpath(args.rankings_dir))),
                  'models': models, 'set_root': args.set_root, 'crop': recipe['crop'], 'split': recipe['split'],
-                 'images': {split: len(entries[split]) for split in dp.SPLITS},
+                 'images': {split: len(entries[split]) for split in SPLITS},
                  'levels': [levels[name] for name in dict.fromkeys(r['level'] for r in records)],
                  'device': f'{device} ({os.cpu_count()} CPU cores, OMP_NUM_THREADS='
                            f'{os.environ.get("OMP_NUM_THREADS", "unset")})',
                  'wall_seconds': round(time.time() - start, 1),
                  'calibrations': {c: {k: fitted.to_json() for k, fitted in v.items()} for c, v in calibrations.items()},
-                 'summary': summary, 'summary_calibration_split': summary_calibration, 'records': records,
+                 'summary': summaries(records, labels, 'test'),
+                 'summary_calibration_split': summaries(records, labels, 'calibration'), 'records': records,
                  'run_key': key, 'command': 'python scripts/predict_degradation_study.py ' + ' '.join(
                      sys.argv[1:] if argv is None else argv)}
         commit_files(args.out, report_files(study), replaces=RESULT_FILES, record='prediction.json')
         if not args.no_saved_calibration:
-            import dataclasses
             fitted = calibrations['trained']['filters']
-            run_key = dp.calibration_run_key(setup.key, trained_calibration)
+            run_key = pf.calibration_run_key(setup.key, trained_calibration)
             info = {**fitted.info, 'use_key': setup.key, 'calibration_images': run_key['images'],
                     'calibration_folder': osp.join(args.set_root, 'calibration'),
-                    'image_size': dp.image_size(images['calibration'])}
-            dp.save_calibration(dataclasses.replace(fitted, info=info), saved, force=args.force)  # claimed above
+                    'image_size': pf.image_size(images['calibration'])}
+            pf.save_calibration(dataclasses.replace(fitted, info=info), saved, force=args.force)  # claimed above
             print(f'filter-based calibration (trained levels) -> {saved}')
-    print(dp.study_markdown(study))
+    print(study_markdown(study))
     print(f'-> {args.out} ({", ".join(RESULT_FILES)}); {time.time() - start:.0f} s')
     return study
 

@@ -23,7 +23,9 @@ from test_attribution import TINY_NETS, make_pair  # noqa: E402
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.data.degradations import add_gaussian_noise, blur, degrade, gaussian_kernel, quantize  # noqa: E402
 from faig.errors import InputError  # noqa: E402
-from faig.evaluation import degradation_prediction as dp  # noqa: E402
+from faig.evaluation import degradation_predictor as dp  # noqa: E402
+from faig.evaluation import labelled_set, prediction_files, prediction_study  # noqa: E402
+from faig.reporting.prediction import percent_text  # noqa: E402
 from faig.report import prediction_section  # noqa: E402
 
 NET = TINY_NETS['srresnet']
@@ -208,7 +210,7 @@ def test_a_calibration_with_unusable_thresholds_is_refused(tmp_path, change, pro
     path = tmp_path / 'calibration.json'
     path.write_text(json.dumps(data))  # json writes NaN and Infinity, and reads them back
     with pytest.raises(InputError) as info:
-        dp.read_calibration(str(path))
+        prediction_files.read_calibration(str(path))
     assert str(info.value) == f'{path}: not a usable calibration ({problem})'
 
 
@@ -253,19 +255,19 @@ def make_labelled(root, size=(8, 8), per=3, levels=True):
 
 def test_labels_read_from_folders(tmp_path):
     root = make_labelled(str(tmp_path / 'set'))
-    entries = dp.read_input_folder(root)
+    entries = prediction_files.read_input_folder(root)
     assert {e.name.split('/')[0] for e in entries} == set(dp.class_labels())
     for e in entries:
         assert e.name.split('/')[0] == e.label
         assert osp.isfile(e.path) and e.path.endswith(e.name.split('/')[-1])
     assert {e.level for e in entries if e.label == 'blur'} == {'blur1', 'blur2'}
     assert {e.level for e in entries if e.label == 'clean'} == {None}
-    flat = dp.read_input_folder(osp.join(root, 'clean'))
+    flat = prediction_files.read_input_folder(osp.join(root, 'clean'))
     assert [e.label for e in flat] == [None] * 3
     # another degradation pair names its folders after its own degradations
     os.makedirs(tmp_path / 'pair' / 'jpeg_noise')
     write_images(str(tmp_path / 'pair' / 'jpeg_noise'), [(8, 8)], prefix='x')
-    entries = dp.read_input_folder(str(tmp_path / 'pair'), ('jpeg', 'noise'))
+    entries = prediction_files.read_input_folder(str(tmp_path / 'pair'), ('jpeg', 'noise'))
     assert entries[0].label == 'jpeg_noise' and dp.has_degradations('jpeg_noise', ('jpeg', 'noise')) == (True, True)
 
 
@@ -282,7 +284,7 @@ def test_bad_labelled_folders(tmp_path, case):
         os.makedirs(osp.join(root, 'noise', 'noise9'))
         match = 'no images found'
     with pytest.raises(dp.InputError, match=match):
-        dp.read_input_folder(root)
+        prediction_files.read_input_folder(root)
 
 
 # ---- the command line ---------------------------------------------------------------------------
@@ -325,7 +327,7 @@ def test_predictor_masks_the_filters_of_the_rankings_own_space(sandbox, tmp_path
     for deg, seed in (('blur', 1), ('noise', 2)):
         np.savetxt(folder / f'{deg}_index.txt', np.random.default_rng(seed).permutation(space.num_filters), fmt='%d')
     (folder / 'meta.json').write_text(json.dumps({'filter_space': space.describe()}))
-    setup = dp.prepare_predictor('srresnet', NET, 2, str(sandbox / 'baseline.pth'), str(sandbox / 'target.pth'),
+    setup = prediction_files.prepare_predictor('srresnet', NET, 2, str(sandbox / 'baseline.pth'), str(sandbox / 'target.pth'),
                                  str(folder), proportion=10)
     assert setup.features.space.names == space.names
     target = torch.load(sandbox / 'target.pth')['params_ema']
@@ -506,15 +508,15 @@ def tiny_photos(folder):
 
 def test_labelled_set_is_reproducible_and_split_by_photo(tmp_path):
     gt = tiny_photos(str(tmp_path / 'gt'))
-    recipe = dp.labelled_set_recipe(gt, crop=8, crops_per_photo=4)
+    recipe = labelled_set.labelled_set_recipe(gt, crop=8, crops_per_photo=4)
     assert recipe['split'] == {'calibration': ['ant', 'cat'], 'test': ['bee']}
-    state, manifest = dp.make_labelled_set(str(tmp_path / 'a'), recipe)
+    state, manifest = labelled_set.make_labelled_set(str(tmp_path / 'a'), recipe)
     assert state == 'made' and manifest['images'] == {'calibration': 2 * 4 * 16, 'test': 4 * 16}
-    assert dp.make_labelled_set(str(tmp_path / 'a'), recipe)[0] == 'same'
-    dp.make_labelled_set(str(tmp_path / 'b'), recipe)
+    assert labelled_set.make_labelled_set(str(tmp_path / 'a'), recipe)[0] == 'same'
+    labelled_set.make_labelled_set(str(tmp_path / 'b'), recipe)
     assert snapshot_bytes(tmp_path / 'a') == snapshot_bytes(tmp_path / 'b')
     for split, photos in recipe['split'].items():
-        entries = dp.read_input_folder(str(tmp_path / 'a' / split))
+        entries = prediction_files.read_input_folder(str(tmp_path / 'a' / split))
         assert {osp.basename(e.name).rsplit('_', 1)[0] for e in entries} == set(photos)
         assert {e.label for e in entries} == set(dp.class_labels())
     trained = [lv['name'] for lv in manifest['levels'] if lv['trained']]
@@ -526,7 +528,7 @@ def test_labelled_set_is_reproducible_and_split_by_photo(tmp_path):
     crop = cv2.imread(str(tmp_path / 'a' / 'test' / 'blur' / 'blur2' / 'bee_3.png'))
     assert np.array_equal(crop, lr[y:y + 8, x:x + 8])
     with pytest.raises(dp.InputError, match='--overwrite'):
-        dp.make_labelled_set(str(tmp_path / 'a'), dp.labelled_set_recipe(gt, crop=8, crops_per_photo=2))
+        labelled_set.make_labelled_set(str(tmp_path / 'a'), labelled_set.labelled_set_recipe(gt, crop=8, crops_per_photo=2))
 
 
 def snapshot_bytes(root):
@@ -542,7 +544,7 @@ def test_study_and_report_section(tmp_path, capsys):
         pytest.skip('bundled models not present')
     pytest.importorskip('pywt')  # the classical predictor's estimate_sigma needs PyWavelets
     gt = tiny_photos(str(tmp_path / 'gt'))
-    dp.make_labelled_set(str(tmp_path / 'set'), dp.labelled_set_recipe(gt, crop=8, crops_per_photo=2))
+    labelled_set.make_labelled_set(str(tmp_path / 'set'), labelled_set.labelled_set_recipe(gt, crop=8, crops_per_photo=2))
     rankings = tmp_path / 'rankings' / 'Tiny' / 'faig'
     os.makedirs(rankings)
     for deg, seed in (('blur', 1), ('noise', 2)):
@@ -563,7 +565,7 @@ def test_study_and_report_section(tmp_path, capsys):
     assert osp.isfile(rankings / 'prediction_calibration_blur_noise_p1.json')
     test = [r for r in study['records'] if r['split'] == 'test']
     assert len(test) == 2 * 16 and all(r['photo'] == 'bee' for r in test)
-    for cal in dp.CALIBRATIONS:
+    for cal in prediction_study.CALIBRATIONS:
         for key in dp.PREDICTORS:
             block = study['summary'][cal][key]
             assert block['all']['images'] == 32 and block['trained']['images'] == 8
@@ -579,10 +581,10 @@ def test_study_and_report_section(tmp_path, capsys):
     assert 'true \\ predicted' in text and 'degradation_prediction/srresnet/scatter.png' in text
     assert 'srcnn_style: no degradation-prediction study recorded yet' in text
     assert 'Note: these numbers use the rankings of' not in text
-    numbers = dp.headline(study)
+    numbers = prediction_study.headline(study)
     assert numbers['filters'] == study['summary']['trained']['filters']['trained']['accuracy']
     assert f'- **srresnet** — 4-class accuracy at the trained levels of the test split: filter-based ' \
-           f'{dp.percent_text(numbers["filters"])}' in text
+           f'{percent_text(numbers["filters"])}' in text
 
     # a record of other weights (e.g. made before the bundled pair was swapped) is not shown as this pair's
     record = json.loads((out / 'prediction.json').read_text())

@@ -1,4 +1,4 @@
-"""The relative-change predictor (faig.evaluation.filter_prediction).
+"""The relative-change predictor (faig.evaluation.degradation_predictor, predictor key 'relative').
 
 Its numbers must equal a slow literal computation on a tiny MSRResNet (mask applied by hand, pixel loops for
 the gradient map); its thresholds come out identical on a refit and whatever the image order; images it cannot
@@ -18,8 +18,12 @@ from test_degradation_prediction import toy_features, toy_images  # noqa: E402
 
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.errors import InputError  # noqa: E402
-from faig.evaluation import degradation_prediction as dp  # noqa: E402
-from faig.evaluation import filter_prediction as fp  # noqa: E402
+from faig.evaluation import degradation_predictor as dp  # noqa: E402
+from faig.evaluation import prediction_study  # noqa: E402
+from faig.evaluation.labelled_set import SPLITS  # noqa: E402
+from faig.figures import (figure_png, prediction_confusion_figure, prediction_level_scatter_figure,  # noqa: E402
+                          prediction_study_scatter_figure)
+from faig.reporting.prediction import study_markdown  # noqa: E402
 from faig.networks import build_network  # noqa: E402
 
 
@@ -60,8 +64,8 @@ def test_relative_change_equals_a_literal_computation():
     features, net, baseline, target, space = tiny_setup()
     rng = np.random.default_rng(0)
     images = {f'im{i}': smooth_image(rng, 10, 12).astype(np.float32) / 255 for i in range(3)}
-    responses = fp.RelativeFilterFeatures(features).responses(images)
-    measured = fp.RelativeFilterFeatures(features).measure(images)
+    responses = features.responses(images)
+    measured = features.measure_relative(images)
     project = features.measure(images)
     assert all(torch.equal(v, target[k]) for k, v in net.state_dict().items())  # the target's weights put back
     for name, img in images.items():
@@ -84,19 +88,19 @@ def test_relative_change_equals_a_literal_computation():
 def test_fit_is_deterministic_and_independent_of_image_order():
     features = toy_features()
     images, labels = toy_images(0, 6)
-    values = fp.RelativeFilterFeatures(features).measure(images)
+    values = features.measure_relative(images)
     names = list(images)
-    first = fp.fit([values[n] for n in names], [labels[n] for n in names])
-    again = fp.fit([values[n] for n in names], [labels[n] for n in names])
+    first = dp.fit_predictor('relative', [values[n] for n in names], [labels[n] for n in names])
+    again = dp.fit_predictor('relative', [values[n] for n in names], [labels[n] for n in names])
     shuffled = [names[i] for i in np.random.default_rng(1).permutation(len(names))]
-    reordered = fp.fit([values[n] for n in shuffled], [labels[n] for n in shuffled])
+    reordered = dp.fit_predictor('relative', [values[n] for n in shuffled], [labels[n] for n in shuffled])
     assert first.to_json() == again.to_json()
     assert (first.first, first.threshold_first, first.thresholds_second) == \
         (reordered.first, reordered.threshold_first, reordered.thresholds_second)
     assert first.features == ('deblurring_relative_change', 'denoising_relative_change')
     # the toy's filters act only on their own degradation: the relative change reads every image right
     test_images, test_labels = toy_images(1, 6)
-    test_values = fp.RelativeFilterFeatures(features).measure(test_images)
+    test_values = features.measure_relative(test_images)
     assert first.predict([test_values[n] for n in test_images]) == [test_labels[n] for n in test_images]
 
 
@@ -107,7 +111,7 @@ def test_images_it_cannot_compare_are_one_line_errors(case):
     images = {'none': {}, 'sizes': {'a.png': img, 'b.png': img[:6]}, 'uint8': {'a.png': (img * 255).astype(np.uint8)},
               'range': {'a.png': img * 3}}[case]
     with pytest.raises(InputError) as info:
-        fp.RelativeFilterFeatures(features).responses(images)
+        features.responses(images)
     message = str(info.value)
     assert '\n' not in message
     assert message.startswith({'none': 'images: none', 'sizes': 'b.png: size 8x6 differs from a.png (8x8)',
@@ -122,7 +126,7 @@ def fake_study():
               {'name': 'blur2_noise25.5', 'label': 'blur_noise', 'trained': True}]
     centres = {'clean': (0.01, 0.01), 'blur': (1, 0.01), 'noise': (0.01, 1), 'blur_noise': (1, 1)}
     records = []
-    for split in dp.SPLITS:
+    for split in SPLITS:
         for level in levels:
             for k in range(3):
                 values = [c * np.exp(rng.normal(0, 0.3)) for c in centres[level['label']]]
@@ -132,30 +136,31 @@ def fake_study():
     cal = [r for r in records if r['split'] == 'calibration']
     fitted = {key: dp.fit_calibration([r[key] for r in cal], [r['true'] for r in cal]) for key in dp.PREDICTORS}
     for r in records:
-        r['predicted'] = {c: {k: fitted[k].predict([r[k]])[0] for k in dp.PREDICTORS} for c in dp.CALIBRATIONS}
+        r['predicted'] = {c: {k: fitted[k].predict([r[k]])[0] for k in dp.PREDICTORS} for c in prediction_study.CALIBRATIONS}
     summary = {c: {k: dp.summarize([r for r in records if r['split'] == 'test'], labels,
                                    lambda r, c=c, k=k: r['predicted'][c][k]) for k in dp.PREDICTORS}
-               for c in dp.CALIBRATIONS}
+               for c in prediction_study.CALIBRATIONS}
     return {'net': 'tiny', 'degradations': ['blur', 'noise'], 'labels': labels, 'proportion': 1, 'filters': 3,
             'ranking_folder': 'r', 'set_root': 's', 'crop': 8, 'split': {'calibration': ['x'], 'test': ['y']},
             'images': {'calibration': 12, 'test': 12}, 'device': 'cpu', 'wall_seconds': 1.0, 'levels': levels,
-            'calibrations': {c: {k: f.to_json() for k, f in fitted.items()} for c in dp.CALIBRATIONS},
+            'calibrations': {c: {k: f.to_json() for k, f in fitted.items()} for c in prediction_study.CALIBRATIONS},
             'summary': summary, 'records': records}
 
 
 def test_level_scatter_and_a_record_without_the_relative_predictor():
     study = fake_study()
-    fig = fp.level_scatter_figure(study)
+    fig = prediction_level_scatter_figure(study)
     panels = [ax for ax in fig.axes if ax.axison]
     assert [ax.get_title().split(' ')[0] for ax in panels] == ['clean', 'blur2', 'noise25.5', 'blur2_noise25.5']
     assert all(len(ax.collections) == 2 for ax in panels)  # right and wrong predictions, per level
-    assert 'relative change' in dp.study_markdown(study)
+    assert 'relative change' in study_markdown(study)
     # a record written before the relative predictor existed still renders, without it
     for block in (study['calibrations'], study['summary']):
         for cal in block.values():
             del cal['relative']
-    assert dp.study_predictors(study) == ['filters', 'classical']
-    text = dp.study_markdown(study)
+    assert prediction_study.study_predictors(study) == ['filters', 'classical']
+    text = study_markdown(study)
     assert 'relative change' not in text and 'classical' in text
-    assert dp.confusion_png(study)[:4] == b'\x89PNG' and dp.study_scatter_png(study)[:4] == b'\x89PNG'
-    assert 'relative' not in dp.headline(study)
+    assert figure_png(prediction_confusion_figure(study))[:4] == b'\x89PNG' and \
+        figure_png(prediction_study_scatter_figure(study))[:4] == b'\x89PNG'
+    assert 'relative' not in prediction_study.headline(study)

@@ -2,12 +2,21 @@
 
 The arguments are checked, and every input image read, before the first file is written; outputs never go
 into a folder the run reads (faig.outputs)."""
+import contextlib
+import csv
+import dataclasses
+import io
 import os.path as osp
 
 from faig.cli.args import (Parser, add_pair_args, network_option, pair_names, percent, positive_int, require_file,
-                           require_folder, require_output_file, require_output_folder)
+                           require_folder, require_output_file, require_output_folder, resolve_device)
 from faig.errors import InputError, cli
+from faig.evaluation import prediction_files as pf
+from faig.evaluation.degradation_predictor import accuracy, class_labels, confusion_matrix, feature_names
+from faig.figures import figure_png, prediction_scatter_figure
+from faig.outputs import FolderLock, check_not_inputs, commit_files, folder_locks, network_label, real
 from faig.paths import dataset_name, default_model, default_test_root
+from faig.reporting.prediction import confusion_markdown
 from faig.specs import NETWORKS, RANKING_METHODS, ResultsLayout
 
 DESCRIPTION = ('Predict the degradation of LR images (clean / <a> / <b> / <a>_<b>; default clean, blur, noise, '
@@ -78,7 +87,6 @@ def build_parser(argv):
 
 def check_outputs(args, calibration_file, inputs, input_files):
     """Output files: the right kind, writable, distinct, and outside every folder and file the run reads."""
-    from faig.outputs import check_not_inputs, real
     outputs = {}
     for flag, path, endings in (('--save_csv', args.save_csv, ('.csv',)), ('--save_plot', args.save_plot, ('.png',))):
         if path is None:
@@ -99,7 +107,6 @@ def check_outputs(args, calibration_file, inputs, input_files):
 
 
 def summary_lines(rows, labels, calibration, where='images predicted'):
-    from faig.evaluation.degradation_prediction import accuracy, confusion_markdown, confusion_matrix
     predicted = [r['predicted'] for r in rows]
     counts = ', '.join(f'{predicted.count(label)} {label}' for label in labels)
     lines = [f'rule: {calibration.describe()}', f'{len(rows)} {where}: {counts}']
@@ -124,7 +131,6 @@ def predict_main(argv=None):
     if args.save_csv and args.input_folder is None:
         raise InputError('--save_csv: needs --input_folder (the CSV holds the predictions of its images)')
     degs = pair_names(args)
-    from faig.outputs import network_label
     opt = network_option(args, net)
     label = network_label(net, opt)
     dataset = args.dataset or default_dataset(label, args.method, degs[0])
@@ -149,8 +155,7 @@ def predict_main(argv=None):
     require_folder(ranking_folder, '--ranking_folder' if args.ranking_folder else '--dataset/--method (ranking folder)')
     for deg in degs:
         require_file(osp.join(ranking_folder, f'{deg}_index.txt'), '--ranking_folder')
-    from faig.evaluation.degradation_prediction import calibration_path
-    saved = calibration_path(ranking_folder, degs, args.proportion)
+    saved = pf.calibration_path(ranking_folder, degs, args.proportion)
     if args.input_folder is not None and args.calibration is None and args.fit_calibration is None:
         if not osp.isfile(saved):
             raise InputError(f'{saved}: no calibration saved beside the ranking; fit one with --fit_calibration DIR '
@@ -161,46 +166,41 @@ def predict_main(argv=None):
                    **{f'ranking of {deg}': osp.join(ranking_folder, f'{deg}_index.txt') for deg in degs},
                    **({'--calibration': calibration_json} if calibration_json else {})}
     check_outputs(args, saved if args.fit_calibration else None, inputs, input_files)
-    import contextlib
-
-    from faig.outputs import folder_locks
     # fitting: the ranking folder is locked from the claim on its calibration file to the write (no other
     # run replaces the rankings read, or saves a calibration there, meanwhile)
     held = folder_locks(osp.dirname(saved) or '.') if args.fit_calibration else contextlib.nullcontext()
     with held:
-        from faig.cli.args import resolve_device
-        from faig.evaluation import degradation_prediction as dp
         device = resolve_device(args.device)
-        setup = dp.prepare_predictor(net, opt, args.scale, args.baseline_model_path, args.target_model_path,
+        setup = pf.prepare_predictor(net, opt, args.scale, args.baseline_model_path, args.target_model_path,
                                      ranking_folder, degs, args.proportion, args.param_key, str(device),
                                      args.allow_other_models)
         # every image is read (and checked) before any number is computed or any file written
         calibration_set = args.fit_calibration or (args.calibration if '--calibration' in inputs else None)
         if calibration_set:
             flag = '--fit_calibration' if args.fit_calibration else '--calibration'
-            cal_entries, cal_images = dp.labelled_images(calibration_set, degs, setup.channels, flag,
+            cal_entries, cal_images = pf.labelled_images(calibration_set, degs, setup.channels, flag,
                                                          args.calibration_levels)
             if args.fit_calibration:  # before any work: another run's calibration is replaced only with --force
-                dp.claim_calibration(saved, dp.calibration_run_key(setup.key, cal_entries), args.force)
+                pf.claim_calibration(saved, pf.calibration_run_key(setup.key, cal_entries), args.force)
         entries = images = None
         if args.input_folder is not None:
-            entries = dp.read_input_folder(args.input_folder, degs)
-            images = dp.load_images(entries, setup.channels)
-        if calibration_set and images is not None and dp.image_size(images) != dp.image_size(cal_images):
-            size = dp.image_size(cal_images)
-            raise InputError(f'{args.input_folder}: images of {"x".join(map(str, dp.image_size(images)))} pixels, those of '
+            entries = pf.read_input_folder(args.input_folder, degs)
+            images = pf.load_images(entries, setup.channels)
+        if calibration_set and images is not None and pf.image_size(images) != pf.image_size(cal_images):
+            size = pf.image_size(cal_images)
+            raise InputError(f'{args.input_folder}: images of {"x".join(map(str, pf.image_size(images)))} pixels, those of '
                              f'{calibration_set} {size[0]}x{size[1]}; the thresholds hold for one size')
         if calibration_set:
-            calibration, cal_values = dp.fit_filter_calibration(setup.features, cal_entries, cal_images, setup.key,
+            calibration, cal_values = pf.fit_filter_calibration(setup.features, cal_entries, cal_images, setup.key,
                                                                 calibration_set, degs)
         else:
-            calibration = dp.read_calibration(calibration_json)
+            calibration = pf.read_calibration(calibration_json)
             if tuple(calibration.degradations) != tuple(degs):
                 raise InputError(f'{calibration_json}: fitted for {"/".join(calibration.degradations)}, not '
                                  f'{"/".join(degs)}')
-            dp.check_calibration(calibration, setup.key, calibration_json, dp.image_size(images))
+            pf.check_calibration(calibration, setup.key, calibration_json, pf.image_size(images))
 
-        labels = dp.class_labels(degs)
+        labels = class_labels(degs)
         rows = []
         if images is not None:
             values = setup.features.measure(images)
@@ -209,17 +209,17 @@ def predict_main(argv=None):
                     for e, p in zip(entries, predicted)]
         files = {}
         if args.save_csv and rows:
-            files[args.save_csv] = dp.csv_bytes(rows, degs)
+            files[args.save_csv] = csv_bytes(rows, degs)
         if args.save_plot:
             shown = rows or [{'values': cal_values[e.name], 'true': e.label} for e in cal_entries]
             what = args.input_folder if rows else f'calibration images {calibration_set}'
             true = [r['true'] for r in shown]
-            files[args.save_plot] = dp.scatter_png([r['values'] for r in shown], true if all(true) else None,
-                                                   calibration, f'{label}: {what}', args.proportion)
+            files[args.save_plot] = figure_png(prediction_scatter_figure(
+                [r['values'] for r in shown], true if all(true) else None, calibration, f'{label}: {what}',
+                args.proportion))
         if args.fit_calibration:
-            import dataclasses
             info = {**calibration.info, 'accepted_provenance_problems': setup.accepted}
-            dp.save_calibration(dataclasses.replace(calibration, info=info), saved, args.force)
+            pf.save_calibration(dataclasses.replace(calibration, info=info), saved, args.force)
             print(f'calibration ({len(cal_entries)} images of {calibration_set}) -> {saved}')
         write_together(files)
     if setup.accepted:
@@ -238,10 +238,21 @@ def predict_main(argv=None):
 
 def write_together(files):
     """{path: bytes} written per folder as one commit (faig.outputs.commit_files), each folder locked."""
-    from faig.outputs import FolderLock, commit_files
     by_folder = {}
     for path, data in files.items():
         by_folder.setdefault(osp.dirname(path) or '.', {})[osp.basename(path)] = data
     for folder, named in by_folder.items():
         with FolderLock(folder):
             commit_files(folder, named)
+
+
+def csv_bytes(rows, degradations):
+    """The CSV: image, the two numbers, predicted (and true, when the folders are labelled)."""
+    labelled = any(row.get('true') for row in rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator='\n')
+    writer.writerow(['image', *feature_names('filters', degradations), 'predicted', *(['true'] if labelled else [])])
+    for row in rows:
+        writer.writerow([row['image'], *(f'{v:.6f}' for v in row['values']), row['predicted'],
+                         *([row.get('true') or ''] if labelled else [])])
+    return buffer.getvalue().encode()
