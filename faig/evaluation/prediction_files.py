@@ -131,13 +131,10 @@ def read_calibration(path):
 @dataclass
 class PredictorSetup:
     """Everything the filter-based predictor needs, loaded and checked (:func:`prepare_predictor`)."""
-    features: 'FilterFeatures'
+    features: FilterFeatures
     key: dict  # :func:`use_key`
     channels: int  # input channels of the network (1: images are read as gray / Y)
-    ranking_folder: str
-    ranking_files: dict
     accepted: list  # provenance problems accepted with allow_other_models
-    net_opt: dict
 
 
 def prepare_predictor(net, network_g=None, scale=2, baseline_model_path=None, target_model_path=None,
@@ -169,7 +166,7 @@ def prepare_predictor(net, network_g=None, scale=2, baseline_model_path=None, ta
         require_weight_change(space, baseline, target, baseline_model_path, target_model_path, top,
                               f'the top {proportion:g} % of {ranking_files[deg]}')
     key = use_key(opt, baseline, target, ranking_files, proportion, degradations)
-    return PredictorSetup(features, key, image_channels(model)[0], ranking_folder, ranking_files, accepted, opt)
+    return PredictorSetup(features, key, image_channels(model)[0], accepted)
 
 
 def labelled_images(folder, degradations=DEFAULT_PAIR, channels=3, flag='--calibration', levels=None):
@@ -214,37 +211,6 @@ def fit_filter_calibration(features, entries, images, key, folder, degradations=
     calibration = fit_calibration([values[e.name] for e in entries], [e.label for e in entries], degradations,
                                   info=info)
     return calibration, values
-
-
-def fit_and_save_calibration(calibration_folder, baseline_model_path, target_model_path, ranking_folder,
-                             net, network_g=None, scale=2, degradations=DEFAULT_PAIR, proportion=1,
-                             param_key=None, device='cpu', force=False, allow_other_models=False, levels=None):
-    """Fit the filter-based predictor's thresholds on a labelled folder and save them beside the ranking
-    (:func:`calibration_path`), where the CLI finds them when it is given no ``--calibration``.
-
-    Args:
-        calibration_folder: labelled LR images (``<dir>/<label>/[<level>/]*.png``), e.g.
-            ``datasets/DegradationSet/calibration`` (scripts/make_degradation_set.py).
-        baseline_model_path, target_model_path: the model pair the ranking was made for.
-        ranking_folder: holds ``<a>_index.txt`` and ``<b>_index.txt`` (e.g.
-            ``results/Interpret/neuron-search/<net>/<dataset>/faig``); checked against the models' record.
-        net / network_g / scale: the network (a spec name; BasicSR options override it).
-        degradations, proportion: the pair and the percent of filters masked.
-        force: replace a calibration file fitted with other settings or images.
-        levels: fit on these level folders only (e.g. ``['clean', 'blur2', 'noise25.5', 'blur2_noise25.5']``,
-            the trained levels, as the study's primary calibration); default every image of the folder.
-    Returns:
-        (path of the calibration file, :class:`Calibration`).
-    """
-    setup = prepare_predictor(net, network_g, scale, baseline_model_path, target_model_path, ranking_folder,
-                              degradations, proportion, param_key, device, allow_other_models)
-    entries, images = labelled_images(calibration_folder, degradations, setup.channels, 'calibration_folder', levels)
-    path = calibration_path(ranking_folder, degradations, proportion)
-    claim_calibration(path, calibration_run_key(setup.key, entries), force)
-    calibration, _ = fit_filter_calibration(setup.features, entries, images, setup.key, calibration_folder,
-                                            degradations)
-    save_calibration(calibration, path, force)
-    return path, calibration
 
 
 def save_calibration(calibration, path, force=False):
