@@ -25,6 +25,8 @@ DESCRIPTION = ('Predict the degradation of LR images (clean / <a> / <b> / <a>_<b
                'saved calibration (--calibration FILE.json), or the calibration saved beside the ranking '
                '(--fit_calibration DIR makes it). Labelled folders: DIR/<label>/[<level>/]*.png.')
 
+DEFAULT_NET = next(iter(NETWORKS))  # the first registered: the paper's MSRResNet
+
 
 def default_dataset(net, method, deg):
     """The rankings of reproduce.py's default budget (<test set>_crop64) when they exist, else the whole test set's."""
@@ -38,11 +40,11 @@ def default_dataset(net, method, deg):
 def build_parser(argv):
     """The parser (model defaults follow --net, so --net is read first by a pre-parser without -h)."""
     first = Parser(add_help=False)
-    first.add_argument('--net', default='srresnet', choices=sorted(NETWORKS))
+    first.add_argument('--net', default=DEFAULT_NET, choices=sorted(NETWORKS))
     known, _ = first.parse_known_args(argv)
     net = known.net
     parser = Parser(description=DESCRIPTION)
-    parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS),
+    parser.add_argument('--net', default=DEFAULT_NET, choices=sorted(NETWORKS),
                         help='network: names the default models and ranking folder')
     parser.add_argument('--input_folder', default=None, metavar='DIR',
                         help='LR images, or one subfolder per true label (clean, blur, noise, blur_noise), each with '
