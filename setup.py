@@ -18,6 +18,7 @@ INSTALL_REQUIRES = [
     'tqdm',
     'matplotlib',
     'scikit-image',
+    'scikit-learn',  # the degradation predictor's metrics
     'scipy',
 ]
 
