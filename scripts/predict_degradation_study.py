@@ -37,9 +37,9 @@ from faig import figures  # noqa: E402
 from faig.attribution.ranking import json_bytes  # noqa: E402
 from faig.cli.args import Parser, percent, require_file, require_folder, require_output_folder, resolve_device  # noqa: E402
 from faig.errors import InputError, cli  # noqa: E402
-from faig.evaluation import prediction_files as pf  # noqa: E402
+from faig.evaluation import prediction_inputs as pf  # noqa: E402
 from faig.evaluation.degradation_predictor import (CLASSICAL_FEATURES, PREDICTORS, class_labels,  # noqa: E402
-                                                   feature_names, measure_classical, relative_values)
+                                                   feature_names, relative_values)
 from faig.evaluation.labelled_set import SPLITS, labelled_set_recipe, make_labelled_set, read_manifest  # noqa: E402
 from faig.evaluation.prediction_study import STUDY_FORMAT, fit_study, read_study, study_predictors, summaries  # noqa: E402
 from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, folder_locks  # noqa: E402
@@ -155,7 +155,7 @@ def main(argv=None):
             responses[split] = setup.features.responses(images[split])
             values[split] = {'filters': {n: (r['a'], r['b']) for n, r in responses[split].items()},
                              'relative': {n: relative_values(r) for n, r in responses[split].items()},
-                             'classical': measure_classical(images[split])}
+                             'classical': pf.measure_classical(images[split])}
             print(f'{split}: {len(entries[split])} images measured in {time.time() - t:.0f} s', flush=True)
         calibrations = fit_study(values['calibration'], entries['calibration'], trained_levels, degs)
         records = []

@@ -24,7 +24,7 @@ from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.data.degradations import add_gaussian_noise, blur, degrade, gaussian_kernel, quantize  # noqa: E402
 from faig.errors import InputError  # noqa: E402
 from faig.evaluation import degradation_predictor as dp  # noqa: E402
-from faig.evaluation import labelled_set, prediction_files, prediction_study  # noqa: E402
+from faig.evaluation import labelled_set, prediction_inputs, prediction_study  # noqa: E402
 from faig.reporting.prediction import percent_text  # noqa: E402
 from faig.report import prediction_section  # noqa: E402
 
@@ -97,7 +97,7 @@ TOY_PROPORTION = 43  # int(21 filters * 43 %) = 9 = one 3x3-channel layer
 def toy_features(swapped=False):
     net, baseline, target = toy_pair()
     space = FilterSpace(target)
-    return dp.FilterFeatures(net, baseline, target, toy_rankings(space, swapped), TOY_PROPORTION)
+    return prediction_inputs.FilterFeatures(net, baseline, target, toy_rankings(space, swapped), TOY_PROPORTION)
 
 
 def test_toy_network_blurry_and_noisy_inputs_are_told_apart():
@@ -210,7 +210,7 @@ def test_a_calibration_with_unusable_thresholds_is_refused(tmp_path, change, pro
     path = tmp_path / 'calibration.json'
     path.write_text(json.dumps(data))  # json writes NaN and Infinity, and reads them back
     with pytest.raises(InputError) as info:
-        prediction_files.read_calibration(str(path))
+        prediction_inputs.read_calibration(str(path))
     assert str(info.value) == f'{path}: not a usable calibration ({problem})'
 
 
@@ -232,9 +232,9 @@ def test_classical_features_follow_blur_and_noise():
     pytest.importorskip('pywt')  # skimage's estimate_sigma needs PyWavelets
     rng = np.random.default_rng(0)
     img = smooth_image(rng, 64, 64).astype(np.float32) / 255.
-    sharp, sigma = dp.classical_features(img)
-    blurry, _ = dp.classical_features(blur(img, gaussian_kernel(21, 2)))
-    _, noisy = dp.classical_features(add_gaussian_noise(img, 0.1, rng))
+    sharp, sigma = prediction_inputs.classical_features(img)
+    blurry, _ = prediction_inputs.classical_features(blur(img, gaussian_kernel(21, 2)))
+    _, noisy = prediction_inputs.classical_features(add_gaussian_noise(img, 0.1, rng))
     assert blurry < sharp
     assert noisy == pytest.approx(0.1, rel=0.2) and sigma < 0.02
 
@@ -255,19 +255,19 @@ def make_labelled(root, size=(8, 8), per=3, levels=True):
 
 def test_labels_read_from_folders(tmp_path):
     root = make_labelled(str(tmp_path / 'set'))
-    entries = prediction_files.read_input_folder(root)
+    entries = prediction_inputs.read_input_folder(root)
     assert {e.name.split('/')[0] for e in entries} == set(dp.class_labels())
     for e in entries:
         assert e.name.split('/')[0] == e.label
         assert osp.isfile(e.path) and e.path.endswith(e.name.split('/')[-1])
     assert {e.level for e in entries if e.label == 'blur'} == {'blur1', 'blur2'}
     assert {e.level for e in entries if e.label == 'clean'} == {None}
-    flat = prediction_files.read_input_folder(osp.join(root, 'clean'))
+    flat = prediction_inputs.read_input_folder(osp.join(root, 'clean'))
     assert [e.label for e in flat] == [None] * 3
     # another degradation pair names its folders after its own degradations
     os.makedirs(tmp_path / 'pair' / 'jpeg_noise')
     write_images(str(tmp_path / 'pair' / 'jpeg_noise'), [(8, 8)], prefix='x')
-    entries = prediction_files.read_input_folder(str(tmp_path / 'pair'), ('jpeg', 'noise'))
+    entries = prediction_inputs.read_input_folder(str(tmp_path / 'pair'), ('jpeg', 'noise'))
     assert entries[0].label == 'jpeg_noise' and dp.has_degradations('jpeg_noise', ('jpeg', 'noise')) == (True, True)
 
 
@@ -284,7 +284,7 @@ def test_bad_labelled_folders(tmp_path, case):
         os.makedirs(osp.join(root, 'noise', 'noise9'))
         match = 'no images found'
     with pytest.raises(dp.InputError, match=match):
-        prediction_files.read_input_folder(root)
+        prediction_inputs.read_input_folder(root)
 
 
 # ---- the command line ---------------------------------------------------------------------------
@@ -327,7 +327,7 @@ def test_predictor_masks_the_filters_of_the_rankings_own_space(sandbox, tmp_path
     for deg, seed in (('blur', 1), ('noise', 2)):
         np.savetxt(folder / f'{deg}_index.txt', np.random.default_rng(seed).permutation(space.num_filters), fmt='%d')
     (folder / 'meta.json').write_text(json.dumps({'filter_space': space.describe()}))
-    setup = prediction_files.prepare_predictor('srresnet', NET, 2, str(sandbox / 'baseline.pth'), str(sandbox / 'target.pth'),
+    setup = prediction_inputs.prepare_predictor('srresnet', NET, 2, str(sandbox / 'baseline.pth'), str(sandbox / 'target.pth'),
                                  str(folder), proportion=10)
     assert setup.features.space.names == space.names
     target = torch.load(sandbox / 'target.pth')['params_ema']
@@ -352,7 +352,7 @@ def test_fitting_waits_for_no_run_that_holds_the_ranking_folder(sandbox, tmp_pat
 
         def measured(*args, **kwargs):
             raise AssertionError('images measured while another run holds the ranking folder')
-        monkeypatch.setattr(dp.FilterFeatures, 'measure', measured)
+        monkeypatch.setattr(prediction_inputs.FilterFeatures, 'measure', measured)
         argv = cli_args(sandbox, '--fit_calibration', str(sandbox / 'calibration'))
         argv[argv.index('--ranking_folder') + 1] = str(ranking)
         with pytest.raises(SystemExit):
@@ -516,7 +516,7 @@ def test_labelled_set_is_reproducible_and_split_by_photo(tmp_path):
     labelled_set.make_labelled_set(str(tmp_path / 'b'), recipe)
     assert snapshot_bytes(tmp_path / 'a') == snapshot_bytes(tmp_path / 'b')
     for split, photos in recipe['split'].items():
-        entries = prediction_files.read_input_folder(str(tmp_path / 'a' / split))
+        entries = prediction_inputs.read_input_folder(str(tmp_path / 'a' / split))
         assert {osp.basename(e.name).rsplit('_', 1)[0] for e in entries} == set(photos)
         assert {e.label for e in entries} == set(dp.class_labels())
     trained = [lv['name'] for lv in manifest['levels'] if lv['trained']]

@@ -16,7 +16,7 @@ from conftest import REPO, load_script  # noqa: E402
 
 from faig.errors import InputError  # noqa: E402
 from faig.evaluation.degradation_predictor import PREDICTORS  # noqa: E402
-from faig.evaluation.prediction_files import InputImage  # noqa: E402
+from faig.evaluation.prediction_inputs import InputImage  # noqa: E402
 from faig.evaluation.prediction_study import STUDY_FORMAT, fit_study, read_study, summaries  # noqa: E402
 
 RECORDS = osp.join(REPO, 'results', 'degradation_prediction')

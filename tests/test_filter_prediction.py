@@ -19,7 +19,7 @@ from test_degradation_prediction import toy_features, toy_images  # noqa: E402
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.errors import InputError  # noqa: E402
 from faig.evaluation import degradation_predictor as dp  # noqa: E402
-from faig.evaluation import prediction_study  # noqa: E402
+from faig.evaluation import prediction_inputs, prediction_study  # noqa: E402
 from faig.evaluation.labelled_set import SPLITS  # noqa: E402
 from faig.figures import (figure_png, prediction_confusion_figure, prediction_level_scatter_figure,  # noqa: E402
                           prediction_study_scatter_figure)
@@ -34,7 +34,7 @@ def tiny_setup(proportion=25):
     space = FilterSpace(target)
     rng = np.random.default_rng(7)
     rankings = {'blur': rng.permutation(space.num_filters), 'noise': rng.permutation(space.num_filters)}
-    features = dp.FilterFeatures(net, baseline, target, rankings, proportion, space=space)
+    features = prediction_inputs.FilterFeatures(net, baseline, target, rankings, proportion, space=space)
     return features, net, baseline, target, space
 
 

@@ -11,7 +11,7 @@ import os.path as osp
 from faig.cli.args import (Parser, add_pair_args, network_option, pair_names, percent, positive_int, require_file,
                            require_folder, require_output_file, require_output_folder, resolve_device)
 from faig.errors import InputError, cli
-from faig.evaluation import prediction_files as pf
+from faig.evaluation import prediction_inputs as pf
 from faig.evaluation.degradation_predictor import accuracy, class_labels, confusion_matrix, feature_names
 from faig.figures import figure_png, prediction_scatter_figure
 from faig.outputs import FolderLock, check_not_inputs, commit_files, folder_locks, network_label, real

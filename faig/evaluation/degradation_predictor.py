@@ -13,16 +13,9 @@ variance of the Laplacian and ``skimage.restoration.estimate_sigma``).
 """
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
-from skimage.restoration import estimate_sigma
-from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 
-from faig.attribution.filters import FilterSpace
 from faig.errors import InputError
-from faig.evaluation.gradient_map import GRAY_WEIGHTS_BGR, image_gradient_map, per_image_difference
-from faig.evaluation.masking import substitute_filters, top_filters
-from faig.inference import restore
 from faig.specs import DEFAULT_PAIR, degradation
 
 CLEAN = 'clean'
@@ -261,102 +254,19 @@ def fit_predictor(predictor, values, labels, degradations=DEFAULT_PAIR, info=Non
 
 # ---- the numbers ---------------------------------------------------------------------------------
 
-def check_images(images):
-    """One-line errors for images the predictor cannot compare: none, other sizes, not [0, 1] floats."""
-    if not images:
-        raise InputError('images: none given')
-    first = None
-    for name, img in images.items():
-        img = np.asarray(img)
-        if img.ndim not in (2, 3) or not np.issubdtype(img.dtype, np.floating):
-            raise InputError(f'{name}: expected a float image (HW or HWC), got {img.dtype} of shape {img.shape}')
-        if not np.isfinite(img).all() or img.min() < 0 or img.max() > 1:
-            raise InputError(f'{name}: pixel values must be finite and within [0, 1]')
-        if first is None:
-            first = (name, img.shape[:2])
-        elif img.shape[:2] != first[1]:
-            raise InputError(f'{name}: size {img.shape[1]}x{img.shape[0]} differs from {first[0]} '
-                             f'({first[1][1]}x{first[1][0]}); thresholds hold for one size')
-
-
-def output_energy(gradient_map):
-    """mean(G^2) ×1000 of a gradient map: the detail in an output, on the scale of the output difference."""
-    return float(np.mean(np.asarray(gradient_map, dtype=np.float64) ** 2) * 1000)
-
-
 def relative_values(response):
     """(a / energy, b / energy) of one image's responses (energy floored: a blank output divides by no zero)."""
     energy = max(float(response['energy']), FLOOR)
     return response['a'] / energy, response['b'] / energy
 
 
-class FilterFeatures:
-    """Per LR image, the output difference with the top-p % filters of each degradation masked.
-
-    ``net``: the network (any module; its weights are replaced); ``rankings``: {degradation: filter ranking,
-    best first}, two, in the pair's order. The measure is the comparison's (faig.evaluation.gradient_map)."""
-
-    def __init__(self, net, baseline, target, rankings, proportion=1, device='cpu', channel='gray', space=None):
-        if len(rankings) != 2:
-            raise ValueError('two rankings: one per degradation of the pair')
-        self.space = space or FilterSpace(target)
-        self.degradations = tuple(rankings)
-        self.proportion = proportion
-        self.selected = {deg: top_filters(r, proportion, self.space.num_filters) for deg, r in rankings.items()}
-        self.states = {'target': target, **{deg: substitute_filters(baseline, target, top, self.space)
-                                            for deg, top in self.selected.items()}}
-        self.target = target
-        self.net = net.eval().to(device)
-        self.device = device
-        self.channel = channel
-
-    def _maps(self, state, images):
-        self.net.load_state_dict(state, strict=True)
-        return {name: image_gradient_map(restore(self.net, img, self.device), self.channel)
-                for name, img in images.items()}
-
-    def responses(self, images):
-        """{name: {'a', 'b', 'energy'}} of {name: [0, 1] float image}: both output differences and the gradient
-        energy of the target's own output, in one pass."""
-        check_images(images)
-        try:
-            reference = self._maps(self.target, images)
-            changes = [per_image_difference(self._maps(self.states[deg], images), reference)
-                       for deg in self.degradations]
-        finally:
-            self.net.load_state_dict(self.target, strict=True)
-        return {name: {'a': changes[0][name], 'b': changes[1][name], 'energy': output_energy(reference[name])}
-                for name in images}
-
-    def measure(self, images):
-        """{name: (difference with A's filters masked, with B's filters masked)}."""
-        return {name: (r['a'], r['b']) for name, r in self.responses(images).items()}
-
-    def measure_relative(self, images):
-        """{name: (relative a, relative b)}: the differences over the output's gradient energy."""
-        return {name: relative_values(r) for name, r in self.responses(images).items()}
-
-
-def classical_features(img):
-    """(variance of the Laplacian, estimated noise sigma) of a [0, 1] float image (BGR HWC or gray HW): OpenCV's
-    3×3 Laplacian of the gray image, and ``estimate_sigma`` (wavelet MAD) averaged over the channels."""
-    img = np.asarray(img, dtype=np.float64)
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    gray = img if img.ndim == 2 else img @ GRAY_WEIGHTS_BGR.astype(np.float64)
-    sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
-    sigma = estimate_sigma(img, channel_axis=None if img.ndim == 2 else -1, average_sigmas=True)
-    return sharpness, float(sigma)
-
-
-def measure_classical(images):
-    return {name: classical_features(img) for name, img in images.items()}
-
-
 # ---- how well it predicts ------------------------------------------------------------------------
 
 def confusion_matrix(true, predicted, labels):
     """Rows: true label; columns: predicted label (counts, as lists)."""
+    # imported here: scikit-learn takes 1.5-3 s to import on 2 busy cores, which every `faig study` start would pay
+    # through faig.figures
+    from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
     if not len(true):
         return [[0] * len(labels) for _ in labels]
     return sklearn_confusion_matrix(list(true), list(predicted), labels=list(labels)).tolist()

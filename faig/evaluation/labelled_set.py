@@ -1,7 +1,7 @@
 """The labelled set of the degradation-prediction study: LR crops of photos at every level of a degradation pair.
 
 ``<root>/<split>/<label>/<level>/<photo>_<k>.png`` with ``<root>/manifest.json`` (recipe, crops, levels, counts);
-``<root>/<split>`` is a labelled input folder (faig.evaluation.prediction_files.read_input_folder). The levels are
+``<root>/<split>`` is a labelled input folder (faig.evaluation.prediction_inputs.read_input_folder). The levels are
 data: each degradation of the pair is one axis of strengths of its spec's ``sigma``, and a level is trained when
 every degradation it has is at its spec's default, the strength the target was fine-tuned on.
 """

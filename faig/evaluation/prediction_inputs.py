@@ -1,5 +1,6 @@
-"""The degradation predictor's inputs and files: labelled folders, the model pair with its rankings, and the
-calibration saved beside a ranking (checked against what it was fitted for).
+"""The degradation predictor's inputs and files: labelled folders, the model pair with its rankings and the
+filter-based numbers they give (:class:`FilterFeatures`), and the calibration saved beside a ranking (checked
+against what it was fitted for).
 
 An input folder holds LR images, or one subfolder per true label (``clean``, ``<a>``, ``<b>``, ``<a>_<b>``), each
 holding images or one subfolder per level. A calibration file records its thresholds and what they depend on
@@ -9,20 +10,110 @@ import os
 import os.path as osp
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 import torch
+from skimage.restoration import estimate_sigma
 
-from faig.attribution.filters import require_weight_change
+from faig.attribution.filters import FilterSpace, require_weight_change
 from faig.attribution.ranking import check_provenance, json_bytes, ranking_space, read_index
 from faig.data.image_io import IMAGE_EXTENSIONS, list_images, read_image
 from faig.errors import InputError
-from faig.evaluation.degradation_predictor import Calibration, FilterFeatures, class_labels, fit_calibration
-from faig.evaluation.masking import num_selected
-from faig.inference import image_channels
+from faig.evaluation.degradation_predictor import Calibration, class_labels, fit_calibration, relative_values
+from faig.evaluation.gradient_map import GRAY_WEIGHTS_BGR, image_gradient_map, per_image_difference
+from faig.evaluation.masking import num_selected, substitute_filters, top_filters
+from faig.inference import image_channels, restore
 from faig.networks import load_model_pair, parse_network_option, preset
 from faig.outputs import FolderLock, canonical, claim_results, commit_files, key_difference
 from faig.paths import default_model
 from faig.specs import DEFAULT_PAIR
 from faig.stamps import read_record, sha1_file, state_digest
+
+
+def check_images(images):
+    """One-line errors for images the predictor cannot compare: none, other sizes, not [0, 1] floats."""
+    if not images:
+        raise InputError('images: none given')
+    first = None
+    for name, img in images.items():
+        img = np.asarray(img)
+        if img.ndim not in (2, 3) or not np.issubdtype(img.dtype, np.floating):
+            raise InputError(f'{name}: expected a float image (HW or HWC), got {img.dtype} of shape {img.shape}')
+        if not np.isfinite(img).all() or img.min() < 0 or img.max() > 1:
+            raise InputError(f'{name}: pixel values must be finite and within [0, 1]')
+        if first is None:
+            first = (name, img.shape[:2])
+        elif img.shape[:2] != first[1]:
+            raise InputError(f'{name}: size {img.shape[1]}x{img.shape[0]} differs from {first[0]} '
+                             f'({first[1][1]}x{first[1][0]}); thresholds hold for one size')
+
+
+def output_energy(gradient_map):
+    """mean(G^2) ×1000 of a gradient map: the detail in an output, on the scale of the output difference."""
+    return float(np.mean(np.asarray(gradient_map, dtype=np.float64) ** 2) * 1000)
+
+
+class FilterFeatures:
+    """Per LR image, the output difference with the top-p % filters of each degradation masked.
+
+    ``net``: the network (any module; its weights are replaced); ``rankings``: {degradation: filter ranking,
+    best first}, two, in the pair's order. The measure is the comparison's (faig.evaluation.gradient_map)."""
+
+    def __init__(self, net, baseline, target, rankings, proportion=1, device='cpu', channel='gray', space=None):
+        if len(rankings) != 2:
+            raise ValueError('two rankings: one per degradation of the pair')
+        self.space = space or FilterSpace(target)
+        self.degradations = tuple(rankings)
+        self.proportion = proportion
+        self.selected = {deg: top_filters(r, proportion, self.space.num_filters) for deg, r in rankings.items()}
+        self.states = {'target': target, **{deg: substitute_filters(baseline, target, top, self.space)
+                                            for deg, top in self.selected.items()}}
+        self.target = target
+        self.net = net.eval().to(device)
+        self.device = device
+        self.channel = channel
+
+    def _maps(self, state, images):
+        self.net.load_state_dict(state, strict=True)
+        return {name: image_gradient_map(restore(self.net, img, self.device), self.channel)
+                for name, img in images.items()}
+
+    def responses(self, images):
+        """{name: {'a', 'b', 'energy'}} of {name: [0, 1] float image}: both output differences and the gradient
+        energy of the target's own output, in one pass."""
+        check_images(images)
+        try:
+            reference = self._maps(self.target, images)
+            changes = [per_image_difference(self._maps(self.states[deg], images), reference)
+                       for deg in self.degradations]
+        finally:
+            self.net.load_state_dict(self.target, strict=True)
+        return {name: {'a': changes[0][name], 'b': changes[1][name], 'energy': output_energy(reference[name])}
+                for name in images}
+
+    def measure(self, images):
+        """{name: (difference with A's filters masked, with B's filters masked)}."""
+        return {name: (r['a'], r['b']) for name, r in self.responses(images).items()}
+
+    def measure_relative(self, images):
+        """{name: (relative a, relative b)}: the differences over the output's gradient energy."""
+        return {name: relative_values(r) for name, r in self.responses(images).items()}
+
+
+def classical_features(img):
+    """(variance of the Laplacian, estimated noise sigma) of a [0, 1] float image (BGR HWC or gray HW): OpenCV's
+    3×3 Laplacian of the gray image, and ``estimate_sigma`` (wavelet MAD) averaged over the channels."""
+    img = np.asarray(img, dtype=np.float64)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    gray = img if img.ndim == 2 else img @ GRAY_WEIGHTS_BGR.astype(np.float64)
+    sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
+    sigma = estimate_sigma(img, channel_axis=None if img.ndim == 2 else -1, average_sigmas=True)
+    return sharpness, float(sigma)
+
+
+def measure_classical(images):
+    return {name: classical_features(img) for name, img in images.items()}
 
 
 @dataclass(frozen=True)
