@@ -10,7 +10,7 @@ beside what a user would pick instead.
    combination), split by photo into a calibration and a test split.
 2. Every image gets the filter-based pair of numbers -- the output difference (gradient-map MSE ×1000 against the
    target's output) with the top-p % FAIG deblurring filters masked, and with the top-p % denoising filters
-   masked (faig.evaluation.degradation_predictor.FilterFeatures) --, the same pair divided by the gradient
+   masked (faig.evaluation.prediction_inputs.FilterFeatures) --, the same pair divided by the gradient
    energy of the target's own output (the relative change), and the
    classical pair: variance of the Laplacian and skimage's estimate_sigma.
 3. Thresholds of the three predictors (the same fitting: faig.evaluation.degradation_predictor.fit_calibration) are
