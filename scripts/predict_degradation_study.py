@@ -35,13 +35,17 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from faig import figures  # noqa: E402
 from faig.attribution.ranking import json_bytes  # noqa: E402
-from faig.cli.args import Parser, percent, require_file, require_folder, require_output_folder, resolve_device  # noqa: E402
+from faig.cli.args import (Parser, percent, require_file, require_folder, require_output_folder,  # noqa: E402
+                           resolve_device)
 from faig.errors import InputError, cli  # noqa: E402
-from faig.evaluation import prediction_inputs as pf  # noqa: E402
+from faig.evaluation.prediction_inputs import (calibration_path, calibration_run_key, claim_calibration,  # noqa: E402
+                                               image_size, labelled_images, measure_classical, prepare_predictor,
+                                               save_calibration)
 from faig.evaluation.degradation_predictor import (CLASSICAL_FEATURES, PREDICTORS, class_labels,  # noqa: E402
                                                    feature_names, relative_values)
 from faig.evaluation.labelled_set import SPLITS, labelled_set_recipe, make_labelled_set, read_manifest  # noqa: E402
-from faig.evaluation.prediction_study import STUDY_FORMAT, fit_study, read_study, study_predictors, summaries  # noqa: E402
+from faig.evaluation.prediction_study import (STUDY_FORMAT, fit_study, read_study, study_predictors,  # noqa: E402
+                                              summaries)
 from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, folder_locks  # noqa: E402
 from faig.paths import from_caller  # noqa: E402
 from faig.reporting.prediction import study_markdown  # noqa: E402
@@ -130,24 +134,24 @@ def main(argv=None):
     device = resolve_device(args.device)
     degs = DEFAULT_PAIR
     labels = class_labels(degs)
-    setup = pf.prepare_predictor(args.net, None, 2, models['baseline'], models['target'], args.rankings_dir, degs,
+    setup = prepare_predictor(args.net, None, 2, models['baseline'], models['target'], args.rankings_dir, degs,
                                  args.proportion, device=str(device))
     levels = {level['name']: level for level in manifest['levels']}
     trained_levels = [name for name, level in levels.items() if level['trained']]
     entries, images = {}, {}
     for split in SPLITS:
-        entries[split], images[split] = pf.labelled_images(osp.join(args.set_root, split), degs, setup.channels,
+        entries[split], images[split] = labelled_images(osp.join(args.set_root, split), degs, setup.channels,
                                                            '--set_root')
     key = {'use_key': setup.key, 'set': data_digest(args.set_root), 'classical': CLASSICAL_FEATURES,
            'relative': feature_names('relative', degs)}
-    saved = pf.calibration_path(args.rankings_dir, degs, args.proportion)
+    saved = calibration_path(args.rankings_dir, degs, args.proportion)
     trained_calibration = [e for e in entries['calibration'] if e.level in trained_levels]
     # the ranking folder too: the rankings read stay as they are, and the calibration saved beside them is
     # claimed before the work and written under the same lock (no other run's calibration replaced meanwhile)
     with folder_locks(args.out, *([] if args.no_saved_calibration else [osp.dirname(saved) or '.'])):
         claim_results(args.out, key, args.force, list(RESULT_FILES), meta_name='prediction.json')
         if not args.no_saved_calibration:  # checked before the work, written after it
-            pf.claim_calibration(saved, pf.calibration_run_key(setup.key, trained_calibration), args.force)
+            claim_calibration(saved, calibration_run_key(setup.key, trained_calibration), args.force)
         values, responses = {}, {}
         for split in SPLITS:
             t = time.time()
@@ -155,7 +159,7 @@ def main(argv=None):
             responses[split] = setup.features.responses(images[split])
             values[split] = {'filters': {n: (r['a'], r['b']) for n, r in responses[split].items()},
                              'relative': {n: relative_values(r) for n, r in responses[split].items()},
-                             'classical': pf.measure_classical(images[split])}
+                             'classical': measure_classical(images[split])}
             print(f'{split}: {len(entries[split])} images measured in {time.time() - t:.0f} s', flush=True)
         calibrations = fit_study(values['calibration'], entries['calibration'], trained_levels, degs)
         records = []
@@ -190,11 +194,11 @@ def main(argv=None):
         commit_files(args.out, report_files(study), replaces=RESULT_FILES, record='prediction.json')
         if not args.no_saved_calibration:
             fitted = calibrations['trained']['filters']
-            run_key = pf.calibration_run_key(setup.key, trained_calibration)
+            run_key = calibration_run_key(setup.key, trained_calibration)
             info = {**fitted.info, 'use_key': setup.key, 'calibration_images': run_key['images'],
                     'calibration_folder': osp.join(args.set_root, 'calibration'),
-                    'image_size': pf.image_size(images['calibration'])}
-            pf.save_calibration(dataclasses.replace(fitted, info=info), saved, force=args.force)  # claimed above
+                    'image_size': image_size(images['calibration'])}
+            save_calibration(dataclasses.replace(fitted, info=info), saved, force=args.force)  # claimed above
             print(f'filter-based calibration (trained levels) -> {saved}')
     print(study_markdown(study))
     print(f'-> {args.out} ({", ".join(RESULT_FILES)}); {time.time() - start:.0f} s')

@@ -11,7 +11,10 @@ import os.path as osp
 from faig.cli.args import (Parser, add_pair_args, network_option, pair_names, percent, positive_int, require_file,
                            require_folder, require_output_file, require_output_folder, resolve_device)
 from faig.errors import InputError, cli
-from faig.evaluation import prediction_inputs as pf
+from faig.evaluation.prediction_inputs import (calibration_path, calibration_run_key, check_calibration,
+                                               claim_calibration, fit_filter_calibration, image_size, labelled_images,
+                                               load_images, prepare_predictor, read_calibration, read_input_folder,
+                                               save_calibration)
 from faig.evaluation.degradation_predictor import accuracy, class_labels, confusion_matrix, feature_names
 from faig.figures import figure_png, prediction_scatter_figure
 from faig.outputs import FolderLock, check_not_inputs, commit_files, folder_locks, network_label, real
@@ -157,7 +160,7 @@ def predict_main(argv=None):
     require_folder(ranking_folder, '--ranking_folder' if args.ranking_folder else '--dataset/--method (ranking folder)')
     for deg in degs:
         require_file(osp.join(ranking_folder, f'{deg}_index.txt'), '--ranking_folder')
-    saved = pf.calibration_path(ranking_folder, degs, args.proportion)
+    saved = calibration_path(ranking_folder, degs, args.proportion)
     if args.input_folder is not None and args.calibration is None and args.fit_calibration is None:
         if not osp.isfile(saved):
             raise InputError(f'{saved}: no calibration saved beside the ranking; fit one with --fit_calibration DIR '
@@ -173,34 +176,34 @@ def predict_main(argv=None):
     held = folder_locks(osp.dirname(saved) or '.') if args.fit_calibration else contextlib.nullcontext()
     with held:
         device = resolve_device(args.device)
-        setup = pf.prepare_predictor(net, opt, args.scale, args.baseline_model_path, args.target_model_path,
+        setup = prepare_predictor(net, opt, args.scale, args.baseline_model_path, args.target_model_path,
                                      ranking_folder, degs, args.proportion, args.param_key, str(device),
                                      args.allow_other_models)
         # every image is read (and checked) before any number is computed or any file written
         calibration_set = args.fit_calibration or (args.calibration if '--calibration' in inputs else None)
         if calibration_set:
             flag = '--fit_calibration' if args.fit_calibration else '--calibration'
-            cal_entries, cal_images = pf.labelled_images(calibration_set, degs, setup.channels, flag,
+            cal_entries, cal_images = labelled_images(calibration_set, degs, setup.channels, flag,
                                                          args.calibration_levels)
             if args.fit_calibration:  # before any work: another run's calibration is replaced only with --force
-                pf.claim_calibration(saved, pf.calibration_run_key(setup.key, cal_entries), args.force)
+                claim_calibration(saved, calibration_run_key(setup.key, cal_entries), args.force)
         entries = images = None
         if args.input_folder is not None:
-            entries = pf.read_input_folder(args.input_folder, degs)
-            images = pf.load_images(entries, setup.channels)
-        if calibration_set and images is not None and pf.image_size(images) != pf.image_size(cal_images):
-            size = pf.image_size(cal_images)
-            raise InputError(f'{args.input_folder}: images of {"x".join(map(str, pf.image_size(images)))} pixels, those of '
-                             f'{calibration_set} {size[0]}x{size[1]}; the thresholds hold for one size')
+            entries = read_input_folder(args.input_folder, degs)
+            images = load_images(entries, setup.channels)
+        if calibration_set and images is not None and image_size(images) != image_size(cal_images):
+            size = image_size(cal_images)
+            raise InputError(f'{args.input_folder}: images of {"x".join(map(str, image_size(images)))} pixels, those '
+                             f'of {calibration_set} {size[0]}x{size[1]}; the thresholds hold for one size')
         if calibration_set:
-            calibration, cal_values = pf.fit_filter_calibration(setup.features, cal_entries, cal_images, setup.key,
+            calibration, cal_values = fit_filter_calibration(setup.features, cal_entries, cal_images, setup.key,
                                                                 calibration_set, degs)
         else:
-            calibration = pf.read_calibration(calibration_json)
+            calibration = read_calibration(calibration_json)
             if tuple(calibration.degradations) != tuple(degs):
                 raise InputError(f'{calibration_json}: fitted for {"/".join(calibration.degradations)}, not '
                                  f'{"/".join(degs)}')
-            pf.check_calibration(calibration, setup.key, calibration_json, pf.image_size(images))
+            check_calibration(calibration, setup.key, calibration_json, image_size(images))
 
         labels = class_labels(degs)
         rows = []
@@ -221,7 +224,7 @@ def predict_main(argv=None):
                 args.proportion))
         if args.fit_calibration:
             info = {**calibration.info, 'accepted_provenance_problems': setup.accepted}
-            pf.save_calibration(dataclasses.replace(calibration, info=info), saved, args.force)
+            save_calibration(dataclasses.replace(calibration, info=info), saved, args.force)
             print(f'calibration ({len(cal_entries)} images of {calibration_set}) -> {saved}')
         write_together(files)
     if setup.accepted:
