@@ -5,6 +5,7 @@ read correctly by the predictor; thresholds must be the best cut (checked agains
 come out identical on a rerun; labels come from folder names; bad input is one line, exit 2, nothing written.
 """
 import csv
+import dataclasses
 import json
 import os
 import os.path as osp
@@ -529,6 +530,19 @@ def test_labelled_set_is_reproducible_and_split_by_photo(tmp_path):
     assert np.array_equal(crop, lr[y:y + 8, x:x + 8])
     with pytest.raises(dp.InputError, match='--overwrite'):
         labelled_set.make_labelled_set(str(tmp_path / 'a'), labelled_set.labelled_set_recipe(gt, crop=8, crops_per_photo=2))
+
+
+def test_trained_levels_follow_the_degradation_specs(monkeypatch):
+    """A level is trained when each degradation it has is at its spec's default: a spec trained at blur σ 3
+    moves the trained levels with it (no second list of training strengths)."""
+    from faig.specs import DEGRADATIONS
+    blur = DEGRADATIONS['blur']
+    assert [lv.name for lv in labelled_set.make_levels() if lv.trained] == \
+        ['clean', 'blur2', 'noise25.5', 'blur2_noise25.5']
+    params = tuple(dataclasses.replace(p, default=3.0) if p.name == 'sigma' else p for p in blur.params)
+    monkeypatch.setitem(DEGRADATIONS, 'blur', dataclasses.replace(blur, params=params))
+    assert [lv.name for lv in labelled_set.make_levels() if lv.trained] == \
+        ['clean', 'blur3', 'noise25.5', 'blur3_noise25.5']
 
 
 def snapshot_bytes(root):
