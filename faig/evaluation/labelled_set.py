@@ -32,7 +32,7 @@ class Axis:
     unit: float = 1.0
 
     @property
-    def recipe_key(self):
+    def recipe_key(self):  # the recipe's names since the first manifests: blur_sigmas, noise_levels
         return f'{self.degradation}_sigmas' if self.unit == 1 else f'{self.degradation}_levels'
 
     def sigma(self, value):
