@@ -24,7 +24,7 @@ from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.data.degradations import add_gaussian_noise, blur, degrade, gaussian_kernel, quantize  # noqa: E402
 from faig.errors import InputError  # noqa: E402
 from faig.evaluation import degradation_prediction as dp  # noqa: E402
-from faig.report import prediction_section  # noqa: E402
+from faig.reporting.studies import prediction_section  # noqa: E402
 
 NET = TINY_NETS['srresnet']
 LAPLACIAN = torch.tensor([[0., 1, 0], [1, -4, 1], [0, 1, 0]])

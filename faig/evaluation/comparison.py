@@ -8,6 +8,7 @@ Every output folder is stamped with the weights and input images it came from
 (faig.stamps), so it is reused only while those contents are unchanged -- whichever tool wrote it.
 :func:`compare` is the same comparison in memory, on tensors and FilterScores, returning a table.
 """
+import copy
 import csv
 import io
 import os.path as osp
@@ -26,7 +27,6 @@ from faig.evaluation.gradient_map import (NOTHING_MEASURABLE, below_resolution, 
                                           per_image_difference)
 from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitute_filters
 from faig.inference import restore_cached, tensor_to_image
-from faig.masking import masked
 from faig.networks import build_network, fit
 from faig.specs import DEFAULT_PAIR, RANKING_METHODS, ResultsLayout, degradation
 from faig.tables import Table, markdown_table
@@ -152,8 +152,9 @@ def output_maps(net, images, channel='gray'):
 
 def compare(net, baseline, scores, inputs, proportions=DEFAULT_PROPORTIONS, channel='gray'):
     """The paper's comparison in memory: for each method, proportion p and degradation d, the top-p % filters
-    specific to d masked (:func:`faig.masked`, restored exactly) while the target runs on every input; per
-    image, the output difference against the target's own output (as the command-line comparison measures it).
+    specific to d masked (in a copy of ``net``: the caller's network is not touched) while the target runs on
+    every input; per image, the output difference against the target's own output (as the command-line
+    comparison measures it).
 
     Args:
         net: the target network.
@@ -170,16 +171,21 @@ def compare(net, baseline, scores, inputs, proportions=DEFAULT_PROPORTIONS, chan
     if set(sets[a]) != set(sets[b]):
         raise InputError(f'inputs: the {a} and {b} images differ: {", ".join(sorted(set(sets[a]) ^ set(sets[b])))}')
     other = {a: b, b: a}
-    reference = {deg: output_maps(net, images, channel) for deg, images in sets.items()}
+    target = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    baseline = baseline.state_dict() if isinstance(baseline, torch.nn.Module) else baseline
+    work = copy.deepcopy(net).eval()
+    whole = space_for_network(net)
+    reference = {deg: output_maps(work, images, channel) for deg, images in sets.items()}
     per_image = {}
     for method, method_scores in scores.items():
+        space = whole if method_scores.space is None else method_scores.space
         for p in proportions:
             for masked_deg in degradations:
                 filters = method_scores.top(p, masked_deg, other[masked_deg])
-                with masked(net, baseline, filters, space=method_scores.space):
-                    for deg in degradations:
-                        per_image[(method, p, masked_deg, deg)] = per_image_difference(
-                            output_maps(net, sets[deg], channel), reference[deg])
+                work.load_state_dict(substitute_filters(baseline, target, filters, space), strict=True)
+                for deg in degradations:
+                    per_image[(method, p, masked_deg, deg)] = per_image_difference(
+                        output_maps(work, sets[deg], channel), reference[deg])
     return comparison_table(per_image)
 
 
