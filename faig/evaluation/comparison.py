@@ -33,7 +33,6 @@ from faig.tables import Table, markdown_table
 
 METHODS = tuple(RANKING_METHODS)
 METRIC_PATTERNS = ('*_mask*filter_*.txt', ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD, 'meta.json')  # a comparison's files
-INPUTS = DEFAULT_PAIR  # the paper's pair; any two degradations work through Setup.degradations
 
 
 @dataclass
@@ -74,7 +73,8 @@ class Comparison:
         first, second = setup.degradations
         if set(self.inputs[first]) != set(self.inputs[second]):
             odd = sorted(set(self.inputs[first]) ^ set(self.inputs[second]))
-            raise_mismatch(setup.input_folder(first), setup.input_folder(second), odd)
+            raise InputError(f'{setup.input_folder(first)}: images differ from {setup.input_folder(second)}: '
+                             f'{", ".join(odd[:8])}')
         self.stems = sorted(self.inputs[first])
         self._rankings = {}
 
@@ -187,10 +187,6 @@ def compare(net, baseline, scores, inputs, proportions=DEFAULT_PROPORTIONS, chan
                     per_image[(method, p, masked_deg, deg)] = per_image_difference(
                         output_maps(work, sets[deg], channel), reference[deg])
     return comparison_table(per_image)
-
-
-def raise_mismatch(folder_a, folder_b, names):
-    raise InputError(f'{folder_a}: images differ from {folder_b}: {", ".join(names[:8])}')
 
 
 def mean_results(per_image):

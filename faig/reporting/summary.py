@@ -77,17 +77,13 @@ def key_number(finding_id, numbers, pair=DEFAULT_PAIR):
             ahead = numbers.get('ahead_of_faig') or {}
             return (f'recovered share: FAIG {numbers["faig"]:.3f} vs random {numbers["random"]:.3f} '
                     f'({numbers["ratio"]:.1f}×; holds at ≥ {numbers["threshold"]:g}×)'
-                    + ('; more than FAIG: ' + ', '.join(f'{retraining_label(k)} {v:.3f}' for k, v in ahead.items())
+                    + ('; more than FAIG: ' + ', '.join(f'{LABELS.get(k, k)} {v:.3f}' for k, v in ahead.items())
                        if ahead else ''))
         if finding_id.startswith('2-connections-'):
             return f'permuted / masked: {numbers["ratio"]:.2f}× (holds at ≥ {numbers["threshold"]:g}×)'
     except KeyError:
         return 'not recorded'
     return ''
-
-
-def retraining_label(selection):
-    return LABELS.get(selection, selection)
 
 
 def retraining_title(check_id):
