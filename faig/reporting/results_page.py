@@ -19,7 +19,8 @@ INTRO = (
     'The findings of the paper, checked on the two bundled pairs (`experiments/pretrained/`, trained by this project '
     'on its sample data; their history is in `experiments/pretrained/README.md`). This page is generated from the '
     'committed records by `python scripts/results_page.py` (a test checks that it matches them); '
-    '`results/report.md`, written by `python scripts/reproduce.py`, has every table and figure of a run.')
+    '`results/report.md`, written by `python scripts/reproduce.py`, has every table and figure of a run; the '
+    'speed of the methods is in `docs/benchmarks.md`, the degradation predictor in `docs/degradation_prediction.md`.')
 READING = (
     'A verdict is taken on the means over the test images (the paper\'s numbers) and then on every test image alone '
     '("holds per image": on how many it holds). The default budget attributes with 16 steps on 64×64 LR centre '
