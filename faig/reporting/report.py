@@ -16,7 +16,7 @@ from faig.reporting.findings import describe_robustness, paper_scope, verdict
 from faig.reporting.network import study_blocks
 from faig.reporting.records import (REFERENCE, attribution_seconds, budget_settings, of_other_models, pair_sha1,
                                     read_reference, read_report_json, reference_path, setting_name)
-from faig.reporting.studies import prediction_blocks, retraining_blocks
+from faig.reporting.studies import prediction_blocks, retraining_blocks, retraining_verdicts
 from faig.reporting.summary import anchor, budget_label, findings_heading, prediction_row, summary_section
 from faig.specs import DEFAULT_PAIR, RESULTS, ResultsLayout, degradation, results_folder
 from faig.tables import Table, render
@@ -156,9 +156,7 @@ def write_report(root, nets, dataset, settings):
     if models_dir == BUNDLED_MODELS:
         blocks += retraining_blocks(root, nets, summary)
         blocks += prediction_blocks(root, nets, dataset)
-        retraining = {net: summary['nets'][net].get('retraining') or (
-            'left out (other models)' if osp.isfile(osp.join(root, 'results', 'retrain_study', net, 'study.json'))
-            else None) for net in nets}
+        retraining = retraining_verdicts(root, nets, summary)
         prediction = {net: prediction_row(root, net) for net in nets}
     else:  # their committed studies are of the bundled pairs, not of these
         blocks += ['## Findings 2 (retraining) and 3 (degradation prediction)',

@@ -8,7 +8,7 @@ from faig.reporting.budgets import BUDGETS_HEADING, agreement_section
 from faig.reporting.findings import plain_verdict
 from faig.reporting.records import (REFERENCE, budget_settings, of_other_models, pair_sha1, read_reference,
                                     read_report_json)
-from faig.reporting.studies import prediction_blocks, retraining_blocks
+from faig.reporting.studies import prediction_blocks, retraining_blocks, retraining_verdicts
 from faig.reporting.summary import anchor, budget_label, key_number, prediction_row, summary_section
 from faig.specs import DEFAULT_PAIR, NETWORKS, RESULTS
 from faig.tables import Table, render
@@ -73,9 +73,7 @@ def results_page(root, nets=tuple(NETWORKS)):
     studies = retraining_blocks(root, nets, summary,
                                 figure_link=lambda net: f'../{RESULTS}/retrain_study/{net}/recovered_share.png')
     studies += prediction_blocks(root, nets, default['dataset'] if default else None, results_link=f'../{RESULTS}/')
-    retraining = {net: summary['nets'].get(net, {}).get('retraining') or (
-        'left out (other models)' if osp.isfile(osp.join(root, RESULTS, 'retrain_study', net, 'study.json'))
-        else None) for net in nets}
+    retraining = retraining_verdicts(root, nets, summary)
     prediction = {net: prediction_row(root, net) for net in nets}
     table_runs = [(label, entries, lambda net: link) for label, entries, _ in runs]
     blocks = ['# What FAIG finds on the bundled models', INTRO, READING,

@@ -6,7 +6,7 @@ import os.path as osp
 
 from faig.evaluation import retraining
 from faig.evaluation.degradation_prediction import headline, percent_text, study_markdown
-from faig.figures import plot_recovered_shares
+from faig.figures import recovered_share_chart, save_figure
 from faig.reporting.findings import capitalised, verdict
 from faig.reporting.records import other_models_note
 from faig.reporting.summary import PREDICTION_HEADING, RETRAINING_HEADING, per_image_count, retraining_title
@@ -36,7 +36,7 @@ def retraining_blocks(root, nets, summary, figure_link=None):
             continue
         if figure_link is None:
             figure = osp.join(root, ResultsLayout(net, '').figures(), 'retrain_recovered_share.png')
-            plot_recovered_shares(study, figure, net)
+            save_figure(recovered_share_chart(study, net), figure)
             link = osp.relpath(figure, osp.join(root, 'results'))
         else:
             link = figure_link(net)
@@ -47,6 +47,13 @@ def retraining_blocks(root, nets, summary, figure_link=None):
                              for check in checks)]
         summary['nets'].setdefault(net, {})['retraining'] = checks
     return blocks
+
+
+def retraining_verdicts(root, nets, summary):
+    """{net: its retraining checks (after :func:`retraining_blocks`), or why there are none (None: no study)}."""
+    return {net: summary['nets'].get(net, {}).get('retraining') or (
+        'left out (other models)' if osp.isfile(osp.join(root, 'results', 'retrain_study', net, 'study.json'))
+        else None) for net in nets}
 
 
 def prediction_blocks(root, nets, dataset, results_link=''):
