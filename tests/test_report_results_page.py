@@ -49,3 +49,26 @@ def test_the_summary_gives_the_verdicts_of_the_default_record():
         row = default_rows[key]
         assert row[3] == ('holds' if f['holds'] else 'does not hold')
         assert row[4] == f'{f["per_image"]["holds"]}/{f["per_image"]["images"]}'
+
+
+def test_with_full_records_the_page_compares_the_budgets(tmp_path):
+    import shutil
+    root = tmp_path
+    (root / 'results').mkdir()
+    (root / 'experiments').symlink_to(osp.join(REPO, 'experiments'))  # the bundled pairs the records name
+    shutil.copy(DEFAULT_RECORD, root / 'results')
+    with open(DEFAULT_RECORD) as f:
+        record = json.load(f)
+    entry = record['nets']['srresnet']
+    entry['findings'][0]['holds'] = not entry['findings'][0]['holds']
+    folder = root / 'results' / 'reference' / 'srresnet'
+    folder.mkdir(parents=True)
+    (folder / 'report_steps100_riemann_left_full.json').write_text(json.dumps(
+        dict(record, setting='steps100_riemann_left_full', steps=100, crop=None, nets={'srresnet': entry})))
+    text = results_page(str(root))
+    assert '## Default budget vs --full' in text and '## Every verdict per image' not in text
+    assert '| srresnet | 1 | holds (6/6 images) | does not hold (6/6 images) | **no** |' in text
+    summary = [cells(r) for r in markdown_tables(text.split('## Summary')[1])[0][2:]]
+    full = [r for r in summary if r[2].startswith('--full')]
+    assert {r[1] for r in full} == {'srresnet'} and all(r[6] == '[details](#default-budget-vs---full)' for r in full)
+    assert 'srresnet: no retraining study recorded yet' in text  # only what is recorded under root
