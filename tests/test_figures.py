@@ -42,7 +42,8 @@ def test_figures_are_returned_and_the_plot_helpers_write_them(tmp_path):
     from faig.figures import filter_distribution, image_grid, plot_proportion_curves, proportion_curves
     from faig.specs import DEFAULT_PAIR
     a, b = DEFAULT_PAIR
-    results = {(m, p, k, d): float(p) for m in ('faig', 'ig') for p in (1, 3) for k in DEFAULT_PAIR for d in DEFAULT_PAIR}
+    results = {(m, p, k, d): float(p) for m in ('faig', 'ig') for p in (1, 3)
+               for k in DEFAULT_PAIR for d in DEFAULT_PAIR}
     fig = proportion_curves(results, ['faig', 'ig'], [1, 3], 'net')
     assert isinstance(fig, matplotlib.figure.Figure) and len(fig.axes) == 4
     assert [list(line.get_ydata()) for line in fig.axes[0].lines] == [[1.0, 3.0], [1.0, 3.0]]

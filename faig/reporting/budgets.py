@@ -44,7 +44,8 @@ def agreement_section(default, full, current=None):
               f'(records in `{full.get("folder", REFERENCE)}/`, made {made}). '
               f'The verdicts on the means agree on {same} of {len(rows)} findings.']
     blocks += [f'Not compared for {net}: both runs were made with other models than the ones there now '
-               f'(rerun `python scripts/reproduce.py --nets {net}` and `python scripts/reproduce.py --full --nets {net}`).'
+               f'(rerun `python scripts/reproduce.py --nets {net}` and '
+               f'`python scripts/reproduce.py --full --nets {net}`).'
                for net in left_out]
     for net in both:
         if len(stale[net]) == 1:

@@ -14,6 +14,15 @@ from faig.specs import ResultsLayout
 from faig.tables import render
 
 
+PREDICTION_METHOD = (
+    'The paper: the discovered filters realise degradation prediction implicitly. Here each LR image gets two '
+    'numbers, the output difference when the top-p % FAIG deblurring filters are masked and when the top-p % '
+    'denoising filters are masked; thresholds fitted on a calibration split (other photos) assign clean / '
+    'blur / noise / blur_noise, and no network is trained. Beside it, what a user would pick instead: '
+    "skimage's estimate_sigma and the variance of the Laplacian, with the same fitting. Both on the same test "
+    'split (`python scripts/predict_degradation_study.py --net <net>`; docs/degradation_prediction.md).')
+
+
 def retraining_blocks(root, nets, summary, figure_link=None):
     """The blocks of "Finding 2: weights, locations, connections"; each net's checks go into
     ``summary['nets'][net]['retraining']``.
@@ -60,13 +69,7 @@ def prediction_blocks(root, nets, dataset, results_link=''):
     """The blocks of "Finding 3: degradation prediction" (scripts/predict_degradation_study.py's records);
     ``dataset``: the data set of the rankings the report is about (a record made from other rankings says so);
     ``results_link``: the path of results/ seen from the document (figures are linked through it)."""
-    blocks = [PREDICTION_HEADING,
-              'The paper: the discovered filters realise degradation prediction implicitly. Here each LR image gets two '
-              'numbers, the output difference when the top-p % FAIG deblurring filters are masked and when the top-p % '
-              'denoising filters are masked; thresholds fitted on a calibration split (other photos) assign clean / '
-              'blur / noise / blur_noise, and no network is trained. Beside it, what a user would pick instead: '
-              "skimage's estimate_sigma and the variance of the Laplacian, with the same fitting. Both on the same test "
-              'split (`python scripts/predict_degradation_study.py --net <net>`; docs/degradation_prediction.md).']
+    blocks = [PREDICTION_HEADING, PREDICTION_METHOD]
     for net in nets:
         path = osp.join(root, 'results', 'degradation_prediction', net, 'prediction.json')
         if not osp.isfile(path):
