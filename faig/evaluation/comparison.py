@@ -29,7 +29,7 @@ from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitut
 from faig.inference import restore_cached, tensor_to_image
 from faig.networks import build_network, fit
 from faig.specs import DEFAULT_PAIR, RANKING_METHODS, ResultsLayout, degradation
-from faig.tables import Table, markdown_table
+from faig.tables import Table, render
 
 METHODS = tuple(RANKING_METHODS)
 METRIC_PATTERNS = ('*_mask*filter_*.txt', ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD, 'meta.json')  # a comparison's files
@@ -258,16 +258,16 @@ def panel_title(deg, masked):
 
 
 def markdown_tables(results, methods, proportions, degradations=DEFAULT_PAIR):
-    lines = []
+    """comparison.md: one table of the means per panel (methods × proportions)."""
+    blocks = []
     for deg, masked, better in panels(degradations):
-        lines.append(f'**{panel_title(deg, masked)}** ({better} is better)\n')
-        lines += markdown_table(['method', *(f'{p}%' for p in proportions)],
-                                [[method, *(f'{results[(method, p, masked, deg)]:.4f}' for p in proportions)]
-                                 for method in methods])
-        lines.append('')
+        blocks += [f'**{panel_title(deg, masked)}** ({better} is better)',
+                   Table(['method', *(f'{p}%' for p in proportions)],
+                         [[method, *(f'{results[(method, p, masked, deg)]:.4f}' for p in proportions)]
+                          for method in methods])]
     if below_resolution(results.values()):
-        lines += [f'**{NOTHING_MEASURABLE[0].upper()}{NOTHING_MEASURABLE[1:]}.**', '']
-    return '\n'.join(lines)
+        blocks.append(f'**{NOTHING_MEASURABLE[0].upper()}{NOTHING_MEASURABLE[1:]}.**')
+    return render(blocks)
 
 
 def print_tables(results, methods, proportions, degradations=DEFAULT_PAIR):
