@@ -56,6 +56,17 @@ def read_reference(results, setting):
     return {**latest, 'nets': {net: entry for net, (_, entry) in found.items()}}
 
 
+def budget_records(root, results_dir, quadrature):
+    """(the default-budget run's record, the --full reference records) in ``<root>/<results_dir>``, None where
+    there is none; the reference records name their folder as ``<results_dir>/reference``."""
+    results = osp.join(root, results_dir)
+    default_setting, full_setting = budget_settings(quadrature)
+    full = read_reference(results, full_setting)
+    if full:
+        full['folder'] = osp.join(results_dir, REFERENCE)
+    return read_report_json(osp.join(results, f'report_{default_setting}.json')), full
+
+
 def pair_sha1(root, models_dir, net):
     """{'baseline_sha1', 'target_sha1'} of a net's model files in ``models_dir`` (None for a missing file)."""
     paths = {f'{kind}_sha1': osp.join(root, models_dir, net, f'{kind}_model.pth') for kind in ('baseline', 'target')}

@@ -14,8 +14,8 @@ from faig.paths import BUNDLED_MODELS
 from faig.reporting.budgets import BUDGETS_HEADING, agreement_section
 from faig.reporting.findings import describe_robustness, paper_scope, verdict
 from faig.reporting.network import study_blocks
-from faig.reporting.records import (REFERENCE, attribution_seconds, budget_settings, of_other_models, pair_sha1,
-                                    read_reference, read_report_json, reference_path, setting_name)
+from faig.reporting.records import (attribution_seconds, budget_records, budget_settings, of_other_models, pair_sha1,
+                                    read_report_json, reference_path, setting_name)
 from faig.reporting.studies import prediction_blocks, retraining_blocks, retraining_verdicts
 from faig.reporting.summary import anchor, budget_label, findings_heading, prediction_row, summary_section
 from faig.specs import DEFAULT_PAIR, RESULTS, ResultsLayout, degradation, results_folder
@@ -84,13 +84,9 @@ def save_record(results, nets, summary, setting, models_dir, reference):
 def budget_blocks(root, nets, summary, settings, models_dir, results_dir):
     """The "Default budget vs --full" section and the summary's runs [(budget label, {net: entry}, link(net))]:
     this run, and the default-budget and --full records of the models there now."""
-    results = osp.join(root, results_dir)
     setting = summary['setting']
     default_setting, full_setting = budget_settings(settings['quadrature'])
-    default = read_report_json(osp.join(results, f'report_{default_setting}.json'))
-    full = read_reference(results, full_setting)
-    if full:
-        full['folder'] = osp.join(results_dir, REFERENCE)  # as the report shows it
+    default, full = budget_records(root, results_dir, settings['quadrature'])
     current = {net: {k: summary['nets'][net][k] for k in ('baseline_sha1', 'target_sha1')} for net in nets}
     if default and full:
         current.update({net: pair_sha1(root, models_dir, net)

@@ -6,8 +6,7 @@ import os.path as osp
 from faig.paths import BUNDLED_MODELS
 from faig.reporting.budgets import BUDGETS_HEADING, agreement_section
 from faig.reporting.findings import plain_verdict
-from faig.reporting.records import (REFERENCE, budget_settings, of_other_models, pair_sha1, read_reference,
-                                    read_report_json)
+from faig.reporting.records import budget_records, budget_settings, of_other_models, pair_sha1
 from faig.reporting.studies import prediction_blocks, retraining_blocks, retraining_verdicts
 from faig.reporting.summary import anchor, budget_label, key_number, prediction_row, summary_section
 from faig.specs import DEFAULT_PAIR, NETWORKS, RESULTS
@@ -29,21 +28,14 @@ READING = (
 
 
 def recorded_runs(root, nets, quadrature='riemann_left'):
-    """(default-budget record, --full reference records, {net: its models' sha1s}) of the bundled pairs: the
-    records of other models than those there now are left out of the runs shown."""
-    results = osp.join(root, RESULTS)
-    default_setting, full_setting = budget_settings(quadrature)
-    default = read_report_json(osp.join(results, f'report_{default_setting}.json'))
-    full = read_reference(results, full_setting)
-    if full:
-        full['folder'] = osp.join(RESULTS, REFERENCE)
+    """(default-budget record, --full reference records, {net: its models' sha1s}, [(budget label, {net: entry})])
+    of the bundled pairs: the entries of other models than those there now are left out of the runs."""
+    default, full = budget_records(root, RESULTS, quadrature)
     current = {net: pair_sha1(root, BUNDLED_MODELS, net) for net in nets}
-    runs = []
-    for setting, record in ((default_setting, default), (full_setting, full)):
-        if record:
-            entries = {net: record['nets'][net] for net in nets if net in record['nets']
-                       and not of_other_models(record['nets'][net], current[net])}
-            runs.append((budget_label(setting, quadrature), entries, record))
+    runs = [(budget_label(setting, quadrature), {
+        net: record['nets'][net] for net in nets
+        if net in record['nets'] and not of_other_models(record['nets'][net], current[net])})
+        for setting, record in zip(budget_settings(quadrature), (default, full)) if record]
     return default, full, current, runs
 
 
@@ -64,7 +56,7 @@ def results_page(root, nets=tuple(NETWORKS)):
         verdicts = agreement_section(default, full, current)
         link = anchor(BUDGETS_HEADING)
     else:
-        verdicts = [VERDICTS_HEADING] + [block for label, entries, _ in runs for net, entry in entries.items()
+        verdicts = [VERDICTS_HEADING] + [block for label, entries in runs for net, entry in entries.items()
                                          for block in verdict_blocks(net, label, entry)]
         link = anchor(VERDICTS_HEADING)
         if not runs:
@@ -75,7 +67,7 @@ def results_page(root, nets=tuple(NETWORKS)):
     studies += prediction_blocks(root, nets, default['dataset'] if default else None, results_link=f'../{RESULTS}/')
     retraining = retraining_verdicts(root, nets, summary)
     prediction = {net: prediction_row(root, net) for net in nets}
-    table_runs = [(label, entries, lambda net: link) for label, entries, _ in runs]
+    table_runs = [(label, entries, lambda net: link) for label, entries in runs]
     blocks = ['# What FAIG finds on the bundled models', INTRO, READING,
               *summary_section(nets, table_runs, retraining, prediction), *verdicts, *studies]
     return render(blocks)
