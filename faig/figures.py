@@ -1,4 +1,7 @@
-"""Figures: proportion curves, filter distribution, contact sheets (modulation, masking)."""
+"""Figures: proportion curves, filter distribution, contact sheets (modulation, masking), retraining shares.
+
+Each returns a matplotlib Figure; the caller shows, saves (:func:`save_figure`) or closes it. The ``plot_*``
+functions write one to a path for the command-line tools."""
 import io
 
 import cv2
@@ -10,7 +13,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from faig.data.image_io import shown_text, write_bytes  # noqa: E402
-from faig.specs import RANKING_METHODS, RankingMethod  # noqa: E402
+from faig.evaluation.comparison import panel_title, panels  # noqa: E402
+from faig.evaluation.masking import num_selected  # noqa: E402
+from faig.evaluation.retraining import FUNCTION_TITLES, LABELS, SELECTIONS, shares  # noqa: E402
+from faig.specs import DEFAULT_PAIR, RANKING_METHODS, RankingMethod, degradation  # noqa: E402
 
 
 
@@ -27,10 +33,14 @@ def save_figure(fig, path, dpi=130, comment=None):
     return path
 
 
-def plot_proportion_curves(results, methods, proportions, title, path, degradations=('blur', 'noise')):
+def plot_proportion_curves(results, methods, proportions, title, path, degradations=DEFAULT_PAIR):
+    """:func:`proportion_curves` written to ``path``."""
+    return save_figure(proportion_curves(results, methods, proportions, title, degradations), path)
+
+
+def proportion_curves(results, methods, proportions, title, degradations=DEFAULT_PAIR):
     """Output difference vs proportion: 2x2 panels (input x masked filters), one line per method."""
     title = shown_text(title) if title else title  # (a data set or image name that is not UTF-8)
-    from faig.evaluation.comparison import panel_title, panels
     fig, axes = plt.subplots(2, 2, figsize=(9, 7))
     for ax, (deg, masked, better) in zip(axes.flat, panels(degradations)):
         label = f'{panel_title(deg, masked)}\n({better} is better)'
@@ -47,19 +57,22 @@ def plot_proportion_curves(results, methods, proportions, title, path, degradati
     axes[0, 0].legend()
     fig.suptitle(f'{title}\noutput difference = MSE(gradient map of masked output, of target output) × 1000')
     fig.tight_layout()
-    return save_figure(fig, path)
+    return fig
 
 
 def plot_filter_distribution(space, rankings, proportion, title, path, short_names=None, note=None):
+    """:func:`filter_distribution` written to ``path``, ``note`` kept in the PNG's text too."""
+    return save_figure(filter_distribution(space, rankings, proportion, title, short_names, note), path, comment=note)
+
+
+def filter_distribution(space, rankings, proportion, title, short_names=None, note=None):
     """Where the top-p % filters sit: a per-layer map and a per-layer share chart. ``note`` (e.g. rankings
     used with other models) is printed under the chart and kept in the PNG's text."""
     title = shown_text(title) if title else title  # (a data set or image name that is not UTF-8)
-    from faig.evaluation.masking import num_selected
     n = num_selected(space.num_filters, proportion)
     layers = np.arange(len(space.entries))
     labels = short_names or [e.name.replace('.weight', '') for e in space.entries]
     fig, (ax_map, ax_bar) = plt.subplots(2, 1, figsize=(max(8, 0.35 * len(layers)), 8), sharex=True)
-    from faig.specs import degradation
     width = 0.36
     for i, (deg, ranking) in enumerate(rankings.items()):
         color, offset = ('tab:blue', 'tab:orange')[i % 2], (-0.18, 0.18)[i % 2]
@@ -88,10 +101,15 @@ def plot_filter_distribution(space, rankings, proportion, title, path, short_nam
     fig.tight_layout()
     if note:
         fig.text(0.01, -0.01, f'note: {note}', fontsize=8, color='tab:red', va='top', wrap=True)
-    return save_figure(fig, path, comment=note)
+    return fig
 
 
 def contact_sheet(rows, column_labels, path, cell_width=180, title=None):
+    """:func:`image_grid` written to ``path``."""
+    return save_figure(image_grid(rows, column_labels, cell_width, title), path)
+
+
+def image_grid(rows, column_labels, cell_width=180, title=None):
     """A labelled grid of images. ``rows``: list of (row label, list of BGR uint8 images)."""
     title = shown_text(title) if title else title  # (a data set or image name that is not UTF-8)
     n_cols = len(column_labels)
@@ -112,7 +130,7 @@ def contact_sheet(rows, column_labels, path, cell_width=180, title=None):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return save_figure(fig, path)
+    return fig
 
 
 def difference_map(image, reference):
@@ -169,10 +187,14 @@ def crop_center(img, size):
     return img[y:y + size, x:x + size]
 
 
-def plot_recovered_shares(study, path, net, degs=('blur', 'noise')):
+def plot_recovered_shares(study, path, net, degs=DEFAULT_PAIR):
+    """:func:`recovered_share_chart` written to ``path``."""
+    return save_figure(recovered_share_chart(study, net, degs), path)
+
+
+def recovered_share_chart(study, net, degs=DEFAULT_PAIR):
     """Bar chart of a retraining study (faig.evaluation.retraining): the recovered share of the target's gain
     per selection, one group per function."""
-    from faig.evaluation.retraining import FUNCTION_TITLES, LABELS, SELECTIONS, shares
     fig, ax = plt.subplots(figsize=(7, 3.2))
     colors = {m: spec.color for m, spec in RANKING_METHODS.items()}
     colors['random_per_layer'] = 'tab:olive'
@@ -186,7 +208,7 @@ def plot_recovered_shares(study, path, net, degs=('blur', 'noise')):
     ax.axhline(0, color='k', lw=0.5)
     ax.set_title(f'{net}: retraining only the selected 1 % of filters from the baseline', fontsize=10)
     ax.legend(fontsize=7, ncol=2)
-    return save_figure(fig, path)
+    return fig
 
 
 # ---- degradation prediction: Figures of a study record or of the command line's numbers (the caller saves) ----
@@ -351,4 +373,3 @@ def prediction_level_scatter_figure(study, key='relative', calibration='trained'
                  f'(thresholds fitted on {CALIBRATIONS[calibration]} of the calibration split; x: wrong)\n'
                  f'{fitted.describe()}', fontsize=9)
     fig.tight_layout()
-    return fig

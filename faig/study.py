@@ -32,7 +32,7 @@ from faig.masking import masked, modulated
 from faig.networks import build_network, fit, load_checkpoint
 from faig.outputs import FolderLock, claim_results, commit_files, is_within
 from faig.probe import input_geometry
-from faig.report import describe_robustness, image_rankings, location_stats, net_findings, verdict
+from faig.reporting.findings import describe_robustness, image_rankings, location_stats, net_findings, verdict
 from faig.specs import DEFAULT_PAIR, degradation
 from faig.stamps import content_sha1, state_digest
 

@@ -90,7 +90,7 @@ def main(argv=None):
                                   '--target_psnr_json': args.target_psnr_json})
 
     from faig.data.image_io import write_bytes
-    from faig.report import pair_section
+    from faig.reporting.network import pair_section
     out_dir = osp.dirname(osp.abspath(args.out))
     figures = [(osp.splitext(osp.basename(p))[0].replace('_', ' '), osp.relpath(p, out_dir))
                for p in sorted(glob.glob(osp.join(args.figures, '*.png')))] if args.figures else []

@@ -361,7 +361,7 @@ def study(args, nets, models_dir):
                     *model_args, '--force'], f'{net} modulation ({deg})')
                 mark_done(f'{net}_modulation_{deg}_{dataset}', modulation_key, modulation_outputs(layout, deg))
 
-    from faig.report import write_report
+    from faig.reporting.report import write_report
     # only --full writes the reference records (results/reference/<net>/) that every report compares with
     path = write_report(ROOT, nets, dataset, {'steps': steps, 'quadrature': args.quadrature, 'crop': crop,
                                               'timings': timings, 'setting': setting, 'device': device,

@@ -343,7 +343,7 @@ def pair_results(a, b, match=1.0, other=0.1, others=0.5):
 
 
 def test_report_titles_and_checks_for_jpeg_and_noise_use_the_specs_words():
-    from faig.report import (TITLES, finding_faig_beats_others, finding_masking_ratio, paper_scope, titles)
+    from faig.reporting.findings import (TITLES, finding_faig_beats_others, finding_masking_ratio, paper_scope, titles)
     assert TITLES == titles(DEFAULT_PAIR) == {  # the paper's pair: the titles of before, word for word
         '1': '1. Masking 1% FAIG filters removes the matching function and keeps the other',
         '2': '2. FAIG beats IG, |θ−θ̄| and random on the matching function',
@@ -376,7 +376,8 @@ def test_pair_section_reads_the_recorded_pair(tmp_path):
     """A JPEG-vs-noise study's section: the pair from the rankings' meta.json, its files and its words."""
     from faig.attribution.ranking import rank, write_index
     from faig.evaluation.comparison import METHODS, write_metric_files
-    from faig.report import pair_section, recorded_pair
+    from faig.reporting.network import pair_section
+    from faig.reporting.records import recorded_pair
     state = {f'conv{i}.weight': torch.zeros(10, 10, 3, 3) for i in range(4)}
     target = str(tmp_path / 'target.pth')
     torch.save({'params': state}, target)

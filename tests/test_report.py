@@ -15,10 +15,14 @@ from faig.attribution.ranking import rank, write_index
 from faig.evaluation.comparison import METHODS, write_metric_files
 from faig.errors import InputError
 from faig.stamps import sha1_file
-from faig.report import (agreement_section, compare_reports, describe_robustness, finding_faig_beats_others,
-                         finding_further_back, finding_masking_ratio, finding_modulation, finding_more_uniform,
-                         image_rankings, image_tables, location_stats, net_findings, paper_scope,
-                         per_image_verdicts, robustness, setting_name, write_report)
+from faig.reporting.budgets import agreement_section, compare_reports
+from faig.reporting.findings import (describe_robustness, finding_faig_beats_others, finding_further_back,
+                                     finding_masking_ratio, finding_modulation, finding_more_uniform, image_rankings,
+                                     image_tables, location_stats, net_findings, paper_scope, per_image_verdicts,
+                                     robustness)
+from faig.reporting.records import setting_name
+from faig.reporting.report import write_report
+from faig.tables import render
 
 from conftest import REPO, load_script, run_script
 from test_attribution import TINY_NETS, make_pair
@@ -197,7 +201,7 @@ def test_agreement_section_marks_the_disagreeing_finding():
     full = report_json('steps100_riemann_left_full', {'1': True, '2': False, '3a': False}, sha='y')
     assert compare_reports(default, full) == [('srresnet', '1', True, True), ('srresnet', '2', True, False),
                                               ('srresnet', '3a', False, False)]
-    text = '\n'.join(agreement_section(default, full))
+    text = render(agreement_section(default, full))
     assert 'agree on 2 of 3 findings' in text
     assert '| srresnet | 2 | holds (6/6 images) | does not hold (2/6 images) | **no** |' in text
     assert '| srresnet | 3a | does not hold (2/6 images) | does not hold (2/6 images) | yes |' in text
@@ -209,21 +213,21 @@ def test_agreement_section_never_shows_old_models_verdicts_as_the_current_ones()
     default = report_json('steps16_riemann_left_crop64', {'1': True, '2': True})
     full = report_json('steps100_riemann_left_full', {'1': True, '2': False})
     old = {'srresnet': {'target_sha1': 'x', 'baseline_sha1': None}}
-    assert 'agree on 1 of 2 findings' in '\n'.join(agreement_section(default, full, old))
+    assert 'agree on 1 of 2 findings' in render(agreement_section(default, full, old))
     new = {'srresnet': {'target_sha1': 'new', 'baseline_sha1': None}}
-    text = '\n'.join(agreement_section(default, full, new))
+    text = render(agreement_section(default, full, new))
     assert 'agree on 0 of 0 findings' in text and '| srresnet |' not in text
     assert 'Not compared for srresnet: both runs were made with other models' in text
     assert '`python scripts/reproduce.py --full --nets srresnet`' in text
     fresh = report_json('steps16_riemann_left_crop64', {'1': True, '2': True}, sha='new')
-    text = '\n'.join(agreement_section(fresh, full, new))
+    text = render(agreement_section(fresh, full, new))
     assert 'Note: the --full run of srresnet was made with other models than the ones there now (rerun ' \
            '`python scripts/reproduce.py --full --nets srresnet`)' in text and '| srresnet | 2 |' in text
     assert 'retrained in between' not in text
     # a baseline swapped alone is caught too (entries that record it)
     for report in (default, full):
         report['nets']['srresnet']['baseline_sha1'] = 'b_old'
-    text = '\n'.join(agreement_section(default, full, {'srresnet': {'target_sha1': 'x', 'baseline_sha1': 'b_new'}}))
+    text = render(agreement_section(default, full, {'srresnet': {'target_sha1': 'x', 'baseline_sha1': 'b_new'}}))
     assert 'Not compared for srresnet' in text
 
 
@@ -518,7 +522,7 @@ def test_per_image_scores_keep_images_named_like_savez_arguments(tmp_path):
     import io
 
     from faig.attribution.ranking import npz_bytes
-    from faig.report import read_per_image_scores
+    from faig.reporting.records import read_per_image_scores
     arrays = {name: np.arange(4, dtype=np.float32) + i for i, name in enumerate(('file', 'allow_pickle', 'img 1'))}
     path = tmp_path / 'per_image_scores.npz'
     path.write_bytes(npz_bytes(arrays))
@@ -572,9 +576,11 @@ def report_with_every_section(tmp_path, monkeypatch):
     FAIG) and a degradation-prediction record for both nets; returns (root, report text)."""
     import shutil
 
-    import faig.report as report
+    import faig.reporting.studies
+    import faig.reporting.summary
     from test_retrain import synthetic_study
-    monkeypatch.setattr(report, 'other_models_note', lambda *args: None)  # the fixtures' models are stand-ins
+    for module in (faig.reporting.studies, faig.reporting.summary):  # the fixtures' models are stand-ins
+        monkeypatch.setattr(module, 'other_models_note', lambda *args: None)
     root = str(tmp_path)
     nets = ('srresnet', 'srcnn_style')
     fake_run(root, nets, {'a': BAD_CURVE, 'b': BAD_CURVE, 'c': GOOD_CURVE})
@@ -616,7 +622,7 @@ def test_every_table_of_the_report_renders(tmp_path, monkeypatch):
 def test_the_report_opens_with_a_summary_that_matches_the_records(tmp_path, monkeypatch):
     from faig.evaluation.degradation_prediction import headline
     from faig.evaluation.retraining import findings as retraining_findings
-    from faig.report import anchor, retraining_title
+    from faig.reporting.summary import anchor, retraining_title
     root, text = report_with_every_section(tmp_path, monkeypatch)
     assert [line for line in text.splitlines() if line.startswith('## ')][0] == '## Summary'
     table = markdown_tables(text.split('## Summary')[1])[0]
@@ -664,7 +670,7 @@ def test_the_report_opens_with_a_summary_that_matches_the_records(tmp_path, monk
 
 
 def test_headings_links_follow_github():
-    from faig.report import anchor
+    from faig.reporting.summary import anchor
     assert anchor('## Default budget vs --full') == '#default-budget-vs---full'
     assert anchor('## Finding 2: weights, locations, connections') == '#finding-2-weights-locations-connections'
     assert anchor('### Findings on srcnn_style') == '#findings-on-srcnn_style'
@@ -704,8 +710,8 @@ def test_reference_folder_is_not_ignored_by_git():
 
 
 def test_summary_says_why_a_study_has_no_rows():
-    from faig.report import summary_lines
-    text = '\n'.join(summary_lines(['srresnet', 'srcnn_style'], [], {'srresnet': 'left out (other models)',
+    from faig.reporting.summary import summary_section
+    text = render(summary_section(['srresnet', 'srcnn_style'], [], {'srresnet': 'left out (other models)',
                                                                      'srcnn_style': None}, {}))
     assert '| 2 (retraining). Weights, locations, connections | srresnet | retraining study | left out (other models) |' \
         in text

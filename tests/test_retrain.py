@@ -227,7 +227,7 @@ def test_recovered_share_matches_its_definition():
 def test_report_section_reads_the_committed_study(tmp_path):
     import torch
     from conftest import save_model_pair
-    from faig.report import retraining_section
+    from faig.reporting.studies import retraining_section
     from faig.stamps import sha1_file
     pair = tmp_path / 'experiments/pretrained/srresnet'
     save_model_pair(pair, {'w': torch.zeros(2)}, {'w': torch.ones(2)})

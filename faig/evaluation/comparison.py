@@ -6,13 +6,17 @@ Layout (the original's):
 plus <metric_root>/comparison.csv (with per-image values) and comparison.md.
 Every output folder is stamped with the weights and input images it came from
 (faig.stamps), so it is reused only while those contents are unchanged -- whichever tool wrote it.
+:func:`compare` is the same comparison in memory, on tensors and FilterScores, returning a table.
 """
+import copy
 import csv
 import io
 import os.path as osp
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from faig.attribution.filters import space_for_network
@@ -22,14 +26,13 @@ from faig.errors import InputError
 from faig.evaluation.gradient_map import (NOTHING_MEASURABLE, below_resolution, image_gradient_map,
                                           per_image_difference)
 from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitute_filters
-from faig.inference import restore_cached
+from faig.inference import restore_cached, tensor_to_image
 from faig.networks import build_network, fit
 from faig.specs import DEFAULT_PAIR, RANKING_METHODS, ResultsLayout, degradation
-from faig.tables import markdown_table
+from faig.tables import Table, render
 
 METHODS = tuple(RANKING_METHODS)
 METRIC_PATTERNS = ('*_mask*filter_*.txt', ResultsLayout.COMPARISON_CSV, ResultsLayout.COMPARISON_MD, 'meta.json')  # a comparison's files
-INPUTS = DEFAULT_PAIR  # the paper's pair; any two degradations work through Setup.degradations
 
 
 @dataclass
@@ -70,7 +73,8 @@ class Comparison:
         first, second = setup.degradations
         if set(self.inputs[first]) != set(self.inputs[second]):
             odd = sorted(set(self.inputs[first]) ^ set(self.inputs[second]))
-            raise_mismatch(setup.input_folder(first), setup.input_folder(second), odd)
+            raise InputError(f'{setup.input_folder(first)}: images differ from {setup.input_folder(second)}: '
+                             f'{", ".join(odd[:8])}')
         self.stems = sorted(self.inputs[first])
         self._rankings = {}
 
@@ -131,9 +135,58 @@ class Comparison:
         return results
 
 
-def raise_mismatch(folder_a, folder_b, names):
-    from faig.errors import InputError
-    raise InputError(f'{folder_a}: images differ from {folder_b}: {", ".join(names[:8])}')
+def named_images(images):
+    """{image name: (1, C, H, W) tensor} of a batch tensor, a list of tensors or such a mapping."""
+    if isinstance(images, Mapping):
+        return dict(images)
+    if isinstance(images, torch.Tensor) and images.ndim == 4:
+        return {str(i): images[i:i + 1] for i in range(images.shape[0])}
+    return {str(i): image for i, image in enumerate(images)}
+
+
+@torch.no_grad()
+def output_maps(net, images, channel='gray'):
+    """{image name: gradient map of the network's 8-bit output} (the comparison's measure)."""
+    return {name: image_gradient_map(tensor_to_image(net(image)), channel) for name, image in images.items()}
+
+
+def compare(net, baseline, scores, inputs, proportions=DEFAULT_PROPORTIONS, channel='gray'):
+    """The paper's comparison in memory: for each method, proportion p and degradation d, the top-p % filters
+    specific to d masked (in a copy of ``net``: the caller's network is not touched) while the target runs on
+    every input; per image, the output difference against the target's own output (as the command-line
+    comparison measures it).
+
+    Args:
+        net: the target network.
+        baseline: the baseline network or its state dict.
+        scores: {method name: :class:`~faig.FilterScores`} of the same two degradations.
+        inputs: {degradation: LR images}, a batch tensor (N, C, H, W), a list of (1, C, H, W) tensors or
+            {image name: tensor}; the same images for both degradations.
+        proportions: the percentages of filters masked.
+    Returns:
+        a :class:`~faig.tables.Table` with the columns of comparison.csv (:func:`comparison_table`).
+    """
+    sets = {deg: named_images(images) for deg, images in inputs.items()}
+    a, b = degradations = tuple(sets)
+    if set(sets[a]) != set(sets[b]):
+        raise InputError(f'inputs: the {a} and {b} images differ: {", ".join(sorted(set(sets[a]) ^ set(sets[b])))}')
+    other = {a: b, b: a}
+    target = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    baseline = baseline.state_dict() if isinstance(baseline, torch.nn.Module) else baseline
+    work = copy.deepcopy(net).eval()
+    whole = space_for_network(net)
+    reference = {deg: output_maps(work, images, channel) for deg, images in sets.items()}
+    per_image = {}
+    for method, method_scores in scores.items():
+        space = whole if method_scores.space is None else method_scores.space
+        for p in proportions:
+            for masked_deg in degradations:
+                filters = method_scores.top(p, masked_deg, other[masked_deg])
+                work.load_state_dict(substitute_filters(baseline, target, filters, space), strict=True)
+                for deg in degradations:
+                    per_image[(method, p, masked_deg, deg)] = per_image_difference(
+                        output_maps(work, sets[deg], channel), reference[deg])
+    return comparison_table(per_image)
 
 
 def mean_results(per_image):
@@ -160,15 +213,23 @@ def metric_files(per_image, methods, proportions, degradations=DEFAULT_PAIR):
                 values = [results[(method, p, masked, deg)] for p in proportions]
                 files[f'{method}_{degradation(masked).mask_kind}_{deg}.txt'] = ''.join(f'{v:.6f}\n' for v in values).encode()
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(['method', 'proportion_percent', 'masked_filters', 'input', 'image', 'output_difference'])
-    for (method, p, masked, deg), values in sorted(per_image.items(), key=lambda kv: tuple(map(str, kv[0]))):
-        rows = [('mean', results[(method, p, masked, deg)]), *values.items()]
-        for image, value in rows:
-            writer.writerow([method, p, masked, deg, image, f'{value:.6f}'])
+    comparison_table(per_image).to_csv(buffer, formats={'output_difference': '{:.6f}'})
     files[ResultsLayout.COMPARISON_CSV] = buffer.getvalue().encode()
     files[ResultsLayout.COMPARISON_MD] = markdown_tables(results, methods, proportions, degradations).encode()
     return files
+
+
+COLUMNS = ['method', 'proportion_percent', 'masked_filters', 'input', 'image', 'output_difference']
+
+
+def comparison_table(per_image):
+    """The comparison as a :class:`~faig.tables.Table` (the columns of comparison.csv): per key, the mean over
+    images (image 'mean', the paper's number) and then every image's output difference."""
+    means = mean_results(per_image)
+    rows = []
+    for key, values in sorted(per_image.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        rows += [[*key, image, value] for image, value in (('mean', means[key]), *values.items())]
+    return Table(COLUMNS, rows)
 
 
 def write_metric_files(per_image, metric_root, methods, proportions, degradations=DEFAULT_PAIR):
@@ -197,16 +258,16 @@ def panel_title(deg, masked):
 
 
 def markdown_tables(results, methods, proportions, degradations=DEFAULT_PAIR):
-    lines = []
+    """comparison.md: one table of the means per panel (methods × proportions)."""
+    blocks = []
     for deg, masked, better in panels(degradations):
-        lines.append(f'**{panel_title(deg, masked)}** ({better} is better)\n')
-        lines += markdown_table(['method', *(f'{p}%' for p in proportions)],
-                                [[method, *(f'{results[(method, p, masked, deg)]:.4f}' for p in proportions)]
-                                 for method in methods])
-        lines.append('')
+        blocks += [f'**{panel_title(deg, masked)}** ({better} is better)',
+                   Table(['method', *(f'{p}%' for p in proportions)],
+                         [[method, *(f'{results[(method, p, masked, deg)]:.4f}' for p in proportions)]
+                          for method in methods])]
     if below_resolution(results.values()):
-        lines += [f'**{NOTHING_MEASURABLE[0].upper()}{NOTHING_MEASURABLE[1:]}.**', '']
-    return '\n'.join(lines)
+        blocks.append(f'**{NOTHING_MEASURABLE[0].upper()}{NOTHING_MEASURABLE[1:]}.**')
+    return render(blocks)
 
 
 def print_tables(results, methods, proportions, degradations=DEFAULT_PAIR):
