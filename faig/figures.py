@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from faig.data.image_io import shown_text, write_bytes  # noqa: E402
-from faig.specs import RANKING_METHODS, RankingMethod  # noqa: E402
+from faig.attribution.methods import METHODS as RANKING_METHODS  # noqa: E402
 
 
 
@@ -35,8 +35,8 @@ def plot_proportion_curves(results, methods, proportions, title, path, degradati
     for ax, (deg, masked, better) in zip(axes.flat, panels(degradations)):
         label = f'{panel_title(deg, masked)}\n({better} is better)'
         for method in methods:
-            spec = RANKING_METHODS.get(method) or RankingMethod(method, method)
-            name, color, marker = spec.label, spec.color, spec.marker
+            spec = RANKING_METHODS.get(method)
+            name, color, marker = (spec.label, spec.color, spec.marker) if spec else (method, None, 'o')
             ax.plot(proportions, [results[(method, p, masked, deg)] for p in proportions], marker=marker,
                     color=color, label=name)
         ax.set_title(label, fontsize=10)

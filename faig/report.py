@@ -30,7 +30,8 @@ from faig.evaluation.location import describe_location, filter_location
 from faig.evaluation.masking import num_selected
 from faig.paths import BUNDLED_MODELS
 from faig.networks import load_params
-from faig.specs import (CLEAN_FOLDER, DEFAULT_PAIR, DEGRADATIONS, RANKING_METHODS, RESULTS, ResultsLayout, degradation,
+from faig.attribution.methods import METHODS as RANKING_METHODS
+from faig.specs import (CLEAN_FOLDER, DEFAULT_PAIR, DEGRADATIONS, RESULTS, ResultsLayout, degradation,
                         results_folder)
 from faig.stamps import sha1_file, state_digest
 from faig.tables import markdown_table

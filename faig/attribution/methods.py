@@ -22,8 +22,8 @@ METHODS = {}  # name -> class, in registration order (the paper's methods first)
 
 
 def register(cls):
-    """Class decorator: make a method known to the pipeline, ``python -m faig``, the comparison and the report."""
-    from faig.specs import RANKING_METHODS, RankingMethod, register_method
+    """Class decorator: make a method known to the pipeline, ``python -m faig``, the comparison and the report
+    (the one registry of methods: tables and figures read its label, colour and marker from the class)."""
     if not cls.name:
         raise ValueError(f'{cls.__name__}: an attribution method needs a name')
     known = METHODS.get(cls.name)
@@ -32,12 +32,8 @@ def register(cls):
         # name, would silently replace a method whose results then carry its name
         raise ValueError(f'{cls.__name__}: the attribution method name {cls.name!r} is taken by {known.__name__} '
                          f'({known.__module__}); choose another name')
+    cls.label = cls.label or cls.name
     METHODS[cls.name] = cls
-    spec = RANKING_METHODS.get(cls.name)
-    if spec is None:  # a new method: its class says how tables and figures show it
-        register_method(RankingMethod(cls.name, cls.label or cls.name, cls.color, cls.marker))
-    else:  # the paper's methods: faig.specs holds their table (read by figures without importing methods)
-        cls.label, cls.color, cls.marker = spec.label, spec.color, spec.marker
     return cls
 
 
@@ -153,7 +149,7 @@ class FAIG(AttributionMethod):
     """FAIG (paper Eq. 6-7): integrated gradients along the parameter path from the target to the
     baseline, times the weight change, summed over each kernel; s(x_a) - s(x_b) ranks the filters
     specific to degradation a, its negation those of b."""
-    name = 'faig'  # label, colour, marker: faig.specs
+    name, label, color, marker = 'faig', 'FAIG', 'tab:red', 'o'
     description = 'FAIG: rank the filters of the {net} target model for two degradations (default blur and noise).'
     models = ('baseline', 'target')
     image_roles = ('gt', )
@@ -250,7 +246,7 @@ class FAIG(AttributionMethod):
 class IG(AttributionMethod):
     """The paper's IG baseline: input-space integrated gradients on the target model only, from the
     clean LR image to each degraded one (faig.attribution.ig)."""
-    name = 'ig'
+    name, label, color, marker = 'ig', 'IG', 'tab:blue', 's'
     description = 'IG baseline: rank the filters of the {net} target model by input-space IG.'
     models = ('target', )
     image_roles = ('clean', )
@@ -289,7 +285,7 @@ class IG(AttributionMethod):
 @register
 class AbsoluteFilterChange(AttributionMethod):
     """|θ−θ̄|: relative weight change per filter (no images); the same ranking for both degradations."""
-    name = 'abs_filter_change'
+    name, label, color, marker = 'abs_filter_change', '|θ−θ̄|', 'tab:green', '^'
     description = ('|theta - theta_bar|: rank filters by relative weight change (the same ranking is written for '
                    'both degradations).')
     models = ('baseline', 'target')
@@ -304,7 +300,7 @@ class AbsoluteFilterChange(AttributionMethod):
 @register
 class RandomRanking(AttributionMethod):
     """Random baseline: one reproducible random permutation of the filters per degradation."""
-    name = 'random'
+    name, label, color, marker = 'random', 'random', 'tab:gray', 'x'
     description = 'Random baseline: one random permutation of the filters per degradation, reproducible with --seed.'
     models = ()
     image_roles = None
@@ -330,6 +326,9 @@ class RandomRanking(AttributionMethod):
     def rankings(self, degradations):
         from faig.attribution.weights import random_rankings
         return random_rankings(self.settings['total_neuron_nums'], self.settings['seed'], degradations)
+
+
+PAPER_METHODS = tuple(METHODS)  # in the order of the paper's tables; the first is the method under test
 
 
 def add_path_arguments(parser):

@@ -7,9 +7,8 @@ from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_ar
 from faig.errors import InputError, cli
 from faig.evaluation.masking import DEFAULT_PROPORTIONS
 from faig.paths import dataset_name, default_test_root
-from faig.specs import RANKING_METHODS, ResultsLayout, network
-
-PAPER_METHODS = tuple(RANKING_METHODS)  # registered in faig.specs, before any plugin
+from faig.attribution.methods import METHODS, PAPER_METHODS, load_methods
+from faig.specs import ResultsLayout, network
 
 
 def evaluation_parser(net, description):
@@ -31,9 +30,8 @@ def evaluation_parser(net, description):
                         help=f'rankings: <this>/<dataset>/<method>/ (default {osp.dirname(default.rankings("x"))})')
     parser.add_argument(f'--{prefix}_mask_save_folder', dest='mask_folder', default=None,
                         help=f'masked outputs: <this>/<dataset>/<method>/ (default {default.masking()})')
-    from faig.attribution.methods import load_methods
     load_methods()  # methods of plugins (FAIG_PLUGINS) and of faig/attribution/*_method.py can be compared too
-    parser.add_argument('--methods', nargs='+', default=list(PAPER_METHODS), choices=list(RANKING_METHODS),
+    parser.add_argument('--methods', nargs='+', default=list(PAPER_METHODS), choices=list(METHODS),
                         help=f'rankings to compare (default: the paper\'s, {" ".join(PAPER_METHODS)})')
     parser.add_argument('--proportions', nargs='+', type=percent, default=list(DEFAULT_PROPORTIONS),
                         help='percent of filters to mask, each in (0, 100]')

@@ -8,7 +8,8 @@ from faig.cli.args import (Parser, add_pair_args, network_option, pair_names, pe
                            require_folder, require_output_file, require_output_folder)
 from faig.errors import InputError, cli
 from faig.paths import dataset_name, default_model, default_test_root
-from faig.specs import NETWORKS, RANKING_METHODS, ResultsLayout
+from faig.attribution.methods import METHODS as RANKING_METHODS
+from faig.specs import NETWORKS, ResultsLayout
 
 DESCRIPTION = ('Predict the degradation of LR images (clean / <a> / <b> / <a>_<b>; default clean, blur, noise, '
                'blur_noise) from two numbers: the output difference of the target when the top-p % filters of each '
