@@ -76,7 +76,7 @@ class AttributionMethod:
     label = None  # in tables and figures (default: the name)
     color = None
     marker = 'o'
-    description = ''  # the first line of its --help
+    description = ''  # the first line of its --help ({net}: the network, {pair}: the default degradation pair)
     models = ('baseline', 'target')  # the checkpoints it reads
     image_roles = ('gt', )  # image folders it reads besides the degradations; None: no images
     layout_role = None  # the image a --layout measurement runs on (default: the first degradation)
@@ -150,7 +150,7 @@ class FAIG(AttributionMethod):
     baseline, times the weight change, summed over each kernel; s(x_a) - s(x_b) ranks the filters
     specific to degradation a, its negation those of b."""
     name, label, color, marker = 'faig', 'FAIG', 'tab:red', 'o'
-    description = 'FAIG: rank the filters of the {net} target model for two degradations (default blur and noise).'
+    description = 'FAIG: rank the filters of the {net} target model for two degradations (default {pair}).'
     models = ('baseline', 'target')
     image_roles = ('gt', )
 

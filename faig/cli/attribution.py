@@ -15,11 +15,11 @@ from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_ar
 from faig.cli.tools import ATTRIBUTION_SCRIPTS, RESERVED_NAMES
 from faig.errors import InputError, cli
 from faig.paths import dataset_name, default_test_root
-from faig.specs import NETWORKS, ResultsLayout
+from faig.specs import CLEAN_FOLDER, DEFAULT_PAIR, NETWORKS, ResultsLayout
 
 ROLE_FLAGS = {  # image role -> (flag, default folder under the test root, help)
     'gt': ('--gt_folder', 'GTmod12', 'ground-truth HR images'),
-    'clean': ('--bic_folder', 'Linear_LRbicx2', 'clean LR images'),
+    'clean': ('--bic_folder', CLEAN_FOLDER, 'clean LR images'),
 }
 
 
@@ -31,7 +31,7 @@ def method_parser(cls, net):
     """The command line of method ``cls`` for network ``net``: the pipeline's flags, then the method's."""
     root = default_test_root()
     parser = Parser(description=(cls.description or f'{cls.label or cls.name}: rank the filters of the {{net}} '
-                                 'target model.').format(net=net))
+                                 'target model.').format(net=net, pair=' and '.join(DEFAULT_PAIR)))
     images = cls.image_roles is not None
     if images:
         add_network_args(parser, net)
