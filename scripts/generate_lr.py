@@ -68,7 +68,8 @@ def parse_args(argv=None):
                                 help=f'{spec.name}: {param.help or param.name} ({param.check}; '
                                 f'default {param.default})')
     parser.add_argument('--scale', type=int, default=2, help='downsampling factor (positive)')
-    parser.add_argument('--seed', type=seed_int, default=0, help='seed of the random degradations (per image: seed and file name)')
+    parser.add_argument('--seed', type=seed_int, default=0,
+                        help='seed of the random degradations (per image: seed and file name)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace existing output files whose pixels differ (never the GT folder)')
     return parser.parse_args(argv)

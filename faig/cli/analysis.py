@@ -5,7 +5,7 @@ import os.path as osp
 import numpy as np
 
 from faig.cli.args import (Parser, add_model_args, add_network_args, finite_float, flag_value, network_option,
-                           original_folder_flag, original_ranking_flag, percent, require_file, require_folder,
+                           original_folder_flag, percent, require_file, require_folder,
                            require_output_file, require_output_folder, resolve_device)
 from faig.errors import InputError, cli
 from faig.paths import dataset_name, default_model, default_test_root
@@ -70,9 +70,8 @@ def check_modulated_weights(baseline, target, top, lambdas, space):
 def distribution_main(argv=None):
     parser, net, layout = net_and_dataset('Where the top-p % filters of two degradations sit, per layer.', argv)
     parser.add_argument('--target_model_path', default=default_model(net, 'target'))
-    ranking_flags = {deg: original_ranking_flag(deg) for deg in ORIGINAL_PAIR}
-    for deg, flag in ranking_flags.items():
-        parser.add_argument(flag, default=osp.join(layout.rankings('faig'), f'{deg}_index.txt'))
+    ranking_flags = add_original_ranking_args(parser,
+                                              lambda deg: osp.join(layout.rankings('faig'), f'{deg}_index.txt'))
     parser.add_argument('--proportion', type=percent, default=1)
     parser.add_argument('--save_path', default=layout.figure('filter_distribution'))
     parser.add_argument('--param_key', default=None, help='checkpoint key (default: params_ema, else params)')
@@ -113,6 +112,17 @@ def distribution_main(argv=None):
     print(f'figure -> {path}')
 
 
+def add_original_ranking_args(parser, default):
+    """The original's flags of the rankings of its pair (faig.specs.ORIGINAL_PAIR), ``default(degradation)``
+    their defaults; returns {degradation: flag}."""
+    first, second = ORIGINAL_PAIR
+    actions = (parser.add_argument('--blurry_neuron_txt', default=default(first),
+                                   help=f'ranking of {first} (default: FAIG {first}_index.txt)'),
+               parser.add_argument('--noisy_neuron_txt', default=default(second),
+                                   help=f'ranking of {second} (default: FAIG {second}_index.txt)'))
+    return {deg: action.option_strings[0] for deg, action in zip(ORIGINAL_PAIR, actions)}
+
+
 def add_allow_other_models(parser):
     parser.add_argument('--allow_other_models', action='store_true',
                         help="use a ranking whose meta.json records other models or images than those given "
@@ -127,8 +137,7 @@ def modulation_main(argv=None):
     add_model_args(parser, net)
     parser.add_argument('--degradation', default=DEFAULT_PAIR[0],
                         help=f'whose filters to modulate ({", ".join(DEGRADATIONS)}, ...)')
-    for deg in ORIGINAL_PAIR:
-        parser.add_argument(original_ranking_flag(deg), default=None, help=f'ranking (default: FAIG {deg}_index.txt)')
+    ranking_flags = add_original_ranking_args(parser, lambda deg: None)
     parser.add_argument('--neuron_txt', default=None, help='ranking of --degradation (default: FAIG <deg>_index.txt)')
     for deg in ORIGINAL_PAIR:
         parser.add_argument(original_folder_flag(deg), default=None,
@@ -148,7 +157,7 @@ def modulation_main(argv=None):
     args = parser.parse_args(argv)
     lambdas = check_lambdas(args.lambdas)
     deg = degradation(args.degradation)
-    original_ranking = flag_value(args, original_ranking_flag(deg.name))
+    original_ranking = flag_value(args, ranking_flags.get(deg.name))
     original_folder = flag_value(args, original_folder_flag(deg.name))
     folder = args.input_folder or original_folder or osp.join('datasets', args.dataset, deg.folder)
     require_file(args.baseline_model_path, '--baseline_model_path')

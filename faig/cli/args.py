@@ -75,12 +75,6 @@ def original_folder_flag(deg, suffix='folder'):
     return f'--{deg}_{suffix}' if deg in ORIGINAL_PAIR else None
 
 
-def original_ranking_flag(deg):
-    """The original's ``--<adjective>_neuron_txt`` flag of a degradation of its pair (``--blurry_neuron_txt``),
-    else None."""
-    return f'--{degradation(deg).adjective}_neuron_txt' if deg in ORIGINAL_PAIR else None
-
-
 def flag_value(args, flag):
     """The parsed value of ``flag`` (None for no flag)."""
     return getattr(args, flag[2:]) if flag else None
