@@ -82,10 +82,6 @@ class Setting:
     choices: tuple = None
     keyword: str = None  # the method's constructor keyword (default: the name)
 
-    @property
-    def argument(self):
-        return self.keyword or self.name
-
     def parse(self, text):
         """The value of a flag's ``text``; ``argparse.ArgumentTypeError`` (the parser names the flag) if none."""
         if self.type is str:

@@ -86,7 +86,7 @@ def method_from_args(cls, args, net):
         if getattr(args, name):
             for key, value in preset['settings'].items():
                 setattr(args, key, value)
-    given = {setting.argument: getattr(args, setting.name) for setting in cls.setting_specs}
+    given = {setting.keyword or setting.name: getattr(args, setting.name) for setting in cls.setting_specs}
     return cls(**{**cls.network_defaults(net), **{k: v for k, v in given.items() if v is not None}})
 
 
