@@ -123,6 +123,7 @@ class AttributionMethod:
     """Base of every method. Subclasses set the class attributes and override :meth:`attribute`
     (per image) or :meth:`attribute_models` (``image_roles = None``: no images)."""
     name = None  # registry key; folder of its rankings (neuron-search/<net>/<dataset>/<name>)
+    script = None  # the original's script of it (analysis/tools/<net>/<script>.py), if it had one
     label = None  # in tables and figures (default: the name)
     color = None
     marker = 'o'
@@ -197,7 +198,7 @@ class FAIG(AttributionMethod):
     """FAIG (paper Eq. 6-7): integrated gradients along the parameter path from the target to the
     baseline, times the weight change, summed over each kernel; s(x_a) - s(x_b) ranks the filters
     specific to degradation a, its negation those of b."""
-    name, label, color, marker = 'faig', 'FAIG', 'tab:red', 'o'
+    name, label, color, marker, script = 'faig', 'FAIG', 'tab:red', 'o', 'faig'
     description = 'FAIG: rank the filters of the {net} target model for two degradations (default {pair}).'
     models = ('baseline', 'target')
     image_roles = ('gt', )
@@ -286,7 +287,7 @@ class FAIG(AttributionMethod):
 class IG(AttributionMethod):
     """The paper's IG baseline: input-space integrated gradients on the target model only, from the
     clean LR image to each degraded one (faig.attribution.ig)."""
-    name, label, color, marker = 'ig', 'IG', 'tab:blue', 's'
+    name, label, color, marker, script = 'ig', 'IG', 'tab:blue', 's', 'ig'
     description = 'IG baseline: rank the filters of the {net} target model by input-space IG.'
     models = ('target', )
     image_roles = ('clean', )
@@ -322,7 +323,7 @@ class IG(AttributionMethod):
 @register
 class AbsoluteFilterChange(AttributionMethod):
     """|θ−θ̄|: relative weight change per filter (no images); the same ranking for both degradations."""
-    name, label, color, marker = 'abs_filter_change', '|θ−θ̄|', 'tab:green', '^'
+    name, label, color, marker, script = 'abs_filter_change', '|θ−θ̄|', 'tab:green', '^', 'absolute_filter_change'
     description = ('|theta - theta_bar|: rank filters by relative weight change (the same ranking is written for '
                    'both degradations).')
     models = ('baseline', 'target')
@@ -337,7 +338,7 @@ class AbsoluteFilterChange(AttributionMethod):
 @register
 class RandomRanking(AttributionMethod):
     """Random baseline: one reproducible random permutation of the filters per degradation."""
-    name, label, color, marker = 'random', 'random', 'tab:gray', 'x'
+    name, label, color, marker, script = 'random', 'random', 'tab:gray', 'x', 'random_neurons'
     description = 'Random baseline: one random permutation of the filters per degradation, reproducible with --seed.'
     models = ()
     image_roles = None
