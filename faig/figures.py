@@ -13,10 +13,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from faig.data.image_io import shown_text, write_bytes  # noqa: E402
+from faig.attribution.methods import METHODS as RANKING_METHODS  # noqa: E402
 from faig.evaluation.comparison import panel_title, panels  # noqa: E402
 from faig.evaluation.masking import num_selected  # noqa: E402
 from faig.evaluation.retraining import FUNCTION_TITLES, LABELS, SELECTIONS, shares  # noqa: E402
-from faig.specs import DEFAULT_PAIR, RANKING_METHODS, RankingMethod, degradation  # noqa: E402
+from faig.specs import DEFAULT_PAIR, degradation  # noqa: E402
 
 
 
@@ -45,8 +46,8 @@ def proportion_curves(results, methods, proportions, title, degradations=DEFAULT
     for ax, (deg, masked, better) in zip(axes.flat, panels(degradations)):
         label = f'{panel_title(deg, masked)}\n({better} is better)'
         for method in methods:
-            spec = RANKING_METHODS.get(method) or RankingMethod(method, method)
-            name, color, marker = spec.label, spec.color, spec.marker
+            spec = RANKING_METHODS.get(method)
+            name, color, marker = (spec.label, spec.color, spec.marker) if spec else (method, None, 'o')
             ax.plot(proportions, [results[(method, p, masked, deg)] for p in proportions], marker=marker,
                     color=color, label=name)
         ax.set_title(label, fontsize=10)
@@ -216,7 +217,6 @@ def recovered_share_chart(study, net, degs=DEFAULT_PAIR):
 from faig.evaluation.degradation_predictor import FLOOR, PREDICTORS, Calibration, class_labels  # noqa: E402
 from faig.evaluation.prediction_study import CALIBRATIONS, study_predictors  # noqa: E402
 from faig.reporting.prediction import percent_text  # noqa: E402
-from faig.specs import degradation  # noqa: E402
 
 LABEL_COLORS = ('tab:gray', 'tab:blue', 'tab:orange', 'tab:purple')  # clean, <a>, <b>, <a>_<b>
 CLASSICAL_TITLES = ('variance of the Laplacian (sharpness)', 'estimate_sigma (noise level on [0, 1])')

@@ -5,15 +5,14 @@ import importlib.util
 import os
 from os import path as osp
 
-# Arch types whose module is known: building one imports that module alone, with the packages below deferred
-# (faig.lazy.light_import: their __init__ files, which import every BasicSR arch, dataset, model, loss and
-# metric, and torchvision's, run only if something else asks for them). The class still comes from BasicSR's
-# ARCH_REGISTRY, where the module registers it; any other type is looked up after the full import
+from faig.specs import NETWORKS
+
+# Arch types whose module the network specs name: building one imports that module alone, with the packages
+# below deferred (faig.lazy.light_import: their __init__ files, which import every BasicSR arch, dataset, model,
+# loss and metric, and torchvision's, run only if something else asks for them). The class still comes from
+# BasicSR's ARCH_REGISTRY, where the module registers it; any other type is looked up after the full import
 # (register_all). Measured in docs/benchmarks.md, "Fixed costs of a whole --fast run".
-LIGHT_ARCHS = {
-    'MSRResNet': 'basicsr.archs.srresnet_arch',
-    'srcnn_style_net': 'faig.archs.srcnn_style_arch',
-}
+LIGHT_ARCHS = {spec.arch_type: spec.arch_module for spec in NETWORKS.values() if spec.arch_module}
 DEFERRED_PACKAGES = ('basicsr', 'basicsr.archs', 'basicsr.utils', 'torchvision')
 PARTIAL_PACKAGES = ('basicsr', )  # under these, the arch module's own imports load without the __init__ files
 

@@ -22,20 +22,17 @@ class NetworkSpec:
     ig_method: str = 'riemann_left'  # the original IG script's quadrature
     faig_image_reduce: str = 'sum'  # 'sum' or 'mean' of per-image FAIG scores (original scripts differ)
     num_filters_x2: int = 0  # filters at x2 (random_neurons' default --total_neuron_nums)
+    arch_module: str = None  # the module that registers its arch type, imported alone for a fast start
+
+    @property
+    def arch_type(self):
+        return self.arch.get('type')
 
     def options(self, scale):
         """BasicSR ``network_g`` options at ``scale``."""
         opt = deepcopy(self.arch)
         opt[self.scale_key] = scale
         return opt
-
-
-@dataclass(frozen=True)
-class RankingMethod:
-    name: str  # folder of its rankings: neuron-search/<net>/<dataset>/<name>
-    label: str  # in tables and figures
-    color: str = None
-    marker: str = 'o'
 
 
 # Checks of a degradation parameter: what the value must be (for the message) and the test.
@@ -160,16 +157,10 @@ def appliable_degradation(name, where):
 
 NETWORKS = {}
 DEGRADATIONS = {}
-RANKING_METHODS = {}  # in the order of the paper's tables; the first is the method under test
 
 
 def register_network(spec):
     NETWORKS[spec.name] = spec
-    return spec
-
-
-def register_method(spec):
-    RANKING_METHODS[spec.name] = spec
     return spec
 
 
@@ -180,10 +171,13 @@ def register_degradation(spec):
 
 register_network(NetworkSpec(
     'srresnet', {'type': 'MSRResNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 64, 'num_block': 16}, 'upscale',
-    flag_prefix='srresnet', ig_method='riemann_left', faig_image_reduce='sum', num_filters_x2=151936))
+    flag_prefix='srresnet', ig_method='riemann_left', faig_image_reduce='sum', num_filters_x2=151936,
+    arch_module='basicsr.archs.srresnet_arch'))
 register_network(NetworkSpec(
     'srcnn_style', {'type': 'srcnn_style_net'}, 'scale',
-    flag_prefix='srcnn', ig_method='riemann_closed_sum', faig_image_reduce='mean', num_filters_x2=156224))
+    flag_prefix='srcnn', ig_method='riemann_closed_sum', faig_image_reduce='mean', num_filters_x2=156224,
+    arch_module='faig.archs.srcnn_style_arch'))
+DEFAULT_NETWORK = 'srresnet'  # the per-network tools' --net default
 
 register_degradation(DegradationSpec(
     'blur', 'Blur2_LRbicx2', 'blurry', 'deblurring', 'deblur', stage='hr', applier='faig.data.degradations:apply_blur',
@@ -201,12 +195,10 @@ register_degradation(DegradationSpec(
     applier='faig.data.degradations:apply_jpeg',
     params=(DegradationParam('quality', 30, 'an integer in [0, 100]', help='JPEG quality (OpenCV encoder)'), ),
     folder_pattern='LRbicx{scale}_jpeg{quality:g}'))
-DEFAULT_PAIR = ('blur', 'noise')
-
-register_method(RankingMethod('faig', 'FAIG', 'tab:red', 'o'))
-register_method(RankingMethod('ig', 'IG', 'tab:blue', 's'))
-register_method(RankingMethod('abs_filter_change', '|θ−θ̄|', 'tab:green', '^'))
-register_method(RankingMethod('random', 'random', 'tab:gray', 'x'))
+# The original's scripts name flags after these two (--blur_folder, --noisy_neuron_txt, --save_blur_folder, ...):
+# the tools keep those flags, made from the specs of this pair.
+ORIGINAL_PAIR = ('blur', 'noise')
+DEFAULT_PAIR = ORIGINAL_PAIR
 CLEAN_FOLDER = 'Linear_LRbicx2'  # clean (bilinear) LR: IG's input-space baseline
 
 

@@ -26,8 +26,6 @@ from faig.errors import InputError, cli
 from faig.specs import DEGRADATIONS, DEFAULT_PAIR, appliable_degradation
 from faig.validation import number
 
-# the original's flags of the two paper degradations' output folders
-LEGACY_SAVE_FLAGS = {'blur': '--save_blur_folder', 'noise': '--save_noise_folder'}
 CLEAN_FLAGS = {'bicubic': '--save_bic_folder', 'bilinear': '--save_linear_folder'}
 
 
@@ -36,7 +34,8 @@ def appliable_specs():
 
 
 def save_flag(spec):
-    return LEGACY_SAVE_FLAGS.get(spec.name, f'--save_{spec.name}_folder')
+    """``--save_<name>_folder`` (the original's ``--save_blur_folder`` and ``--save_noise_folder`` among them)."""
+    return f'--save_{spec.name}_folder'
 
 
 def param_flag(spec, param):
@@ -69,7 +68,8 @@ def parse_args(argv=None):
                                 help=f'{spec.name}: {param.help or param.name} ({param.check}; '
                                 f'default {param.default})')
     parser.add_argument('--scale', type=int, default=2, help='downsampling factor (positive)')
-    parser.add_argument('--seed', type=seed_int, default=0, help='noise seed (per image: seed and file name)')
+    parser.add_argument('--seed', type=seed_int, default=0,
+                        help='seed of the random degradations (per image: seed and file name)')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace existing output files whose pixels differ (never the GT folder)')
     return parser.parse_args(argv)

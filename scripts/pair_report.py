@@ -24,7 +24,8 @@ from faig.specs import NETWORKS, ResultsLayout
 
 def parse_args(argv=None):
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--net', default='srcnn_style', choices=sorted(NETWORKS))
+    parser.add_argument('--net', default=None, choices=sorted(NETWORKS),
+                        help="the rankings' network (default: the registered one of the arch their meta.json names)")
     parser.add_argument('--rankings', required=True,
                         help="the FAIG rankings' folder (meta.json, <deg>_index.txt, per_image_scores.npz)")
     parser.add_argument('--metrics', required=True, help="the comparison's folder (comparison.csv, comparison.md)")
@@ -47,16 +48,22 @@ def read_psnr(path, flag):
 
 
 def check_network(net, meta_path):
-    """The rankings' record must be readable and name the network of --net (the report's words and filter
-    locations are that network's)."""
+    """The network of --net, or without it the registered network of the rankings' arch; the rankings' record
+    must be readable and name that network (the report's words and filter locations are that network's)."""
     from faig.stamps import read_record
     meta = read_record(meta_path, 'ranking record (--rankings)')
     recorded = (meta.get('network') or {}).get('type') if isinstance(meta.get('network'), dict) else None
-    expected = NETWORKS[net].arch.get('type')
+    others = [name for name, spec in NETWORKS.items() if spec.arch_type == recorded]
+    if net is None:
+        if not others:
+            raise InputError(f'--net: the rankings ({meta_path}) name no registered network ({recorded or "no arch"}); '
+                             f'pass one of {", ".join(sorted(NETWORKS))}')
+        return others[0]
+    expected = NETWORKS[net].arch_type
     if recorded and expected and recorded != expected:
-        others = [name for name, spec in NETWORKS.items() if spec.arch.get('type') == recorded]
         hint = f'; pass --net {others[0]}' if others else ''
         raise InputError(f'--net {net}: the rankings were made for {recorded} ({meta_path}), not for {expected}{hint}')
+    return net
 
 
 @cli
@@ -81,7 +88,7 @@ def main(argv=None):
                              'run the baseline on the same folders)')
     if args.figures:
         require_folder(args.figures, '--figures')
-    check_network(args.net, osp.join(args.rankings, 'meta.json'))
+    net = check_network(args.net, osp.join(args.rankings, 'meta.json'))
     require_output_file(args.out, '--out')
     from faig.outputs import check_not_inputs
     check_not_inputs({'--out': args.out}, {'--rankings': args.rankings, '--metrics': args.metrics},
@@ -94,7 +101,7 @@ def main(argv=None):
     out_dir = osp.dirname(osp.abspath(args.out))
     figures = [(osp.splitext(osp.basename(p))[0].replace('_', ' '), osp.relpath(p, out_dir))
                for p in sorted(glob.glob(osp.join(args.figures, '*.png')))] if args.figures else []
-    lines, findings, pair = pair_section('.', args.net, args.metrics, args.rankings, args.target_model_path, psnr,
+    lines, findings, pair = pair_section('.', net, args.metrics, args.rankings, args.target_model_path, psnr,
                                          figures, heading=args.heading)
     write_bytes(args.out, ('\n'.join(lines) + '\n').encode())
     for f in findings:

@@ -5,25 +5,34 @@ A method declares what it reads -- ``models`` (``'baseline'``, ``'target'``) and
 ``None``: no images at all) -- and scores ONE image set in :meth:`AttributionMethod.attribute`.
 Everything around it -- loading, checking, resuming, sharding over torchrun ranks, meta.json,
 rankings -- is :func:`faig.attribution.pipeline.rank_dataset`'s, and the command line is built
-from the declaration (:mod:`faig.cli.attribution`). So a new method is one class: in this module,
+from the declaration (:mod:`faig.cli.attribution`), its settings included: each :class:`Setting`
+(name, type, default, bounds, help) becomes a flag. So a new method is one class: in this module,
 in a file ``faig/attribution/<name>_method.py`` (imported automatically, as BasicSR imports its
 ``*_arch.py``), or in a file outside the package named by the ``FAIG_PLUGINS`` environment
 variable (paths of .py files or module names, separated by ``os.pathsep``).
 
 No torch import at module level: the command lines answer ``--help`` at once.
 """
+import argparse
 import importlib
+import math
 import os
 import os.path as osp
+from dataclasses import dataclass
 
+from faig.attribution.modes import FAST_MODE, PRECISIONS
+from faig.attribution.quadrature import METHODS as RULES
+from faig.errors import InputError
 from faig.registration import load_plugins
+from faig.specs import NETWORKS, ResultsLayout
+from faig.validation import SEED_LIMIT
 
 METHODS = {}  # name -> class, in registration order (the paper's methods first)
 
 
 def register(cls):
-    """Class decorator: make a method known to the pipeline, ``python -m faig``, the comparison and the report."""
-    from faig.specs import RANKING_METHODS, RankingMethod, register_method
+    """Class decorator: make a method known to the pipeline, ``python -m faig``, the comparison and the report
+    (the one registry of methods: tables and figures read its label, colour and marker from the class)."""
     if not cls.name:
         raise ValueError(f'{cls.__name__}: an attribution method needs a name')
     known = METHODS.get(cls.name)
@@ -32,12 +41,8 @@ def register(cls):
         # name, would silently replace a method whose results then carry its name
         raise ValueError(f'{cls.__name__}: the attribution method name {cls.name!r} is taken by {known.__name__} '
                          f'({known.__module__}); choose another name')
+    cls.label = cls.label or cls.name
     METHODS[cls.name] = cls
-    spec = RANKING_METHODS.get(cls.name)
-    if spec is None:  # a new method: its class says how tables and figures show it
-        register_method(RankingMethod(cls.name, cls.label or cls.name, cls.color, cls.marker))
-    else:  # the paper's methods: faig.specs holds their table (read by figures without importing methods)
-        cls.label, cls.color, cls.marker = spec.label, spec.color, spec.marker
     return cls
 
 
@@ -58,11 +63,52 @@ def load_methods():
 
 
 def get_method(name):
-    from faig.errors import InputError
     load_methods()
     if name not in METHODS:
         raise InputError(f'{name}: unknown attribution method; known: {", ".join(METHODS)}')
     return METHODS[name]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a method, as data: the command line makes the flag ``--<name>`` of it, and its value is
+    recorded under ``name`` in meta.json and the run key."""
+    name: str
+    type: type = str  # int, float or str: what the flag's text is read as
+    default: object = None  # None: the method's own default (which may depend on the network)
+    help: str = ''
+    low: object = None  # the smallest value allowed
+    high: object = None  # the largest value allowed
+    choices: tuple = None
+    keyword: str = None  # the method's constructor keyword (default: the name)
+
+    def parse(self, text):
+        """The value of a flag's ``text``; ``argparse.ArgumentTypeError`` (the parser names the flag) if none."""
+        if self.type is str:
+            return text
+        kind = 'an integer' if self.type is int else 'a number'
+        try:
+            value = self.type(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'{text!r} is not {kind}') from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f'{text} is not a finite number')
+        if self.low is not None and self.high is not None and not self.low <= value <= self.high:
+            raise argparse.ArgumentTypeError(f'{text}: a {self.name.replace("_", " ")} must be {kind} in '
+                                             f'[{self.low}, {self.high}]')
+        if self.low is not None and value < self.low:
+            raise argparse.ArgumentTypeError(f'{text} must be >= {self.low}')
+        if self.high is not None and value > self.high:
+            raise argparse.ArgumentTypeError(f'{text} must be <= {self.high}')
+        return value
+
+
+# the settings of the path-integral methods
+PATH_SETTINGS = (
+    Setting('total_step', int, 100, 'number of quadrature nodes N', low=1, keyword='n_steps'),
+    Setting('quadrature', str, None, "quadrature rule (default: the original script's)", choices=RULES,
+            keyword='method'),
+)
 
 
 class AttributionContext:
@@ -77,27 +123,26 @@ class AttributionMethod:
     """Base of every method. Subclasses set the class attributes and override :meth:`attribute`
     (per image) or :meth:`attribute_models` (``image_roles = None``: no images)."""
     name = None  # registry key; folder of its rankings (neuron-search/<net>/<dataset>/<name>)
+    script = None  # the original's script of it (analysis/tools/<net>/<script>.py), if it had one
     label = None  # in tables and figures (default: the name)
     color = None
     marker = 'o'
-    description = ''  # the first line of its --help
+    description = ''  # the first line of its --help ({net}: the network, {pair}: the default degradation pair)
     models = ('baseline', 'target')  # the checkpoints it reads
     image_roles = ('gt', )  # image folders it reads besides the degradations; None: no images
     layout_role = None  # the image a --layout measurement runs on (default: the first degradation)
     run_key_drop = ()  # settings that do not change the scores (left out of the run key)
     unrecorded = ()  # pipeline fields (e.g. 'scale') this method's record leaves out
+    setting_specs = ()  # its Settings: the constructor takes them by keyword, the command line as flags
+    presets = {}  # {name: {'help': ..., 'settings': {flag name: value}}}: the flag --<name> sets them all
 
     def __init__(self, **settings):
         self.settings = dict(settings)
 
-    # ---- command line ---------------------------------------------------------------------
     @classmethod
-    def add_arguments(cls, parser, net):
-        """The method's own flags (the pipeline's are added by faig.cli.attribution)."""
-
-    @classmethod
-    def from_args(cls, args, net):
-        return cls()
+    def network_defaults(cls, net):
+        """{constructor keyword: value} of the settings whose default depends on the network ``net``."""
+        return {}
 
     # ---- what is recorded ---------------------------------------------------------------
     def config(self):
@@ -153,10 +198,21 @@ class FAIG(AttributionMethod):
     """FAIG (paper Eq. 6-7): integrated gradients along the parameter path from the target to the
     baseline, times the weight change, summed over each kernel; s(x_a) - s(x_b) ranks the filters
     specific to degradation a, its negation those of b."""
-    name = 'faig'  # label, colour, marker: faig.specs
-    description = 'FAIG: rank the filters of the {net} target model for two degradations (default blur and noise).'
+    name, label, color, marker, script = 'faig', 'FAIG', 'tab:red', 'o', 'faig'
+    description = 'FAIG: rank the filters of the {net} target model for two degradations (default {pair}).'
     models = ('baseline', 'target')
     image_roles = ('gt', )
+
+    setting_specs = (
+        *PATH_SETTINGS,
+        Setting('precision', str, 'fp32', 'bf16: autocast (CPU AMX / CUDA); approximate, see docs/benchmarks.md',
+                choices=PRECISIONS),
+        Setting('nodes_per_pass', int, 1, 'path nodes evaluated in one batched pass (torch.func); for GPUs, where '
+                'one node leaves the device idle. Same scores up to float rounding', low=1,
+                keyword='internal_batch_size'),
+    )
+    presets = {'fast': {'help': f'the recommended fast mode: {FAST_MODE["help"]} (overrides --total_step etc.)',
+                        'settings': FAST_MODE['settings']}}
 
     def __init__(self, n_steps=100, method='riemann_left', precision='fp32', internal_batch_size=1,
                  image_reduce='sum'):
@@ -164,27 +220,9 @@ class FAIG(AttributionMethod):
                          nodes_per_pass=internal_batch_size, image_reduce=image_reduce)
 
     @classmethod
-    def add_arguments(cls, parser, net):
-        from faig.attribution.modes import FAST_MODE, PRECISIONS
-        from faig.validation import positive_int
-        add_path_arguments(parser)
-        parser.add_argument('--precision', default='fp32', choices=PRECISIONS,
-                            help='bf16: autocast (CPU AMX / CUDA); approximate, see docs/benchmarks.md')
-        parser.add_argument('--nodes_per_pass', type=positive_int, default=1,
-                            help='path nodes evaluated in one batched pass (torch.func); for GPUs, where one node '
-                            'leaves the device idle. Same scores up to float rounding')
-        parser.add_argument('--fast', action='store_true',
-                            help=f'the recommended fast mode: {FAST_MODE["help"]} (overrides --total_step etc.)')
-
-    @classmethod
-    def from_args(cls, args, net):
-        from faig.attribution.modes import FAST_MODE
-        from faig.specs import NETWORKS
-        if args.fast:
-            for key, value in FAST_MODE['settings'].items():
-                setattr(args, key, value)
-        reduce = NETWORKS[net].faig_image_reduce if net in NETWORKS else 'sum'
-        return cls(args.total_step, args.quadrature or 'riemann_left', args.precision, args.nodes_per_pass, reduce)
+    def network_defaults(cls, net):
+        """Per-image scores summed or averaged over the images, as the original script of ``net`` did."""
+        return {'image_reduce': NETWORKS[net].faig_image_reduce} if net in NETWORKS else {}
 
     def config(self):
         return {'method': self.name, **{k: v for k, v in self.settings.items() if k != 'image_reduce'}}
@@ -234,7 +272,6 @@ class FAIG(AttributionMethod):
     def extra_files(self, names, results):
         """``per_image_scores.npz``: {image: s(x_a) - s(x_b)} (per-image robustness checks, faig.report)."""
         from faig.attribution.ranking import npz_bytes
-        from faig.specs import ResultsLayout
         first, second = self.context.degradations
         return {ResultsLayout.PER_IMAGE_SCORES: npz_bytes({n: r['scores'][first] - r['scores'][second]
                                                            for n, r in zip(names, results)})}
@@ -250,25 +287,22 @@ class FAIG(AttributionMethod):
 class IG(AttributionMethod):
     """The paper's IG baseline: input-space integrated gradients on the target model only, from the
     clean LR image to each degraded one (faig.attribution.ig)."""
-    name = 'ig'
+    name, label, color, marker, script = 'ig', 'IG', 'tab:blue', 's', 'ig'
     description = 'IG baseline: rank the filters of the {net} target model by input-space IG.'
     models = ('target', )
     image_roles = ('clean', )
     layout_role = 'clean'
     unrecorded = ('scale', )  # as the IG runs recorded before the one pipeline: their run keys stay valid
 
+    setting_specs = PATH_SETTINGS
+
     def __init__(self, n_steps=100, method='riemann_left'):
         super().__init__(quadrature=method, total_step=n_steps)
 
     @classmethod
-    def add_arguments(cls, parser, net):
-        add_path_arguments(parser)
-
-    @classmethod
-    def from_args(cls, args, net):
-        from faig.specs import NETWORKS
-        default = NETWORKS[net].ig_method if net in NETWORKS else 'riemann_left'
-        return cls(args.total_step, args.quadrature or default)
+    def network_defaults(cls, net):
+        """The quadrature rule of the original IG script of ``net``."""
+        return {'method': NETWORKS[net].ig_method} if net in NETWORKS else {}
 
     def setup(self, context):
         import torch
@@ -289,7 +323,7 @@ class IG(AttributionMethod):
 @register
 class AbsoluteFilterChange(AttributionMethod):
     """|θ−θ̄|: relative weight change per filter (no images); the same ranking for both degradations."""
-    name = 'abs_filter_change'
+    name, label, color, marker, script = 'abs_filter_change', '|θ−θ̄|', 'tab:green', '^', 'absolute_filter_change'
     description = ('|theta - theta_bar|: rank filters by relative weight change (the same ranking is written for '
                    'both degradations).')
     models = ('baseline', 'target')
@@ -304,38 +338,24 @@ class AbsoluteFilterChange(AttributionMethod):
 @register
 class RandomRanking(AttributionMethod):
     """Random baseline: one reproducible random permutation of the filters per degradation."""
-    name = 'random'
+    name, label, color, marker, script = 'random', 'random', 'tab:gray', 'x', 'random_neurons'
     description = 'Random baseline: one random permutation of the filters per degradation, reproducible with --seed.'
     models = ()
     image_roles = None
 
+    setting_specs = (
+        Setting('total_neuron_nums', int, None, 'number of filters (default: those of --network_g, else of the {net} '
+                'preset at --scale)', low=1),
+        Setting('seed', int, 0, 'random seed (0 <= seed < 2**32)', low=0, high=SEED_LIMIT - 1),
+    )
+
     def __init__(self, seed=0, total_neuron_nums=None):
         super().__init__(seed=seed, total_neuron_nums=total_neuron_nums)
-
-    @classmethod
-    def add_arguments(cls, parser, net):
-        from faig.validation import positive_int, seed_int
-        from faig.specs import NETWORKS
-        spec = NETWORKS.get(net)
-        at_x2 = f'; x2: {spec.num_filters_x2}' if spec and spec.num_filters_x2 else ''
-        parser.add_argument('--total_neuron_nums', type=positive_int, default=None,
-                            help=f'number of filters (default: those of --network_g, else of the {net} preset at '
-                            f'--scale{at_x2})')
-        parser.add_argument('--seed', type=seed_int, default=0, help='random seed (0 <= seed < 2**32)')
-
-    @classmethod
-    def from_args(cls, args, net):
-        return cls(args.seed, args.total_neuron_nums)
 
     def rankings(self, degradations):
         from faig.attribution.weights import random_rankings
         return random_rankings(self.settings['total_neuron_nums'], self.settings['seed'], degradations)
 
 
-def add_path_arguments(parser):
-    """Flags of the path-integral methods."""
-    from faig.attribution.quadrature import METHODS as RULES
-    from faig.validation import positive_int
-    parser.add_argument('--total_step', type=positive_int, default=100, help='number of quadrature nodes N')
-    parser.add_argument('--quadrature', default=None, choices=RULES,
-                        help="quadrature rule (default: the original script's)")
+PAPER_METHODS = tuple(METHODS)  # in the order of the paper's tables; the first is the method under test
+

@@ -4,12 +4,12 @@ import os.path as osp
 
 import numpy as np
 
-from faig.cli.args import (Parser, add_model_args, add_network_args, finite_float, network_option, percent,
-                           require_file, require_folder, require_output_file, require_output_folder,
-                           resolve_device)
+from faig.cli.args import (Parser, add_model_args, add_network_args, finite_float, flag_value, network_option,
+                           original_folder_flag, percent, require_file, require_folder,
+                           require_output_file, require_output_folder, resolve_device)
 from faig.errors import InputError, cli
 from faig.paths import dataset_name, default_model, default_test_root
-from faig.specs import NETWORKS, ResultsLayout, degradation
+from faig.specs import DEFAULT_NETWORK, DEFAULT_PAIR, DEGRADATIONS, NETWORKS, ORIGINAL_PAIR, ResultsLayout, degradation
 
 
 def net_and_dataset(description, argv):
@@ -19,7 +19,7 @@ def net_and_dataset(description, argv):
     before the other flags exist); the parser returned defines them again, and its ``--help`` lists
     every flag the tool takes."""
     def add(parser):
-        parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS),
+        parser.add_argument('--net', default=DEFAULT_NETWORK, choices=sorted(NETWORKS),
                             help='network: names the default models and output folders')
         parser.add_argument('--dataset', default=dataset_name(default_test_root()),
                             help='dataset name (datasets/<dataset>)')
@@ -70,22 +70,22 @@ def check_modulated_weights(baseline, target, top, lambdas, space):
 def distribution_main(argv=None):
     parser, net, layout = net_and_dataset('Where the top-p % filters of two degradations sit, per layer.', argv)
     parser.add_argument('--target_model_path', default=default_model(net, 'target'))
-    parser.add_argument('--blurry_neuron_txt', default=osp.join(layout.rankings('faig'), 'blur_index.txt'))
-    parser.add_argument('--noisy_neuron_txt', default=osp.join(layout.rankings('faig'), 'noise_index.txt'))
+    ranking_flags = add_original_ranking_args(parser,
+                                              lambda deg: osp.join(layout.rankings('faig'), f'{deg}_index.txt'))
     parser.add_argument('--proportion', type=percent, default=1)
     parser.add_argument('--save_path', default=layout.figure('filter_distribution'))
     parser.add_argument('--param_key', default=None, help='checkpoint key (default: params_ema, else params)')
     add_allow_other_models(parser)
     args = parser.parse_args(argv)
     require_file(args.target_model_path, '--target_model_path')
-    require_file(args.blurry_neuron_txt, '--blurry_neuron_txt')
-    require_file(args.noisy_neuron_txt, '--noisy_neuron_txt')
+    txts = {deg: flag_value(args, flag) for deg, flag in ranking_flags.items()}
+    for deg, flag in ranking_flags.items():
+        require_file(txts[deg], flag)
     require_output_file(args.save_path, '--save_path')
     from faig.outputs import check_not_inputs
     check_not_inputs({'--save_path': args.save_path}, {}, dataroots=[osp.join('datasets', args.dataset)],
                      input_files={'--target_model_path': args.target_model_path,
-                                  '--blurry_neuron_txt': args.blurry_neuron_txt,
-                                  '--noisy_neuron_txt': args.noisy_neuron_txt})
+                                  **{flag: txts[deg] for deg, flag in ranking_flags.items()}})
     if not args.save_path.lower().endswith(('.png', '.jpg', '.jpeg', '.pdf', '.svg')):
         raise InputError(f'{args.save_path}: --save_path must name a figure file (.png, .jpg, .pdf, .svg)')
 
@@ -96,12 +96,12 @@ def distribution_main(argv=None):
     from faig.networks import load_params
     from faig.stamps import state_digest
     params = load_params(args.target_model_path, args.param_key)
-    space = ranking_space(osp.dirname(args.blurry_neuron_txt) or '.', params)  # the layers it ranks (--layers)
+    first = txts[ORIGINAL_PAIR[0]]
+    space = ranking_space(osp.dirname(first) or '.', params)  # the layers it ranks (--layers)
     require_selection([args.proportion], space.num_filters, '--proportion')
-    rankings = {'blur': read_index(args.blurry_neuron_txt, space.num_filters),
-                'noise': read_index(args.noisy_neuron_txt, space.num_filters)}
+    rankings = {deg: read_index(txt, space.num_filters) for deg, txt in txts.items()}
     accepted = []
-    for txt in dict.fromkeys(osp.dirname(t) for t in (args.blurry_neuron_txt, args.noisy_neuron_txt)):
+    for txt in dict.fromkeys(osp.dirname(t) for t in txts.values()):
         problems = check_provenance(txt or '.', {'target': state_digest(params)}, args.allow_other_models)
         accepted += [f'{txt or "."}: {p}' for p in problems]
     note = ('rankings used with other models (--allow_other_models): ' + '; '.join(accepted)) if accepted else None
@@ -110,6 +110,17 @@ def distribution_main(argv=None):
         stats = filter_location(space, ranking, args.proportion)
         print(describe_location(f'top {args.proportion:g}% {deg} filters ({stats["filters"]})', stats))
     print(f'figure -> {path}')
+
+
+def add_original_ranking_args(parser, default):
+    """The original's flags of the rankings of its pair (faig.specs.ORIGINAL_PAIR), ``default(degradation)``
+    their defaults; returns {degradation: flag}."""
+    first, second = ORIGINAL_PAIR
+    actions = (parser.add_argument('--blurry_neuron_txt', default=default(first),
+                                   help=f'ranking of {first} (default: FAIG {first}_index.txt)'),
+               parser.add_argument('--noisy_neuron_txt', default=default(second),
+                                   help=f'ranking of {second} (default: FAIG {second}_index.txt)'))
+    return {deg: action.option_strings[0] for deg, action in zip(ORIGINAL_PAIR, actions)}
 
 
 def add_allow_other_models(parser):
@@ -124,12 +135,14 @@ def modulation_main(argv=None):
         'Filter modulation: w = λ·θ_target + (1−λ)·θ_baseline on the top-p % FAIG filters of one degradation; '
         'λ=1 is the target, λ=0 the masked model.', argv)
     add_model_args(parser, net)
-    parser.add_argument('--degradation', default='blur', help='whose filters to modulate (blur, noise, ...)')
-    parser.add_argument('--blurry_neuron_txt', default=None, help='ranking (default: FAIG blur_index.txt)')
-    parser.add_argument('--noisy_neuron_txt', default=None, help='ranking (default: FAIG noise_index.txt)')
+    parser.add_argument('--degradation', default=DEFAULT_PAIR[0],
+                        help=f'whose filters to modulate ({", ".join(DEGRADATIONS)}, ...)')
+    ranking_flags = add_original_ranking_args(parser, lambda deg: None)
     parser.add_argument('--neuron_txt', default=None, help='ranking of --degradation (default: FAIG <deg>_index.txt)')
-    parser.add_argument('--blur_folder', default=None, help='input images (default: datasets/<dataset>/Blur2_LRbicx2)')
-    parser.add_argument('--noise_folder', default=None, help='input (default: datasets/<dataset>/LRbicx2_noise0.1)')
+    for deg in ORIGINAL_PAIR:
+        parser.add_argument(original_folder_flag(deg), default=None,
+                            help=f'{degradation(deg).adjective} input images (default: datasets/<dataset>/'
+                            f'{degradation(deg).folder})')
     parser.add_argument('--input_folder', default=None, help='input images of --degradation (any degradation)')
     parser.add_argument('--proportion', type=percent, default=1)
     parser.add_argument('--lambdas', nargs='+', type=finite_float, default=[i / 10 for i in range(16)],
@@ -144,8 +157,8 @@ def modulation_main(argv=None):
     args = parser.parse_args(argv)
     lambdas = check_lambdas(args.lambdas)
     deg = degradation(args.degradation)
-    original_ranking = {'blur': args.blurry_neuron_txt, 'noise': args.noisy_neuron_txt}.get(deg.name)
-    original_folder = {'blur': args.blur_folder, 'noise': args.noise_folder}.get(deg.name)
+    original_ranking = flag_value(args, ranking_flags.get(deg.name))
+    original_folder = flag_value(args, original_folder_flag(deg.name))
     folder = args.input_folder or original_folder or osp.join('datasets', args.dataset, deg.folder)
     require_file(args.baseline_model_path, '--baseline_model_path')
     require_file(args.target_model_path, '--target_model_path')

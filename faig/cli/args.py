@@ -6,6 +6,8 @@ import os.path as osp
 from faig.devices import resolve_device  # noqa: F401  (the command lines' names)
 from faig.files import require_output_folder  # noqa: F401
 from faig.errors import InputError, Parser  # noqa: F401
+from faig.paths import default_model
+from faig.specs import DEFAULT_PAIR, ORIGINAL_PAIR, degradation, pair
 from faig.validation import SEED_LIMIT, finite_float, percent, positive_int, seed_int  # noqa: F401
 
 
@@ -47,30 +49,38 @@ def add_network_args(parser, net):
 
 
 def add_model_args(parser, net, baseline=True):
-    from faig.paths import default_model
     if baseline:
         parser.add_argument('--baseline_model_path', default=default_model(net, 'baseline'))
     parser.add_argument('--target_model_path', default=default_model(net, 'target'))
 
 
 def add_pair_args(parser, root=None):
-    """The two degradations to tell apart (default: the paper's blur and noise) and their LR folders.
+    """The two degradations to tell apart (default: the paper's pair) and their LR folders.
 
-    ``--blur_folder``/``--noise_folder`` are the original's flags; any other degradation takes its
+    ``--<name>_folder`` for each of the original's pair are the original's flags; any other degradation takes its
     folder from ``--deg_a_folder``/``--deg_b_folder`` (default: ``<test root>/<its spec's folder>``)."""
-    from faig.specs import DEFAULT_PAIR
-    parser.add_argument('--deg_a', default=DEFAULT_PAIR[0], help='first degradation (default blur)')
-    parser.add_argument('--deg_b', default=DEFAULT_PAIR[1], help='second degradation (default noise)')
+    parser.add_argument('--deg_a', default=DEFAULT_PAIR[0], help=f'first degradation (default {DEFAULT_PAIR[0]})')
+    parser.add_argument('--deg_b', default=DEFAULT_PAIR[1], help=f'second degradation (default {DEFAULT_PAIR[1]})')
     if root is not None:
-        parser.add_argument('--blur_folder', default=None, help=f'blurry LR images (default {root}/Blur2_LRbicx2)')
-        parser.add_argument('--noise_folder', default=None,
-                            help=f'noisy LR images (default {root}/LRbicx2_noise0.1)')
+        for name in ORIGINAL_PAIR:
+            spec = degradation(name)
+            parser.add_argument(original_folder_flag(name), default=None,
+                                help=f'{spec.adjective} LR images (default {root}/{spec.folder})')
         parser.add_argument('--deg_a_folder', default=None, help='LR images of --deg_a (overrides the above)')
         parser.add_argument('--deg_b_folder', default=None, help='LR images of --deg_b')
 
 
+def original_folder_flag(deg, suffix='folder'):
+    """The original's ``--<deg>_<suffix>`` flag of a degradation of its pair (``--blur_folder``), else None."""
+    return f'--{deg}_{suffix}' if deg in ORIGINAL_PAIR else None
+
+
+def flag_value(args, flag):
+    """The parsed value of ``flag`` (None for no flag)."""
+    return getattr(args, flag[2:]) if flag else None
+
+
 def pair_names(args):
-    from faig.specs import pair
     return tuple(spec.name for spec in pair(args.deg_a, args.deg_b))
 
 
@@ -79,17 +89,16 @@ def pair_folder_flags(args):
     flags = {}
     for deg, own, flag in ((args.deg_a, args.deg_a_folder, '--deg_a_folder'),
                            (args.deg_b, args.deg_b_folder, '--deg_b_folder')):
-        flags[deg] = flag if own or deg not in ('blur', 'noise') else f'--{deg}_folder'
+        flags[deg] = flag if own else original_folder_flag(deg) or flag
     return flags
 
 
 def pair_folders(args, root):
     """{degradation: LR folder} for ``--deg_a``/``--deg_b``, each checked to exist."""
-    from faig.specs import degradation
     folders = {}
     flags = pair_folder_flags(args)
     for deg, own in ((args.deg_a, args.deg_a_folder), (args.deg_b, args.deg_b_folder)):
-        original = getattr(args, f'{deg}_folder', None) if deg in ('blur', 'noise') else None
+        original = getattr(args, f'{deg}_folder', None) if original_folder_flag(deg) else None
         folder = own or original or osp.join(root, degradation(deg).folder)
         require_folder(folder, flags[deg])
         folders[deg] = folder

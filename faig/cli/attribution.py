@@ -15,11 +15,11 @@ from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_ar
 from faig.cli.tools import ATTRIBUTION_SCRIPTS, RESERVED_NAMES
 from faig.errors import InputError, cli
 from faig.paths import dataset_name, default_test_root
-from faig.specs import NETWORKS, ResultsLayout
+from faig.specs import CLEAN_FOLDER, DEFAULT_PAIR, NETWORKS, ResultsLayout
 
 ROLE_FLAGS = {  # image role -> (flag, default folder under the test root, help)
     'gt': ('--gt_folder', 'GTmod12', 'ground-truth HR images'),
-    'clean': ('--bic_folder', 'Linear_LRbicx2', 'clean LR images'),
+    'clean': ('--bic_folder', CLEAN_FOLDER, 'clean LR images'),
 }
 
 
@@ -31,7 +31,7 @@ def method_parser(cls, net):
     """The command line of method ``cls`` for network ``net``: the pipeline's flags, then the method's."""
     root = default_test_root()
     parser = Parser(description=(cls.description or f'{cls.label or cls.name}: rank the filters of the {{net}} '
-                                 'target model.').format(net=net))
+                                 'target model.').format(net=net, pair=' and '.join(DEFAULT_PAIR)))
     images = cls.image_roles is not None
     if images:
         add_network_args(parser, net)
@@ -64,9 +64,30 @@ def method_parser(cls, net):
                             help="attribute only these layers: comma-separated fnmatch patterns of parameter or module "
                             "names, '!' excludes (e.g. 'body.*,!conv_last.weight'); the ranking then indexes the "
                             'selected filters only, and meta.json records the selection for the tools that read it')
-    cls.add_arguments(parser, net)
+    add_setting_args(parser, cls, net)
     add_output_args(parser, cls.name, resumable=images)
     return parser, root
+
+
+def add_setting_args(parser, cls, net):
+    """A flag per declared setting of method ``cls`` (its type, bounds and choices checked as the flag is read),
+    then one per preset."""
+    for setting in cls.setting_specs:
+        parser.add_argument(f'--{setting.name}', type=setting.parse, default=setting.default, choices=setting.choices,
+                            help=setting.help.format(net=net))
+    for name, preset in cls.presets.items():
+        parser.add_argument(f'--{name}', action='store_true', help=preset['help'])
+
+
+def method_from_args(cls, args, net):
+    """The method of the parsed flags: a preset given sets its flags first; a setting left at None takes the
+    method's default for ``net``."""
+    for name, preset in cls.presets.items():
+        if getattr(args, name):
+            for key, value in preset['settings'].items():
+                setattr(args, key, value)
+    given = {setting.keyword or setting.name: getattr(args, setting.name) for setting in cls.setting_specs}
+    return cls(**{**cls.network_defaults(net), **{k: v for k, v in given.items() if v is not None}})
 
 
 def add_output_args(parser, method, resumable=False):
@@ -119,7 +140,7 @@ def build_job(cls, args, net, root, writer=True):
         opt = network_option(args, net)
     else:
         opt = parse_network_option(args.network_g) if args.network_g else None
-    method = cls.from_args(args, net)
+    method = method_from_args(cls, args, net)
     if opt is None and not cls.models and (method.settings.get('total_neuron_nums') is None or args.layers):
         opt = network_option(args, net)  # the random ranking's size comes from the network (or its --layers)
     if 'total_neuron_nums' in method.settings and method.settings['total_neuron_nums'] is None:

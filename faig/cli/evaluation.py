@@ -2,14 +2,14 @@
 restore the degraded test images, and compare the rankings (tables, curves, masking figure)."""
 import os.path as osp
 
-from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_args, network_option, pair_names,
-                           percent, require_file, require_folder, require_output_folder, resolve_device)
+from faig.attribution.methods import METHODS, PAPER_METHODS, load_methods
+from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_args, network_option,
+                           original_folder_flag, pair_names, percent, require_file, require_folder,
+                           require_output_folder, resolve_device)
 from faig.errors import InputError, cli
 from faig.evaluation.masking import DEFAULT_PROPORTIONS
 from faig.paths import dataset_name, default_test_root
-from faig.specs import RANKING_METHODS, ResultsLayout, network
-
-PAPER_METHODS = tuple(RANKING_METHODS)  # registered in faig.specs, before any plugin
+from faig.specs import ORIGINAL_PAIR, ResultsLayout, degradation, network
 
 
 def evaluation_parser(net, description):
@@ -21,9 +21,10 @@ def evaluation_parser(net, description):
     parser.add_argument('--dataset', default=dataset_name(default_test_root()),
                         help='dataset name: images are read from datasets/<dataset>')
     add_pair_args(parser)
-    parser.add_argument('--blur_folder_name', default=None, help='blurry LR folder under the dataset (Blur2_LRbicx2)')
-    parser.add_argument('--noise_folder_name', default=None,
-                        help='noisy LR folder under the dataset (LRbicx2_noise0.1)')
+    for name in ORIGINAL_PAIR:
+        spec = degradation(name)
+        parser.add_argument(original_folder_flag(name, 'folder_name'), default=None,
+                            help=f'{spec.adjective} LR folder under the dataset ({spec.folder})')
     parser.add_argument('--deg_a_folder_name', default=None, help='LR folder of --deg_a under the dataset '
                         '(default: the folder of its spec in faig/specs.py)')
     parser.add_argument('--deg_b_folder_name', default=None, help='LR folder of --deg_b under the dataset')
@@ -31,9 +32,8 @@ def evaluation_parser(net, description):
                         help=f'rankings: <this>/<dataset>/<method>/ (default {osp.dirname(default.rankings("x"))})')
     parser.add_argument(f'--{prefix}_mask_save_folder', dest='mask_folder', default=None,
                         help=f'masked outputs: <this>/<dataset>/<method>/ (default {default.masking()})')
-    from faig.attribution.methods import load_methods
     load_methods()  # methods of plugins (FAIG_PLUGINS) and of faig/attribution/*_method.py can be compared too
-    parser.add_argument('--methods', nargs='+', default=list(PAPER_METHODS), choices=list(RANKING_METHODS),
+    parser.add_argument('--methods', nargs='+', default=list(PAPER_METHODS), choices=list(METHODS),
                         help=f'rankings to compare (default: the paper\'s, {" ".join(PAPER_METHODS)})')
     parser.add_argument('--proportions', nargs='+', type=percent, default=list(DEFAULT_PROPORTIONS),
                         help='percent of filters to mask, each in (0, 100]')
@@ -54,8 +54,7 @@ def results_layout(args, net):
 
 
 def folder_names(args, degs):
-    from faig.specs import degradation
-    given = {'blur': args.blur_folder_name, 'noise': args.noise_folder_name}
+    given = {deg: getattr(args, f'{deg}_folder_name') for deg in ORIGINAL_PAIR}
     own = dict(zip(degs, (args.deg_a_folder_name, args.deg_b_folder_name)))
     return {deg: own[deg] or given.get(deg) or degradation(deg).folder for deg in degs}
 
@@ -73,7 +72,7 @@ def check_paths(args, net, degs, layout, outputs=None):
         raise InputError(f'{osp.join(dataroot, names[degs[0]])}: the same folder for both degradations '
                          f'({", ".join(degs)}); each needs its own degraded images')
     for deg, name in names.items():
-        flag = f'--{deg}_folder_name' if deg in ('blur', 'noise') else '--dataset'
+        flag = original_folder_flag(deg, 'folder_name') or '--dataset'
         require_folder(osp.join(dataroot, name), flag)
         inputs[flag] = osp.join(dataroot, name)
     for method in args.methods:
@@ -260,7 +259,6 @@ def masking_figure(comparison, image, figure_folder, dataset, method='faig', pro
     from faig.data.image_io import as_bgr, read_image
     from faig.figures import crop_center, difference_map, masking_sheet, save_figure, upscale_nearest
     from faig.inference import image_channels
-    from faig.specs import degradation
     stem = image or comparison.stems[0]
     degs = comparison.s.degradations
     targets = comparison.target_outputs()
@@ -276,7 +274,6 @@ def masking_figure(comparison, image, figure_folder, dataset, method='faig', pro
         rows.append((degradation(deg).input_title, cells, maps))
     labels = ['input', 'target model',
               *(f'{proportion}% {degradation(m).function}\nfilters masked' for m in degs)]
-    from faig.specs import ResultsLayout
     name = osp.basename(ResultsLayout('', dataset).figure('masking', stem))
     return save_figure(masking_sheet(rows, labels, title=f'{method.upper()} filters, image {stem}'),
                        osp.join(figure_folder, name))

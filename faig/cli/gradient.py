@@ -16,7 +16,8 @@ from faig.cli.args import Parser, percent, positive_int, require_folder
 from faig.errors import InputError, cli
 from faig.evaluation.masking import DEFAULT_PROPORTIONS
 from faig.paths import dataset_name, default_test_root
-from faig.specs import DEFAULT_PAIR, NETWORKS, RANKING_METHODS, ResultsLayout, degradation
+from faig.attribution.methods import METHODS as RANKING_METHODS
+from faig.specs import DEFAULT_PAIR, NETWORKS, ResultsLayout, degradation
 
 
 def stamped_folders(root):

@@ -19,8 +19,9 @@ from faig.evaluation.degradation_predictor import accuracy, class_labels, confus
 from faig.figures import figure_png, prediction_scatter_figure
 from faig.outputs import FolderLock, check_not_inputs, commit_files, folder_locks, network_label, real
 from faig.paths import dataset_name, default_model, default_test_root
+from faig.attribution.methods import METHODS as RANKING_METHODS
 from faig.reporting.prediction import confusion_markdown
-from faig.specs import NETWORKS, RANKING_METHODS, ResultsLayout
+from faig.specs import NETWORKS, ResultsLayout
 
 DESCRIPTION = ('Predict the degradation of LR images (clean / <a> / <b> / <a>_<b>; default clean, blur, noise, '
                'blur_noise) from two numbers: the output difference of the target when the top-p % filters of each '

@@ -16,15 +16,15 @@ from faig.data.image_io import (IMAGE_EXTENSIONS, check_divisible, check_output_
                                 list_images, read_image, to_uint8, write_bytes, write_image)
 from faig.errors import InputError
 from faig.files import outermost_missing
-from faig.specs import appliable_degradation
+from faig.specs import DEFAULT_PAIR, DEGRADATIONS, appliable_degradation
 
 
-def default_folders(dataroot, scale, kernel_sigma=2.0, noise_sigma=0.1, degradations=('blur', 'noise'), params=None):
+def default_folders(dataroot, scale, kernel_sigma=2.0, noise_sigma=0.1, degradations=DEFAULT_PAIR, params=None):
     """{role: folder}: each degradation's spec folder (``spec.lr_folder``; x2 with the defaults: Blur2_LRbicx2,
     LRbicx2_noise0.1, LRbicx2_jpeg30), then the clean LRbicx<scale> and Linear_LRbicx<scale>.
 
-    ``params``: {degradation: {parameter: value}}; ``kernel_sigma``/``noise_sigma`` are the blur and noise
-    sigmas of the original's folder names (overridden by ``params``)."""
+    ``params``: {degradation: {parameter: value}}; ``kernel_sigma``/``noise_sigma`` are the original's
+    parameters of that name (overridden by ``params``)."""
     params = with_legacy_params(params, kernel_sigma=kernel_sigma, noise_sigma=noise_sigma)
     folders = {}
     for name in degradations:
@@ -35,14 +35,15 @@ def default_folders(dataroot, scale, kernel_sigma=2.0, noise_sigma=0.1, degradat
     return folders
 
 
-def with_legacy_params(params, kernel_size=None, kernel_sigma=None, noise_sigma=None):
-    """``params`` ({degradation: {parameter: value}}) with the original's blur/noise arguments filled in
-    where ``params`` does not set them."""
+def with_legacy_params(params, **original):
+    """``params`` ({degradation: {parameter: value}}) with the original's arguments filled in where ``params``
+    does not set them: each keyword is a parameter's original flag without its dashes (``kernel_sigma``)."""
     merged = {name: dict(values) for name, values in (params or {}).items()}
-    legacy = {('blur', 'kernel_size'): kernel_size, ('blur', 'sigma'): kernel_sigma, ('noise', 'sigma'): noise_sigma}
-    for (name, key), value in legacy.items():
-        if value is not None:
-            merged.setdefault(name, {}).setdefault(key, value)
+    for spec in DEGRADATIONS.values():
+        for param in spec.params:
+            value = original.get(param.flag[2:]) if param.flag else None
+            if value is not None:
+                merged.setdefault(spec.name, {}).setdefault(param.name, value)
     return merged
 
 
@@ -124,8 +125,8 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
     """Write the degraded LR sets.
 
     ``out_folders``: {role: folder}; a role is a registered degradation (faig/specs.py) or a clean set:
-    <degradation>: its spec's applier at its stage (blur: on the HR image, before the downsampling;
-              noise, JPEG: after it) -> bilinear x1/scale -> 8 bit; random ones (noise) draw from a
+    <degradation>: its spec's applier at its stage (``hr``: on the HR image, before the downsampling;
+              ``lr``: after it) -> bilinear x1/scale -> 8 bit; random ones draw from a
               generator of the seed and the image name
     bilinear: bilinear x1/scale -> 8 bit (the clean start of IG's input path)
     bicubic:  bicubic x1/scale -> 8 bit (clean validation input)
@@ -143,7 +144,7 @@ def generate(gt_folder, out_folders, scale=2, kernel_size=21, kernel_sigma=2.0, 
     them and the folders the run created: the sets are written whole or not at all.
     Returns the sorted image names.
     """
-    params = with_legacy_params(params, kernel_size, kernel_sigma, noise_sigma)
+    params = with_legacy_params(params, kernel_size=kernel_size, kernel_sigma=kernel_sigma, noise_sigma=noise_sigma)
     steps = {}
     for role in out_folders:
         if role in ('bilinear', 'bicubic'):

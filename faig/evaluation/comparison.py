@@ -28,7 +28,8 @@ from faig.evaluation.gradient_map import (NOTHING_MEASURABLE, below_resolution, 
 from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitute_filters
 from faig.inference import restore_cached, tensor_to_image
 from faig.networks import build_network, fit
-from faig.specs import DEFAULT_PAIR, RANKING_METHODS, ResultsLayout, degradation
+from faig.attribution.methods import METHODS as RANKING_METHODS
+from faig.specs import DEFAULT_PAIR, ResultsLayout, degradation
 from faig.tables import Table, render
 
 METHODS = tuple(RANKING_METHODS)

@@ -11,7 +11,8 @@ from faig.attribution.methods import load_methods
 from faig.attribution.ranking import rank
 from faig.evaluation.gradient_map import NOTHING_MEASURABLE, below_resolution
 from faig.evaluation.location import describe_location, filter_location
-from faig.specs import DEFAULT_PAIR, RANKING_METHODS, degradation
+from faig.attribution.methods import METHODS as RANKING_METHODS
+from faig.specs import DEFAULT_PAIR, degradation
 
 
 def method_label(name):
