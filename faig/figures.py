@@ -216,7 +216,7 @@ def recovered_share_chart(study, net, degs=DEFAULT_PAIR):
 
 from faig.evaluation.degradation_predictor import FLOOR, PREDICTORS, Calibration, class_labels  # noqa: E402
 from faig.evaluation.prediction_study import CALIBRATIONS, study_predictors  # noqa: E402
-from faig.reporting.prediction import percent_text  # noqa: E402
+from faig.tables import percent_text  # noqa: E402
 
 LABEL_COLORS = ('tab:gray', 'tab:blue', 'tab:orange', 'tab:purple')  # clean, <a>, <b>, <a>_<b>
 CLASSICAL_TITLES = ('variance of the Laplacian (sharpness)', 'estimate_sigma (noise level on [0, 1])')

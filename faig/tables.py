@@ -59,3 +59,8 @@ def render(blocks):
     """The markdown of a report: ``blocks`` (sentences or paragraphs as text, :class:`Table` s), a blank line
     between two blocks."""
     return '\n\n'.join(block.markdown() if isinstance(block, Table) else block for block in blocks) + '\n'
+
+
+def percent_text(value):
+    """A share as '12.3 %' ('n/a' when missing or not finite)."""
+    return 'n/a' if value is None or value != value or value in (float('inf'), float('-inf')) else f'{100 * value:.1f} %'

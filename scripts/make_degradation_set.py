@@ -55,7 +55,7 @@ def check_args(args):
 
 
 def recipe_of(args):
-    from faig.evaluation.degradation_prediction import labelled_set_recipe
+    from faig.evaluation.labelled_set import labelled_set_recipe
     return labelled_set_recipe(args.gt_folder, args.crop, args.crops_per_photo, args.blur_sigmas, args.noise_levels,
                                args.kernel_size, args.scale, 'bilinear', args.seed, args.calibration_photos)
 
@@ -69,7 +69,7 @@ def make(argv=None):
     require_folder(args.gt_folder, '--gt_folder')
     require_output_folder(args.out_root, '--out_root')
     check_not_inputs({'--out_root': args.out_root}, {'--gt_folder': args.gt_folder})
-    from faig.evaluation.degradation_prediction import make_labelled_set
+    from faig.evaluation.labelled_set import make_labelled_set
     state, manifest = make_labelled_set(args.out_root, recipe_of(args), args.overwrite)
     return args.out_root, state, manifest
 

@@ -419,7 +419,7 @@ def test_small_command_line_slips(tmp_path):
 
 
 def test_labelled_set_message_names_the_callers_flags(tmp_path):
-    from faig.evaluation.degradation_prediction import make_labelled_set
+    from faig.evaluation.labelled_set import make_labelled_set
     (tmp_path / 'other').mkdir()
     (tmp_path / 'other' / 'x.txt').write_text('x')
     with pytest.raises(InputError) as info:

@@ -107,7 +107,7 @@ def test_unknown_interpolation_is_refused():
 MAKE_DATA = r'''
 import json, sys, cv2, torch
 from faig.data.lr_sets import default_folders, generate
-from faig.evaluation.degradation_prediction import labelled_set_files, labelled_set_recipe
+from faig.evaluation.labelled_set import labelled_set_files, labelled_set_recipe
 from faig.stamps import data_digest
 gt, root = sys.argv[1], sys.argv[2]
 generate(gt, default_folders(root, 2))

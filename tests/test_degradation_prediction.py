@@ -26,7 +26,7 @@ from faig.data.degradations import add_gaussian_noise, blur, degrade, gaussian_k
 from faig.errors import InputError  # noqa: E402
 from faig.evaluation import degradation_predictor as dp  # noqa: E402
 from faig.evaluation import labelled_set, prediction_inputs, prediction_study  # noqa: E402
-from faig.reporting.prediction import percent_text  # noqa: E402
+from faig.tables import percent_text  # noqa: E402
 from faig.reporting.studies import prediction_section  # noqa: E402
 
 NET = TINY_NETS['srresnet']

@@ -620,7 +620,7 @@ def test_every_table_of_the_report_renders(tmp_path, monkeypatch):
 
 
 def test_the_report_opens_with_a_summary_that_matches_the_records(tmp_path, monkeypatch):
-    from faig.evaluation.degradation_prediction import headline
+    from faig.evaluation.prediction_study import headline
     from faig.evaluation.retraining import findings as retraining_findings
     from faig.reporting.summary import anchor, retraining_title
     root, text = report_with_every_section(tmp_path, monkeypatch)

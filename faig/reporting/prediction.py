@@ -1,15 +1,10 @@
 """Markdown of the degradation-prediction study: its tables as rows, rendered by faig.tables."""
-import numpy as np
 
 from faig.evaluation.degradation_predictor import PREDICTORS, Calibration
 from faig.evaluation.prediction_study import CALIBRATIONS, study_predictors
-from faig.tables import markdown_table
+from faig.tables import markdown_table, percent_text
 
 PARTS = ('trained', 'unseen', 'all')  # the test split's trained levels, other levels, every level
-
-
-def percent_text(value):
-    return 'n/a' if value is None or not np.isfinite(value) else f'{100 * value:.1f} %'
 
 
 def confusion_rows(matrix, labels, other=None):

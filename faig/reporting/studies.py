@@ -5,7 +5,8 @@ import json
 import os.path as osp
 
 from faig.evaluation import retraining
-from faig.evaluation.degradation_prediction import headline, percent_text, study_markdown
+from faig.evaluation.prediction_study import headline
+from faig.reporting.prediction import percent_text, study_markdown
 from faig.figures import recovered_share_chart, save_figure
 from faig.reporting.findings import capitalised, verdict
 from faig.reporting.records import other_models_note

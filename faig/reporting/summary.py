@@ -6,7 +6,8 @@ import re
 
 import numpy as np
 
-from faig.evaluation.degradation_prediction import headline, percent_text
+from faig.evaluation.prediction_study import headline
+from faig.tables import percent_text
 from faig.evaluation.retraining import LABELS
 from faig.reporting.findings import method_label, plain_verdict
 from faig.reporting.records import DEFAULT_BUDGET, FULL_BUDGET, budget_settings, other_models_note
