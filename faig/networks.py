@@ -79,16 +79,7 @@ def load_checkpoint(path, param_key=None):
     'stripped_prefix': ``'module.'`` or None} -- what a ranking's meta.json says it was computed from.
     """
     import torch
-    if not osp.isfile(path):
-        raise InputError(f'{path}: checkpoint not found')
-    if osp.getsize(path) == 0:
-        raise InputError(f'{path}: empty file (0 bytes), not a checkpoint')
-    try:
-        state = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling error is a bad file for the user
-        raise InputError(f'{path}: not a loadable checkpoint ({type(exc).__name__}: {one_line(exc)})') from None
-    if not isinstance(state, dict):
-        raise InputError(f'{path}: checkpoint is not a dict of tensors')
+    state = read_checkpoint(path)
     if param_key is not None:
         if param_key not in state:
             raise InputError(f'{path}: no {param_key!r} in checkpoint (keys: {", ".join(map(str, state))})')
@@ -108,6 +99,23 @@ def load_checkpoint(path, param_key=None):
     return params, {'key': key, 'stripped_prefix': stripped}
 
 
+def read_checkpoint(path):
+    """The dict a checkpoint file holds (``torch.load(..., weights_only=True)`` on the CPU): the one reader of model
+    files; a missing, empty, unloadable or non-dict file is one InputError naming it."""
+    import torch
+    if not osp.isfile(path):
+        raise InputError(f'{path}: checkpoint not found')
+    if osp.getsize(path) == 0:
+        raise InputError(f'{path}: empty file (0 bytes), not a checkpoint')
+    try:
+        state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling error is a bad file for the user
+        raise InputError(f'{path}: not a loadable checkpoint ({type(exc).__name__}: {one_line(exc)})') from None
+    if not isinstance(state, dict):
+        raise InputError(f'{path}: checkpoint is not a dict of tensors')
+    return state
+
+
 def strip_wrapper_prefix(params):
     """(params without the ``module.`` of a DataParallel / DDP wrapper, the prefix stripped or None). Only a
     prefix on every name is a wrapper's; names that merely start with it in some layers are left alone."""
@@ -124,6 +132,30 @@ def check_finite(params, path):
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             bad = int((~torch.isfinite(value)).sum())
             raise InputError(f'{path}: {bad} non-finite value(s) (NaN/inf) in {name}')
+
+
+def _keys_text(mapping, limit=8):
+    keys = [str(key) for key in mapping]
+    return ', '.join(keys[:limit]) + (f', ... ({len(keys)} keys)' if len(keys) > limit else '') or 'none'
+
+
+def first_mismatch(expected, params, strict=True):
+    """The first difference that makes ``load_state_dict`` fail or load nothing, as text; None if ``params`` fit
+    ``expected`` ({name: shape}). ``strict``: the same keys and shapes; otherwise the common keys must have the
+    same shapes (basicsr would silently skip them) and there must be some."""
+    for key, shape in expected.items():
+        if key not in params:
+            if strict:
+                return f'missing {key} (the checkpoint has {_keys_text(params, 3)})'
+        elif tuple(params[key].shape) != tuple(shape):
+            return f'size mismatch for {key}: {list(params[key].shape)} in the checkpoint, {list(shape)} in the network'
+    if strict:
+        extra = [key for key in params if key not in expected]
+        if extra:
+            return f'unexpected {extra[0]} (not a parameter of the network)'
+    elif not set(expected) & set(params):
+        return f'no parameter in common (the checkpoint has {_keys_text(params, 3)})'
+    return None
 
 
 def check_compatible(baseline, target, baseline_name='baseline', target_name='target'):

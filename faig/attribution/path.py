@@ -6,7 +6,10 @@ The network is built once; moving along the path overwrites its tensors in place
 import torch
 
 from faig.attribution.modes import CHANNELS_LAST_MARGIN, LAYOUT_REPEATS
+from faig.errors import InputError
+from faig.files import write_bytes
 from faig.networks import check_compatible
+from faig.store import read_record, record_bytes
 
 
 def in_layout(tensor, channels_last):
@@ -88,7 +91,7 @@ def resolve_layout(layout, net, sample, margin=CHANNELS_LAST_MARGIN, cache_path=
         return layout == 'channels_last', None
     x = sample[..., :64, :64]
     key = layout_cache_key(net, x)
-    cached = read_json(cache_path).get(key) if cache_path else None
+    cached = (read_record(cache_path, 'layout cache', bad='skip') or {}).get(key) if cache_path else None
     if cached:
         return cached['channels_last'], cached['seconds']
     import copy
@@ -143,27 +146,10 @@ def default_layout_cache():
     return os.path.join(root, 'faig', 'layout.json')
 
 
-def read_json(path):
-    import json
-    try:
-        with open(path) as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def write_layout_cache(path, key, value):
     """Best effort: a cache that cannot be written only means measuring again next time."""
-    import json
-    import os
-    data = read_json(path)
-    data[key] = value
+    data = read_record(path, 'layout cache', bad='skip') or {}
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f'{path}.{os.getpid()}.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except OSError:
+        write_bytes(path, record_bytes({**data, key: value}))
+    except InputError:
         pass

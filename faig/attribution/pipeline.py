@@ -2,8 +2,8 @@
 
 It owns what no method should repeat: loading and checking the models and images, the run key
 (settings + contents of models and images, never paths), the one-writer lock and the claim on the
-output folder (faig.outputs), the per-image partial results that make a killed run resumable
-(:class:`faig.attribution.runner.PartialStore`), progress, meta.json and the rankings.
+output folder, the per-image partial results that make a killed run resumable (all through
+:class:`faig.store.RunOutputs`), progress, meta.json and the rankings.
 
 Under ``torchrun`` (WORLD_SIZE > 1) the images are dealt over the ranks in rounds (image i of the
 images still to do goes to rank i mod K); after every round the per-image results are gathered,
@@ -23,7 +23,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from faig.errors import InputError, PeerError, memory_guard, one_line, report_error
+from faig.errors import InputError, PeerError, WriteError, memory_guard, one_line, report_error
+from faig.store import RunOutputs, canonical, previous_partial, state_digest
 
 PARTIAL_FORMAT = 2  # per-image results as {'scores/<deg>': ...}; earlier partial folders are not read
 # where the models and images are, and which entry of a checkpoint held the weights: not what a result depends on
@@ -204,7 +205,6 @@ def run_key(config, drop=()):
 def rank_difference(first, other, first_rank, other_rank, drop=()):
     """'<file or setting>: <how it differs>' between the run configs (:func:`run_config`) of two ranks,
     named ``first_rank`` and ``other_rank``; None when their run keys agree."""
-    from faig.outputs import canonical
     mine, theirs = canonical(run_key(first, drop)), canonical(run_key(other, drop))
     if mine == theirs:
         return None
@@ -276,7 +276,6 @@ def run_config(method, job, baseline, target, pairs, space=None, read=None):
     """The settings recorded in meta.json (the run key is them less paths and layout). ``read``: {kind:
     :func:`faig.networks.load_checkpoint`'s record}, kept as ``checkpoints`` (the entry read, the prefix stripped)."""
     from faig.attribution.runner import inputs_digest
-    from faig.stamps import state_digest
     config = method.config()
     if pairs is not None:
         config.update(network=job.network, scale=job.scale, folders=dict(job.folders), inputs=inputs_digest(pairs))
@@ -297,24 +296,19 @@ def run_config(method, job, baseline, target, pairs, space=None, read=None):
     return config
 
 
-def claim(job, key, resumable, drop=()):
-    """'same' when the folder already holds this run's results (faig.outputs.claim_results). A
-    ``--resume`` of a run of these settings that was started with ``--force`` and stopped may replace
-    what it was started to replace."""
+def run_outputs(job, key, resumable, drop=()):
+    """The ranking folder of ``job`` for the run key ``key`` (faig.store.RunOutputs); ``resumable``: per-image
+    partial results, resumed when their settings less paths and layout are ``key``."""
     from faig.attribution.ranking import RANKING_PATTERNS
-    from faig.attribution.runner import PartialStore
-    from faig.outputs import canonical, claim_results
-    previous = PartialStore.previous_config(job.out) if resumable and job.resume else None
-    continuing = previous is not None and canonical(run_key(previous, drop)) == canonical(key)
-    return claim_results(job.out, key, job.force or continuing, RANKING_PATTERNS, resumable=resumable)
+    return RunOutputs(job.out, key, RANKING_PATTERNS, job.force, job.resume,
+                      partial_ignore=(*RUN_KEY_DROP, *drop) if resumable else None)
 
 
 def choose_layout(job, net, sample):
     """An interrupted run keeps the layout it started with (its partial results stay comparable);
     otherwise ``job.layout`` (measured when 'auto', see faig.attribution.path.resolve_layout)."""
     from faig.attribution.path import default_layout_cache, resolve_layout
-    from faig.attribution.runner import PartialStore
-    previous = PartialStore.previous_config(job.out) if not job.force or job.resume else None
+    previous = previous_partial(job.out) if not job.force or job.resume else None
     if job.layout == 'auto' and previous and 'channels_last' in previous:
         return previous['channels_last'], previous.get('layout_seconds')
     return resolve_layout(job.layout, net, sample, cache_path=default_layout_cache())
@@ -377,9 +371,7 @@ def prepare(method, job):
 
 def _rank_dataset(method, job, ranks):
     from faig.attribution.methods import AttributionContext
-    from faig.attribution.ranking import rank, write_rankings
-    from faig.attribution.runner import PartialStore
-    from faig.outputs import FolderLock
+    from faig.attribution.ranking import rank, ranking_set
     degs = tuple(job.degradations)
     device = ranks.device
     prepared = ranks.agree(lambda: prepare(method, job), summary=lambda p: p.config,
@@ -394,8 +386,7 @@ def _rank_dataset(method, job, ranks):
         if not ranks.main:
             return None
         context = AttributionContext(net, baseline, target, space, device, degs, net_name=job.net_name)
-        with FolderLock(job.out):
-            claim(job, key, resumable=False, drop=method.run_key_drop)
+        with run_outputs(job, key, resumable=False, drop=method.run_key_drop) as outputs:
             if target is None:
                 rankings, scores = method.rankings(degs), None
             else:
@@ -405,20 +396,18 @@ def _rank_dataset(method, job, ranks):
             if space is not None and target is None and space.num_filters != method.settings.get('total_neuron_nums'):
                 raise InputError(f'--total_neuron_nums {method.settings.get("total_neuron_nums")}: the network has '
                                  f'{space.num_filters} filters' + (' in --layers' if job.layers else ''))
-            write_rankings(job.out, rankings, scores, meta)
+            outputs.commit(ranking_set(job.out, rankings, scores, meta))
         return RankingResult(job.out, rankings, scores, meta, space)
 
-    lock, held = FolderLock(job.out), {}
+    outputs = run_outputs(job, key, resumable=True, drop=method.run_key_drop)
+    held = {}
 
     def open_store():
         """Rank 0: the lock, the claim on the folder, the layout, the partial results -- any failure here
         reaches every rank through :meth:`Ranks.decide` (no rank is left waiting in a collective)."""
-        lock.__enter__()
+        outputs.__enter__()
         held['lock'] = True
-        from faig.attribution.runner import PartialStore
-        PartialStore.check_folder(job.out)  # before any work: a file or a link where the partial results go
-        if (claim(job, key, resumable=True, drop=method.run_key_drop) == 'same' and job.resume
-                and all(osp.isfile(osp.join(job.out, f'{d}_index.txt')) for d in degs)):
+        if outputs.up_to_date and all(osp.isfile(osp.join(job.out, f'{d}_index.txt')) for d in degs):
             return None  # (a folder whose record matches but whose index files were removed is computed again)
         from faig.attribution.runner import load_image_set
         role = method.layout_role or degs[0]
@@ -427,8 +416,8 @@ def _rank_dataset(method, job, ranks):
                                     channels=channels)[role]
             channels_last, seconds = choose_layout(job, net.to(device), sample)
         layout = {'channels_last': channels_last, 'layout_seconds': seconds}
-        held['store'] = PartialStore(job.out, {**config, **layout, 'partial_format': PARTIAL_FORMAT}, job.resume,
-                                     job.force, ignore=(*PATHS, *method.run_key_drop))
+        held['store'] = outputs.partial({**config, **layout, 'partial_format': PARTIAL_FORMAT},
+                                        ignore=(*PATHS, *method.run_key_drop))
         return layout
 
     try:
@@ -454,17 +443,16 @@ def _rank_dataset(method, job, ranks):
             meta = {**config, 'run_key': key, 'seconds': round(time.time() - start, 1), 'device': str(device),
                     'ranks': ranks.world, **agreed, 'filter_space': space.describe(), 'images': records,
                     **method.summary(records)}
-            write_rankings(job.out, rankings, scores, meta, extra=method.extra_files(names, [results[n] for n in names]))
+            outputs.commit(ranking_set(job.out, rankings, scores, meta,
+                                       extra=method.extra_files(names, [results[n] for n in names])))
         except InputError as exc:
-            from faig.errors import WriteError
             if store is not None and not isinstance(exc, (WriteError, PeerError)):
                 store.discard()  # bad input: nothing of this run to resume; a failed write keeps it
             raise
-        store.clear()
         return RankingResult(job.out, rankings, scores, meta, space)
     finally:
         if held.get('lock'):
-            lock.__exit__(None, None, None)
+            outputs.__exit__(None, None, None)
 
 
 def memory_hint(method):
