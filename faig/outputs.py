@@ -2,10 +2,9 @@
 import os.path as osp
 
 # Temporary re-exports: these moved to faig.store; callers still to migrate import them from there.
-from faig.store import (JOURNAL, LOCK, TMP_PREFIX, FolderLock, build_whole_folder, canonical,  # noqa: F401
-                        check_not_inputs, claim_results, commit_files, commit_tmp_name, dataset_roots,
-                        enclosing_dataset, folder_locks, is_within, key_difference, odd_entry,
-                        read_json_or_set_aside, real, recorded_files, recover_commit, set_aside)
+from faig.store import (JOURNAL, TMP_PREFIX, FolderLock, build_whole_folder, canonical,  # noqa: F401
+                        check_not_inputs, claim_results, commit_files, folder_locks, is_within, key_difference,
+                        read_json_or_set_aside, real, set_aside)
 
 
 def network_label(net, opt):

@@ -20,11 +20,10 @@ The rule, the same for every tool, the study and the studies:
 # The API of the store; its parts: records (keys, the reader, output records, provenance), folders (where and how
 # a run writes), run (a run's output folder).
 from faig.store.folders import (JOURNAL, LOCK, TMP_PREFIX, FolderLock, build_whole_folder,  # noqa: F401
-                                check_not_inputs, claim_results, commit_files, commit_tmp_name, dataset_roots,
-                                enclosing_dataset, folder_locks, is_within, odd_entry, real, recorded_files,
-                                recover_commit)
+                                check_not_inputs, claim_results, commit_files, folder_locks, is_within, odd_entry,
+                                real, recover_commit)
 from faig.store.records import (RECORD_FORMAT, STAMP, OutputRecord, StageRecord, StampedFolder,  # noqa: F401
                                 canonical, check_provenance, files_digest, key_difference, network_digest,
-                                read_json_or_set_aside, read_record, record_bytes, set_aside, sha1_bytes, sha1_file,
+                                read_json_or_set_aside, read_record, record_bytes, set_aside, sha1_file,
                                 state_digest)
-from faig.store.run import PARTIAL, PartialStore, RunOutputs, partial_folder, previous_partial  # noqa: F401
+from faig.store.run import PartialStore, RunOutputs, previous_partial  # noqa: F401

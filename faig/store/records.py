@@ -16,10 +16,6 @@ STAMP = '.source.json'
 
 # ---- identities ------------------------------------------------------------------------------
 
-def sha1_bytes(data):
-    return hashlib.sha1(data).hexdigest()
-
-
 def sha1_file(path):
     """Hash of a file's whole content."""
     digest = hashlib.sha1()
