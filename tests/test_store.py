@@ -16,7 +16,7 @@ from test_bad_input import FAIG, LR, NET_ARG, TOOLS, pristine, sandbox  # noqa: 
 
 from faig.errors import InputError  # noqa: E402
 from faig.store import (RECORD_FORMAT, STAMP, PartialStore, RunOutputs, StampedFolder, read_record,  # noqa: E402
-                        record_bytes)
+                        record_bytes, same_model, sha1_file, state_digest)
 
 IG = [f'{TOOLS}/ig.py', '--network_g', NET_ARG, '--bic_folder', LR['clean'], '--blur_folder', LR['blur'],
       '--noise_folder', LR['noise'], '--total_step', '2', '--record_filters_folder', 'out/ig']
@@ -170,3 +170,14 @@ def test_run_outputs_claims_commits_and_drops_partial_results(tmp_path):
     PartialStore(out, {'steps': 3}, resume=False).put('img0', {'a': np.zeros(1)})  # a killed run of 3 steps
     with RunOutputs(out, {'steps': 3}, ('*.txt', 'meta.json'), resume=True, partial_ignore=()) as outputs:
         assert outputs.state == 'forced'  # its --resume may replace what it was started to replace
+
+
+def test_a_model_is_known_by_its_tensors_or_by_the_file_an_earlier_record_named(tmp_path):
+    state = {'w': torch.ones(2, 2)}
+    torch.save({'params': state}, tmp_path / 'a.pth')
+    torch.save({'params_ema': state}, tmp_path / 'b.pth')  # the same model in another file
+    path = str(tmp_path / 'a.pth')
+    assert same_model(state_digest(state), str(tmp_path / 'b.pth'), state)
+    assert same_model(sha1_file(path), path, state)
+    assert not same_model(sha1_file(str(tmp_path / 'b.pth')), path, state)
+    assert not same_model(state_digest({'w': torch.zeros(2, 2)}), path, state)

@@ -24,6 +24,6 @@ from faig.store.folders import (JOURNAL, LOCK, TMP_PREFIX, FolderLock, build_who
                                 real, recover_commit)
 from faig.store.records import (RECORD_FORMAT, STAMP, OutputRecord, StageRecord, StampedFolder,  # noqa: F401
                                 canonical, check_provenance, files_digest, key_difference, network_digest,
-                                read_json_or_set_aside, read_record, record_bytes, set_aside, sha1_file,
-                                state_digest)
+                                read_json_or_set_aside, read_record, record_bytes, same_model, set_aside,
+                                sha1_file, state_digest)
 from faig.store.run import PartialStore, RunOutputs, previous_partial  # noqa: F401

@@ -41,6 +41,12 @@ def state_digest(state):
     return digest.hexdigest()
 
 
+def same_model(recorded, path, state):
+    """Whether a record's identity of a model, ``recorded``, is the model at ``path`` holding ``state``: its
+    :func:`state_digest` -- or, in records that identified models by file (the retraining study's), its file's sha1."""
+    return recorded in (state_digest(state), sha1_file(path))
+
+
 def network_digest(net):
     """Hash of what a network computes: its state dict (:func:`state_digest`) and, per module, its class and
     plain settings that are not in the state dict (strides, paddings, an EDSR's ``img_range`` or its mean
