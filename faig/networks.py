@@ -134,30 +134,6 @@ def check_finite(params, path):
             raise InputError(f'{path}: {bad} non-finite value(s) (NaN/inf) in {name}')
 
 
-def _keys_text(mapping, limit=8):
-    keys = [str(key) for key in mapping]
-    return ', '.join(keys[:limit]) + (f', ... ({len(keys)} keys)' if len(keys) > limit else '') or 'none'
-
-
-def first_mismatch(expected, params, strict=True):
-    """The first difference that makes ``load_state_dict`` fail or load nothing, as text; None if ``params`` fit
-    ``expected`` ({name: shape}). ``strict``: the same keys and shapes; otherwise the common keys must have the
-    same shapes (basicsr would silently skip them) and there must be some."""
-    for key, shape in expected.items():
-        if key not in params:
-            if strict:
-                return f'missing {key} (the checkpoint has {_keys_text(params, 3)})'
-        elif tuple(params[key].shape) != tuple(shape):
-            return f'size mismatch for {key}: {list(params[key].shape)} in the checkpoint, {list(shape)} in the network'
-    if strict:
-        extra = [key for key in params if key not in expected]
-        if extra:
-            return f'unexpected {extra[0]} (not a parameter of the network)'
-    elif not set(expected) & set(params):
-        return f'no parameter in common (the checkpoint has {_keys_text(params, 3)})'
-    return None
-
-
 def check_compatible(baseline, target, baseline_name='baseline', target_name='target'):
     """Baseline and target must have identical keys and shapes."""
     missing = sorted(set(baseline) ^ set(target))
