@@ -79,16 +79,7 @@ def load_checkpoint(path, param_key=None):
     'stripped_prefix': ``'module.'`` or None} -- what a ranking's meta.json says it was computed from.
     """
     import torch
-    if not osp.isfile(path):
-        raise InputError(f'{path}: checkpoint not found')
-    if osp.getsize(path) == 0:
-        raise InputError(f'{path}: empty file (0 bytes), not a checkpoint')
-    try:
-        state = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling error is a bad file for the user
-        raise InputError(f'{path}: not a loadable checkpoint ({type(exc).__name__}: {one_line(exc)})') from None
-    if not isinstance(state, dict):
-        raise InputError(f'{path}: checkpoint is not a dict of tensors')
+    state = read_checkpoint(path)
     if param_key is not None:
         if param_key not in state:
             raise InputError(f'{path}: no {param_key!r} in checkpoint (keys: {", ".join(map(str, state))})')
@@ -106,6 +97,23 @@ def load_checkpoint(path, param_key=None):
         params = {name: value.detach() for name, value in params.items()}
     check_finite(params, path)
     return params, {'key': key, 'stripped_prefix': stripped}
+
+
+def read_checkpoint(path):
+    """The dict a checkpoint file holds (``torch.load(..., weights_only=True)`` on the CPU): the one reader of model
+    files; a missing, empty, unloadable or non-dict file is one InputError naming it."""
+    import torch
+    if not osp.isfile(path):
+        raise InputError(f'{path}: checkpoint not found')
+    if osp.getsize(path) == 0:
+        raise InputError(f'{path}: empty file (0 bytes), not a checkpoint')
+    try:
+        state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling error is a bad file for the user
+        raise InputError(f'{path}: not a loadable checkpoint ({type(exc).__name__}: {one_line(exc)})') from None
+    if not isinstance(state, dict):
+        raise InputError(f'{path}: checkpoint is not a dict of tensors')
+    return state
 
 
 def strip_wrapper_prefix(params):

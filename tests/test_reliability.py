@@ -289,7 +289,7 @@ def faig_in_process(sandbox, monkeypatch, *extra):
 
 
 def test_disk_full_during_per_image_writes_keeps_finished_images(sandbox, monkeypatch):
-    import faig.attribution.runner as runner
+    import faig.files as runner
     from faig.data.image_io import write_bytes as real_write
     from faig.errors import InputError
     calls = []
@@ -355,7 +355,7 @@ def test_a_commit_interrupted_after_its_journal_is_finished_by_the_next_writer(t
 
 @pytest.mark.parametrize('damage', ['config', 'npz'])
 def test_corrupt_partial_state_is_set_aside_not_fatal(sandbox, monkeypatch, capsys, damage):
-    import faig.attribution.runner as runner
+    import faig.files as runner
     from faig.data.image_io import write_bytes as real_write
 
     def stop_after_first(path, data):
@@ -523,7 +523,7 @@ def test_an_unreadable_ranking_record_is_refused_and_left_in_place(sandbox):
 
 
 def test_resume_continues_a_stopped_force_run(sandbox, monkeypatch):
-    import faig.attribution.runner as runner
+    import faig.files as runner
     from faig.data.image_io import write_bytes as real_write
     assert faig_in_process(sandbox, monkeypatch) == 0  # results of 2 steps
 

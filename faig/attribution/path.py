@@ -3,10 +3,19 @@
 The network is built once; moving along the path overwrites its tensors in place
 (the original rebuilt and re-initialised the network at every step).
 """
+import copy
+import hashlib
+import os
+import platform
+import time
+
 import torch
 
-from faig.attribution.modes import CHANNELS_LAST_MARGIN, LAYOUT_REPEATS
+from faig.attribution.modes import CHANNELS_LAST_MARGIN, LAYOUT_REPEATS, LAYOUTS
+from faig.errors import InputError
+from faig.files import write_bytes
 from faig.networks import check_compatible
+from faig.store import read_record, record_bytes
 
 
 def in_layout(tensor, channels_last):
@@ -62,7 +71,6 @@ class ParameterPath:
 
 def time_pass(net, x):
     """Wall time of one forward+backward of ``net`` on ``x``."""
-    import time
     if x.is_cuda:
         torch.cuda.synchronize(x.device)
     start = time.perf_counter()
@@ -81,17 +89,15 @@ def resolve_layout(layout, net, sample, margin=CHANNELS_LAST_MARGIN, cache_path=
     a measurement is made once per machine, torch version, thread count, network and input size, and
     reused after: no cost per run, and the same choice (hence the same scores) in every run on this machine.
     Returns (channels_last, {layout: seconds} or None)."""
-    from faig.attribution.modes import LAYOUTS
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     if layout != 'auto':
         return layout == 'channels_last', None
     x = sample[..., :64, :64]
     key = layout_cache_key(net, x)
-    cached = read_json(cache_path).get(key) if cache_path else None
+    cached = (read_record(cache_path, 'layout cache', bad='skip') or {}).get(key) if cache_path else None
     if cached:
         return cached['channels_last'], cached['seconds']
-    import copy
     probes = {}
     for name in ('contiguous', 'channels_last'):
         probe = copy.deepcopy(net)
@@ -113,8 +119,6 @@ def resolve_layout(layout, net, sample, margin=CHANNELS_LAST_MARGIN, cache_path=
 
 def layout_cache_key(net, x):
     """What a layout measurement depends on: machine, torch, threads, device, network shapes, input size."""
-    import hashlib
-    import platform
     device = x.device
     where = torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu_name()
     shapes = hashlib.sha1(repr([(k, tuple(v.shape)) for k, v in net.state_dict().items()]).encode()).hexdigest()
@@ -130,40 +134,21 @@ def cpu_name():
                     return line.split(':', 1)[1].strip()
     except OSError:
         pass
-    import platform
     return platform.processor() or 'cpu'
 
 
 def default_layout_cache():
     """``$XDG_CACHE_HOME/faig/layout.json`` (default ``~/.cache``); FAIG_LAYOUT_CACHE overrides, '' disables."""
-    import os
     if 'FAIG_LAYOUT_CACHE' in os.environ:
         return os.environ['FAIG_LAYOUT_CACHE'] or None
     root = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
     return os.path.join(root, 'faig', 'layout.json')
 
 
-def read_json(path):
-    import json
-    try:
-        with open(path) as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def write_layout_cache(path, key, value):
     """Best effort: a cache that cannot be written only means measuring again next time."""
-    import json
-    import os
-    data = read_json(path)
-    data[key] = value
+    data = read_record(path, 'layout cache', bad='skip') or {}
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f'{path}.{os.getpid()}.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except OSError:
+        write_bytes(path, record_bytes({**data, key: value}))
+    except InputError:
         pass

@@ -2,28 +2,30 @@
 
 It owns what no method should repeat: loading and checking the models and images, the run key
 (settings + contents of models and images, never paths), the one-writer lock and the claim on the
-output folder (faig.outputs), the per-image partial results that make a killed run resumable
-(:class:`faig.attribution.runner.PartialStore`), progress, meta.json and the rankings.
-
-Under ``torchrun`` (WORLD_SIZE > 1) the images are dealt over the ranks in rounds (image i of the
-images still to do goes to rank i mod K); after every round the per-image results are gathered,
-rank 0 stores them (so a killed run resumes from the last finished round, whatever the number of
-ranks then) and, at the end, sums them in image order and alone writes. Before that every rank checks its
-own models and images and computes the run key, and the ranks compare keys (:meth:`Ranks.agree`): other
-weights, images or settings on one machine, or a file bad on one machine only, stop every rank with one
-line before anything is written. A per-image result does not
-depend on which rank computed it, so the files equal a one-process run's (bit for bit at the same
-thread count and layout). gloo on CPU, nccl on GPU (rank r uses cuda:LOCAL_RANK).
+output folder, the per-image partial results that make a killed run resumable (all through
+:class:`faig.store.RunOutputs`), progress, meta.json and the rankings.
+Under ``torchrun`` the images are dealt over the ranks (faig.attribution.ranks); rank 0 alone stores and writes.
 """
-import hashlib
 import json
-import os
 import os.path as osp
-import socket
 import time
 from dataclasses import dataclass, field
 
-from faig.errors import InputError, PeerError, memory_guard, one_line, report_error
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from faig.attribution.filters import require_weight_change, space_for_network
+from faig.attribution.methods import AttributionContext
+from faig.attribution.path import default_layout_cache, resolve_layout
+from faig.attribution.ranking import RANKING_PATTERNS, rank, ranking_set
+from faig.attribution.ranks import Ranks, collective
+from faig.attribution.runner import check_image_sets, image_name, inputs_digest, load_image_set, show_steps
+from faig.data.image_io import pair_by_name
+from faig.errors import InputError, PeerError, WriteError, memory_guard
+from faig.inference import image_channels
+from faig.networks import build_network, check_compatible, fit, load_checkpoint
+from faig.store import RunOutputs, canonical, previous_partial, state_digest
 
 PARTIAL_FORMAT = 2  # per-image results as {'scores/<deg>': ...}; earlier partial folders are not read
 # where the models and images are, and which entry of a checkpoint held the weights: not what a result depends on
@@ -60,142 +62,6 @@ class RankingResult:
     up_to_date: bool = False
 
 
-def collective(exc):
-    """Mark ``exc`` as raised by every rank at the same step (see :func:`rank_dataset`)."""
-    exc.collective = True
-    return exc
-
-
-class Ranks:
-    """The processes of one run: torchrun's (WORLD_SIZE > 1) or this one alone."""
-
-    def __init__(self, device=None):
-        from faig.devices import resolve_device
-        self.world = int(os.environ.get('WORLD_SIZE', '1'))
-        self.rank = int(os.environ.get('RANK', '0'))
-        self.owned = False
-        self.hosts = [socket.gethostname()]
-        device = resolve_device(device)
-        if self.world > 1:
-            import datetime
-
-            import torch
-            import torch.distributed as dist
-            if device.type == 'cuda':
-                device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count())
-                torch.cuda.set_device(device)
-            if not dist.is_initialized():
-                # long rounds (a whole image at 100 steps takes minutes): a generous timeout
-                dist.init_process_group('nccl' if device.type == 'cuda' else 'gloo',
-                                        timeout=datetime.timedelta(hours=6))
-                self.owned = True
-            self.world, self.rank = dist.get_world_size(), dist.get_rank()
-        self.device = device
-
-    @staticmethod
-    def launched():
-        """Whether this process is one of several started by torchrun."""
-        return int(os.environ.get('WORLD_SIZE', '1')) > 1
-
-    @property
-    def main(self):
-        return self.rank == 0
-
-    def record(self, key):
-        """What meta.json keeps of the ranks: how many, on which hosts, and the digest of the run key each of
-        them computed and found equal to the others' (checked by :meth:`agree`)."""
-        digest = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
-        return {'ranks': self.world, 'hosts': self.hosts, 'run_key_sha1': digest}
-
-    def decide(self, step):
-        """Run ``step()`` on rank 0 and hand its value (or its InputError) to every rank."""
-        if self.world == 1:
-            return step()
-        import torch.distributed as dist
-        box = [None]
-        if self.main:
-            try:
-                box[0] = ('ok', step())
-            except BaseException as exc:  # any failure (bad input, a full disk, Ctrl-C): tell the others, then raise
-                box[0] = ('error', str(exc) if isinstance(exc, InputError) else f'rank 0 stopped: {exc!r}')
-                dist.broadcast_object_list(box, src=0)
-                raise collective(exc)
-        dist.broadcast_object_list(box, src=0)
-        status, value = box[0]
-        if status == 'error':
-            raise collective(PeerError(value))
-        return value
-
-    def agree(self, step, summary=lambda value: None, differ=None):
-        """Run ``step()`` on every rank and return its value, once every rank got there. A rank's failure
-        stops every rank with its message (naming the rank when the others did not fail); so does
-        ``differ(first, other, first_rank, other_rank)`` -- given ``summary(value)`` of rank 0 and of
-        another rank, and the words for them -- when it finds a difference. Until this point no rank
-        waits for another, so nothing that one rank meets alone can leave the others waiting."""
-        failure = None
-        try:
-            value = step()
-            mine = ('ok', summary(value))
-        except Exception as exc:  # bad input, or a fault of this machine (memory, a file system): told to all
-            failure = exc
-            mine = ('error', one_line(exc) if isinstance(exc, InputError) else f'{type(exc).__name__}: {exc}')
-        if self.world == 1:
-            if failure is not None:
-                raise failure
-            return value
-        hosts, states, contents = zip(*self.exchange((socket.gethostname(), *mine)))
-        name = lambda rank: f'rank {rank} (host {hosts[rank]})'  # noqa: E731
-        failed = [rank for rank, state in enumerate(states) if state == 'error']
-        if failed:
-            rank = failed[0]
-            message = contents[rank]
-            if len(failed) < self.world:
-                fine = next(r for r in range(self.world) if r not in failed)
-                message += f' (on rank {rank}, host {hosts[rank]}; not on rank {fine}, host {hosts[fine]})'
-            if failure is not None and not isinstance(failure, InputError):
-                raise collective(failure)  # a fault, not bad input: its traceback on the rank that met it
-            raise collective(self.group_error(message)) from None
-        for rank in range(1, self.world):
-            problem = differ and differ(contents[0], contents[rank], name(0), name(rank))
-            if problem:
-                raise collective(self.group_error(f'{problem}; every process of a run must read the same models, '
-                                                  'images and settings'))
-        self.hosts = list(hosts)
-        return value
-
-    def group_error(self, message):
-        """The error every rank raises for one rank's bad input: rank 0's is the run's own (it speaks and
-        removes what the run started to write), the others' are silent copies."""
-        return InputError(message) if self.main else PeerError(message)
-
-    def stop(self, exc):
-        """Leave the group after ``exc``: together when every rank raised it at the same step (each says what
-        it has to say first, so that no rank's exit makes torchrun stop rank 0 before it has printed the error
-        and removed partial results); at once otherwise (torchrun then stops the others)."""
-        if getattr(exc, 'collective', False) and self.owned:
-            report_error(exc)
-            self.close(wait=True)
-        else:
-            self.close(wait=False)
-
-    def exchange(self, item):
-        """Every rank's ``item`` (in rank order), on every rank."""
-        if self.world == 1:
-            return [item]
-        import torch.distributed as dist
-        items = [None] * self.world
-        dist.all_gather_object(items, item)
-        return items
-
-    def close(self, wait=True):
-        """Leave the group: after a barrier (every rank finished), or at once after an error."""
-        if self.owned:
-            import torch.distributed as dist
-            if wait:
-                dist.barrier()
-            dist.destroy_process_group()
-
-
 def run_key(config, drop=()):
     """What a ranking depends on: settings and the contents of models and images, not their paths."""
     return {k: v for k, v in config.items() if k not in (*RUN_KEY_DROP, *drop)}
@@ -204,7 +70,6 @@ def run_key(config, drop=()):
 def rank_difference(first, other, first_rank, other_rank, drop=()):
     """'<file or setting>: <how it differs>' between the run configs (:func:`run_config`) of two ranks,
     named ``first_rank`` and ``other_rank``; None when their run keys agree."""
-    from faig.outputs import canonical
     mine, theirs = canonical(run_key(first, drop)), canonical(run_key(other, drop))
     if mine == theirs:
         return None
@@ -258,8 +123,6 @@ def unflatten(flat):
 def load_models(method, job):
     """(network or None, baseline state or None, target state or None, {kind: what was read of its
     checkpoint}), checked."""
-    from faig.attribution.path import check_compatible
-    from faig.networks import build_network, fit, load_checkpoint
     loaded = {kind: load_checkpoint(job.model_paths[kind], job.param_key) for kind in method.models}
     states = {kind: state for kind, (state, _) in loaded.items()}
     read = {kind: record for kind, (_, record) in loaded.items()}
@@ -275,8 +138,6 @@ def load_models(method, job):
 def run_config(method, job, baseline, target, pairs, space=None, read=None):
     """The settings recorded in meta.json (the run key is them less paths and layout). ``read``: {kind:
     :func:`faig.networks.load_checkpoint`'s record}, kept as ``checkpoints`` (the entry read, the prefix stripped)."""
-    from faig.attribution.runner import inputs_digest
-    from faig.stamps import state_digest
     config = method.config()
     if pairs is not None:
         config.update(network=job.network, scale=job.scale, folders=dict(job.folders), inputs=inputs_digest(pairs))
@@ -297,24 +158,17 @@ def run_config(method, job, baseline, target, pairs, space=None, read=None):
     return config
 
 
-def claim(job, key, resumable, drop=()):
-    """'same' when the folder already holds this run's results (faig.outputs.claim_results). A
-    ``--resume`` of a run of these settings that was started with ``--force`` and stopped may replace
-    what it was started to replace."""
-    from faig.attribution.ranking import RANKING_PATTERNS
-    from faig.attribution.runner import PartialStore
-    from faig.outputs import canonical, claim_results
-    previous = PartialStore.previous_config(job.out) if resumable and job.resume else None
-    continuing = previous is not None and canonical(run_key(previous, drop)) == canonical(key)
-    return claim_results(job.out, key, job.force or continuing, RANKING_PATTERNS, resumable=resumable)
+def run_outputs(job, key, resumable, drop=()):
+    """The ranking folder of ``job`` for the run key ``key`` (faig.store.RunOutputs); ``resumable``: per-image
+    partial results, resumed when their settings less paths and layout are ``key``."""
+    return RunOutputs(job.out, key, RANKING_PATTERNS, job.force, job.resume,
+                      partial_ignore=(*RUN_KEY_DROP, *drop) if resumable else None)
 
 
 def choose_layout(job, net, sample):
     """An interrupted run keeps the layout it started with (its partial results stay comparable);
     otherwise ``job.layout`` (measured when 'auto', see faig.attribution.path.resolve_layout)."""
-    from faig.attribution.path import default_layout_cache, resolve_layout
-    from faig.attribution.runner import PartialStore
-    previous = PartialStore.previous_config(job.out) if not job.force or job.resume else None
+    previous = previous_partial(job.out) if not job.force or job.resume else None
     if job.layout == 'auto' and previous and 'channels_last' in previous:
         return previous['channels_last'], previous.get('layout_seconds')
     return resolve_layout(job.layout, net, sample, cache_path=default_layout_cache())
@@ -324,7 +178,6 @@ def rank_dataset(method, job, ranks=None):
     """Score every image set of ``job`` with ``method``, rank, write ``job.out``. Returns a
     :class:`RankingResult` on rank 0 (None on the other ranks). ``ranks``: the group already joined (by a
     command line that checked its flags on every rank); else joined here."""
-    import torch
     ranks = ranks or Ranks(job.device)
     try:
         with torch.enable_grad():
@@ -350,17 +203,12 @@ class Prepared:
 
 def prepare(method, job):
     """Load and check the models and images of ``job`` (on every rank), and make the run config."""
-    from faig.attribution.filters import require_weight_change, space_for_network
-    from faig.attribution.runner import check_image_sets
-    from faig.data.image_io import pair_by_name
-    from faig.inference import image_channels
     if method.image_roles is not None and job.network is None:
         raise InputError(f'{method.name}: reads images, so the job needs the network options (AttributionJob.network)')
     net, baseline, target, read = load_models(method, job)
     if target is not None:
         space = space_for_network(net if net is not None else target, job.layers)
     elif job.network is not None:  # no weights (random): the filters of the network described
-        from faig.networks import build_network
         space = space_for_network(build_network(job.network), job.layers)
     else:
         space = None
@@ -376,10 +224,6 @@ def prepare(method, job):
 
 
 def _rank_dataset(method, job, ranks):
-    from faig.attribution.methods import AttributionContext
-    from faig.attribution.ranking import rank, write_rankings
-    from faig.attribution.runner import PartialStore
-    from faig.outputs import FolderLock
     degs = tuple(job.degradations)
     device = ranks.device
     prepared = ranks.agree(lambda: prepare(method, job), summary=lambda p: p.config,
@@ -394,8 +238,7 @@ def _rank_dataset(method, job, ranks):
         if not ranks.main:
             return None
         context = AttributionContext(net, baseline, target, space, device, degs, net_name=job.net_name)
-        with FolderLock(job.out):
-            claim(job, key, resumable=False, drop=method.run_key_drop)
+        with run_outputs(job, key, resumable=False, drop=method.run_key_drop) as outputs:
             if target is None:
                 rankings, scores = method.rankings(degs), None
             else:
@@ -405,30 +248,27 @@ def _rank_dataset(method, job, ranks):
             if space is not None and target is None and space.num_filters != method.settings.get('total_neuron_nums'):
                 raise InputError(f'--total_neuron_nums {method.settings.get("total_neuron_nums")}: the network has '
                                  f'{space.num_filters} filters' + (' in --layers' if job.layers else ''))
-            write_rankings(job.out, rankings, scores, meta)
+            outputs.commit(ranking_set(job.out, rankings, scores, meta))
         return RankingResult(job.out, rankings, scores, meta, space)
 
-    lock, held = FolderLock(job.out), {}
+    outputs = run_outputs(job, key, resumable=True, drop=method.run_key_drop)
+    held = {}
 
     def open_store():
         """Rank 0: the lock, the claim on the folder, the layout, the partial results -- any failure here
         reaches every rank through :meth:`Ranks.decide` (no rank is left waiting in a collective)."""
-        lock.__enter__()
+        outputs.__enter__()
         held['lock'] = True
-        from faig.attribution.runner import PartialStore
-        PartialStore.check_folder(job.out)  # before any work: a file or a link where the partial results go
-        if (claim(job, key, resumable=True, drop=method.run_key_drop) == 'same' and job.resume
-                and all(osp.isfile(osp.join(job.out, f'{d}_index.txt')) for d in degs)):
+        if outputs.up_to_date and all(osp.isfile(osp.join(job.out, f'{d}_index.txt')) for d in degs):
             return None  # (a folder whose record matches but whose index files were removed is computed again)
-        from faig.attribution.runner import load_image_set
         role = method.layout_role or degs[0]
         with memory_guard(pairs[0][role], memory_hint(method)):
             sample = load_image_set(pairs[0], job.scale, device, gt_role='gt' if 'gt' in method.image_roles else None,
                                     channels=channels)[role]
             channels_last, seconds = choose_layout(job, net.to(device), sample)
         layout = {'channels_last': channels_last, 'layout_seconds': seconds}
-        held['store'] = PartialStore(job.out, {**config, **layout, 'partial_format': PARTIAL_FORMAT}, job.resume,
-                                     job.force, ignore=(*PATHS, *method.run_key_drop))
+        held['store'] = outputs.partial({**config, **layout, 'partial_format': PARTIAL_FORMAT},
+                                        ignore=(*PATHS, *method.run_key_drop))
         return layout
 
     try:
@@ -445,7 +285,6 @@ def _rank_dataset(method, job, ranks):
                                                       layout['channels_last'], job.net_name))
             if not ranks.main:
                 return None
-            from faig.attribution.runner import image_name
             names = [image_name(p) for p in pairs]
             scores = method.combine([results[n] for n in names])
             rankings = {d: rank(s) for d, s in scores.items()}
@@ -454,17 +293,16 @@ def _rank_dataset(method, job, ranks):
             meta = {**config, 'run_key': key, 'seconds': round(time.time() - start, 1), 'device': str(device),
                     'ranks': ranks.world, **agreed, 'filter_space': space.describe(), 'images': records,
                     **method.summary(records)}
-            write_rankings(job.out, rankings, scores, meta, extra=method.extra_files(names, [results[n] for n in names]))
+            outputs.commit(ranking_set(job.out, rankings, scores, meta,
+                                       extra=method.extra_files(names, [results[n] for n in names])))
         except InputError as exc:
-            from faig.errors import WriteError
             if store is not None and not isinstance(exc, (WriteError, PeerError)):
                 store.discard()  # bad input: nothing of this run to resume; a failed write keeps it
             raise
-        store.clear()
         return RankingResult(job.out, rankings, scores, meta, space)
     finally:
         if held.get('lock'):
-            lock.__exit__(None, None, None)
+            outputs.__exit__(None, None, None)
 
 
 def memory_hint(method):
@@ -477,10 +315,6 @@ def memory_hint(method):
 def score_images(method, job, ranks, pairs, store, channels, context):
     """{image name: result} of every image set: finished ones from ``store`` (rank 0), the others
     computed by the ranks in rounds, stored by rank 0 after each round."""
-    import numpy as np
-    from tqdm import tqdm
-
-    from faig.attribution.runner import image_name, load_image_set, show_steps
     names = [image_name(p) for p in pairs]
     results = {}
     if ranks.main:

@@ -9,6 +9,8 @@ import numpy as np
 from faig.data.image_io import write_bytes
 from faig.errors import InputError, one_line
 from faig.specs import ResultsLayout
+from faig.store import commit_files, read_record
+from faig.store import check_provenance  # noqa: F401  (temporary re-export: callers still to import it from faig.store)
 
 
 def rank(scores):
@@ -54,7 +56,7 @@ def write_json(path, data):
 
 
 # every file a ranking tool writes: a new set replaces all of them (no FAIG scores left beside a random ranking),
-# so any of them present marks earlier results (faig.outputs.claim_results)
+# so any of them present marks earlier results (faig.store.claim_results)
 RANKING_PATTERNS = ('*_index.txt', '*_scores.npy', 'meta.json', ResultsLayout.PER_IMAGE_SCORES)
 
 
@@ -78,16 +80,19 @@ def ranking_files(rankings, scores=None, meta=None):
     return files
 
 
-def write_rankings(folder, rankings, scores=None, meta=None, extra=None):
-    """Write a ranking folder's files as one set (faig.outputs.commit_files): a crash or a full disk
-    leaves either the previous set or the new one, never a mix. ``extra``: more {name: bytes}."""
-    from faig.outputs import commit_files
+def ranking_set(folder, rankings, scores=None, meta=None, extra=None):
+    """:func:`ranking_files` and ``extra`` ({name: bytes}) of ``folder``, a refusal naming the folder."""
     try:
-        files = ranking_files(rankings, scores, meta)
+        return {**ranking_files(rankings, scores, meta), **(extra or {})}
     except InputError as exc:
         raise InputError(f'{folder}: {exc}') from None
-    commit_files(folder, {**files, **(extra or {})}, replaces=RANKING_PATTERNS,
-                 record='meta.json' if 'meta.json' in files else None)
+
+
+def write_rankings(folder, rankings, scores=None, meta=None, extra=None):
+    """Write a ranking folder's files as one set (faig.store.commit_files): a crash or a full disk
+    leaves either the previous set or the new one, never a mix. ``extra``: more {name: bytes}."""
+    commit_files(folder, ranking_set(folder, rankings, scores, meta, extra), replaces=RANKING_PATTERNS,
+                 record='meta.json' if meta is not None else None)
 
 
 def read_index(path, num_filters=None):
@@ -119,43 +124,6 @@ def read_index(path, num_filters=None):
     return index
 
 
-def check_provenance(folder, given, allow_other_models=False):
-    """Compare what a ranking was computed from (its ``meta.json``) with the models and images given now.
-
-    ``given``: {'baseline': state digest, 'target': state digest, 'inputs': {role: {file: sha1}}}
-    (any subset). A mismatch is an InputError unless ``allow_other_models``; then it is returned
-    (to be printed and recorded in the consumer's output). A ranking without a record (the
-    original's index files, random rankings) has nothing to compare."""
-    path = osp.join(folder, 'meta.json')
-    if not osp.isfile(path):
-        return []
-    try:  # read only: a consumer never renames files in the folders it reads
-        with open(path) as f:
-            meta = json.load(f)
-    except (OSError, ValueError, UnicodeDecodeError):
-        meta = None
-    if not isinstance(meta, dict):
-        if not allow_other_models:
-            raise InputError(f'{path}: the record of this ranking is not readable, so its models cannot be '
-                             'checked; pass --allow_other_models to use the ranking anyway')
-        print(f'warning: {path}: unreadable record, models not checked (--allow_other_models)')
-        return ['unreadable record']
-    problems = []
-    for kind in ('baseline', 'target'):
-        if meta.get(kind) and given.get(kind) and meta[kind] != given[kind]:
-            problems.append(f'{kind} model {given[kind][:10]} given, {meta[kind][:10]} recorded')
-    recorded, now = meta.get('inputs') or {}, given.get('inputs') or {}
-    for role in sorted(set(recorded) & set(now)):
-        if recorded[role] != now[role]:
-            problems.append(f'{role} images differ from those it was computed on')
-    if problems and not allow_other_models:
-        raise InputError(f'{osp.join(folder, "meta.json")}: this ranking was computed for other models or images '
-                         f'({"; ".join(problems)}); pass --allow_other_models to use it anyway')
-    if problems:
-        print(f'warning: {folder}: used with other models or images (--allow_other_models): {"; ".join(problems)}')
-    return problems
-
-
 def recorded_network(opt, params):
     """The network a ranking's meta.json names, holding ``params`` (so that the filter space knows its layer
     kinds: Linear, ConvTranspose, Conv1d); ``params`` themselves when it cannot be built or does not fit
@@ -177,16 +145,10 @@ def ranking_space(folder, net):
     tensors (then the network recorded in meta.json is built around them)."""
     from faig.attribution.filters import space_for_network
     path = osp.join(folder, 'meta.json')
-    meta = None
-    if osp.isfile(path):
-        try:
-            with open(path) as f:
-                meta = json.load(f)
-        except (OSError, ValueError, UnicodeDecodeError):
-            meta = None  # an unreadable record is check_provenance's to report
-    if isinstance(net, dict) and isinstance(meta, dict) and isinstance(meta.get('network'), dict):
+    meta = read_record(path, 'record of this ranking', bad='skip')  # an unreadable one is check_provenance's to report
+    if isinstance(net, dict) and meta is not None and isinstance(meta.get('network'), dict):
         net = recorded_network(meta['network'], net)  # a checkpoint alone knows no layer kinds
-    recorded = meta.get('filter_space') if isinstance(meta, dict) else None
+    recorded = meta.get('filter_space') if meta is not None else None
     if not isinstance(recorded, dict):
         return space_for_network(net)
     space = space_for_network(net, recorded.get('layers'))
