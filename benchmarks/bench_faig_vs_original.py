@@ -21,6 +21,8 @@ import faig  # noqa: E402
 faig.register()
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.attribution.faig import discriminative, faig_image  # noqa: E402
+from faig.attribution.ig import ig_image  # noqa: E402
+from faig.attribution.modes import FAST_MODE  # noqa: E402
 from faig.attribution.path import ParameterPath, resolve_layout  # noqa: E402
 from faig.attribution.ranking import rank  # noqa: E402
 from faig.networks import build_network  # noqa: E402
@@ -46,7 +48,6 @@ def ours(net_opt, baseline, target, images, steps, method='riemann_left', layout
 
 def ours_ig(net_opt, target, images, steps):
     """ig.py's core (input-path nodes batched) on the images, riemann_left as the original SRResNet script."""
-    from faig.attribution.ig import ig_image
     net = build_network(net_opt).eval().to(next(iter(target.values())).device)
     net.load_state_dict(target)
     space = FilterSpace(target)
@@ -81,7 +82,6 @@ def main():
                         help='also time the default with this many path nodes per batched pass (GPU option)')
     parser.add_argument('--repeats', type=int, default=1, help='time each variant this many times, keep the least')
     args = parser.parse_args()
-    from faig.attribution.modes import FAST_MODE
     torch.manual_seed(0)
     rows = []
     reps = args.repeats

@@ -18,6 +18,9 @@ import sys
 import tempfile
 import time
 
+import cv2
+import torch
+
 from common import ROOT, markdown_table, write_section
 
 NAMES = ('astronaut', 'chelsea', 'coffee', 'rocket', 'camera', 'coins')
@@ -25,7 +28,6 @@ NAMES = ('astronaut', 'chelsea', 'coffee', 'rocket', 'camera', 'coins')
 
 def crops(dataroot, names, lr_size, out):
     """A data set of centre crops (LR ``lr_size``) of ``names``: GT, blurry, noisy."""
-    import cv2
     for folder, scale in (('GTmod12', 2), ('Blur2_LRbicx2', 1), ('LRbicx2_noise0.1', 1)):
         os.makedirs(osp.join(out, folder), exist_ok=True)
         for name in names:
@@ -72,7 +74,6 @@ def main():
     parser.add_argument('--dataroot', default=osp.join(ROOT, 'datasets/SampleSet'))
     parser.add_argument('--no_write', action='store_true', help='print the table only')
     args = parser.parse_args()
-    import torch
     tmp = tempfile.mkdtemp(prefix='faig_bench_ranks_')
     try:
         data = crops(args.dataroot, NAMES[:args.images], args.lr_size, osp.join(tmp, 'data'))

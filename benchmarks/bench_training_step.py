@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from common import best_of, bench_parser, command_line, markdown_table, write_section
+from faig.networks import build_network, preset
 
 
 def make_step(net, batch, lr_size, channels_last, bf16):
@@ -38,7 +39,6 @@ def main():
     parser.add_argument('--shapes', nargs='+', default=['16x32', '4x64'], help='batch x LR patch size')
     parser.add_argument('--iters', type=int, default=5, help='timed iterations per setting (best of 3 runs)')
     args = parser.parse_args()
-    from faig.networks import build_network, preset
     rows = []
     for net_name, shape, threads in itertools.product(args.net, args.shapes, args.threads):
         batch, lr_size = map(int, shape.split('x'))

@@ -1,18 +1,22 @@
 """Whole processes: ``analysis/tools/<net>/faig.py --fast`` against the original algorithm at 100 steps.
 
     python benchmarks/bench_whole_process.py [--net srresnet] [--images astronaut camera chelsea coffee]
-                                             [--lr_size 48] [--steps 100] [--repeats 2] [--before] [--breakdown]
+                                             [--lr_size 48] [--steps 100] [--repeats 3] [--original_repeats 1]
+                                             [--against TREE] [--before] [--breakdown]
 
 What a user waits for: each run is a fresh interpreter (imports, model loading, hashing, image checks,
 the passes, writing the rankings), on the same centre crops (faig.data.lr_sets.crop_test_set, LR
 ``--lr_size`` px) of ``--images``. The original (benchmarks/original_process.py: original_style.py's loop as a
-script, importing all of basicsr as the original did) and ``--fast`` run in turns, ``--repeats`` times each;
-the least wall time counts (the run least disturbed by the machine's other work), and the CPU time of that
-run is shown too (less sensitive to load). ``--fast`` reads its layout choice from a cache of this run (as on a
-machine where faig.py ran before); the first run, which measures it, is a row of its own. ``--before`` adds
-the settings of --fast before 2026-12-01 (gauss_legendre with 8 nodes, after the full basicsr import);
-``--breakdown`` times the phases of one --fast run (and of the --before run) with benchmarks/stamped_run.py.
-Children inherit the environment: run it under ``OMP_NUM_THREADS=1`` (and ``nice``) as in docs/benchmarks.md.
+script, importing all of basicsr as the original did) and ``--fast`` run in turns, ``--repeats`` times each
+(the original ``--original_repeats`` times: it takes minutes); the table gives the median wall time and the
+median CPU time (less sensitive to load). ``--fast`` runs twice per turn: as a new user's first run (an empty
+layout cache: ``--layout auto`` measures) and with the layout cached (as on a machine where faig.py ran before).
+``--against TREE`` (another checkout, e.g. ``git worktree add --detach ../before <rev>``) runs that tree's
+``--fast`` the same way in the same turns, for a before/after comparison. ``--before`` adds the settings of
+--fast before 2026-12-01 (gauss_legendre with 8 nodes, after the full basicsr import); ``--breakdown`` times the
+phases of one --fast run of each tree (and of the --before run) with benchmarks/stamped_run.py
+(FAIG_BENCH_CLOCK=cpu: in CPU seconds). Children inherit the environment: run it under ``OMP_NUM_THREADS=1``
+(and ``nice``) as in docs/benchmarks.md.
 """
 import argparse
 import json
@@ -20,6 +24,7 @@ import os
 import os.path as osp
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +33,8 @@ import time
 import numpy as np
 
 from common import ROOT, command_line, markdown_table, top_overlap, write_section
+from faig.attribution.modes import FAST_MODE
+from faig.data.lr_sets import crop_test_set
 
 BEFORE_SETTINGS = ['--quadrature', 'gauss_legendre', '--total_step', '8']  # FAST_MODE before 2026-12-01
 FULL_IMPORT_FIRST = ("import runpy, sys; import faig; faig.register(); sys.argv = sys.argv[1:]; "
@@ -37,7 +44,6 @@ ROLES = {'gt': 'GTmod12', 'blur': 'Blur2_LRbicx2', 'noise': 'LRbicx2_noise0.1', 
 
 def make_inputs(dataroot, names, lr_size, folder):
     """Centre crops of ``names`` as the attribution tools read them (one folder per role)."""
-    from faig.data.lr_sets import crop_test_set
     src = osp.join(folder, 'src')
     for role, sub in ROLES.items():
         os.makedirs(osp.join(src, sub), exist_ok=True)
@@ -48,11 +54,11 @@ def make_inputs(dataroot, names, lr_size, folder):
     return data
 
 
-def run(cmd, env):
-    """(wall seconds, CPU seconds of the child) of one process; a failure stops the benchmark."""
+def run(cmd, env, tree=ROOT):
+    """(wall seconds, CPU seconds of the child) of one process in ``tree``; a failure stops the benchmark."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=tree, env={**env, 'PYTHONPATH': tree}, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
@@ -71,11 +77,12 @@ def tool_args(net, data, out):
 
 
 def breakdown(variants, env, work):
-    """{variant: stamped_run record} of one run each."""
+    """{variant: stamped_run record} of one run each (``variants``: label, tool arguments, environment, tree)."""
     records = {}
-    for label, args, extra in variants:
+    for label, args, extra, tree in variants:
         out = osp.join(work, f'stamps_{len(records)}.json')
-        run([sys.executable, 'benchmarks/stamped_run.py', f'{out}@{time.time()}', *args], {**env, **extra})
+        run([sys.executable, osp.join(ROOT, 'benchmarks', 'stamped_run.py'), f'{out}@{time.time()}', *args],
+            {**env, **extra}, tree)
         with open(out) as f:
             records[label] = json.load(f)
     return records
@@ -118,43 +125,50 @@ def measure(work):
     parser.add_argument('--lr_size', type=int, default=48)
     parser.add_argument('--dataroot', default='datasets/SampleSet')
     parser.add_argument('--steps', type=int, default=100, help="the original's steps")
-    parser.add_argument('--repeats', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--original_repeats', type=int, default=1, help='runs of the original (minutes each)')
+    parser.add_argument('--against', default=None, metavar='TREE',
+                        help="another checkout whose --fast runs in the same turns (a before/after comparison)")
     parser.add_argument('--before', action='store_true', help='also the --fast settings before 2026-12-01')
     parser.add_argument('--breakdown', action='store_true', help='also where one --fast run spends its time')
     parser.add_argument('--no_doc', action='store_true', help='print only (do not write docs/benchmarks.md)')
     args = parser.parse_args()
-    from faig.attribution.modes import FAST_MODE
     data = make_inputs(osp.join(ROOT, args.dataroot), args.images, args.lr_size, work)
-    env = {**os.environ, 'FAIG_LAYOUT_CACHE': osp.join(work, 'layout.json')}
-    out = {k: osp.join(work, k) for k in ('original', 'fast', 'before', 'first')}
-    commands = {
-        'original': [sys.executable, 'benchmarks/original_process.py', '--net', args.net, '--dataroot', data,
-                     '--steps', str(args.steps), '--out', out['original']],
-        'fast': [sys.executable, *tool_args(args.net, data, out['fast']), '--fast'],
-        'before': [sys.executable, '-c', FULL_IMPORT_FIRST, *tool_args(args.net, data, out['before']),
-                   *BEFORE_SETTINGS],
-    }
-    first = run([sys.executable, *tool_args(args.net, data, out['first']), '--fast'], env)  # measures the layout
-    print(f'first --fast run (layout measured): {first[0]:.1f} s', flush=True)
-    order = ['original', 'fast'] + (['before'] if args.before else [])
-    times = {k: [] for k in order}
-    for turn in range(args.repeats):
-        for key in order:
-            times[key].append(run(commands[key], env))
+    trees = {'now': ROOT, **({'against': osp.abspath(args.against)} if args.against else {})}
+    out = {'original': osp.join(work, 'original')}
+    variants = [('original', ROOT, [sys.executable, 'benchmarks/original_process.py', '--net', args.net, '--dataroot',
+                                    data, '--steps', str(args.steps), '--out', out['original']], False)]
+    for name, tree in trees.items():
+        for cache in ('first', 'cached'):
+            key = f'{name} {cache}'
+            out[key] = osp.join(work, key.replace(' ', '_'))
+            variants.append((key, tree, [sys.executable, *tool_args(args.net, data, out[key]), '--fast'],
+                             cache == 'first'))
+    if args.before:
+        out['before'] = osp.join(work, 'before')
+        variants.append(('before', ROOT, [sys.executable, '-c', FULL_IMPORT_FIRST,
+                                          *tool_args(args.net, data, out['before']), *BEFORE_SETTINGS], False))
+    times = {key: [] for key, *_ in variants}
+    for turn in range(max(args.repeats, args.original_repeats)):
+        for key, tree, cmd, fresh_cache in variants:
+            if turn >= (args.original_repeats if key == 'original' else args.repeats):
+                continue
+            cache = osp.join(work, f'layout_{turn}_{key}.json' if fresh_cache else f'layout_{tree == ROOT}.json')
+            times[key].append(run(cmd, {**os.environ, 'FAIG_LAYOUT_CACHE': cache}, tree))
             print(f'turn {turn + 1}: {key} {times[key][-1][0]:.1f} s wall, {times[key][-1][1]:.1f} s CPU', flush=True)
-    best = {k: min(v) for k, v in times.items()}
-    best['first'] = first
+    median = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
     reference = read_rankings(out['original'])
-    settings = FAST_MODE['help']
     labels = {'original': f'original algorithm, riemann_left N={args.steps} (benchmarks/original_process.py)',
-              'fast': f'`faig.py --fast` ({settings}), layout cached',
-              'first': f'`faig.py --fast`, first run on a machine (measures the layout; 1 run)',
               'before': '`faig.py` with --fast as before 2026-12-01 (gauss_legendre N=8, full basicsr import)'}
+    for name in trees:
+        which = 'this tree' if name == 'now' else args.against
+        labels[f'{name} first'] = f'`faig.py --fast` of {which}, a new user\'s first run (empty layout cache)'
+        labels[f'{name} cached'] = f'`faig.py --fast` of {which}, layout cached'
     rows = []
-    for key in ['original', 'fast', 'first'] + (['before'] if args.before else []):
-        wall, cpu = best[key]
-        row = [labels[key], f'{wall:.1f}', f'{cpu:.1f}', f'{best["original"][0] / wall:.1f}×',
-               f'{best["original"][1] / cpu:.1f}×']
+    for key, *_ in variants:
+        wall, cpu = median[key]
+        row = [labels[key], str(len(times[key])), f'{wall:.1f}', f'{cpu:.1f}', f'{median["original"][0] / wall:.1f}×',
+               f'{median["original"][1] / cpu:.1f}×']
         if key == 'original':
             row += ['-', '-', '-']
         else:
@@ -164,21 +178,24 @@ def measure(work):
                     f'{top_overlap(reference["blur"], ranks["blur"], 0.10):.4f}']
         rows.append(row)
         print(row, flush=True)
-    header = ['process', 'wall (s)', 'CPU (s)', 'speed-up, wall', 'speed-up, CPU', 'top-1% overlap blur',
-              'top-1% overlap noise', 'top-10% overlap blur']
+    header = ['process', 'runs', 'median wall (s)', 'median CPU (s)', 'speed-up, wall', 'speed-up, CPU',
+              'top-1% overlap blur', 'top-1% overlap noise', 'top-10% overlap blur']
     threads = os.environ.get('OMP_NUM_THREADS', 'all')
     body = (f'{args.net}, {len(args.images)} images ({", ".join(args.images)}), centre crops of {args.lr_size}×'
             f'{args.lr_size} LR pixels, bundled models; every run a fresh `python` process (OMP_NUM_THREADS='
-            f'{threads}), the original and --fast in turns, least wall time of {args.repeats} (its CPU time '
-            'beside it). Overlaps are against the original\'s rankings.\n\n' + markdown_table(header, rows))
+            f'{threads}), all variants in turns, medians of the runs. --fast now: {FAST_MODE["help"]}. Overlaps are '
+            'against the original\'s rankings.\n\n' + markdown_table(header, rows))
     if args.breakdown:
-        variants = [('--fast now', tool_args(args.net, data, out['fast']) + ['--fast'], {})]
+        variants = [(f'--fast, {name}, first run', tool_args(args.net, data, osp.join(work, f'stamped_{name}'))
+                     + ['--fast'], {'FAIG_LAYOUT_CACHE': osp.join(work, f'stamped_{name}.json')}, tree)
+                    for name, tree in trees.items()]
         if args.before:
             variants.append(('before 2026-12-01', tool_args(args.net, data, out['before']) + BEFORE_SETTINGS,
-                             {'FAIG_BENCH_FULL_IMPORT': '1'}))
-        records = breakdown(variants, env, work)
-        body += ('\n\nWhere one run\'s wall time goes (benchmarks/stamped_run.py; one run each, so noisier than the '
-                 'table above; an import is charged to the first non-faig package that pulled it in, each phase '
+                             {'FAIG_BENCH_FULL_IMPORT': '1'}, ROOT))
+        records = breakdown(variants, dict(os.environ), work)
+        clock = 'CPU' if os.environ.get('FAIG_BENCH_CLOCK') == 'cpu' else 'wall'
+        body += (f'\n\nWhere one run\'s {clock} time goes (benchmarks/stamped_run.py; one run each, so noisier than '
+                 'the table above; an import is charged to the first non-faig package that pulled it in, each phase '
                  'excludes the imports made inside it):\n\n' + breakdown_table(records))
         print(breakdown_table(records))
     if args.no_doc:

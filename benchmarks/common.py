@@ -1,4 +1,5 @@
 """Shared helpers of the benchmark scripts: inputs, timing, and docs/benchmarks.md sections."""
+import argparse
 import os.path as osp
 import platform
 import re
@@ -12,9 +13,13 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DOC = osp.join(ROOT, 'docs', 'benchmarks.md')
 sys.path.insert(0, ROOT)
 
+from faig.attribution.path import cpu_name  # noqa: E402
+from faig.data.image_io import read_image  # noqa: E402
+from faig.inference import image_to_tensor  # noqa: E402
+from faig.networks import load_params, preset  # noqa: E402
+
 
 def cpu_model():
-    from faig.attribution.path import cpu_name
     return cpu_name()
 
 
@@ -48,8 +53,6 @@ def center_crop_tensor(x, size):
 
 def load_test_images(dataroot, names, lr_size, scale=2, device='cpu'):
     """{name: {'gt', 'blur', 'noise', 'clean'}} centre crops (LR ``lr_size``) of the sample test set."""
-    from faig.data.image_io import read_image
-    from faig.inference import image_to_tensor
     folders = {'gt': 'GTmod12', 'blur': 'Blur2_LRbicx2', 'noise': 'LRbicx2_noise0.1', 'clean': 'Linear_LRbicx2'}
     images = {}
     for name in names:
@@ -86,7 +89,6 @@ def write_section(title, command, body):
 
 def bench_parser(doc, steps=None, lr_size=48, images=('astronaut', 'chelsea')):
     """The arguments every benchmark takes: networks, images, crop size (and steps)."""
-    import argparse
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--net', nargs='+', default=['srresnet', 'srcnn_style'])
     parser.add_argument('--images', nargs='+', default=list(images))
@@ -103,7 +105,6 @@ def bench_parser(doc, steps=None, lr_size=48, images=('astronaut', 'chelsea')):
 
 def bundled_models(net_name, device='cpu'):
     """(network options, baseline state dict, target state dict) of the bundled models, on ``device``."""
-    from faig.networks import load_params, preset
     return (preset(net_name, 2), *({k: v.to(device) for k, v in load_params(
         f'experiments/pretrained/{net_name}/{kind}_model.pth').items()} for kind in ('baseline', 'target')))
 

@@ -12,7 +12,16 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import numpy as np
+
+HERE = osp.dirname(osp.abspath(__file__))
+sys.path[:0] = [HERE, osp.dirname(HERE)]  # original_style.py, and this tree's faig
+
+import faig  # noqa: E402
+from faig.data.image_io import read_image  # noqa: E402
+from faig.inference import image_to_tensor  # noqa: E402
+from faig.networks import load_params, preset  # noqa: E402
+from original_style import faig_rankings  # noqa: E402
 
 
 def main():
@@ -24,15 +33,7 @@ def main():
                         help='folder of <net>/{baseline,target}_model.pth')
     parser.add_argument('--out', required=True)
     args = parser.parse_args()
-
-    import numpy as np
-
-    import faig
     faig.register()  # the original imported basicsr whole
-    from faig.data.image_io import read_image
-    from faig.inference import image_to_tensor
-    from faig.networks import load_params, preset
-    from original_style import faig_rankings
     opt = preset(args.net, 2)
     baseline, target = (load_params(osp.join(args.models, args.net, f'{kind}_model.pth'))
                         for kind in ('baseline', 'target'))

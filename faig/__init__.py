@@ -12,6 +12,7 @@ without the full basicsr import (faig.registration.arch_class).
 __version__ = '0.1.0'
 
 from faig.lazy import lazy_exports  # noqa: E402
+from faig.registration import register_all  # noqa: E402
 
 # the Python API (faig.api, faig.scores, faig.masking), loaded on first use: ``import faig`` stays cheap
 _EXPORTS = {'FAIG': 'api', 'IG': 'api', 'AbsoluteFilterChange': 'api', 'RandomFilters': 'api',
@@ -25,5 +26,4 @@ def __dir__():
 
 def register():
     """Apply the basicsr fixes and register the project's archs, datasets and models (idempotent)."""
-    from faig.registration import register_all
     register_all()

@@ -1,39 +1,40 @@
 """Fixes that let basicsr 1.4.2 run on torch 2.14 / torchvision 0.29 on CPU and GPU.
 
-Applied once (:func:`apply` is idempotent) before the project first imports basicsr:
-by faig.registration and faig.inference. :func:`apply` imports nothing itself: it installs an import hook
-that puts each fix in place when the module it concerns is imported (torchvision and basicsr together cost
-seconds to import, which a tool that only builds one network need not pay; docs/benchmarks.md,
-"Fixed costs of a whole --fast run").
+Applied (:func:`apply`, idempotent) before the project first imports basicsr: by faig.registration and
+faig.inference. :func:`apply` imports neither torchvision nor basicsr (seconds, which a tool that only builds
+one network need not pay; docs/benchmarks.md, "Fixed costs of a whole --fast run").
 See docs/environment.md for the facts behind each fix.
 """
 import importlib
-import importlib.machinery
-import importlib.util
 import os
 import os.path as osp
 import re
 import sys
+import types
 
 import torch
 
-from faig.lazy import pending
+from faig.errors import InputError, one_line
 
 STATE_SUFFIX = '.state'
 STATE_KEYS = ('epoch', 'iter', 'optimizers', 'schedulers')  # what BaseModel.save_training_state writes
 _STATE_NAME = re.compile(r'^(\d+(?:\.\d*)?)\.state$')
 
 
+FUNCTIONAL_TENSOR = 'torchvision.transforms.functional_tensor'
+
+
+class RenamedFunctionalTensor(types.ModuleType):
+    """``torchvision.transforms.functional_tensor``, which basicsr.data.degradations imports, was renamed
+    ``_functional_tensor`` in torchvision 0.15 and removed in 0.17 (the same ``rgb_to_grayscale``). Its names
+    resolve on first use, so that putting it in place imports nothing."""
+
+    def __getattr__(self, name):
+        return getattr(importlib.import_module('torchvision.transforms._functional_tensor'), name)
+
+
 def alias_functional_tensor():
-    """basicsr.data.degradations imports ``torchvision.transforms.functional_tensor``,
-    removed in torchvision 0.17; the private module has the same ``rgb_to_grayscale``."""
-    name = 'torchvision.transforms.functional_tensor'
-    if name in sys.modules:
-        return
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        sys.modules[name] = importlib.import_module('torchvision.transforms._functional_tensor')
+    sys.modules.setdefault(FUNCTIONAL_TENSOR, RenamedFunctionalTensor(FUNCTIONAL_TENSOR))
 
 
 def training_states(states_folder):
@@ -58,7 +59,6 @@ def latest_training_state(states_folder):
 
 
 def _one_line(exc):
-    from faig.errors import one_line
     return f'{type(exc).__name__}: {one_line(exc)}'
 
 
@@ -145,9 +145,8 @@ def load_resume_state(opt):
     stderr; with none intact, a ``path.resume_state`` of the options is used, else training starts
     from scratch (with a notice). A broken ``path.resume_state`` is an InputError.
     """
-    from basicsr.utils.misc import check_resume
+    from basicsr.utils.misc import check_resume  # only once basicsr is imported whole (apply)
 
-    from faig.errors import InputError
     models_folder = opt['path']['models']
     networks = resumed_networks(opt)
     path = state = None
@@ -181,70 +180,10 @@ def load_resume_state(opt):
     return state
 
 
-def patch_basicsr_train(module=None):
-    module = module or importlib.import_module('basicsr.train')
-    module.load_resume_state = load_resume_state
-
-
-class _Alias:
-    """Loader that serves an existing module under another name (its own spec kept)."""
-
-    def __init__(self, target):
-        self.target = target
-
-    def create_module(self, spec):
-        self.module = importlib.import_module(self.target)
-        self.spec = self.module.__spec__
-        return self.module
-
-    def exec_module(self, module):
-        module.__spec__ = self.spec  # the import system set the alias spec on it
-
-
-class _AfterExec:
-    """Loader wrapper: run the real loader, then ``fix(module)``; the module keeps the real loader."""
-
-    def __init__(self, loader, fix):
-        self.loader, self.fix = loader, fix
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        module.__loader__ = module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        self.fix(module)
-
-
-class _CompatFinder:
-    """Meta-path hook of the fixes: the ``functional_tensor`` alias when that module is imported and missing;
-    BasicSR's ``load_resume_state`` replaced as soon as ``basicsr.train`` has run."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        PathFinder, spec_from_loader = importlib.machinery.PathFinder, importlib.util.spec_from_loader
-        if name == 'torchvision.transforms.functional_tensor':
-            if PathFinder.find_spec(name, path) is not None:
-                return None  # an older torchvision that still has it
-            return spec_from_loader(name, _Alias('torchvision.transforms._functional_tensor'))
-        if name == 'basicsr.train' and not pending('basicsr'):  # a deferred basicsr runs its __init__ first
-            spec = PathFinder.find_spec(name, path)
-            if spec is not None:
-                spec.loader = _AfterExec(spec.loader, patch_basicsr_train)
-            return spec
-        return None
-
-
-_applied = False
-
-
 def apply():
-    """Install the fixes (cheap, idempotent): from now on every import of the modules they concern gets them;
-    ones imported already are fixed now."""
-    global _applied
-    if not _applied:
-        sys.meta_path.insert(0, _CompatFinder())
-        _applied = True
+    """Put the fixes in place (cheap, idempotent): the ``functional_tensor`` name for basicsr's import, and
+    basicsr's ``load_resume_state`` replaced once ``basicsr.train`` has been imported (faig.register imports it)."""
+    alias_functional_tensor()
     train = sys.modules.get('basicsr.train')
-    if train is not None and getattr(train, 'load_resume_state', None) is not load_resume_state:
-        patch_basicsr_train(train)
+    if train is not None:
+        train.load_resume_state = load_resume_state

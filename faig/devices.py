@@ -4,7 +4,7 @@ from faig.errors import InputError
 
 def resolve_device(name=None):
     """``--device``: cuda/cpu/cuda:N; default cuda when available. A missing GPU is a user error."""
-    import torch
+    import torch  # here: faig.cli.args imports this module, and --help does not wait for torch
     if not name:
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     try:

@@ -11,12 +11,12 @@ import torch
 from tqdm import tqdm
 
 from faig import compat
+from faig.data.image_io import pair_by_name, read_image, write_image
+from faig.errors import InputError, memory_guard
+from faig.outputs import is_within
+from faig.stamps import StampedFolder, files_digest, network_digest
 
 compat.apply()  # before the first basicsr import
-
-from faig.data.image_io import pair_by_name, read_image, write_image  # noqa: E402
-from faig.errors import InputError, memory_guard  # noqa: E402
-from faig.stamps import StampedFolder, files_digest, network_digest  # noqa: E402
 
 
 def image_to_tensor(img, device='cpu'):
@@ -100,7 +100,6 @@ def restore_cached(net, inputs, save_folder, device='cpu', progress=True):
     written), restored and saved, and the folder is stamped anew (faig.stamps). Inputs and outputs
     are read with the network's channel counts (:func:`image_channels`).
     """
-    from faig.outputs import is_within
     for path in {osp.dirname(p) for p in inputs.values()}:  # whichever tool asks: never into the inputs' folder
         if is_within(save_folder, path):
             raise InputError(f'{save_folder}: outputs would go into the folder of their inputs ({path}), '

@@ -1,7 +1,11 @@
 """Lazy re-exports for package ``__init__`` files: the public names load their module on first use,
 so importing a package (and answering ``--help``) does not import torch."""
+import ast
 import importlib
 import importlib.util
+import sys
+import types
+from importlib.machinery import PathFinder
 
 
 def lazy_exports(package, exports):
@@ -25,9 +29,6 @@ def lazy_exports(package, exports):
 # (:func:`light_import`) can load one submodule under it. Afterwards the package behaves as if it had been
 # imported normally: the first access to a name its __init__ would define, or the first import of one of its
 # submodules not loaded yet, runs the __init__ first (of the top package first, as a normal import would).
-
-import sys  # noqa: E402
-import types  # noqa: E402
 
 _deferred = {}  # name -> module whose __init__ has not run
 _exports = {}  # name -> {attribute: submodule} read from its __init__'s ``from .sub import a, b`` lines
@@ -58,7 +59,6 @@ class DeferredPackage(types.ModuleType):
 
 def _relative_exports(spec):
     """{name: submodule} of the ``from .sub import ...`` statements of a package's __init__."""
-    import ast
     try:
         tree = ast.parse(spec.loader.get_source(spec.name) or '')
     except (OSError, SyntaxError, ImportError):
@@ -76,7 +76,6 @@ def defer(name):
     parent, _, child = name.rpartition('.')
     if parent and parent not in sys.modules and not defer(parent):
         return False
-    from importlib.machinery import PathFinder
     spec = PathFinder.find_spec(name, sys.modules[parent].__path__ if parent else None)
     if spec is None or spec.submodule_search_locations is None or not hasattr(spec.loader, 'exec_module'):
         return False

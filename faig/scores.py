@@ -5,6 +5,7 @@ computed in the order the original computed them (per image ``s(x_a) - s(x_b)``,
 ``ranking('blur', 'noise')`` is, value for value, the original's ``blur_index.txt``. :meth:`FilterScores.save`
 writes that folder (index files, scores, meta.json) and :meth:`FilterScores.load` reads one back.
 """
+import glob
 import os.path as osp
 from collections import OrderedDict
 
@@ -13,8 +14,9 @@ import torch
 
 from faig.attribution.faig import discriminative as discriminative_scores
 from faig.attribution.filters import FilterSpace
-from faig.attribution.ranking import RANKING_PATTERNS, rank, read_index, write_rankings
+from faig.attribution.ranking import RANKING_PATTERNS, npz_bytes, rank, ranking_space, read_index, write_rankings
 from faig.errors import InputError
+from faig.specs import ResultsLayout
 from faig.stamps import read_record
 
 DISCRIMINATIVE = ('faig', )  # methods whose index files rank s(x_a) - s(x_b); the others rank each s(x_a) alone
@@ -157,7 +159,6 @@ class FilterScores:
         """Write ``<d>_index.txt`` and ``<d>_scores.npy`` per degradation (FAIG: the pair's discriminative
         scores), ``meta.json`` and, for FAIG, ``per_image_scores.npz``: the files the command-line tools write
         and read. A folder holding ranking files is refused unless ``overwrite``."""
-        import glob
         present = [p for pattern in RANKING_PATTERNS for p in glob.glob(osp.join(glob.escape(folder), pattern))]
         if present and not overwrite:
             raise InputError(f'{folder}: holds ranking files already ({osp.basename(sorted(present)[0])}, ...); '
@@ -171,8 +172,6 @@ class FilterScores:
             scores = {a: total, b: -total}  # the original's files: one ranking and its reverse
             rankings = {d: rank(s) for d, s in scores.items()}
             if self.per_image is not None:
-                from faig.attribution.ranking import npz_bytes
-                from faig.specs import ResultsLayout
                 names = [r.get('image', f'image{i}') for i, r in enumerate(self.meta.get('images') or [])]
                 if len(names) != len(self.per_image):
                     names = [f'image{i}' for i in range(len(self.per_image))]
@@ -199,14 +198,12 @@ class FilterScores:
         meta = read_record(path, 'record of a ranking') if osp.isfile(path) else {}
         degradations = meta.get('degradations')
         if not degradations:
-            import glob
             degradations = sorted(osp.basename(p)[:-len('_index.txt')]
                                   for p in glob.glob(osp.join(glob.escape(folder), '*_index.txt')))
         if not degradations:
             raise InputError(f'{folder}: no index files (<degradation>_index.txt)')
         space = None
         if net is not None:
-            from faig.attribution.ranking import ranking_space
             space = ranking_space(folder, net)
         elif meta.get('filter_layers'):
             space = recorded_space(meta['filter_layers'], meta.get('filter_space'), path)

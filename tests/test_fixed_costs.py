@@ -1,7 +1,8 @@
-"""The light ways that cut a whole --fast run's fixed costs (issue 29): the light arch build, the deferred
-basicsr / torchvision packages, the lazy compat fixes, image_to_tensor without basicsr.
+"""What a user sees of the fixed costs of a run: building the paper's networks, answering --help and a whole
+``faig.py --fast`` run import neither all of basicsr nor torchvision (seconds: docs/benchmarks.md, "Fixed costs of
+a whole --fast run"), yet give the networks, scores and packages a full import gives.
 
-The light build only shows in a fresh interpreter (conftest imports basicsr whole), so most checks run in a
+A fresh interpreter shows what a run imports (conftest imports basicsr whole), so most checks run in a
 subprocess and report back as JSON."""
 import json
 import os
@@ -39,7 +40,6 @@ for name in ('srresnet', 'srcnn_style'):
                  'keys': [[k, list(v.shape)] for k, v in net.state_dict().items()],
                  'sum': float(sum(v.double().sum() for v in net.state_dict().values()))}
 out['heavy_after_light'] = sorted(m for m in HEAVY if m in sys.modules)
-out['torchvision_type'] = type(sys.modules.get('torchvision')).__name__
 import faig
 faig.register()  # the full import now: the packages deferred by the light build run their __init__
 from basicsr.utils.registry import ARCH_REGISTRY
@@ -67,7 +67,6 @@ def test_light_build_is_the_registry_build():
         assert out[name]['keys'] == out[f'{name}_full']['keys']
         assert out[name]['sum'] == out[f'{name}_full']['sum']
     assert out['heavy_after_light'] == []
-    assert out['torchvision_type'] == 'DeferredPackage'  # imported by arch_util, never used: not run
     assert out['edsr']  # the full import registered the rest of BasicSR
     assert {'basicsr.data', 'basicsr.train', 'torchvision.models', 'basicsr.archs.edsr_arch'} <= set(
         out['heavy_after_full'])
@@ -91,37 +90,34 @@ print(json.dumps({'cls': type(net).__name__, 'data': 'basicsr.data' in sys.modul
     assert "'NoSuchArch' is not a registered arch" in out['error'] and 'MSRResNet' in out['error']
 
 
-def test_deferred_packages_complete_on_use():
-    """After a light build, basicsr and torchvision behave as normally imported: names of their __init__,
-    submodules not loaded yet, the compat fixes (functional_tensor alias, load_resume_state)."""
+def test_basicsr_and_torchvision_work_as_usual_after_a_light_build():
+    """After building a paper network, a user's own imports of basicsr and torchvision give what a plain import
+    gives (names of their __init__, submodules, BasicSR's registry with every arch), and faig.register() makes
+    basicsr's training resumable on the CPU (faig.compat.load_resume_state)."""
     out = fresh('''
 import json, sys
 from faig.networks import build_network, preset
 build_network(preset('srresnet', 2))
 import basicsr
-import faig.compat, faig.lazy
-version = basicsr.__version__  # a name of basicsr/__init__: runs it
+version = basicsr.__version__
 from basicsr.archs import build_network as basicsr_build
 from basicsr.utils import img2tensor, scandir
-import basicsr.train
 from torchvision.transforms.functional_tensor import rgb_to_grayscale
 import torchvision
 from basicsr.utils.registry import ARCH_REGISTRY
-print(json.dumps({'deferred': list(faig.lazy._deferred), 'version': version,
+import faig, faig.compat
+faig.register()
+import basicsr.train
+print(json.dumps({'version': version, 'tv': torchvision.__version__, 'edsr': 'EDSR' in ARCH_REGISTRY,
                   'patched': basicsr.train.load_resume_state is faig.compat.load_resume_state,
-                  'alias': rgb_to_grayscale.__module__, 'tv': torchvision.__version__,
-                  'types': [type(sys.modules[m]).__name__ for m in ('basicsr', 'basicsr.archs', 'basicsr.utils',
-                                                                     'torchvision')],
-                  'edsr': 'EDSR' in ARCH_REGISTRY}))
+                  'gray': rgb_to_grayscale.__module__, 'build': callable(basicsr_build) and callable(img2tensor)}))
 ''')
-    assert out['deferred'] == []
-    assert out['version'] and out['tv'] and out['edsr']
+    assert out['version'] and out['tv'] and out['edsr'] and out['build']
     assert out['patched']
-    assert out['alias'] == 'torchvision.transforms._functional_tensor'
-    assert out['types'] == ['module'] * 4
+    assert out['gray'] == 'torchvision.transforms._functional_tensor'
 
 
-def test_submodule_import_completes_the_deferred_package_once():
+def test_importing_basicsr_data_after_a_light_build_registers_each_module_once():
     """``import basicsr.data`` after a light build runs basicsr's __init__ first (as a normal import would),
     and each module once: registering twice would raise in BasicSR's registry."""
     out = fresh('''
@@ -138,13 +134,11 @@ print(json.dumps({'paired': 'PairedImageDataset' in DATASET_REGISTRY, 'msr': 'MS
     assert out == {'paired': True, 'msr': True, 'train': True}
 
 
-def test_compat_apply_imports_nothing():
+def test_importing_the_library_imports_neither_basicsr_nor_torchvision():
     out = fresh('''
 import json, sys
-from faig import compat
-compat.apply()
-compat.apply()
 import faig.inference
+from faig import FAIG, FilterScores, masked
 print(json.dumps(sorted(m for m in ('basicsr', 'torchvision') if m in sys.modules)))
 ''')
     assert out == []
@@ -213,41 +207,32 @@ def test_faithful_scores_of_light_and_full_build_are_identical(tmp_path):
                                   discriminative(scores, 'blur', 'noise'))
 
 
-def test_deferred_package_semantics(tmp_path):
-    """faig.lazy on a made-up package: a light import runs no __init__; the first use of a name the __init__
-    defines, or of a submodule not loaded yet, runs it once (the top package's first); a package not named
-    ``partial`` runs its __init__ on its first submodule import even inside the light import."""
-    pkg = tmp_path / 'pkgx'
-    (pkg / 'sub').mkdir(parents=True)
-    (pkg / '__init__.py').write_text('import builtins\nbuiltins.RUNS.append("pkgx")\nfrom .a import A\n'
-                                     'from .b import B\nfrom .sub import S\n')
-    (pkg / 'a.py').write_text('import builtins\nbuiltins.RUNS.append("a")\nA = 1\n')
-    (pkg / 'b.py').write_text('import builtins\nbuiltins.RUNS.append("b")\nB = 2\n')
-    (pkg / 'sub' / '__init__.py').write_text('import builtins\nbuiltins.RUNS.append("sub")\nfrom .c import C\n'
-                                             'S = 3\n')
-    (pkg / 'sub' / 'c.py').write_text('import builtins\nbuiltins.RUNS.append("c")\nC = 4\n')
-    (pkg / 'light.py').write_text('from pkgx.sub import C\nfrom .a import A\n')
-    other = tmp_path / 'otherx'
-    other.mkdir()
-    (other / '__init__.py').write_text('import builtins\nbuiltins.RUNS.append("otherx")\n')
-    (other / 'm.py').write_text('M = 5\n')
-    out = fresh(f'''
-import builtins, json, sys
-sys.path.insert(0, {str(tmp_path)!r})
-builtins.RUNS = []
-from faig import lazy
-lazy.light_import('pkgx.light', ('pkgx', 'pkgx.sub', 'otherx'), partial=('pkgx', ))
-after_light = list(builtins.RUNS)
-import otherx.m  # not partial: its __init__ runs first
-after_other = list(builtins.RUNS)
-import pkgx
-b = pkgx.B  # a name of pkgx/__init__: it runs now (and pkgx.sub's when it asks for S)
-after_use = list(builtins.RUNS)
-import pkgx.sub
-print(json.dumps({{'light': after_light, 'other': after_other, 'use': after_use, 'b': b, 's': pkgx.sub.S,
-                   'deferred': list(lazy._deferred)}}))
-''')
-    assert out['light'] == ['c', 'a']  # no __init__ ran
-    assert out['other'] == ['c', 'a', 'otherx']
-    assert out['use'] == ['c', 'a', 'otherx', 'pkgx', 'b', 'sub']  # each module once
-    assert out['b'] == 2 and out['s'] == 3 and out['deferred'] == []
+HELP_OF_EVERY_TOOL = '''
+import contextlib, glob, io, json, runpy, sys
+network_g = '{type: EDSR, num_in_ch: 3, num_out_ch: 3, num_feat: 8, num_block: 1, upscale: 2}'
+scripts = sorted(glob.glob('analysis/**/*.py', recursive=True) + glob.glob('inference/*.py')
+                 + glob.glob('scripts/*.py') + ['train.py'])
+usage, torch_after = [], []
+for script in scripts:
+    for extra in ([], ['--network_g', network_g]):
+        sys.argv, path = [script, '--help', *extra], list(sys.path)
+        with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
+            try:
+                runpy.run_path(script, run_name='__main__')
+            except SystemExit:
+                pass
+        sys.path[:] = path
+        usage.append('usage:' in out.getvalue() + err.getvalue())
+        if 'torch' in sys.modules and not torch_after:
+            torch_after.append(' '.join(sys.argv))
+print(json.dumps({'scripts': len(scripts), 'usage': all(usage), 'torch_after': torch_after,
+                  'basicsr': 'basicsr' in sys.modules}))
+'''
+
+
+def test_help_of_every_tool_imports_neither_torch_nor_basicsr():
+    """Why --help answers at once whatever the other flags (docs/benchmarks.md, section 6): every tool parses its
+    arguments before importing torch, also given --network_g of an arch outside the light imports."""
+    out = fresh(HELP_OF_EVERY_TOOL)
+    assert out['scripts'] >= 20 and out['usage']
+    assert out['torch_after'] == [] and not out['basicsr']

@@ -9,20 +9,29 @@ hashes of the PNGs it came from, and the loss scripts check that both the PNGs a
 belong to the current images of the dataset -- a replaced dataset or a re-run model is an
 error, never an average over stale files.
 """
+import io
+import json
 import os
 import os.path as osp
 
-from faig.cli.args import Parser, percent, positive_int, require_folder
+import numpy as np
+
+from faig.attribution.ranking import json_bytes, ranking_space, read_index
+from faig.cli.args import Parser, network_option, percent, positive_int, require_folder
+from faig.data.image_io import list_images, read_image, write_bytes
 from faig.errors import InputError, cli
-from faig.evaluation.masking import DEFAULT_PROPORTIONS
-from faig.paths import dataset_name, default_test_root
 from faig.attribution.methods import METHODS as RANKING_METHODS
+from faig.evaluation.gradient_map import image_gradient_map, output_difference
+from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitute_filters
+from faig.networks import load_model_pair
+from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, is_within, network_label
+from faig.paths import dataset_name, default_model, default_test_root
 from faig.specs import DEFAULT_PAIR, NETWORKS, ResultsLayout, degradation
+from faig.stamps import STAMP, StampedFolder, files_digest, network_digest, state_digest
 
 
 def stamped_folders(root):
     """Every folder under ``root`` that holds stamped outputs."""
-    from faig.stamps import STAMP
     for folder, _, files in os.walk(root):
         if STAMP in files:
             yield folder
@@ -30,7 +39,6 @@ def stamped_folders(root):
 
 def map_folder(png_folder, in_root, out_root, channel):
     """The gradient-map folder mirroring a stamped PNG folder, keyed on the PNGs' hashes and the channel."""
-    from faig.stamps import StampedFolder
     stamp = StampedFolder(png_folder, None).stamp() or {}
     return StampedFolder(osp.join(out_root, osp.relpath(png_folder, in_root)),
                          {'pngs': stamp.get('outputs', {}), 'channel': channel}, ext='.npy')
@@ -48,13 +56,8 @@ def gradient_map_main(argv=None):
     sources = {osp.join(layout.gradient(), 'targetmodel-sr'): layout.target_outputs(),
                layout.gradient(): layout.masking()}
 
-    import io
 
-    import numpy as np
 
-    from faig.data.image_io import read_image, write_bytes
-    from faig.evaluation.gradient_map import image_gradient_map
-    from faig.stamps import StampedFolder
     count = 0
     for out_root, in_root in sources.items():
         for png_folder in sorted(stamped_folders(in_root)):
@@ -87,9 +90,6 @@ class OutputModels:
     averaged against the current ones."""
 
     def __init__(self, args, layout):
-        from faig.cli.args import network_option
-        from faig.networks import load_model_pair
-        from faig.paths import default_model
         self.paths = {kind: getattr(args, f'{kind}_model_path') or default_model(args.net, kind)
                       for kind in ('baseline', 'target')}
         self.net, self.baseline, self.target = load_model_pair(
@@ -97,18 +97,15 @@ class OutputModels:
         self.layout = layout
         self._rankings = {}
         self.target_digests = self.digests()
-        from faig.stamps import state_digest
         self.identity = {'baseline': state_digest(self.baseline), 'target': state_digest(self.target)}
 
     def digests(self):
         """The digests a stamp of the network as it is now may record (current and earlier stamps)."""
-        from faig.stamps import network_digest, state_digest
         return {network_digest(self.net), state_digest(self.net.state_dict())}
 
     def ranking(self, method, masked_deg):
         """(filter space, ranking) of ``method``'s ``masked_deg`` index, read once per run."""
         if (method, masked_deg) not in self._rankings:
-            from faig.attribution.ranking import ranking_space, read_index
             folder = self.layout.rankings(method)
             path = osp.join(folder, f'{masked_deg}_index.txt')
             if not osp.isfile(path):
@@ -120,7 +117,6 @@ class OutputModels:
     def masked_digest(self, method, masked_deg, proportion):
         """(digests of the masked network, N of its folder, filters the ranking ranks) for the top ``proportion`` %
         of ``method``'s ranking (N as comparison.py names the folder: of the ranking's own filter space)."""
-        from faig.evaluation.masking import num_selected, substitute_filters
         space, ranking = self.ranking(method, masked_deg)
         n = num_selected(space.num_filters, proportion)
         self.net.load_state_dict(substitute_filters(self.baseline, self.target, ranking[:n], space), strict=True)
@@ -132,8 +128,6 @@ class OutputModels:
 def check_network_and_roots(args, layout):
     """What the gradient scripts can read: the folders of a paper network (comparison.py files another arch's
     outputs under that arch's name), and target outputs inside the folder generate_gradient_map.py maps."""
-    from faig.cli.args import network_option
-    from faig.outputs import is_within, network_label
     if args.network_g and network_label(args.net, network_option(args, args.net)) != args.net:
         raise InputError(f'--network_g: not the arch of --net {args.net}; comparison.py files the outputs of '
                          'another arch under its own name, which the gradient-map scripts do not read')
@@ -146,9 +140,7 @@ def check_network_and_roots(args, layout):
 def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems, models=None, made_by=''):
     """Gradient maps of ``png_folder``'s outputs for ``stems``, checked to be current (and, with ``models``, to be
     the outputs of a network of one of these digests: ``made_by`` names it in the message)."""
-    import numpy as np
 
-    from faig.stamps import StampedFolder
     stamp = StampedFolder(png_folder, None).stamp()
     if stamp is None:
         raise InputError(f'{png_folder}: no stamped outputs; run comparison.py or mask_neurons.py first')
@@ -167,7 +159,6 @@ def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems, mode
 
 def comparison_pair(metric_folder):
     """The degradation pair the comparison in ``metric_folder`` recorded (meta.json), or None."""
-    import json
     try:
         with open(osp.join(metric_folder, 'meta.json')) as f:
             recorded = json.load(f).get('run_key', {}).get('degradations')
@@ -184,7 +175,6 @@ def other_degradation(input_deg, metric_folder):
     raise InputError(f'--other: needed for {input_deg} (no comparison in {metric_folder} records a pair with it)')
 
 
-@cli
 @cli
 def gradient_loss_any_main(argv=None):
     """cal_gradient_loss.py: the loss script of any registered degradation (``--degradation``)."""
@@ -243,10 +233,6 @@ def gradient_loss_main(input_deg, argv=None):
     save_folder = args.save_folder or osp.join(layout.metrics(), f'gradient_loss_{args.channel}')
     input_folder = osp.join('datasets', args.dataset, args.input_folder_name)
     require_folder(input_folder, '--input_folder_name')
-
-    from faig.data.image_io import list_images
-    from faig.evaluation.gradient_map import output_difference
-    from faig.stamps import files_digest
     inputs = list_images(input_folder)
     digest = files_digest(list(inputs.values()))
     stems = sorted(osp.splitext(n)[0] for n in inputs)
@@ -275,8 +261,6 @@ def gradient_loss_main(input_deg, argv=None):
                 values.append(output_difference(maps, reference))
             lines[f'{method}_{kind}_{input_deg}.txt'] = ''.join(f'{v:.6f}\n' for v in values).encode()
             print(f'  {method:>18}: ' + '  '.join(f'{p:g}%: {v:.4f}' for p, v in zip(args.proportions, values)))
-    from faig.attribution.ranking import json_bytes
-    from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files
     check_not_inputs({'--save_folder': save_folder}, {'--input_folder_name': input_folder},
                      dataroots=[osp.join('datasets', args.dataset)])
     meta = f'meta_{input_deg}.json'

@@ -19,7 +19,10 @@ import sys
 
 from faig.cli import ATTRIBUTION_SCRIPTS, OTHER_TOOLS, per_network_tools
 from faig.cli.args import Parser
+from faig.cli.study import main as study_main
 from faig.errors import InputError, cli
+from faig.networks import build_network, network_class, parse_network_option
+from faig.specs import NETWORKS, generic_network, register_network
 
 USAGE = ('usage: {prog} study --network_g YAML --baseline A.pth --target B.pth --images DIR --out DIR [flags]   '
          '(the whole study of any network on any photos; `{prog} study --help`)\n'
@@ -40,7 +43,6 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = program()
     if argv[:1] == ['study']:  # the one-command study of any network and folder of photos
-        from faig.cli.study import main as study_main
         return study_main(argv[1:], prog=f'{prog} study')
     usage = USAGE.format(prog=prog)
     parser = Parser(prog=prog, usage=usage, add_help=False)
@@ -57,7 +59,6 @@ def main(argv=None):
         parser.error(f'TOOL: required, one of {", ".join(tools)}')
     if known.tool not in tools:
         parser.error(f'{known.tool}: unknown tool; one of {", ".join(tools)}')
-    from faig.specs import NETWORKS
     registered = ', '.join(sorted(NETWORKS))
     net, generic = known.net, False
     if net is None and known.network_g is None:
@@ -83,8 +84,6 @@ def register_generic(name, network_g, count=False, check=True):
     """Register the generic spec of the ``--network_g`` network (named ``name``, else its type lower-cased;
     ``count``: with its filter count; ``check``: that its arch is known, which imports basicsr, seconds that
     ``--help`` does not wait for). Returns (name, True); a registered name keeps its spec: (name, False)."""
-    from faig.networks import network_class, parse_network_option
-    from faig.specs import NETWORKS, generic_network, register_network
     opt = parse_network_option(network_g)
     if check:
         network_class(opt['type'])  # an unknown arch before the missing models of a network it cannot be
@@ -98,8 +97,7 @@ def register_generic(name, network_g, count=False, check=True):
 def count_filters(opt):
     """Number of filters (conv kernel slices, Linear weights, ...) of the network of ``opt``, as the tools'
     filter space (``space_for_network`` of the network) counts them."""
-    from faig.attribution.filters import space_for_network
-    from faig.networks import build_network
+    from faig.attribution.filters import space_for_network  # imports torch: not on the way to --help
     try:
         return space_for_network(build_network(opt)).num_filters
     except ValueError as exc:

@@ -14,9 +14,13 @@ import os.path as osp
 
 import cv2
 import numpy as np
+from matplotlib import cbook
+from skimage import data
 
 from faig.data.image_io import read_image, write_image
 from faig.data.subimages import sub_images
+from faig.errors import InputError
+from faig.outputs import build_whole_folder
 
 TEST_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'camera', 'coins')
 TRAIN_PHOTOS = ('retina', 'hubble_deep_field', 'immunohistochemistry', 'stereo_motorcycle_left',
@@ -35,15 +39,13 @@ def _other_package_photo(name):
     """A BGR photo bundled with matplotlib (decoded by OpenCV) or scikit-learn (decoded by PIL)."""
     package, filename = OTHER_PACKAGE_PHOTOS[name]
     if package == 'matplotlib':
-        from matplotlib import cbook
         return read_image(str(cbook.get_sample_data(filename, asfileobj=False)), float32=False)
-    from sklearn.datasets import load_sample_image
+    from sklearn.datasets import load_sample_image  # scikit-learn: not an install requirement of faig
     return cv2.cvtColor(load_sample_image(filename), cv2.COLOR_RGB2BGR)
 
 
 def load_photo(name):
     """A bundled photo as a BGR uint8 array (grayscale replicated to 3 channels)."""
-    from skimage import data
     if name in OTHER_PACKAGE_PHOTOS:
         return _other_package_photo(name)
     if name.startswith('stereo_motorcycle_'):
@@ -84,7 +86,6 @@ def prepare(root='datasets', crop_size=144, step=96, max_side=360, overwrite=Fal
     assert not set(TEST_PHOTOS) & set(TRAIN_PHOTOS), 'training and test photos must be disjoint'
     train_folder = osp.join(root, 'SampleTrain', 'HR_sub')
     test_folder = osp.join(root, 'SampleSet', 'GTmod12')
-    from faig.outputs import build_whole_folder
     for folder, build in ((train_folder, lambda path: _write_train(path, crop_size, step, train_folder)),
                           (test_folder, lambda path: _write_test(path, max_side, test_folder))):
         if osp.isdir(folder) and os.listdir(folder) and not overwrite:
@@ -108,7 +109,6 @@ def _write_train(folder, crop_size, step, shown=None):
                 write_image(osp.join(folder, f'{name}{tag}_s{y:04d}_{x:04d}.png'), crop)
                 count += 1
     if count == 0:
-        from faig.errors import InputError
         raise InputError(f'--crop_size {crop_size}: no training sub-image fits in the photos (the largest is '
                          f'{max(max(load_photo(n).shape[:2]) for n in TRAIN_PHOTOS)} pixels); nothing written')
     print(f'{shown or folder}: {count} sub-images of {crop_size}x{crop_size} from {len(TRAIN_PHOTOS)} photos '
