@@ -861,7 +861,7 @@ def test_name_pretrained_leaves_the_bundled_models_in_place(workdir):
 
 def test_one_train_py_per_experiment(workdir):
     """Two --auto_resume runs of one experiment wrote the same checkpoints; the second is refused in one line."""
-    from faig.training import experiment_lock
+    from faig.cli.train import experiment_lock
     opt_path = write_options(workdir, tiny_options(str(workdir / 'gt'), 2))
     with experiment_lock(str(workdir), 'tiny'):
         res = run_script(['train.py', '-opt', opt_path, '--auto_resume'], cwd=workdir)
