@@ -24,14 +24,9 @@ Results go to ``results/retrain_study/<net>/study.json`` (per run: config, overr
 PSNRs per image) and ``study.md``; the BasicSR log of each run is copied beside them.
 """
 import argparse
-import datetime
-import glob
 import os
 import os.path as osp
-import re
-import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
@@ -41,6 +36,7 @@ sys.path.insert(0, ROOT)
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.attribution.ranking import check_provenance, index_bytes, json_bytes, read_index  # noqa: E402
 from faig.cli.args import Parser, percent, positive_int, seed_int  # noqa: E402
+from faig.cli.train import copy_logs, logged_seconds, train_in_subprocess  # noqa: E402
 from faig.data.div2k_interpret_dataset import LEGACY_KEYS, legacy_entries  # noqa: E402
 from faig.data.image_io import list_images, read_image  # noqa: E402
 from faig.errors import InputError, cli  # noqa: E402
@@ -56,7 +52,6 @@ from faig.paths import from_caller  # noqa: E402
 from faig.safe_yaml import parse_value  # noqa: E402
 from faig.specs import CLEAN_FOLDER, DEFAULT_PAIR, NETWORKS, degradation  # noqa: E402
 from faig.stamps import sha1_file, state_digest  # noqa: E402
-from faig.training import options_file  # noqa: E402
 
 DATA = 'datasets/SampleSet'
 TEST_FOLDERS = {name: CLEAN_FOLDER if name == CLEAN else degradation(name).folder for name in TEST_SETS}
@@ -200,8 +195,8 @@ def run_settings(overrides, values):
 
 def train_run(args, name, config, settings, log_folder, key):
     """train.py for one selection (resumes a stopped run of the same key); returns (net_g_latest.pth, wall seconds).
-    ``settings`` ({'section:key': value}) are set in a copy of ``config`` as data (faig.training.options_file):
-    paths never pass through --force_yml text.
+    ``settings`` ({'section:key': value}) are set in a copy of ``config`` as data: paths never pass through
+    --force_yml text.
 
     The key of each started run is kept in experiments/retrain_study/<net>/keys/ (BasicSR may archive the
     experiment folder itself): a folder left under this name by a run of other or unknown settings (another
@@ -214,32 +209,9 @@ def train_run(args, name, config, settings, log_folder, key):
     write_bytes(key_path, json_bytes(key))
     latest = osp.join(folder, 'models', 'net_g_latest.pth')
     if not osp.isfile(latest):
-        with options_file(config, settings) as run_config:
-            cmd = [sys.executable, 'train.py', '-opt', run_config, '--auto_resume']
-            print(f'$ {" ".join(cmd)}  ({config} with {settings})', flush=True)
-            start = time.time()
-            code = subprocess.run(cmd, cwd=ROOT).returncode
-        if code:
-            sys.exit(code)  # train.py said why
-        print(f'{name}: {time.time() - start:.0f} s', flush=True)
-    logs = sorted(glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')), key=osp.getmtime)
-    seconds = 0.0
-    os.makedirs(log_folder, exist_ok=True)
-    with open(osp.join(log_folder, f'{name}.log'), 'w') as out:
-        for log in logs:
-            text = open(log).read()
-            out.write(text)
-            seconds += log_seconds(text)
-    return latest, seconds
-
-
-def log_seconds(text):
-    """Wall time of one BasicSR log: from its first to its last time stamp."""
-    stamps = re.findall(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ INFO', text, re.M)
-    if len(stamps) < 2:
-        return 0.0
-    fmt = '%Y-%m-%d %H:%M:%S'
-    return (datetime.datetime.strptime(stamps[-1], fmt) - datetime.datetime.strptime(stamps[0], fmt)).total_seconds()
+        print(f'{name}: {train_in_subprocess(ROOT, config, settings):.0f} s', flush=True)
+    copy_logs(folder, osp.join(log_folder, f'{name}.log'))
+    return latest, logged_seconds(folder) or 0.0
 
 
 def open_study(study_path, models, report_only=False):

@@ -297,7 +297,7 @@ def test_study_never_reuses_a_run_of_other_settings(tmp_path, monkeypatch):
         (models / 'net_g_latest.pth').write_bytes(b'new')
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr(study.subprocess, 'run', fake_train)
+    monkeypatch.setattr(subprocess, 'run', fake_train)
     args = study.parse_args(['--net', 'srresnet'])
     config = tmp_path / 'cfg.yml'
     config.write_text('name: config\n')
@@ -328,7 +328,7 @@ def test_study_passes_paths_to_train_py_as_data(tmp_path, monkeypatch):
         seen['opt'] = yaml.safe_load(open(cmd[cmd.index('-opt') + 1]))
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr(study.subprocess, 'run', fake_train)
+    monkeypatch.setattr(subprocess, 'run', fake_train)
     config = tmp_path / 'train_x_retrain.yml'
     config.write_text(yaml.safe_dump({'name': 'x', 'path': {'pretrain_network_g': None},
                                       'train': {'scheduler': {'periods': [1]}}, 'val': {}, 'logger': {},

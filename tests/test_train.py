@@ -746,7 +746,7 @@ def test_a_period_record_is_data_never_code(tmp_path, monkeypatch):
         seen['opt'] = yaml.safe_load(open(command[command.index('-opt') + 1]))
         return subprocess.CompletedProcess(command, 0)
 
-    monkeypatch.setattr(trainer.subprocess, 'run', fake_train)
+    monkeypatch.setattr(subprocess, 'run', fake_train)
     args = argparse.Namespace(net='srresnet', config_dir='options/cpu', continue_kind='target', iterations=None,
                               force_yml=None, export_now=False)
     pair = tmp_path / 'experiments/pretrained/srresnet'
