@@ -6,22 +6,19 @@ load through faig.networks.load_params, a dataset or model class checks its own 
 ReTrainModel's ``check_resume``), the registries know their types. :data:`CHECKS` are the checks the project
 adds, in the order they run, each with an example of the one line it fails with (``<yml>: <where>: <problem>``).
 """
-import contextlib
 import difflib
 import inspect
 import numbers
 import operator
 import os.path as osp
 import re
-import tempfile
 from importlib.util import find_spec
 
 import torch
-import yaml
-
-from faig import compat, register, safe_yaml
+from faig import compat, register
 from faig.errors import InputError
 from faig.paths import sample_data_hint
+from faig.training_runs import read_options
 
 compat.apply()  # before the first basicsr import
 
@@ -373,62 +370,3 @@ def check_options(opt_path, auto_resume=False, check_files=True, force_yml=None,
         if check_files or check not in FILE_CHECKS:
             check(c)
     return opt
-
-
-# ---- the options as data -----------------------------------------------------------------------------------------
-
-def read_options(opt_path, force_yml=None):
-    """The options of the YAML file ``opt_path`` with ``--force_yml`` applied, read as data (faig.safe_yaml)."""
-    if not osp.isfile(opt_path):
-        raise InputError(f'{opt_path}: option file not found')
-    opt = safe_yaml.load_file(opt_path)
-    if not isinstance(opt, dict):
-        raise InputError(f'{opt_path}: expected a mapping of options')
-    return apply_force_yml(opt_path, opt, force_yml)
-
-
-def apply_force_yml(opt_path, opt, entries):
-    """Apply ``--force_yml a:b=value`` overrides to ``opt``. The value is read as YAML reads it (``no`` is false,
-    ``[1, 2]`` a list, ``'[v2] a.pth'`` a text), never evaluated: basicsr's own parser ``eval()``s a value
-    starting with ``[``, and train.py does not use it. A malformed entry, a value that is not YAML or a
-    missing parent section is an InputError."""
-    for entry in entries or ():
-        keys, sep, text = (part.strip() for part in entry.partition('='))
-        if not sep or not keys:
-            raise InputError(f'--force_yml: expected section:key=value, got {entry!r}')
-        if not text:
-            raise InputError(f'--force_yml: {entry!r}: no value (write ~ for none)')
-        try:
-            value = safe_yaml.parse_value(text, f'--force_yml: {entry!r}')
-        except InputError as exc:
-            raise InputError(f'{exc}; quote a text value: {keys}="..."') from None
-        set_option(opt, keys, value, f'--force_yml: {entry!r}: ', opt_path)
-    return opt
-
-
-def set_option(opt, keys, value, where, opt_path):
-    """``opt[a][b] = value`` for ``keys`` ``a:b`` (the parent sections must exist); ``where`` starts the error."""
-    *parents, last = keys.split(':')
-    section = opt
-    for depth, key in enumerate(parents):
-        if not isinstance(section, dict) or key not in section:
-            raise InputError(f'{where}{opt_path} has no section {":".join(parents[:depth + 1])!r}')
-        section = section[key]
-    if not isinstance(section, dict) or not last:
-        raise InputError(f'{where}{":".join(parents) or "the top level"} is not a section')
-    section[last] = value
-
-
-@contextlib.contextmanager
-def options_file(config, settings):
-    """A copy of the option file ``config`` with ``settings`` ({'section:key': value}) set, in a temporary folder
-    (removed afterwards; train.py copies the file into the experiment folder): how the project's scripts give
-    train.py paths and other values as data, not as --force_yml text that would be parsed again."""
-    opt = read_options(config)
-    for keys, value in settings.items():
-        set_option(opt, keys, value, f'{keys}: ', config)
-    with tempfile.TemporaryDirectory(prefix='faig-options-') as folder:
-        path = osp.join(folder, osp.basename(config))
-        with open(path, 'w', encoding='utf-8') as f:
-            yaml.safe_dump(opt, f, sort_keys=False, allow_unicode=True)
-        yield path

@@ -36,7 +36,7 @@ sys.path.insert(0, ROOT)
 from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.attribution.ranking import check_provenance, index_bytes, json_bytes, read_index  # noqa: E402
 from faig.cli.args import Parser, percent, positive_int, seed_int  # noqa: E402
-from faig.cli.train import copy_logs, logged_seconds, train_in_subprocess  # noqa: E402
+from faig.training_runs import copy_logs, logged_seconds, train_in_subprocess  # noqa: E402
 from faig.data.div2k_interpret_dataset import LEGACY_KEYS, legacy_entries  # noqa: E402
 from faig.data.image_io import list_images, read_image  # noqa: E402
 from faig.errors import InputError, cli  # noqa: E402

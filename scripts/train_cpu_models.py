@@ -42,7 +42,7 @@ import sys
 import time
 
 from faig.cli.args import Parser, positive_int
-from faig.cli.train import copy_logs, logged_seconds, train_in_subprocess
+from faig.training_runs import copy_logs, logged_seconds, train_in_subprocess
 from faig.errors import InputError, cli
 from faig.specs import NETWORKS
 

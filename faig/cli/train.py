@@ -5,15 +5,9 @@ per experiment at a time (a lock beside ``experiments/<name>``); checkpoints are
 failed write stops the run with one ``error:`` line and exit status 2 (BasicSR logs it and goes on).
 """
 import contextlib
-import glob
 import io
-import os
 import os.path as osp
 import random
-import re
-import subprocess
-import sys
-import time
 
 import torch
 
@@ -21,7 +15,8 @@ from faig import compat
 from faig.errors import InputError, Parser, WriteError, cli, one_line
 from faig.files import require_output_folder, write_bytes
 from faig.outputs import FolderLock
-from faig.training import check_options, options_file, read_options
+from faig.training import check_options
+from faig.training_runs import read_options
 
 compat.apply()  # before the first basicsr import
 
@@ -46,7 +41,7 @@ def parse_train_args(argv=None):
 
 def parse_options(root_path, args):
     """basicsr's ``parse_options`` (utils/options.py) for train.py, with the file and ``--force_yml`` read as data
-    (faig.training.read_options) instead of through basicsr's parser, which ``eval()``s override values."""
+    (faig.training_runs.read_options) instead of through basicsr's parser, which ``eval()``s override values."""
     opt = read_options(args.opt, args.force_yml)
     opt['dist'] = args.launcher != 'none'
     if opt['dist']:
@@ -160,52 +155,3 @@ def train(root_path, argv=None):
     require_output_folder(osp.join(root_path, 'experiments', name), 'the experiment folder')
     with experiment_lock(root_path, name):
         run_pipeline(root_path, args)
-
-
-# ---- train.py run from the project's scripts --------------------------------------------------------------------
-
-def train_in_subprocess(root, config, settings=None, force_yml=()):
-    """``train.py -opt <config> --auto_resume`` in a process of its own (BasicSR configures its logger once per
-    process), with ``settings`` ({'section:key': value}) set in a copy of ``config`` as data (never as --force_yml
-    text, which would be parsed again); exits with train.py's status when it fails (it said why). Returns the
-    wall seconds."""
-    start = time.time()
-    with contextlib.ExitStack() as stack:
-        run_config = stack.enter_context(options_file(config, settings)) if settings else config
-        command = [sys.executable, osp.join(root, 'train.py'), '-opt', run_config, '--auto_resume',
-                   *(['--force_yml', *force_yml] if force_yml else [])]
-        print(f'$ {" ".join(command)}' + (f'  ({config} with {settings})' if settings else ''), flush=True)
-        code = subprocess.run(command, cwd=root).returncode
-    if code:
-        sys.exit(code)
-    return time.time() - start
-
-
-def run_logs(experiment):
-    """The BasicSR logs of the run in the folder ``experiment``, in the order they were written: one per sitting,
-    so a run resumed later has several."""
-    return sorted(glob.glob(osp.join(experiment, 'train_*.log')), key=osp.getmtime)
-
-
-def copy_logs(experiment, out_path):
-    """Keep the run's logs (losses, validation PSNRs), joined in order, in ``out_path``."""
-    logs = run_logs(experiment)
-    if logs:
-        os.makedirs(osp.dirname(out_path), exist_ok=True)
-        with open(out_path, 'wb') as out:
-            for log in logs:
-                with open(log, 'rb') as f:
-                    out.write(f.read())
-
-
-def logged_seconds(experiment):
-    """Training time of the run: for each of its logs, the seconds between its first and last time stamp, summed
-    (the time between sittings is not counted); None without a time stamp."""
-    total, found = 0.0, False
-    for log in run_logs(experiment):
-        with open(log) as f:
-            stamps = [time.mktime(time.strptime(match.group(1), '%Y-%m-%d %H:%M:%S')) for match in
-                      (re.match(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)', line) for line in f) if match]
-        if stamps:
-            total, found = total + max(stamps) - min(stamps), True
-    return round(total, 1) if found else None
