@@ -28,6 +28,7 @@ from basicsr.utils.file_client import FileClient  # noqa: E402
 from basicsr.utils.registry import (ARCH_REGISTRY, DATASET_REGISTRY, LOSS_REGISTRY, METRIC_REGISTRY,  # noqa: E402
                                     MODEL_REGISTRY)
 
+from faig.data.div2k_interpret_dataset import LEGACY_KEYS  # noqa: E402
 from faig.training_inputs import check_checkpoints, check_model_options, check_resume, check_training_set  # noqa: E402
 
 # ---- the keys basicsr 1.4.2 and the project's classes read, per section ------------------------------------------
@@ -60,8 +61,7 @@ DATASET_LOADER_KEYS = {
 }
 DATASET_KEYS = {  # a dataset type not declared here gets no check of its own keys
     'DIV2KInterpretDataset': {'dataroot_gt', 'meta_info_file', 'io_backend', 'gt_size', 'use_flip', 'use_rot',
-                              'kernel_prob', 'kernel_size', 'sigma_list', 'noise_prob', 'noise_list', 'degradations',
-                              'downsample_interpolation', 'mean', 'std'},
+                              *LEGACY_KEYS, 'degradations', 'downsample_interpolation', 'mean', 'std'},
     'PairedImageDataset': {'dataroot_gt', 'dataroot_lq', 'meta_info_file', 'filename_tmpl', 'io_backend', 'gt_size',
                            'use_hflip', 'use_rot', 'color', 'mean', 'std'},
 }
@@ -76,7 +76,8 @@ _COMPARE = {'>=': operator.ge, '>': operator.gt, '<': operator.lt}
 
 
 class _Checker:
-    """One option file being checked: every problem is an InputError ``<yml>: <where>: <problem>``."""
+    """One option file being checked: every problem is an InputError ``<yml>: <where>: <problem>``. The checks
+    leave what later ones read here: ``model`` (check_top_level), ``resume_iter`` (check_resume)."""
 
     def __init__(self, opt_path, opt, root_path, auto_resume, debug, check_files):
         self.path, self.opt, self.auto_resume, self.check_files = opt_path, opt, auto_resume, check_files
@@ -137,11 +138,10 @@ class _Checker:
             (not integer or float(value).is_integer()) and \
             all(_COMPARE[op](value, float(bound)) for op, bound in map(str.split, bounds))
         if not ok:
-            rule = ' and '.join(bounds)
+            rule = ' '.join(filter(None, ('an integer' if integer else 'a number', ' and '.join(bounds))))
             hint = f' (YAML reads {value} as text; write !!float {value})' if isinstance(value, str) and \
                 re.fullmatch(r'[-+]?[\d.]+(e[-+]?\d+)?', value, re.I) else ''
-            self.fail(f'{where}: must be {"an integer" if integer else "a number"}{" " + rule if rule else ""}, '
-                      f'got {value!r}{hint}')
+            self.fail(f'{where}: must be {rule}, got {value!r}{hint}')
 
 
 def experiment_name_problem(name, root_path=None, debug=False):
