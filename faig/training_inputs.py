@@ -19,8 +19,6 @@ from faig.networks import arch_summary, load_params, strip_wrapper_prefix
 
 compat.apply()  # before the first basicsr import
 
-from basicsr.data.data_util import (paired_paths_from_folder, paired_paths_from_lmdb,  # noqa: E402
-                                    paired_paths_from_meta_info_file)
 from basicsr.data.paired_image_dataset import PairedImageDataset  # noqa: E402
 from basicsr.models.sr_model import SRModel  # noqa: E402
 from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY  # noqa: E402
@@ -75,40 +73,31 @@ def _training_images(c, where, dataset, dataset_cls):
     """``[{'gt': (name, size), 'lq': (name, size)}]`` (no 'lq' for a GT-only set; size ``(height, width)``, None for
     a file whose header is still to be read) as the dataset lists them; None for types not known here."""
     io_backend = dict(dataset.get('io_backend') or {})
-    in_lmdb = io_backend.get('type') == 'lmdb'
-    if dataset_cls is DIV2KInterpretDataset:
-        gt_folder = osp.expanduser(str(dataset.get('dataroot_gt')))
-        finder = SimpleNamespace(opt=dataset, gt_folder=gt_folder, io_backend_opt=io_backend)
-        try:
-            paths = DIV2KInterpretDataset._find_paths(finder)  # the list the dataset reads
-        except InputError as exc:
-            c.fail(f'{where}: {one_line(exc)}')
-        if not in_lmdb:
-            return [{'gt': (path, None)} for path in paths]
-        sizes = _lmdb_sizes(c, where, gt_folder, paths)
-        return [{'gt': (f'{gt_folder} (lmdb key {key})', sizes[key])} for key in paths]
-    if dataset_cls is not PairedImageDataset:
+    folders = {role: osp.expanduser(str(dataset.get(f'dataroot_{role}'))) for role in ('gt', 'lq')}
+    if dataset_cls is PairedImageDataset:
+        roles = ('gt', 'lq')
+        for key in ('dataroot_gt', 'dataroot_lq'):
+            if not dataset.get(key):
+                c.fail(f'{where}: missing option {key!r} (needed by PairedImageDataset)')
+    elif dataset_cls is DIV2KInterpretDataset:
+        roles = ('gt', )
+    else:
         return None
-    for key in ('dataroot_gt', 'dataroot_lq'):
-        if not dataset.get(key):
-            c.fail(f'{where}: missing option {key!r} (needed by PairedImageDataset)')
-    folders = [osp.expanduser(str(dataset['dataroot_lq'])), osp.expanduser(str(dataset['dataroot_gt']))]
     try:
-        if in_lmdb:
-            pairs = paired_paths_from_lmdb(folders, ['lq', 'gt'])
-        elif dataset.get('meta_info_file') is not None:
-            pairs = paired_paths_from_meta_info_file(folders, ['lq', 'gt'], dataset['meta_info_file'],
-                                                     dataset.get('filename_tmpl', '{}'))
-        else:
-            pairs = paired_paths_from_folder(folders, ['lq', 'gt'], dataset.get('filename_tmpl', '{}'))
-    except (AssertionError, ValueError, OSError) as exc:
+        if dataset_cls is PairedImageDataset:  # built as BasicSR builds it: it lists its pairs
+            paths = PairedImageDataset({**dataset, 'io_backend': io_backend, 'dataroot_gt': folders['gt'],
+                                        'dataroot_lq': folders['lq']}).paths
+            listed = [{role: pair[f'{role}_path'] for role in roles} for pair in paths]
+        else:  # its own listing (the dataset logs when built, which would take BasicSR's log file from the run)
+            finder = SimpleNamespace(opt=dataset, gt_folder=folders['gt'], io_backend_opt=io_backend)
+            listed = [{'gt': path} for path in DIV2KInterpretDataset._find_paths(finder)]
+    except (InputError, AssertionError, ValueError, OSError) as exc:
         c.fail(f'{where}: {one_line(exc)}')
-    if not in_lmdb:
-        return [{'gt': (p['gt_path'], None), 'lq': (p['lq_path'], None)} for p in pairs]
-    sizes = {role: _lmdb_sizes(c, where, folder, [p[f'{role}_path'] for p in pairs])
-             for role, folder in zip(('lq', 'gt'), folders)}
-    return [{role: (f'{folder} (lmdb key {p[f"{role}_path"]})', sizes[role][p[f'{role}_path']])
-             for role, folder in zip(('lq', 'gt'), folders)} for p in pairs]
+    if io_backend.get('type') != 'lmdb':
+        return [{role: (path, None) for role, path in image.items()} for image in listed]
+    sizes = {role: _lmdb_sizes(c, where, folders[role], [image[role] for image in listed]) for role in roles}
+    return [{role: (f'{folders[role]} (lmdb key {key})', sizes[role][key]) for role, key in image.items()}
+            for image in listed]
 
 
 def _image_size(path):
