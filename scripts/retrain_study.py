@@ -221,12 +221,11 @@ def open_study(study_path, models, report_only=False):
     study = read_json_or_set_aside(study_path, 'the study record') or {}
     recorded = study.get('reference', {}).get('models')
     if recorded and recorded != models and (study.get('runs') or study.get('connections')):
+        why = (f'recorded with other models (baseline {str(recorded.get("baseline"))[:8]}, '
+               f'target {str(recorded.get("target"))[:8]}) than these')
         if report_only:
-            raise InputError(f'{study_path}: recorded with other models (baseline {str(recorded.get("baseline"))[:8]}, '
-                             f'target {str(recorded.get("target"))[:8]}) than these; run the study without '
-                             '--report_only to start it for these models')
-        set_aside(study_path, f'recorded with other models (baseline {str(recorded.get("baseline"))[:8]}, '
-                              f'target {str(recorded.get("target"))[:8]}) than these', tag='other-models')
+            raise InputError(f'{study_path}: {why}; run the study without --report_only to start it for these models')
+        set_aside(study_path, why, tag='other-models')
         study = {}
     study.setdefault('runs', {})
     return study
