@@ -429,3 +429,25 @@ def test_a_ranking_of_other_models_is_refused_unless_asked(workdir):
                                          r'set train.allow_other_models: true to use it anyway \(path.pretrain_network_g'):
         check_options(opt_path)
     check_options(opt_path, force_yml=['train:allow_other_models=true'])
+
+
+def test_the_committed_study_runs_keep_their_keys():
+    """The degradation pair, its training data and its test sets come from faig.specs: the data overrides the study
+    makes for a run are those its committed records hold, so a rerun with their settings reuses their runs, and the
+    records read as before."""
+    import glob
+    from conftest import load_script
+    from faig.evaluation.retraining import findings, markdown
+    study = load_script('retrain_study', REPO_ROOT)
+    records = sorted(glob.glob(os.path.join(REPO_ROOT, 'results', 'retrain_study', '*', 'study.json')))
+    assert records
+    for path in records:
+        with open(path) as f:
+            record = json.load(f)
+        net = os.path.basename(os.path.dirname(path))
+        for name, run in record['runs'].items():
+            overrides = run['key']['overrides']
+            assert list(study.train_data(run['function'])) == [o for o in overrides if o.startswith('datasets:train:')]
+            assert name == study.run_name(net, run['function'], run['selection'], run['iterations'], 1)
+        assert set(record['reference']['psnr']['baseline']) == set(study.TEST_FOLDERS)
+        assert len(findings(record)) == 4 and '| FAIG |' in markdown(record, net)
