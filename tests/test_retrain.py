@@ -11,7 +11,7 @@ from faig.networks import build_network
 
 from conftest import REPO as REPO_ROOT, run_script
 from test_attribution import TINY_NETS
-from test_train import tiny_options, workdir, write_options  # noqa: F401  (workdir: fixture)
+from test_train import tiny_options, train_here, workdir, write_options  # noqa: F401  (workdir, train_here: fixtures)
 
 
 def model_options(net_opt, pretrain, train_extra, ema=0.9, weight_decay=0.01):
@@ -137,14 +137,14 @@ def test_original_yaml_keys_train_and_resume_keeps_the_mask(workdir):
     assert any(not torch.equal(ckpt['params'][n][masks[n]], start[n][masks[n]]) for n in masks if masks[n].any())
 
 
-def test_bad_selection_is_one_line_before_any_folder(workdir):
+def test_bad_selection_is_one_line_before_any_folder(workdir, train_here):
     opt, _, _ = retrain_yaml(workdir, 2, ratio=1e-6)
-    res = run_script(['train.py', '-opt', write_options(workdir, opt)], cwd=workdir)
+    res = train_here(['-opt', write_options(workdir, opt)])
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr[-2000:]
     assert 'neuron_ratio' in res.stderr and 'selects none' in res.stderr
     opt['train']['finetuned_neuron_index_file'] = 'missing.txt'
     opt['train']['neuron_ratio'] = 0.01
-    res = run_script(['train.py', '-opt', write_options(workdir, opt)], cwd=workdir)
+    res = train_here(['-opt', write_options(workdir, opt)])
     assert res.returncode == 2 and 'missing.txt' in res.stderr
     assert not (workdir / 'experiments').exists()
 
