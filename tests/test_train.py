@@ -1,5 +1,6 @@
 """A real train.py run (subprocess, tiny net and data), its checkpoint, and a resumed run on CPU;
-bad option files (typos, wrong values) refused in one line before anything is written."""
+bad option files (typos, wrong values) refused in one line before anything is written (train.py's command line in
+process where a process adds nothing: faig.cli.train.train with its argv)."""
 import glob
 import json
 import os
