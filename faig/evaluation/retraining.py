@@ -3,12 +3,12 @@ how much of the target's gain each selection of retrained filters recovers, and 
 discovered filters' connections does beside masking them. Shared by the study script and the report."""
 import numpy as np
 
-from faig.specs import DEFAULT_PAIR, DEGRADATIONS, RANKING_METHODS
+from faig.specs import DEFAULT_PAIR, DEGRADATIONS
 from faig.tables import markdown_table
 
 SELECTIONS = ('faig', 'random', 'random_per_layer', 'ig', 'abs_filter_change')
-LABELS = {**{name: method.label for name, method in RANKING_METHODS.items()},
-          'random_per_layer': 'random, FAIG per-layer counts'}
+LABELS = {'faig': 'FAIG', 'random': 'random', 'random_per_layer': 'random, FAIG per-layer counts', 'ig': 'IG',
+          'abs_filter_change': '|θ−θ̄|'}
 CLEAN = 'clean'  # the clean test set's key in a study record, beside the degradations'
 TEST_SETS = (CLEAN, *DEFAULT_PAIR)
 FUNCTION_TITLES = {name: (spec.function[0].upper() + spec.function[1:], spec.adjective)
