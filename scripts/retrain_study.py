@@ -24,32 +24,59 @@ Results go to ``results/retrain_study/<net>/study.json`` (per run: config, overr
 PSNRs per image) and ``study.md``; the BasicSR log of each run is copied beside them.
 """
 import argparse
-import glob
 import os
 import os.path as osp
-import subprocess
 import sys
-import time
+
+import numpy as np
+import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from faig.attribution.filters import FilterSpace  # noqa: E402
+from faig.attribution.ranking import check_provenance, index_bytes, json_bytes, read_index  # noqa: E402
+from faig.cli.args import Parser, percent, positive_int, seed_int  # noqa: E402
+from faig.training_runs import copy_logs, logged_seconds, train_in_subprocess  # noqa: E402
+from faig.data.div2k_interpret_dataset import LEGACY_KEYS, legacy_entries  # noqa: E402
+from faig.data.image_io import list_images, read_image  # noqa: E402
 from faig.errors import InputError, cli  # noqa: E402
+from faig.evaluation.gradient_map import image_gradient_map, per_image_difference  # noqa: E402
+from faig.evaluation.masking import num_selected, substitute_filters  # noqa: E402
+from faig.evaluation.retraining import CLEAN, SELECTIONS, TEST_SETS, markdown  # noqa: E402
+from faig.figures import plot_recovered_shares  # noqa: E402
+from faig.files import write_bytes  # noqa: E402
+from faig.inference import restore, restore_folder  # noqa: E402
+from faig.networks import build_network, load_params, preset  # noqa: E402
+from faig.outputs import FolderLock, canonical, commit_files, read_json_or_set_aside, set_aside  # noqa: E402
+from faig.paths import from_caller  # noqa: E402
+from faig.safe_yaml import parse_value  # noqa: E402
+from faig.specs import CLEAN_FOLDER, DEFAULT_PAIR, NETWORKS, degradation  # noqa: E402
+from faig.stamps import sha1_file, state_digest  # noqa: E402
 
-from faig.evaluation.retraining import SELECTIONS, markdown  # noqa: E402  (no torch import)
-
-TRAIN_DATA = {'blur': ('datasets:train:kernel_prob=1.0', 'datasets:train:noise_prob=0.0'),
-              'noise': ('datasets:train:kernel_prob=0.0', 'datasets:train:noise_prob=1.0')}
-TEST_SETS = {'clean': 'Linear_LRbicx2', 'blur': 'Blur2_LRbicx2', 'noise': 'LRbicx2_noise0.1'}
 DATA = 'datasets/SampleSet'
-SEEDS = {'blur': 1, 'noise': 2}  # one random stream per function, the same for every budget
+TEST_FOLDERS = {name: CLEAN_FOLDER if name == CLEAN else degradation(name).folder for name in TEST_SETS}
+RANKED = ('faig', 'ig', 'abs_filter_change')  # the selections read from a ranking (reproduce.py's)
+
+
+def train_data(deg):
+    """The overrides that give every training sample ``deg`` and no other degradation of the pair: the
+    probability options of DIV2KInterpretDataset's original keys (``kernel_prob=1.0``, ``noise_prob=0.0``, ...)."""
+    probability_key = {entry['name']: entry['prob'] for entry in legacy_entries({key: key for key in LEGACY_KEYS})}
+    return tuple(f'datasets:train:{probability_key[other]}={1.0 if other == deg else 0.0}' for other in DEFAULT_PAIR)
+
+
+def seed_of(deg):
+    """One random stream per function (1, 2, ... in the pair's order), the same for every budget."""
+    return DEFAULT_PAIR.index(deg) + 1
 
 
 def parse_args(argv=None):
-    from faig.cli.args import Parser, percent, positive_int, seed_int
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--net', default='srresnet', choices=['srresnet', 'srcnn_style'])
-    parser.add_argument('--functions', nargs='+', default=['blur', 'noise'], choices=['blur', 'noise'],
-                        help='which filters are retrained (deblurring on blurry data, denoising on noisy data)')
+    parser.add_argument('--net', default=next(iter(NETWORKS)), choices=sorted(NETWORKS))
+    parser.add_argument('--functions', nargs='+', default=list(DEFAULT_PAIR), choices=DEFAULT_PAIR,
+                        help='which filters are retrained (' + ', '.join(f'{degradation(d).function} on '
+                                                                        f'{degradation(d).adjective} data'
+                                                                        for d in DEFAULT_PAIR) + ')')
     parser.add_argument('--selections', nargs='+', default=list(SELECTIONS), choices=SELECTIONS)
     parser.add_argument('--proportion', type=percent, default=1, help='percent of the filters retrained (default 1)')
     parser.add_argument('--iterations', type=positive_int, default=600,
@@ -67,7 +94,6 @@ def parse_args(argv=None):
     parser.add_argument('--allow_other_models', action='store_true',
                         help='use rankings whose meta.json records other models than --models_dir holds')
     args = parser.parse_args(argv)
-    from faig.paths import from_caller
     for name in ('rankings_dir', 'models_dir', 'out'):  # read after main's chdir to the repository
         if getattr(args, name) is not None:
             setattr(args, name, from_caller(getattr(args, name), ROOT))
@@ -86,17 +112,11 @@ def run_name(net, deg, selection, iterations, proportion):
 def selections(args, deg, space, also=()):
     """{selection: filter indices} for ``args.selections`` and ``also``, every one with the same count as FAIG's
     top p %."""
-    import numpy as np
-    from faig.attribution.ranking import read_index
-    from faig.evaluation.masking import num_selected
     count = num_selected(space.num_filters, args.proportion)
-    rankings = {}
-    for method in ('faig', 'ig', 'abs_filter_change'):
-        path = osp.join(args.rankings_dir, method, f'{deg}_index.txt')
-        if method == 'faig' or method in args.selections:
-            rankings[method] = read_index(path, space.num_filters)[:count]
-    rng = np.random.default_rng([args.seed, SEEDS[deg]])
-    chosen = {m: r for m, r in rankings.items()}
+    rankings = {method: read_index(osp.join(args.rankings_dir, method, f'{deg}_index.txt'), space.num_filters)[:count]
+                for method in RANKED if method == 'faig' or method in args.selections}
+    rng = np.random.default_rng([args.seed, seed_of(deg)])
+    chosen = dict(rankings)
     chosen['random'] = rng.choice(space.num_filters, count, replace=False)
     per_layer = []
     layers = space.layer_of(rankings['faig'])
@@ -109,9 +129,6 @@ def selections(args, deg, space, also=()):
 
 def selection_file(path, chosen, num_filters):
     """An index file whose top ``len(chosen)`` are ``chosen`` (then the others): ReTrainModel's input."""
-    import numpy as np
-    from faig.attribution.ranking import index_bytes
-    from faig.data.image_io import write_bytes
     rest = np.setdiff1d(np.arange(num_filters), chosen)
     write_bytes(path, index_bytes(np.concatenate([chosen, rest])))
 
@@ -120,16 +137,14 @@ def selection_file(path, chosen, num_filters):
 
 def psnr_per_image(net, state, out_folder):
     """{test set: {image: PSNR}} of ``state`` on the whole test images (the inference script's PSNR)."""
-    from faig.inference import restore_folder
     net.load_state_dict(state)
     return {name: restore_folder(net, osp.join(DATA, folder), osp.join(DATA, 'GTmod12'), osp.join(out_folder, name), 2)
-            for name, folder in TEST_SETS.items()}
+            for name, folder in TEST_FOLDERS.items()}
 
 
 def permute_within_layers(state, space, chosen, rng):
     """``state`` with the kernels of the ``chosen`` filters moved along one random cycle per layer (every
     member of a layer with two or more gets another member's kernel); returns (state, filters moved)."""
-    import numpy as np
     permuted = {k: v.clone() for k, v in state.items()}
     moved, layers = 0, space.layer_of(chosen)
     for layer in sorted(set(layers.tolist())):
@@ -148,15 +163,9 @@ def permute_within_layers(state, space, chosen, rng):
 def connections(net, baseline, target, space, chosen, deg, seed):
     """Output difference (gradient-map MSE ×1000, vs the target's output) on the ``deg`` crops when the chosen
     filters are masked, and when their kernels are permuted among themselves within each layer."""
-    import numpy as np
-    import torch
-    from faig.evaluation.gradient_map import image_gradient_map, per_image_difference
-    from faig.evaluation.masking import substitute_filters
-    from faig.inference import restore
-    from faig.data.image_io import list_images, read_image
-    folder = osp.join('datasets/SampleSet_crop64', TEST_SETS[deg])
+    folder = osp.join('datasets/SampleSet_crop64', TEST_FOLDERS[deg])
     images = {osp.splitext(n)[0]: read_image(p) for n, p in list_images(folder).items()}
-    permuted, moved = permute_within_layers(target, space, chosen, np.random.default_rng([seed, 7, SEEDS[deg]]))
+    permuted, moved = permute_within_layers(target, space, chosen, np.random.default_rng([seed, 7, seed_of(deg)]))
 
     def outputs(state):
         net.load_state_dict(state)
@@ -177,7 +186,6 @@ def connections(net, baseline, target, space, chosen, deg, seed):
 def run_settings(overrides, values):
     """{'section:key': value} of the overrides a run's key records (``section:key=text``): ``values`` as they are
     (names and paths: data, never parsed), the other texts read as YAML (faig.safe_yaml)."""
-    from faig.safe_yaml import parse_value
     settings = {}
     for entry in overrides:
         key, _, text = entry.partition('=')
@@ -187,15 +195,12 @@ def run_settings(overrides, values):
 
 def train_run(args, name, config, settings, log_folder, key):
     """train.py for one selection (resumes a stopped run of the same key); returns (net_g_latest.pth, wall seconds).
-    ``settings`` ({'section:key': value}) are set in a copy of ``config`` as data (faig.training.options_file):
-    paths never pass through --force_yml text.
+    ``settings`` ({'section:key': value}) are set in a copy of ``config`` as data: paths never pass through
+    --force_yml text.
 
     The key of each started run is kept in experiments/retrain_study/<net>/keys/ (BasicSR may archive the
     experiment folder itself): a folder left under this name by a run of other or unknown settings (another
     seed, another ranking) is set aside, never resumed or reused."""
-    from faig.attribution.ranking import json_bytes
-    from faig.data.image_io import write_bytes
-    from faig.outputs import canonical, read_json_or_set_aside, set_aside
     folder = osp.join(ROOT, 'experiments', name)
     key_path = osp.join(ROOT, 'experiments', 'retrain_study', args.net, 'keys', f'{name}.json')
     recorded = read_json_or_set_aside(key_path, 'the key of this study run')
@@ -204,51 +209,23 @@ def train_run(args, name, config, settings, log_folder, key):
     write_bytes(key_path, json_bytes(key))
     latest = osp.join(folder, 'models', 'net_g_latest.pth')
     if not osp.isfile(latest):
-        from faig.training import options_file
-        with options_file(config, settings) as run_config:
-            cmd = [sys.executable, 'train.py', '-opt', run_config, '--auto_resume']
-            print(f'$ {" ".join(cmd)}  ({config} with {settings})', flush=True)
-            start = time.time()
-            code = subprocess.run(cmd, cwd=ROOT).returncode
-        if code:
-            sys.exit(code)  # train.py said why
-        print(f'{name}: {time.time() - start:.0f} s', flush=True)
-    logs = sorted(glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')), key=osp.getmtime)
-    seconds = 0.0
-    os.makedirs(log_folder, exist_ok=True)
-    with open(osp.join(log_folder, f'{name}.log'), 'w') as out:
-        for log in logs:
-            text = open(log).read()
-            out.write(text)
-            seconds += log_seconds(text)
-    return latest, seconds
-
-
-def log_seconds(text):
-    """Wall time of one BasicSR log: from its first to its last time stamp."""
-    import datetime
-    import re
-    stamps = re.findall(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ INFO', text, re.M)
-    if len(stamps) < 2:
-        return 0.0
-    fmt = '%Y-%m-%d %H:%M:%S'
-    return (datetime.datetime.strptime(stamps[-1], fmt) - datetime.datetime.strptime(stamps[0], fmt)).total_seconds()
+        print(f'{name}: {train_in_subprocess(ROOT, config, settings):.0f} s', flush=True)
+    copy_logs(folder, osp.join(log_folder, f'{name}.log'))
+    return latest, logged_seconds(folder) or 0.0
 
 
 def open_study(study_path, models, report_only=False):
     """The study record to continue for these models ({'baseline', 'target'}: file sha1). A record of other
     weights (e.g. from before a swap of the bundled pair) is set aside: its runs and connections must not be
     read against this pair's reference (``report_only``: refused instead, as that run would leave nothing)."""
-    from faig.outputs import read_json_or_set_aside, set_aside
     study = read_json_or_set_aside(study_path, 'the study record') or {}
     recorded = study.get('reference', {}).get('models')
     if recorded and recorded != models and (study.get('runs') or study.get('connections')):
+        why = (f'recorded with other models (baseline {str(recorded.get("baseline"))[:8]}, '
+               f'target {str(recorded.get("target"))[:8]}) than these')
         if report_only:
-            raise InputError(f'{study_path}: recorded with other models (baseline {str(recorded.get("baseline"))[:8]}, '
-                             f'target {str(recorded.get("target"))[:8]}) than these; run the study without '
-                             '--report_only to start it for these models')
-        set_aside(study_path, f'recorded with other models (baseline {str(recorded.get("baseline"))[:8]}, '
-                              f'target {str(recorded.get("target"))[:8]}) than these', tag='other-models')
+            raise InputError(f'{study_path}: {why}; run the study without --report_only to start it for these models')
+        set_aside(study_path, why, tag='other-models')
         study = {}
     study.setdefault('runs', {})
     return study
@@ -263,7 +240,8 @@ def main(argv=None):
     for path in models.values():
         if not osp.isfile(path):
             raise InputError(f'{path}: model not found (--models_dir)')
-    for method in ('faig', *[s for s in args.selections if s in ('ig', 'abs_filter_change')]):
+    ranked = [method for method in RANKED if method == 'faig' or method in args.selections]
+    for method in ranked:
         for deg in args.functions:
             path = osp.join(args.rankings_dir, method, f'{deg}_index.txt')
             if not osp.isfile(path):
@@ -272,17 +250,10 @@ def main(argv=None):
     if not osp.isdir(osp.join(DATA, 'GTmod12')) or not osp.isdir('datasets/SampleSet_crop64'):
         raise InputError(f'{DATA}: test sets not found; run `python scripts/reproduce.py --nets {args.net}` first')
 
-    from faig.attribution.filters import FilterSpace
-    from faig.attribution.ranking import json_bytes
-    from faig.networks import build_network, load_params, preset
-    from faig.outputs import FolderLock, commit_files
-    from faig.stamps import sha1_file
     baseline, target = (load_params(models[k]) for k in ('baseline', 'target'))
-    from faig.attribution.ranking import check_provenance
-    from faig.stamps import state_digest
-    given = {'baseline': state_digest(baseline), 'target': state_digest(target)}
-    for method in ('faig', *[s for s in args.selections if s in ('ig', 'abs_filter_change')]):
-        check_provenance(osp.join(args.rankings_dir, method), given, args.allow_other_models)  # made for these models
+    digests = {'baseline': state_digest(baseline), 'target': state_digest(target)}
+    for method in ranked:
+        check_provenance(osp.join(args.rankings_dir, method), digests, args.allow_other_models)  # made for these models
     space = FilterSpace(target)
     net = build_network(preset(args.net, 2)).eval()
     study_path = osp.join(args.out, 'study.json')
@@ -311,16 +282,13 @@ def main(argv=None):
                              f'train:neuron_ratio={ratio!r}',
                              f'train:total_iter={args.iterations}', f'train:scheduler:periods=[{args.iterations}]',
                              f'val:val_freq={args.iterations}', 'logger:save_checkpoint_freq=250',
-                             f'path:pretrain_network_g={models["baseline"]}', *TRAIN_DATA[deg], *speed]
+                             f'path:pretrain_network_g={models["baseline"]}', *train_data(deg), *speed]
                 settings = run_settings(overrides, {'name': name, 'train:finetuned_neuron_index_file': sel_path,
                                                     'train:neuron_ratio': ratio,
                                                     'path:pretrain_network_g': models['baseline']})
                 key = {'config': config, 'config_sha1': sha1_file(config), 'overrides': overrides,
                        'selection_sha1': sha1_file(sel_path), 'baseline_sha1': study['reference']['models']['baseline']}
-                done = study['runs'].get(name)
-                if done and done.get('key') == key:
-                    continue
-                if args.report_only:
+                if args.report_only or study['runs'].get(name, {}).get('key') == key:
                     continue
                 weights, seconds = train_run(args, name, config, settings, osp.join(args.out, 'logs'), key)
                 state = load_params(weights, 'params_ema')
@@ -331,7 +299,6 @@ def main(argv=None):
                 commit_files(args.out, {'study.json': json_bytes(study)})  # after every run: resumable
         commit_files(args.out, {'study.json': json_bytes(study), 'study.md': report(study, args).encode()})
         if study['runs']:
-            from faig.figures import plot_recovered_shares  # matplotlib: not for --help
             plot_recovered_shares(study, osp.join(args.out, 'recovered_share.png'), args.net, args.functions)
     print(report(study, args))
     print(f'-> {study_path}, {osp.join(args.out, "study.md")}')

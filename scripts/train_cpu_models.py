@@ -38,12 +38,13 @@ import json
 import os
 import os.path as osp
 import re
-import subprocess
 import sys
 import time
 
 from faig.cli.args import Parser, positive_int
+from faig.training_runs import copy_logs, logged_seconds, train_in_subprocess
 from faig.errors import InputError, cli
+from faig.specs import NETWORKS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -60,27 +61,13 @@ def latest_weights(name):
 
 
 def run_stage(config, force_yml=(), settings=None):
-    """train.py on ``config`` with the user's ``force_yml`` overrides; ``settings`` ({'section:key': value}, e.g.
-    the path a period starts from) are set in a copy of the config as data (faig.training.options_file), never
-    passed as --force_yml text."""
-    import contextlib
-    name = experiment_name(config)
-    latest = latest_weights(name)
+    """train.py on ``config`` with the user's ``force_yml`` overrides and ``settings`` ({'section:key': value}, e.g.
+    the path a period starts from) set as data; a finished stage is skipped (seconds None)."""
+    latest = latest_weights(experiment_name(config))
     if osp.isfile(latest):
-        print(f'{name}: finished earlier, skipped')
+        print(f'{experiment_name(config)}: finished earlier, skipped')
         return latest, None
-    start = time.time()
-    with contextlib.ExitStack() as stack:
-        if settings:
-            from faig.training import options_file
-            config = stack.enter_context(options_file(config, settings))
-        command = [sys.executable, osp.join(ROOT, 'train.py'), '-opt', config, '--auto_resume']
-        if force_yml:
-            command += ['--force_yml', *force_yml]
-        code = subprocess.run(command, cwd=ROOT).returncode
-    if code:
-        sys.exit(code)  # train.py printed why
-    return latest, time.time() - start
+    return latest, train_in_subprocess(ROOT, config, settings, force_yml)
 
 
 def newest_checkpoint(name, total_iter):
@@ -97,37 +84,14 @@ def newest_checkpoint(name, total_iter):
     return (max(found)[1], max(found)[0]) if found else (None, 0)
 
 
-def training_logs(name):
-    """The BasicSR logs of a stage in the order they were written: one per run, so a period that
-    went on over several sittings has several."""
-    return sorted(glob.glob(osp.join(ROOT, 'experiments', name, 'train_*.log')), key=osp.getmtime)
-
-
 def copy_training_log(name, out_path):
     """Keep the stage's BasicSR logs, joined in order, beside the exported model (losses, validation PSNRs)."""
-    logs = training_logs(name)
-    if logs:
-        os.makedirs(osp.dirname(out_path), exist_ok=True)
-        with open(out_path, 'wb') as out:
-            for log in logs:
-                with open(log, 'rb') as f:
-                    out.write(f.read())
+    copy_logs(osp.join(ROOT, 'experiments', name), out_path)
 
 
 def log_span_seconds(name):
-    """Training time of a stage: for each of its BasicSR logs, the seconds between its first and last
-    time stamp, summed (the time between the sittings of a resumed period is not counted)."""
-    total, found = 0.0, False
-    for log in training_logs(name):
-        stamps = []
-        with open(log) as f:
-            for line in f:
-                match = re.match(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)', line)
-                if match:
-                    stamps.append(time.mktime(time.strptime(match.group(1), '%Y-%m-%d %H:%M:%S')))
-        if stamps:
-            total, found = total + max(stamps) - min(stamps), True
-    return round(total, 1) if found else None
+    """Training time of a stage (the time between the sittings of a resumed period is not counted)."""
+    return logged_seconds(osp.join(ROOT, 'experiments', name))
 
 
 def export(checkpoint, out_path):
@@ -296,7 +260,7 @@ def continue_stage(args, out_folder, log_path):
 @cli
 def main():
     parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--net', choices=['srresnet', 'srcnn_style'], required=True)
+    parser.add_argument('--net', choices=sorted(NETWORKS), required=True)
     parser.add_argument('--config_dir', default=None, help='options/cpu (default) or options/gpu')
     period = parser.add_mutually_exclusive_group()
     period.add_argument('--continue', dest='continue_kind', choices=['baseline', 'target'], default=None,

@@ -11,7 +11,7 @@ from faig.networks import build_network
 
 from conftest import REPO as REPO_ROOT, run_script
 from test_attribution import TINY_NETS
-from test_train import tiny_options, workdir, write_options  # noqa: F401  (workdir: fixture)
+from test_train import tiny_options, train_here, workdir, write_options  # noqa: F401  (workdir, train_here: fixtures)
 
 
 def model_options(net_opt, pretrain, train_extra, ema=0.9, weight_decay=0.01):
@@ -137,14 +137,14 @@ def test_original_yaml_keys_train_and_resume_keeps_the_mask(workdir):
     assert any(not torch.equal(ckpt['params'][n][masks[n]], start[n][masks[n]]) for n in masks if masks[n].any())
 
 
-def test_bad_selection_is_one_line_before_any_folder(workdir):
+def test_bad_selection_is_one_line_before_any_folder(workdir, train_here):
     opt, _, _ = retrain_yaml(workdir, 2, ratio=1e-6)
-    res = run_script(['train.py', '-opt', write_options(workdir, opt)], cwd=workdir)
+    res = train_here(['-opt', write_options(workdir, opt)])
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr[-2000:]
     assert 'neuron_ratio' in res.stderr and 'selects none' in res.stderr
     opt['train']['finetuned_neuron_index_file'] = 'missing.txt'
     opt['train']['neuron_ratio'] = 0.01
-    res = run_script(['train.py', '-opt', write_options(workdir, opt)], cwd=workdir)
+    res = train_here(['-opt', write_options(workdir, opt)])
     assert res.returncode == 2 and 'missing.txt' in res.stderr
     assert not (workdir / 'experiments').exists()
 
@@ -297,7 +297,7 @@ def test_study_never_reuses_a_run_of_other_settings(tmp_path, monkeypatch):
         (models / 'net_g_latest.pth').write_bytes(b'new')
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr(study.subprocess, 'run', fake_train)
+    monkeypatch.setattr(subprocess, 'run', fake_train)
     args = study.parse_args(['--net', 'srresnet'])
     config = tmp_path / 'cfg.yml'
     config.write_text('name: config\n')
@@ -328,7 +328,7 @@ def test_study_passes_paths_to_train_py_as_data(tmp_path, monkeypatch):
         seen['opt'] = yaml.safe_load(open(cmd[cmd.index('-opt') + 1]))
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr(study.subprocess, 'run', fake_train)
+    monkeypatch.setattr(subprocess, 'run', fake_train)
     config = tmp_path / 'train_x_retrain.yml'
     config.write_text(yaml.safe_dump({'name': 'x', 'path': {'pretrain_network_g': None},
                                       'train': {'scheduler': {'periods': [1]}}, 'val': {}, 'logger': {},
@@ -429,3 +429,25 @@ def test_a_ranking_of_other_models_is_refused_unless_asked(workdir):
                                          r'set train.allow_other_models: true to use it anyway \(path.pretrain_network_g'):
         check_options(opt_path)
     check_options(opt_path, force_yml=['train:allow_other_models=true'])
+
+
+def test_the_committed_study_runs_keep_their_keys():
+    """The degradation pair, its training data and its test sets come from faig.specs: the data overrides the study
+    makes for a run are those its committed records hold, so a rerun with their settings reuses their runs, and the
+    records read as before."""
+    import glob
+    from conftest import load_script
+    from faig.evaluation.retraining import findings, markdown
+    study = load_script('retrain_study', REPO_ROOT)
+    records = sorted(glob.glob(os.path.join(REPO_ROOT, 'results', 'retrain_study', '*', 'study.json')))
+    assert records
+    for path in records:
+        with open(path) as f:
+            record = json.load(f)
+        net = os.path.basename(os.path.dirname(path))
+        for name, run in record['runs'].items():
+            overrides = run['key']['overrides']
+            assert list(study.train_data(run['function'])) == [o for o in overrides if o.startswith('datasets:train:')]
+            assert name == study.run_name(net, run['function'], run['selection'], run['iterations'], 1)
+        assert set(record['reference']['psnr']['baseline']) == set(study.TEST_FOLDERS)
+        assert len(findings(record)) == 4 and '| FAIG |' in markdown(record, net)

@@ -1,5 +1,6 @@
 """A real train.py run (subprocess, tiny net and data), its checkpoint, and a resumed run on CPU;
-bad option files (typos, wrong values) refused in one line before anything is written."""
+bad option files (typos, wrong values) refused in one line before anything is written (train.py's command line in
+process where a process adds nothing: faig.cli.train.train with its argv)."""
 import glob
 import json
 import os
@@ -43,6 +44,28 @@ def workdir(tmp_path):
     return tmp_path
 
 
+@pytest.fixture
+def train_here(workdir, capsys, monkeypatch):
+    """train.py's command line run in this process up to BasicSR's pipeline, which a refused run never reaches:
+    its exit status and output, as run_script gives them (without a process that imports torch and BasicSR)."""
+    import subprocess
+
+    from faig import training_pipeline
+    from faig.cli.train import train
+
+    def through_the_checks(*args):
+        raise AssertionError('the checks let the run through to BasicSR')
+    monkeypatch.setattr(training_pipeline, 'run_pipeline', through_the_checks)
+    monkeypatch.chdir(workdir)
+
+    def run(argv):
+        with pytest.raises(SystemExit) as stop:
+            train(str(workdir), argv)
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(argv, stop.value.code, out.out, out.err)
+    return run
+
+
 def write_options(workdir, opt, name='tiny.yml'):
     path = workdir / name
     path.write_text(yaml.safe_dump(opt))
@@ -71,18 +94,18 @@ def test_train_writes_checkpoint_and_resumes_on_cpu(workdir):
     assert not (workdir / 'experiments' / 'tiny_archived').exists()
 
 
-def test_unknown_arch_is_one_line_and_writes_nothing(workdir):
+def test_unknown_arch_is_one_line_and_writes_nothing(workdir, train_here):
     opt_path = write_options(workdir, tiny_options(str(workdir / 'gt'), 2, arch='NoSuchNet'))
-    res = run_script(['train.py', '-opt', opt_path], cwd=workdir)
+    res = train_here(['-opt', opt_path])
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and opt_path in lines[0] and 'NoSuchNet' in lines[0]
     assert not (workdir / 'experiments').exists()
 
 
-def test_missing_gt_folder_is_one_line(workdir):
+def test_missing_gt_folder_is_one_line(workdir, train_here):
     opt_path = write_options(workdir, tiny_options(str(workdir / 'no_such_gt'), 2))
-    res = run_script(['train.py', '-opt', opt_path], cwd=workdir)
+    res = train_here(['-opt', opt_path])
     assert res.returncode == 2
     assert res.stderr.strip().count('\n') == 0 and 'no_such_gt' in res.stderr
 
@@ -125,13 +148,13 @@ BAD_OPTIONS = [
 
 
 @pytest.mark.parametrize('change,message', BAD_OPTIONS, ids=[m.split(':')[0][:40] for _, m in BAD_OPTIONS])
-def test_bad_option_is_one_line_and_writes_nothing(workdir, change, message):
+def test_bad_option_is_one_line_and_writes_nothing(workdir, train_here, change, message):
     opt = tiny_options(str(workdir / 'gt'), 2)
     opt['logger']['use_tb_logger'] = True  # a run that got past the check would make tb_logger/
     change(opt)
     opt_path = write_options(workdir, opt)
     before = sorted(p.relative_to(workdir) for p in workdir.rglob('*'))
-    res = run_script(['train.py', '-opt', opt_path], cwd=workdir)
+    res = train_here(['-opt', opt_path])
     assert res.returncode == 2, res.stderr[-2000:]
     assert res.stderr.strip() == f'error: {opt_path}: {message}'
     assert not (workdir / 'experiments').exists() and not (workdir / 'tb_logger').exists()
@@ -243,10 +266,10 @@ def test_force_yml_overrides_are_checked(workdir):
         check_options(opt_path, force_yml=['train:total_iter=-5'])
 
 
-def test_train_command_line_errors_are_one_line(workdir):
-    res = run_script(['train.py'], cwd=workdir)
+def test_train_command_line_errors_are_one_line(workdir, train_here):
+    res = train_here([])
     assert res.returncode == 2 and res.stderr.strip().count('\n') == 0 and '-opt' in res.stderr
-    res = run_script(['train.py', '-opt', str(workdir / 'missing.yml')], cwd=workdir)
+    res = train_here(['-opt', str(workdir / 'missing.yml')])
     assert res.returncode == 2 and res.stderr.strip() == f'error: {workdir / "missing.yml"}: option file not found'
     assert not (workdir / 'experiments').exists()
 
@@ -276,14 +299,14 @@ def assert_refused(workdir, res, *fragments):
     return lines[0]
 
 
-def refused_train(workdir, opt, *fragments, args=()):
+def refused_train(train_here, workdir, opt, *fragments, args=()):
     opt['logger']['use_tb_logger'] = True  # a run that got past the check would make tb_logger/
     opt_path = write_options(workdir, opt)
-    res = run_script(['train.py', '-opt', opt_path, *args], cwd=workdir)
+    res = train_here(['-opt', opt_path, *args])
     return assert_refused(workdir, res, f'error: {opt_path}: ', *fragments)
 
 
-def test_batch_larger_than_the_training_set_is_refused(workdir):
+def test_batch_larger_than_the_training_set_is_refused(workdir, train_here):
     """3 images x dataset_enlarge_ratio 2 = 6 samples: a batch of 7 gave 0 iterations, exit 0 and untrained
     weights saved as net_g_latest.pth; from the file or from --force_yml."""
     from faig.training import check_options
@@ -291,19 +314,19 @@ def test_batch_larger_than_the_training_set_is_refused(workdir):
     message = ('datasets.train.batch_size_per_gpu: 7 is larger than the training set: 3 image(s) x '
                'dataset_enlarge_ratio 2 = 6 sample(s) per epoch, so 0 iterations per epoch')
     opt['datasets']['train']['batch_size_per_gpu'] = 7
-    refused_train(workdir, opt, message)
+    refused_train(train_here, workdir, opt, message)
     opt['datasets']['train']['batch_size_per_gpu'] = 2
-    refused_train(workdir, opt, message, args=['--force_yml', 'datasets:train:batch_size_per_gpu=7'])
+    refused_train(train_here, workdir, opt, message, args=['--force_yml', 'datasets:train:batch_size_per_gpu=7'])
     opt['datasets']['train']['batch_size_per_gpu'] = 6  # one full batch per epoch
     check_options(write_options(workdir, opt, 'six.yml'))
 
 
-def test_gt_size_larger_than_a_training_image_is_refused(workdir):
+def test_gt_size_larger_than_a_training_image_is_refused(workdir, train_here):
     """gt_size 50 > the 48-pixel height of img1.png: a traceback of about 200 lines in the first batch,
     after the experiment folder was made."""
     opt = tiny_options(str(workdir / 'gt'), 2)
     opt['datasets']['train']['gt_size'] = 50
-    refused_train(workdir, opt, 'datasets.train.gt_size: 50 is larger than the training image '
+    refused_train(train_here, workdir, opt, 'datasets.train.gt_size: 50 is larger than the training image '
                   f'{workdir / "gt" / "img1.png"} (height 48, width 80)')
 
 
@@ -352,34 +375,36 @@ def test_training_images_of_an_lmdb_are_counted_and_sized_from_its_meta_info(wor
     with pytest.raises(InputError, match=r'batch_size_per_gpu: 7 is larger than the training set: 3 image\(s\)'):
         check_options(opt_path, force_yml=['datasets:train:batch_size_per_gpu=7'])
 
-def test_pretrained_model_of_another_arch_is_refused(workdir):
+def test_pretrained_model_of_another_arch_is_refused(workdir, train_here):
     """An srcnn_style_net checkpoint for an MSRResNet config: basicsr's size/key mismatch traceback came
     after the experiment folder was made."""
     ckpt = save_checkpoint(workdir / 'srcnn.pth', tiny_net('srcnn_style_net'))
     opt = tiny_options(str(workdir / 'gt'), 2)
     opt['path']['pretrain_network_g'] = ckpt
-    refused_train(workdir, opt, f'path.pretrain_network_g: {ckpt} (params) does not fit network_g MSRResNet '
+    refused_train(train_here, workdir, opt,
+                  f'path.pretrain_network_g: {ckpt} (params) does not fit network_g MSRResNet '
                   '(num_block=1, num_feat=8, num_in_ch=3, num_out_ch=3, upscale=2): missing conv_first.weight '
                   '(the checkpoint has features.0.weight, features.0.bias, features.2.weight, ...')
 
 
-def test_truncated_pretrained_model_is_refused(workdir):
+def test_truncated_pretrained_model_is_refused(workdir, train_here):
     ckpt = save_checkpoint(workdir / 'net.pth', tiny_net())
     data = (workdir / 'net.pth').read_bytes()
     (workdir / 'net.pth').write_bytes(data[:len(data) // 2])
     opt = tiny_options(str(workdir / 'gt'), 2)
     opt['path']['pretrain_network_g'] = ckpt
-    refused_train(workdir, opt, f'path.pretrain_network_g: {ckpt}: not a loadable checkpoint (')
+    refused_train(train_here, workdir, opt, f'path.pretrain_network_g: {ckpt}: not a loadable checkpoint (')
     (workdir / 'net.pth').write_bytes(b'')
-    refused_train(workdir, opt, f'path.pretrain_network_g: {ckpt}: empty file (0 bytes), not a checkpoint')
+    refused_train(train_here, workdir, opt, f'path.pretrain_network_g: {ckpt}: empty file (0 bytes), not a checkpoint')
 
 
-def test_param_key_that_is_not_in_the_pretrained_model_is_refused(workdir):
+def test_param_key_that_is_not_in_the_pretrained_model_is_refused(workdir, train_here):
     """basicsr silently loaded 'params' for a typo'd param_key_g."""
     ckpt = save_checkpoint(workdir / 'net.pth', tiny_net())
     opt = tiny_options(str(workdir / 'gt'), 2)
     opt['path'].update(pretrain_network_g=ckpt, param_key_g='parms_ema')
-    refused_train(workdir, opt, f"path.param_key_g: 'parms_ema' is not in {ckpt} (its keys: params, params_ema)")
+    refused_train(train_here, workdir, opt,
+                  f"path.param_key_g: 'parms_ema' is not in {ckpt} (its keys: params, params_ema)")
 
 
 def test_pretrained_model_checks_in_process(workdir):
@@ -433,11 +458,12 @@ def test_pretrained_model_checks_in_process(workdir):
         check()
 
 
-def test_broken_resume_state_given_in_the_options_is_refused(workdir):
+def test_broken_resume_state_given_in_the_options_is_refused(workdir, train_here):
     (workdir / '4.state').write_bytes(b'')
     opt = tiny_options(str(workdir / 'gt'), 2)
     opt['path']['resume_state'] = str(workdir / '4.state')
-    refused_train(workdir, opt, f'path.resume_state: cannot resume: the training state {workdir / "4.state"} '
+    refused_train(train_here, workdir, opt,
+                  f'path.resume_state: cannot resume: the training state {workdir / "4.state"} '
                   'is empty (0 bytes)')
 
 
@@ -746,7 +772,7 @@ def test_a_period_record_is_data_never_code(tmp_path, monkeypatch):
         seen['opt'] = yaml.safe_load(open(command[command.index('-opt') + 1]))
         return subprocess.CompletedProcess(command, 0)
 
-    monkeypatch.setattr(trainer.subprocess, 'run', fake_train)
+    monkeypatch.setattr(subprocess, 'run', fake_train)
     args = argparse.Namespace(net='srresnet', config_dir='options/cpu', continue_kind='target', iterations=None,
                               force_yml=None, export_now=False)
     pair = tmp_path / 'experiments/pretrained/srresnet'
@@ -847,12 +873,12 @@ def test_experiment_names_that_would_move_other_files_are_refused(workdir, name)
     assert sorted(str(p.relative_to(workdir)) for p in workdir.rglob('*')) == before
 
 
-def test_name_pretrained_leaves_the_bundled_models_in_place(workdir):
+def test_name_pretrained_leaves_the_bundled_models_in_place(workdir, train_here):
     (workdir / 'experiments' / 'pretrained').mkdir(parents=True)
     (workdir / 'experiments' / 'pretrained' / 'README.md').write_text('bundled')
     opt = tiny_options(str(workdir / 'gt'), 2)
     opt['name'] = 'pretrained'
-    res = run_script(['train.py', '-opt', write_options(workdir, opt)], cwd=workdir)
+    res = train_here(['-opt', write_options(workdir, opt)])
     assert res.returncode == 2 and res.stderr.strip().count('\n') == 0, res.stderr[-2000:]
     assert "name: 'pretrained' is reserved" in res.stderr
     assert os.listdir(workdir / 'experiments') == ['pretrained']
@@ -861,7 +887,7 @@ def test_name_pretrained_leaves_the_bundled_models_in_place(workdir):
 
 def test_one_train_py_per_experiment(workdir):
     """Two --auto_resume runs of one experiment wrote the same checkpoints; the second is refused in one line."""
-    from faig.training import experiment_lock
+    from faig.cli.train import experiment_lock
     opt_path = write_options(workdir, tiny_options(str(workdir / 'gt'), 2))
     with experiment_lock(str(workdir), 'tiny'):
         res = run_script(['train.py', '-opt', opt_path, '--auto_resume'], cwd=workdir)
@@ -890,9 +916,9 @@ def test_a_full_disk_stops_training_with_one_line_and_no_truncated_checkpoint(wo
     assert os.listdir(models) == []  # neither a truncated file nor a temporary one
 
 
-def test_an_experiments_path_that_cannot_be_written_is_one_line(workdir):
+def test_an_experiments_path_that_cannot_be_written_is_one_line(workdir, train_here):
     (workdir / 'experiments').write_text('a file where the folder belongs')
-    res = run_script(['train.py', '-opt', write_options(workdir, tiny_options(str(workdir / 'gt'), 2))], cwd=workdir)
+    res = train_here(['-opt', write_options(workdir, tiny_options(str(workdir / 'gt'), 2))])
     assert res.returncode == 2 and res.stderr.strip().count('\n') == 0, res.stderr[-2000:]
     assert 'experiments is a file (the experiment folder)' in res.stderr
 

@@ -3,13 +3,16 @@ how much of the target's gain each selection of retrained filters recovers, and 
 discovered filters' connections does beside masking them. Shared by the study script and the report."""
 import numpy as np
 
+from faig.specs import DEFAULT_PAIR, DEGRADATIONS
 from faig.tables import markdown_table
 
 SELECTIONS = ('faig', 'random', 'random_per_layer', 'ig', 'abs_filter_change')
 LABELS = {'faig': 'FAIG', 'random': 'random', 'random_per_layer': 'random, FAIG per-layer counts', 'ig': 'IG',
           'abs_filter_change': '|θ−θ̄|'}
-TEST_SETS = ('clean', 'blur', 'noise')
-FUNCTION_TITLES = {'blur': ('Deblurring', 'blurry'), 'noise': ('Denoising', 'noisy')}
+CLEAN = 'clean'  # the clean test set's key in a study record, beside the degradations'
+TEST_SETS = (CLEAN, *DEFAULT_PAIR)
+FUNCTION_TITLES = {name: (spec.function[0].upper() + spec.function[1:], spec.adjective)
+                   for name, spec in DEGRADATIONS.items()}
 
 
 def mean(values):
@@ -44,7 +47,7 @@ def shares(study, deg, iterations=None):
             for s, r in runs_of(study, deg, iterations).items()}
 
 
-def findings(study, degs=('blur', 'noise')):
+def findings(study, degs=DEFAULT_PAIR):
     """The paper's claims as checks: FAIG's filters recover >= 2x the random selection's share, and permuting
     them within their layers removes the function about as much as masking them (>= half the change)."""
     out = []
@@ -76,7 +79,7 @@ def findings(study, degs=('blur', 'noise')):
     return out
 
 
-def markdown(study, net, degs=('blur', 'noise')):
+def markdown(study, net, degs=DEFAULT_PAIR):
     """The tables of the study (per function: PSNRs and recovered share of each selection; connections)."""
     ref = study['reference']['psnr']
     lines = []
@@ -95,7 +98,8 @@ def markdown(study, net, degs=('blur', 'noise')):
             rows.append([LABELS[selection], *(f'{mean(run["psnr"][t].values()):.2f}' for t in TEST_SETS),
                          f'{share:.3f}', f'{min(per.values()):.3f} … {max(per.values()):.3f}',
                          f'{run["wall_seconds"] / 60:.0f} min'])
-        lines += markdown_table(['selection', 'clean (dB)', 'blurry (dB)', 'noisy (dB)',
+        lines += markdown_table(['selection', *(f'{CLEAN if t == CLEAN else FUNCTION_TITLES[t][1]} (dB)'
+                                                for t in TEST_SETS),
                                  f"recovered share of the target's gain ({adjective} set)", 'per image (min … max)',
                                  'wall time'], rows)
         conn = study.get('connections', {}).get(deg)

@@ -23,12 +23,19 @@ weight decay and the EMA update would otherwise move) the frozen entries are put
 taken when the model was built. Validation, saving and logging are SRModel's (via FastSRModel, so
 the bf16 / channels-last speed options work here too).
 """
+import json
 import os.path as osp
 
 import numpy as np
 import torch
 
 from faig import compat
+from faig.attribution.filters import space_for_network
+from faig.attribution.ranking import check_provenance, json_bytes, read_index
+from faig.errors import InputError
+from faig.files import write_bytes
+from faig.networks import build_network, load_params
+from faig.stamps import state_digest
 
 compat.apply()  # before the first basicsr import
 
@@ -49,8 +56,6 @@ class ReTrainModel(FastSRModel):
     def selected_filters(train_opt, num_filters):
         """Filter indices chosen by the options: ``finetuned_filters``, or the top ``neuron_ratio`` of the
         ranking in ``finetuned_neuron_index_file`` (``int(len * ratio)`` of them, as the original counted)."""
-        from faig.attribution.ranking import read_index
-        from faig.errors import InputError
         explicit = train_opt.get('finetuned_filters')
         index_file = train_opt.get('finetuned_neuron_index_file')
         if (explicit is None) == (index_file is None):
@@ -79,8 +84,6 @@ class ReTrainModel(FastSRModel):
     def check_options(cls, opt):
         """The selection, checked before any experiment folder exists (faig.training.check_options):
         a problem as text, or None."""
-        from faig.errors import InputError
-        from faig.networks import build_network
         train_opt = opt.get('train') or {}
         index_file = train_opt.get('finetuned_neuron_index_file')
         if index_file is not None and not osp.isfile(str(index_file)):
@@ -100,10 +103,6 @@ class ReTrainModel(FastSRModel):
     def check_ranking_models(opt):
         """A ranking made for other models is refused (faig.attribution.ranking.check_provenance: the baseline
         its meta.json records against the network training starts from) unless ``train.allow_other_models``."""
-        from faig.attribution.ranking import check_provenance
-        from faig.errors import InputError
-        from faig.networks import load_params
-        from faig.stamps import state_digest
         train_opt, path_opt = opt.get('train') or {}, opt.get('path') or {}
         index_file, start = train_opt.get('finetuned_neuron_index_file'), path_opt.get('pretrain_network_g')
         if index_file is None or start is None or not osp.isfile(osp.expanduser(str(start))):
@@ -122,8 +121,6 @@ class ReTrainModel(FastSRModel):
         """A resumed run must retrain the selection it started with (the weights it resumes were changed at
         those filters: another selection would retrain the union of both); a problem as text, or None.
         ``train.allow_other_selection: true`` resumes anyway (the log then names the earlier filters too)."""
-        from faig.errors import InputError
-        from faig.networks import build_network
         train_opt = opt.get('train') or {}
         try:
             space = cls.filter_space(build_network(opt['network_g']), train_opt)
@@ -147,7 +144,6 @@ class ReTrainModel(FastSRModel):
     @staticmethod
     def recorded_selection(experiment_folder):
         """The filter indices a run in ``experiment_folder`` retrains (its selection record), or None."""
-        import json
         try:
             with open(osp.join(experiment_folder, SELECTION_RECORD)) as f:
                 record = json.load(f)
@@ -160,7 +156,6 @@ class ReTrainModel(FastSRModel):
     def filter_space(net, train_opt):
         """The filter space the index file refers to: the network's (every layer kind), restricted to
         ``train.filter_layers`` when given (the ``--layers`` the ranking was made with)."""
-        from faig.attribution.filters import space_for_network
         return space_for_network(net, train_opt.get('filter_layers'))
 
     def init_training_settings(self):
@@ -193,8 +188,6 @@ class ReTrainModel(FastSRModel):
     def _record_selection(self, space):
         """Keep the selection in the experiment folder (checked when the run is resumed: check_resume); a resumed
         run of another selection, allowed by train.allow_other_selection, also lists the filters retrained before."""
-        from faig.attribution.ranking import json_bytes
-        from faig.data.image_io import write_bytes
         folder = self.opt['path'].get('experiments_root')
         if not folder or self.opt.get('rank', 0) != 0:
             return
