@@ -103,6 +103,7 @@ def main(argv=None, prog='faig study'):
     import faig
     faig.register()
     from faig.study import run_study
-    path = run_study(settings)
-    print(f'report -> {path}')
+    run = run_study(settings)
+    if run is not None:  # (the other ranks of a torchrun launch only share the attribution)
+        print(f'report -> {run.report}')
     return 0
