@@ -422,7 +422,7 @@ def run_study(s, layout=None, progress=True):
             folders = group.decide(begin)
             if folders is not None:
                 attribute_all(s, geometry, folders['crops'], layout, space_for_network(net).num_filters, timings,
-                              progress)
+                              progress and group.main)
         except BaseException as exc:
             group.stop(exc)
             raise
