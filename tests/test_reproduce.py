@@ -21,19 +21,21 @@ def tiny_pair(folder):
     save_model_pair(folder, base, {k: v + 0.02 * torch.randn_like(v) for k, v in base.items()})
 
 
-@pytest.mark.parametrize('flags, steps, crop, dataset', [([], 16, 64, 'SampleSet_crop64'),
-                                                         (['--full'], 100, None, 'SampleSet')])
-def test_reproduce_runs_the_study_of_each_bundled_pair(tmp_path, monkeypatch, flags, steps, crop, dataset):
+@pytest.mark.parametrize('flags, steps, crop, dataset, results', [
+    ([], 16, 64, 'SampleSet_crop64', 'results'), (['--full'], 100, None, 'SampleSet', 'results'),
+    (['--models_dir', 'next'], 16, 64, 'SampleSet_crop64', 'results/staged/next')])
+def test_reproduce_runs_the_study_of_each_bundled_pair(tmp_path, monkeypatch, flags, steps, crop, dataset, results):
     import faig.report
     import faig.study
     from faig.networks import preset
     from faig.specs import NETWORKS, ResultsLayout
     reproduce = load_script('reproduce', tmp_path)
     write_images(str(tmp_path / reproduce.DATA / 'GTmod12'), [(24, 24), (24, 36)])
+    models = flags[1] if '--models_dir' in flags else reproduce.BUNDLED
     for net in NETWORKS:
         for kind in ('baseline', 'target'):
-            (tmp_path / reproduce.BUNDLED / net).mkdir(parents=True, exist_ok=True)
-            (tmp_path / reproduce.BUNDLED / net / f'{kind}_model.pth').write_bytes(b'')
+            (tmp_path / models / net).mkdir(parents=True, exist_ok=True)
+            (tmp_path / models / net / f'{kind}_model.pth').write_bytes(b'')
     studies, reports = [], []
 
     def run_study(settings, layout):
@@ -49,13 +51,14 @@ def test_reproduce_runs_the_study_of_each_bundled_pair(tmp_path, monkeypatch, fl
     for settings, layout in studies:
         net = settings.net_name
         assert settings.network == preset(net, 2) and (settings.steps, settings.crop) == (steps, crop)
-        assert settings.target == f'{reproduce.BUNDLED}/{net}/target_model.pth'
+        assert settings.target == f'{models}/{net}/target_model.pth'
+        assert settings.out == osp.join(results, 'study', net)  # a staged pair's study has its own folder
         assert settings.images == osp.join(reproduce.DATA, 'GTmod12')
         assert sorted(settings.lr_folders.values()) == sorted(osp.join(reproduce.DATA, f) for f in reproduce.LR_FOLDERS)
         assert all(osp.isdir(f) for f in settings.lr_folders.values())  # the LR sets were made first
-        assert layout == ResultsLayout(net, dataset)
+        assert layout == ResultsLayout(net, dataset, f'{results}/Interpret')
     (root, nets, reported, settings), = reports
-    assert (nets, reported, settings['reference']) == (list(NETWORKS), dataset, bool(flags))
+    assert (nets, reported, settings['reference']) == (list(NETWORKS), dataset, '--full' in flags)
     assert {f'{net} faig' for net in NETWORKS} <= set(settings['timings'])
 
 
