@@ -1,27 +1,25 @@
-"""One FAIG study of a pair of networks on a set of photos: what ``faig study`` runs on a user's pair and
-photos, and ``scripts/reproduce.py`` on the bundled pairs and sample data.
+"""One FAIG study of a pair of networks on a set of photos: ``faig study`` on a user's pair and photos,
+``scripts/reproduce.py`` on the bundled pairs and sample data.
 
-    from faig.study import StudySettings, run_study
     run_study(StudySettings(network={'type': 'EDSR', ...}, baseline='a.pth', target='b.pth',
                             images='~/photos', out='~/faig_study'))
 
-The photos are cropped to what the network accepts (faig.probe) and degraded by the registered specs of the
-chosen pair (lossless PNG whatever the photo's format), or the user's own LR folders are read. Both models
-restore the whole images (PSNR); the four methods rank the filters on centre crops through the one
-attribution pipeline (faig.attribution.pipeline.rank_dataset: under torchrun the images are dealt over the
-ranks, and a stopped run resumes with the images it had finished); masking, modulation and the filter
-distribution are measured in memory on the same crops, and the findings are checked by the report's functions
-(faig.report.net_findings), so a user's network is judged exactly as the paper's are.
+The photos are cropped to what the network accepts (faig.probe) and degraded by the specs of the chosen pair
+(lossless PNG), or the user's LR folders are read; both models restore the whole images (PSNR); the four
+methods rank the filters on centre crops through the attribution pipeline (rank_dataset: shared out over the
+ranks under torchrun, resumed after a stop); masking, modulation and the filter distribution are measured in
+memory on the same crops, and judged by the report's own checks (faig.report.net_findings).
 
-The results go where a report reads them: the study's own folder (:class:`StudyFolder`, with its
-``report.md``), or the bundled study's layout (faig.specs.ResultsLayout, read by faig.report.write_report).
-``<out>/study.json`` records what the study was made from and the hash of every file it wrote; a second run
-of the same inputs and settings, whose files are still those, reuses them."""
+The results go where a report reads them: the study's own folder (:class:`StudyFolder`, with its report.md)
+or the bundled layout (faig.specs.ResultsLayout, read by faig.report.write_report). ``<out>/study.json``
+records the inputs and settings and the hash of every file written; a rerun that finds them unchanged reuses
+them."""
 import contextlib
 import fnmatch
 import json
 import os
 import os.path as osp
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -37,19 +35,20 @@ from faig.data.lr_sets import default_folders, generate
 from faig.errors import InputError
 from faig.evaluation.comparison import METRIC_PATTERNS, markdown_tables, mean_results, metric_files
 from faig.evaluation.gradient_map import image_gradient_map, per_image_difference
-from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected
+from faig.evaluation.masking import DEFAULT_PROPORTIONS
 from faig.figures import (contact_sheet, crop_center, difference_map, masking_sheet, plot_filter_distribution,
                           plot_proportion_curves, save_figure, upscale_nearest)
 from faig.inference import image_channels, image_to_tensor, tensor_to_image
 from faig.masking import masked, modulated
 from faig.networks import build_network, fit, load_checkpoint
-from faig.outputs import FolderLock, build_whole_folder, claim_results, commit_files, is_within
+from faig.outputs import FolderLock, claim_results, commit_files, is_within
 from faig.probe import input_geometry
 from faig.report import (describe_robustness, image_rankings, location_stats, net_findings, psnr_table,
                          read_per_image_scores, verdict)
 from faig.scores import FilterScores
 from faig.specs import DEFAULT_PAIR, NETWORKS, ResultsLayout, degradation
 from faig.stamps import content_sha1, sha1_file, state_digest
+from faig.tables import markdown_table
 
 METHOD_NAMES = ('faig', 'ig', 'abs_filter_change', 'random')
 RECORD = 'study.json'
@@ -58,11 +57,9 @@ REPORT = 'report.md'
 
 @dataclass
 class StudySettings:
-    """What a study is made from. ``lr_folders``: the user's own degraded LR sets ({degradation: folder,
-    'clean': folder}, named like the photos) instead of the ones the specs make. ``net_name``: the registered
-    network (faig.specs.NETWORKS) of ``network``, whose methods' defaults the original's tools used (FAIG's
-    image reduction, IG's quadrature) and whose name titles the results. ``teaser_image``: the photo of the
-    masking figure (default the first)."""
+    """What a study is made from. ``lr_folders``: the user's own LR sets ({degradation: folder, 'clean': folder},
+    named like the photos). ``net_name``: the registered network of ``network``: its tools' method defaults
+    (FAIG's image reduction, IG's quadrature) and its name in titles. ``teaser_image``: the masking figure's photo."""
     network: dict
     baseline: str
     target: str
@@ -160,8 +157,8 @@ def lr_roles(s):
 
 
 def make_data(s, geometry, photos, channels, progress):
-    """The GT crops, the LR sets and the attribution crops under ``out/data`` (built whole: a stopped run
-    leaves no partial set). Returns {'whole': {role: folder}, 'crops': {role: folder}}, roles being the
+    """The GT crops, the LR sets and the attribution crops under ``out/data``, made anew by every run that does
+    not reuse the study. Returns {'whole': {role: folder}, 'crops': {role: folder}}, roles being the
     degradations, 'clean' and 'gt'."""
     data = osp.join(s.out, 'data')
     cropped = {}
@@ -171,46 +168,35 @@ def make_data(s, geometry, photos, channels, progress):
             cropped[stem] = geometry.crop_hr(img)
         except ValueError as exc:
             raise InputError(f'{path}: {exc} (the network needs {geometry.describe()})') from None
-    made = {} if s.lr_folders else {
-        ('clean' if role == 'bilinear' else role): osp.basename(folder) for role, folder in
-        default_folders('', geometry.scale, degradations=s.degradations, params=s.params).items() if role != 'bicubic'}
-    crops = f'crop{s.crop}' if s.crop is not None else None
-
-    def build(folder):
-        for stem, img in cropped.items():
-            write_image(osp.join(folder, 'GT', f'{stem}.png'), img)
-        if made:
-            roles = {('bilinear' if role == 'clean' else role): osp.join(folder, name) for role, name in made.items()}
-            generate(osp.join(folder, 'GT'), roles, scale=geometry.scale, seed=s.seed, overwrite=True,
-                     params=s.params)
-        if crops:
-            whole = whole_folders(s, data, made, lambda name: osp.join(folder, name))
-            write_crops(s, whole, osp.join(folder, crops), geometry, channels)
-
     _say(f'data -> {data}', progress)
-    build_whole_folder(data, build)
-    whole = whole_folders(s, data, made, lambda name: osp.join(data, name))
-    return {'whole': whole,
-            'crops': {role: osp.join(data, crops, role) for role in whole} if crops else whole}
-
-
-def whole_folders(s, data, made, where):
-    """{role: folder} of the whole images: the GT crops, and the LR sets made in ``data`` or the user's."""
-    return {'gt': where('GT'), **{role: where(name) for role, name in made.items()}, **(s.lr_folders or {})}
+    shutil.rmtree(data, ignore_errors=True)
+    whole = {'gt': osp.join(data, 'GT')}
+    for stem, img in cropped.items():
+        write_image(osp.join(whole['gt'], f'{stem}.png'), img)
+    if s.lr_folders:
+        whole.update(s.lr_folders)
+    else:
+        made = default_folders(data, geometry.scale, degradations=s.degradations, params=s.params)
+        del made['bicubic']
+        generate(whole['gt'], made, scale=geometry.scale, seed=s.seed, overwrite=True, params=s.params)
+        whole.update({('clean' if role == 'bilinear' else role): folder for role, folder in made.items()})
+    if s.crop is None:
+        return {'whole': whole, 'crops': whole}
+    crops = {role: osp.join(data, f'crop{s.crop}', role) for role in whole}
+    write_crops(s, whole, crops, geometry, channels)
+    return {'whole': whole, 'crops': crops}
 
 
 def centre_crop(lr, gt, size, multiple, scale):
-    """Aligned centre crops: LR ``size`` (rounded down to ``multiple``), GT ``size * scale``; None: whole."""
+    """Aligned centre crops: LR ``size`` (rounded down to ``multiple``), GT ``size * scale``."""
     h, w = lr.shape[:2]
-    if size is None:
-        return lr, gt
     ch, cw = (max(min(size, side) // multiple * multiple, multiple) for side in (h, w))
     y, x = (h - ch) // 2, (w - cw) // 2
     return lr[y:y + ch, x:x + cw], gt[y * scale:(y + ch) * scale, x * scale:(x + cw) * scale]
 
 
-def write_crops(s, whole, root, geometry, channels):
-    """The aligned centre crops of every set of ``whole`` ({role: folder}) into ``root/<role>`` as PNG."""
+def write_crops(s, whole, crops, geometry, channels):
+    """The aligned centre crops of every set of ``whole`` into ``crops`` ({role: folder}) as PNG."""
     listed = {role: photos_of(folder) for role, folder in whole.items()}  # each folder listed once
     for stem, gt_path in listed['gt'].items():
         gt = read_image(gt_path, float32=False, channels=channels)
@@ -223,8 +209,8 @@ def write_crops(s, whole, root, geometry, channels):
                 raise InputError(f'{path}: {lr.shape[1]}x{lr.shape[0]} is not the photo '
                                  f'{gt.shape[1]}x{gt.shape[0]} (cropped) / {geometry.scale}')
             lr_crop, gt_crop = centre_crop(lr, gt, s.crop, geometry.multiple, geometry.scale)
-            write_image(osp.join(root, role, f'{stem}.png'), lr_crop)
-        write_image(osp.join(root, 'gt', f'{stem}.png'), gt_crop)
+            write_image(osp.join(crops[role], f'{stem}.png'), lr_crop)
+        write_image(osp.join(crops['gt'], f'{stem}.png'), gt_crop)
 
 
 def load_sets(s, folders, stems, channels):
@@ -301,12 +287,12 @@ def compare(net, baseline, scores, s, crops, progress):
     return results, reference
 
 
-def modulate(net, baseline, faig_scores, s, crops):
-    """{deg: {'lambdas', 'output_difference', 'per_image', 'outputs'}}: the top 1 % filters of ``deg`` scaled
-    by λ, measured on the ``deg`` input against the target's output."""
-    a, b = s.degradations
-    other = {a: b, b: a}
-    curves = {}
+def modulate(net, baseline, faig_scores, s, crops, layout):
+    """The top 1 % FAIG filters of each degradation scaled by λ, measured on its input against the target's
+    output: ({deg: record}, {path: bytes}) with each record and contact sheet where the report reads them
+    (``<modulation>/<n>kernels/<kind>/``)."""
+    other = dict(zip(s.degradations, reversed(s.degradations)))
+    curves, files = {}, {}
     for deg in s.degradations:
         reference = {k: image_gradient_map(v) for k, v in outputs_of(net, crops, deg).items()}
         filters = faig_scores.top(1, deg, other[deg])
@@ -317,29 +303,18 @@ def modulate(net, baseline, faig_scores, s, crops):
             for stem, value in per_image_difference({k: image_gradient_map(v) for k, v in outputs[lam].items()},
                                                     reference).items():
                 per_image.setdefault(stem, []).append(value)
-        curves[deg] = {'lambdas': list(s.lambdas), 'per_image': per_image, 'filters': len(filters),
-                       'output_difference': np.mean(list(per_image.values()), axis=0).tolist(), 'outputs': outputs}
-    return curves
-
-
-def modulation_files(s, layout, curves, ranking_files):
-    """{path: bytes} of each degradation's modulation record and contact sheet, where the report reads them
-    (``<modulation>/<n>kernels/<kind>/``)."""
-    files = {}
-    for deg, curve in curves.items():
         spec = degradation(deg)
-        folder = osp.join(layout.modulation(), f'{curve["filters"]}kernels', spec.modulation_kind)
-        stems = sorted(curve['per_image'])
-        rows = [(stem, [as_bgr(crop_center(curve['outputs'][lam][stem], 96)) for lam in s.lambdas]) for stem in stems]
-        title = (f'{layout.net}: modulating the top 1% FAIG {spec.function} filters ({curve["filters"]}), '
-                 f'{layout.dataset} {spec.adjective} inputs (centre crops)')
-        contact_sheet(rows, [f'λ={lam:.2f}' for lam in s.lambdas],
-                      osp.join(folder, ResultsLayout.CONTACT_SHEET), cell_width=110, title=title)
-        record = {'lambdas': list(s.lambdas), 'output_difference': curve['output_difference'],
-                  'reference': 'target model (λ=1)', 'filters': curve['filters'],
-                  'ranking': ranking_files[deg], 'per_image': curve['per_image']}
-        files[osp.join(folder, ResultsLayout.MODULATION_RECORD)] = json_bytes(record)
-    return files
+        folder = osp.join(layout.modulation(), f'{len(filters)}kernels', spec.modulation_kind)
+        rows = [(stem, [as_bgr(crop_center(outputs[lam][stem], 96)) for lam in s.lambdas]) for stem in sorted(per_image)]
+        contact_sheet(rows, [f'λ={lam:.2f}' for lam in s.lambdas], osp.join(folder, ResultsLayout.CONTACT_SHEET),
+                      cell_width=110, title=f'{layout.net}: modulating the top 1% FAIG {spec.function} filters '
+                      f'({len(filters)}), {layout.dataset} {spec.adjective} inputs (centre crops)')
+        curves[deg] = {'lambdas': list(s.lambdas), 'per_image': per_image, 'filters': len(filters),
+                       'output_difference': np.mean(list(per_image.values()), axis=0).tolist(),
+                       'reference': 'target model (λ=1)',
+                       'ranking': osp.join(layout.rankings('faig'), f'{deg}_index.txt')}
+        files[osp.join(folder, ResultsLayout.MODULATION_RECORD)] = json_bytes(curves[deg])
+    return curves, files
 
 
 def masking_figure(net, baseline, faig_scores, s, crops, reference, stem, path):
@@ -386,11 +361,9 @@ def outputs_unchanged(out):
 
 
 def run_study(s, layout=None, progress=True):
-    """Run the study of ``s`` (a :class:`StudySettings`); returns its :class:`StudyRun` (None on the ranks
-    other than the first of a torchrun launch, which only share the attribution).
-
-    ``layout``: where the results go when another report reads them (faig.specs.ResultsLayout of the bundled
-    study); default the study's own folder ``s.out``, with its report.md."""
+    """Run the study of ``s``; returns its :class:`StudyRun` (None on the other ranks of a torchrun launch, which
+    only share the attribution). ``layout``: where the results go for another report to read (the bundled
+    ResultsLayout); default the study's own folder ``s.out``, with its report.md."""
     s.out = osp.abspath(osp.expanduser(s.out))
     s.images = osp.abspath(osp.expanduser(s.images))
     check_folders(s)
@@ -443,8 +416,7 @@ def evaluate(s, layout, own, net, baseline, target, read, geometry, folders, key
     channels = image_channels(net)[0]
     start = time.time()
     whole = load_sets(s, folders['whole'], stems, channels)
-    lr = {role: folders['whole'][role] for role in lr_roles(s)}
-    psnr = {kind: psnr_of(net, state, whole, lr, geometry.scale)
+    psnr = {kind: psnr_of(net, state, whole, {role: folders['whole'][role] for role in lr_roles(s)}, geometry.scale)
             for kind, state in (('baseline', baseline), ('target', target))}
     timings['PSNR'] = time.time() - start
     del whole
@@ -468,9 +440,8 @@ def evaluate(s, layout, own, net, baseline, target, read, geometry, folders, key
     rankings = {a: faig_scores.ranking(a, b), b: faig_scores.ranking(b, a)}
     plot_filter_distribution(space, rankings, 1, layout.net, layout.figure('filter_distribution'))
     start = time.time()
-    curves = modulate(net, baseline, faig_scores, s, crops)
-    ranking_paths = {deg: osp.join(layout.rankings('faig'), f'{deg}_index.txt') for deg in s.degradations}
-    files.update(modulation_files(s, layout, curves, ranking_paths))
+    curves, modulation = modulate(net, baseline, faig_scores, s, crops, layout)
+    files.update(modulation)
     timings['modulation'] = time.time() - start
     for kind, table in psnr.items():
         files[layout.psnr_record(kind)] = json_bytes({'psnr': table, 'run_key': key})
@@ -480,16 +451,13 @@ def evaluate(s, layout, own, net, baseline, target, read, geometry, folders, key
                       for stem, r in image_rankings(per_image_scores, (a, b)).items()}
     findings = net_findings(means, per_image, list(s.proportions), location_stats(space, rankings, (a, b)),
                             image_location, curves, (a, b))
-    by_folder = {}
-    for path, data in files.items():
-        by_folder.setdefault(osp.dirname(path), {})[osp.basename(path)] = data
-    for folder, named in by_folder.items():
-        commit_files(folder, named, replaces=METRIC_PATTERNS if folder == layout.metrics() else ())
+    for folder in {osp.dirname(path) for path in files}:  # each folder's files land together
+        commit_files(folder, {osp.basename(p): data for p, data in files.items() if osp.dirname(p) == folder},
+                     replaces=METRIC_PATTERNS if folder == layout.metrics() else ())
     figures = [('proportion curves', layout.figure('proportion_curves')), ('masking', layout.figure('masking', teaser)),
                ('filter distribution', layout.figure('filter_distribution'))]
-    report = None
+    report = osp.join(s.out, REPORT) if own else None
     if own:
-        report = osp.join(s.out, REPORT)
         lines = report_lines(s, geometry, psnr, means, findings, figures, curves, sum(timings.values()), len(stems))
         commit_files(s.out, {REPORT: '\n'.join(lines).encode() + b'\n'})
     written = [*files, *(path for _, path in figures), *(report and [report] or []),
@@ -521,10 +489,9 @@ def report_lines(s, geometry, psnr, means, findings, figures, curves, seconds, c
               markdown_tables(means, METHOD_NAMES, s.proportions, s.degradations), '']
     for alt, path in figures:
         lines += [f'![{alt}]({osp.relpath(path, s.out)})', '']
-    lines += ['## Modulation', '', '| λ | ' + ' | '.join(f'{degradation(d).function} filters' for d in (a, b)) + ' |',
-              '|---|---|---|']
-    for i, lam in enumerate(s.lambdas):
-        lines.append(f'| {lam:g} | ' + ' | '.join(f'{curves[d]["output_difference"][i]:.4f}' for d in (a, b)) + ' |')
+    lines += ['## Modulation', '', *markdown_table(
+        ['λ', *(f'{degradation(d).function} filters' for d in (a, b))],
+        [[f'{lam:g}', *(f'{curves[d]["output_difference"][i]:.4f}' for d in (a, b))] for i, lam in enumerate(s.lambdas)])]
     lines += ['', 'Rankings (the original\'s index files): `rankings/<method>/`; the data the study made: `data/`; '
               'what it was made from: `study.json`. Retraining, degradation prediction and the --full comparison '
               'are studies of the bundled pairs (`scripts/retrain_study.py`, `scripts/predict_degradation_study.py`, '
