@@ -159,3 +159,26 @@ def test_the_study_under_torchrun_shares_out_the_attribution(tmp_path, photos, m
             assert (tmp_path / 'one' / index).read_bytes() == (tmp_path / 'two' / index).read_bytes()
         assert json.loads((tmp_path / 'two' / 'rankings' / method / 'meta.json').read_text())['ranks'] == 2
     assert (tmp_path / 'two' / 'report.md').is_file()
+
+
+def test_a_study_stopped_in_the_attribution_keeps_the_rankings_it_finished(tmp_path, photos, monkeypatch):
+    import faig.study
+    from faig.study import StudySettings, run_study
+    base, target = make_pair(str(tmp_path), EDSR_OPT)
+    ranked = faig.study.rank_dataset
+
+    def stopped_at_ig(method, job, ranks):
+        if method.name == 'ig':
+            raise KeyboardInterrupt
+        return ranked(method, job, ranks)
+
+    def settings():
+        return StudySettings(network=EDSR_OPT, baseline=base, target=target, images=str(photos),
+                             out=str(tmp_path / 'out'), steps=2, crop=16, proportions=(1, ))
+    monkeypatch.setattr(faig.study, 'rank_dataset', stopped_at_ig)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(settings(), progress=False)
+    monkeypatch.setattr(faig.study, 'rank_dataset', ranked)
+    run = run_study(settings(), progress=False)
+    assert 'faig' not in run.timings and {'ig', 'comparison'} <= set(run.timings)  # FAIG's ranking was kept
+    assert (tmp_path / 'out' / 'report.md').is_file()
