@@ -77,7 +77,8 @@ class StudySettings:
     seed: int = 0
     device: str = 'cpu'
     param_key: str = None
-    force: bool = False
+    force: bool = False  # replace a study of other inputs or settings in ``out``
+    redo: bool = False  # compute everything again, even what a study of these inputs and settings left
     net_name: str = None
     teaser_image: str = None
 
@@ -88,8 +89,7 @@ class StudySettings:
 
 @dataclass(frozen=True)
 class StudyFolder:
-    """Where a study of its own writes (``faig study --out``): the files of the bundled layout
-    (faig.specs.ResultsLayout: the same names, read by the same code), in one folder."""
+    """Where a study of its own writes (``faig study --out``): the files of faig.specs.ResultsLayout, in one folder."""
     out: str
     net: str
     dataset: str
@@ -112,8 +112,7 @@ class StudyFolder:
 
 @dataclass
 class StudyRun:
-    """What :func:`run_study` did: its record (study.json), the seconds of each stage it ran ({} when
-    everything was reused), and the path of its report.md (None when another report reads the results)."""
+    """What :func:`run_study` did: its record, the seconds of each stage it ran, its report.md (if its own)."""
     record: dict
     timings: dict
     report: str = None
@@ -259,7 +258,7 @@ def attribute_all(s, geometry, folders, layout, num_filters, timings, progress):
         job = AttributionJob(layout.rankings(name), tuple(s.degradations),
                              {role: folders[role] for role in (*roles, *s.degradations)} if method.image_roles else {},
                              s.network, s.net_name, {kind: getattr(s, kind) for kind in method.models}, s.param_key,
-                             geometry.scale, s.device, resume=not s.force, force=True)
+                             geometry.scale, s.device, resume=not s.redo, force=True)
         start = time.time()
         _say(f'{name}: {job.out}', progress)
         result = rank_dataset(method, job, Ranks(s.device))
@@ -305,7 +304,8 @@ def modulate(net, baseline, faig_scores, s, crops, layout):
                 per_image.setdefault(stem, []).append(value)
         spec = degradation(deg)
         folder = osp.join(layout.modulation(), f'{len(filters)}kernels', spec.modulation_kind)
-        rows = [(stem, [as_bgr(crop_center(outputs[lam][stem], 96)) for lam in s.lambdas]) for stem in sorted(per_image)]
+        rows = [(stem, [as_bgr(crop_center(outputs[lam][stem], 96)) for lam in s.lambdas])
+                for stem in sorted(per_image)]
         contact_sheet(rows, [f'λ={lam:.2f}' for lam in s.lambdas], osp.join(folder, ResultsLayout.CONTACT_SHEET),
                       cell_width=110, title=f'{layout.net}: modulating the top 1% FAIG {spec.function} filters '
                       f'({len(filters)}), {layout.dataset} {spec.adjective} inputs (centre crops)')
@@ -340,7 +340,7 @@ def masking_figure(net, baseline, faig_scores, s, crops, reference, stem, path):
 
 def study_key(s, baseline, target, photos):
     """What the results are made from: the models' weights, the photos' pixels, the settings."""
-    settings = {k: v for k, v in asdict(s).items() if k not in ('baseline', 'target', 'images', 'out', 'force',
+    settings = {k: v for k, v in asdict(s).items() if k not in ('baseline', 'target', 'images', 'out', 'force', 'redo',
                                                                   'device', 'lr_folders')}
     lr = {role: {n: content_sha1(p) for n, p in sorted(list_images(folder).items())}
           for role, folder in (s.lr_folders or {}).items()}
@@ -384,7 +384,7 @@ def run_study(s, layout=None, progress=True):
             _say(f'{s.label}: {geometry.describe()}', progress)
             held.enter_context(FolderLock(s.out, 'the study folder'))
             claimed = claim_results(s.out, key, s.force, (RECORD, REPORT), meta_name=RECORD)
-            if claimed == 'same' and not s.force and outputs_unchanged(s.out):
+            if claimed == 'same' and not s.redo and outputs_unchanged(s.out):
                 return None
             start = time.time()
             folders = make_data(s, geometry, photos, channels, progress)
@@ -491,7 +491,8 @@ def report_lines(s, geometry, psnr, means, findings, figures, curves, seconds, c
         lines += [f'![{alt}]({osp.relpath(path, s.out)})', '']
     lines += ['## Modulation', '', *markdown_table(
         ['λ', *(f'{degradation(d).function} filters' for d in (a, b))],
-        [[f'{lam:g}', *(f'{curves[d]["output_difference"][i]:.4f}' for d in (a, b))] for i, lam in enumerate(s.lambdas)])]
+        [[f'{lam:g}', *(f'{curves[d]["output_difference"][i]:.4f}' for d in (a, b))]
+         for i, lam in enumerate(s.lambdas)])]
     lines += ['', 'Rankings (the original\'s index files): `rankings/<method>/`; the data the study made: `data/`; '
               'what it was made from: `study.json`. Retraining, degradation prediction and the --full comparison '
               'are studies of the bundled pairs (`scripts/retrain_study.py`, `scripts/predict_degradation_study.py`, '

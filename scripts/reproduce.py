@@ -76,7 +76,7 @@ def bundled_study(net, models_dir, args, device):
         target=f'{models_dir}/{net}/target_model.pth', images=osp.join(DATA, 'GTmod12'),
         out=osp.join(results_folder(), 'study', net), scale=SCALE, degradations=DEFAULT_PAIR, lr_folders=lr_folders,
         steps=args.steps or (100 if args.full else 16), crop=None if args.full else (args.crop or 64),
-        quadrature=args.quadrature, device=device, force=args.force, net_name=net,
+        quadrature=args.quadrature, device=device, force=True, redo=args.force, net_name=net,
         teaser_image=ResultsLayout.TEASER_IMAGE)
 
 

@@ -52,6 +52,7 @@ def test_reproduce_runs_the_study_of_each_bundled_pair(tmp_path, monkeypatch, fl
         net = settings.net_name
         assert settings.network == preset(net, 2) and (settings.steps, settings.crop) == (steps, crop)
         assert settings.target == f'{models}/{net}/target_model.pth'
+        assert settings.force and not settings.redo  # the study folder is reproduce's own: replaced, never refused
         assert settings.out == osp.join(results, 'study', net)  # a staged pair's study has its own folder
         assert settings.images == osp.join(reproduce.DATA, 'GTmod12')
         assert sorted(settings.lr_folders.values()) == sorted(osp.join(reproduce.DATA, f) for f in reproduce.LR_FOLDERS)
@@ -71,7 +72,8 @@ def test_the_bundled_study_writes_what_the_report_reads(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     tiny_pair('experiments/pretrained/srresnet')
     gt = write_images('datasets/SampleSet/GTmod12', [(48, 48), (40, 52), (44, 44)])
-    os.rename(osp.join(gt, 'img1.png'), osp.join(gt, f'{ResultsLayout.TEASER_IMAGE}.png'))  # the report's masking figure
+    # the photo of the report's masking figure
+    os.rename(osp.join(gt, 'img1.png'), osp.join(gt, f'{ResultsLayout.TEASER_IMAGE}.png'))
     folders = default_folders('datasets/SampleSet', 2)
     generate(gt, folders, 2)
     settings = StudySettings(
