@@ -460,7 +460,7 @@ def evaluate(s, layout, own, net, baseline, target, read, geometry, folders, key
     if own:
         lines = report_lines(s, geometry, psnr, means, findings, figures, curves, sum(timings.values()), len(stems))
         commit_files(s.out, {REPORT: '\n'.join(lines).encode() + b'\n'})
-    written = [*files, *(path for _, path in figures), *(report and [report] or []),
+    written = [*files, *(path for _, path in figures), *([report] if report else []),
                *(osp.join(layout.rankings(m), f) for m in METHOD_NAMES for f in sorted(os.listdir(layout.rankings(m)))
                  if any(fnmatch.fnmatch(f, p) for p in RANKING_PATTERNS))]
     record = {'run_key': key, 'checkpoints': read, 'geometry': asdict(geometry), 'psnr': psnr,
