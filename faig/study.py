@@ -1,49 +1,66 @@
-"""One study of any pair of networks on any folder of photos: what ``faig study`` runs.
+"""One FAIG study of a pair of networks on a set of photos: ``faig study`` on a user's pair and photos,
+``scripts/reproduce.py`` on the bundled pairs and sample data.
 
-    from faig.study import StudySettings, run_study
     run_study(StudySettings(network={'type': 'EDSR', ...}, baseline='a.pth', target='b.pth',
                             images='~/photos', out='~/faig_study'))
 
-The photos are cropped to what the network accepts (faig.probe), degraded by the registered specs of the
-chosen pair (lossless PNG whatever the photo's format), and the four methods rank the filters
-(faig.api). Masking, modulation and the filter distribution are measured in memory on the same images,
-and the findings are checked by the functions of the bundled study's report (faig.report.net_findings),
-so a user's network is judged exactly as the paper's are. Everything lands in ``out``: the data it made,
-the rankings (the original's index files), the comparison tables and figures, ``report.md`` and
-``study.json`` (the record of what the study was made from)."""
+The photos are cropped to what the network accepts (faig.probe) and degraded by the specs of the chosen pair
+(lossless PNG), or the user's LR folders are read; both models restore the whole images (PSNR); the four
+methods rank the filters on centre crops through the attribution pipeline (rank_dataset: shared out over the
+ranks under torchrun, resumed after a stop); masking, modulation and the filter distribution are measured in
+memory on the same crops, and judged by the report's own checks (faig.reporting.findings.net_findings).
+
+The results go where a report reads them: the study's own folder (:class:`StudyFolder`, with its report.md)
+or the bundled layout (faig.specs.ResultsLayout, read by faig.reporting.report.write_report). ``<out>/study.json``
+records the inputs and settings and the hash of every file written; a rerun that finds them unchanged reuses
+them."""
+import contextlib
+import fnmatch
 import json
+import os
 import os.path as osp
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
-from faig.api import FAIG, IG, AbsoluteFilterChange, RandomFilters
-from faig.data.image_io import decode_checked, list_images, read_image, write_image
-from faig.data.lr_sets import generate
+from faig.attribution.filters import space_for_network
+from faig.attribution.methods import FAIG, IG, AbsoluteFilterChange, RandomRanking
+from faig.attribution.pipeline import AttributionJob, Ranks, rank_dataset
+from faig.attribution.ranking import RANKING_PATTERNS, json_bytes
+from faig.data.image_io import as_bgr, decode_checked, list_images, read_image, write_image
+from faig.data.lr_sets import default_folders, generate
 from faig.errors import InputError
-from faig.evaluation.comparison import markdown_tables
+from faig.evaluation.comparison import METRIC_PATTERNS, markdown_tables, mean_results, metric_files
 from faig.evaluation.gradient_map import image_gradient_map, per_image_difference
 from faig.evaluation.masking import DEFAULT_PROPORTIONS
-from faig.figures import contact_sheet, plot_filter_distribution, plot_proportion_curves
+from faig.figures import (contact_sheet, crop_center, difference_map, masking_sheet, plot_filter_distribution,
+                          plot_proportion_curves, save_figure, upscale_nearest)
 from faig.inference import image_channels, image_to_tensor, tensor_to_image
 from faig.masking import masked, modulated
 from faig.networks import build_network, fit, load_checkpoint
 from faig.outputs import FolderLock, claim_results, commit_files, is_within
 from faig.probe import input_geometry
 from faig.reporting.findings import describe_robustness, image_rankings, location_stats, net_findings, verdict
-from faig.specs import DEFAULT_PAIR, degradation
-from faig.stamps import content_sha1, state_digest
+from faig.reporting.network import psnr_table
+from faig.reporting.records import read_per_image_scores
+from faig.scores import FilterScores
+from faig.specs import DEFAULT_PAIR, NETWORKS, ResultsLayout, degradation
+from faig.stamps import content_sha1, sha1_file, state_digest
+from faig.tables import markdown_table
 
 METHOD_NAMES = ('faig', 'ig', 'abs_filter_change', 'random')
-RESULT_FILES = ('report.md', 'study.json', 'comparison.md', 'comparison.json')
+RECORD = 'study.json'
+REPORT = 'report.md'
 
 
 @dataclass
 class StudySettings:
-    """What a study is made from. ``lr_folders``: the user's own degraded LR sets ({degradation: folder,
-    'clean': folder}, named like the photos) instead of the ones the specs make."""
+    """What a study is made from. ``lr_folders``: the user's own LR sets ({degradation: folder, 'clean': folder},
+    named like the photos). ``net_name``: the registered network of ``network``: its tools' method defaults
+    (FAIG's image reduction, IG's quadrature) and its name in titles. ``teaser_image``: the masking figure's photo."""
     network: dict
     baseline: str
     target: str
@@ -61,7 +78,45 @@ class StudySettings:
     seed: int = 0
     device: str = 'cpu'
     param_key: str = None
-    force: bool = False
+    force: bool = False  # replace a study of other inputs or settings in ``out``
+    redo: bool = False  # compute everything again, even what a study of these inputs and settings left
+    net_name: str = None
+    teaser_image: str = None
+
+    @property
+    def label(self):
+        return self.net_name or self.network['type']
+
+
+@dataclass(frozen=True)
+class StudyFolder:
+    """Where a study of its own writes (``faig study --out``): the files of faig.specs.ResultsLayout, in one folder."""
+    out: str
+    net: str
+    dataset: str
+
+    def rankings(self, method):
+        return osp.join(self.out, 'rankings', method)
+
+    def metrics(self):
+        return osp.join(self.out, 'metrics')
+
+    def figure(self, kind, image=None):
+        return osp.join(self.out, 'figures', f'{kind}.png')
+
+    def psnr_record(self, kind):
+        return osp.join(self.out, 'psnr', f'{kind}.json')
+
+    def modulation(self):
+        return osp.join(self.out, 'modulation')
+
+
+@dataclass
+class StudyRun:
+    """What :func:`run_study` did: its record, the seconds of each stage it ran, its report.md (if its own)."""
+    record: dict
+    timings: dict
+    report: str = None
 
 
 def _say(text, progress):
@@ -97,10 +152,15 @@ def photos_of(folder):
     return {osp.splitext(name)[0]: path for name, path in list_images(folder).items()}
 
 
+def lr_roles(s):
+    return (*s.degradations, 'clean')
+
+
 def make_data(s, geometry, photos, channels, progress):
-    """GT crops and the LR sets under ``out/data``; returns {role: folder} (degradations, 'clean', 'gt')."""
+    """The GT crops, the LR sets and the attribution crops under ``out/data``, made anew by every run that does
+    not reuse the study. Returns {'whole': {role: folder}, 'crops': {role: folder}}, roles being the
+    degradations, 'clean' and 'gt'."""
     data = osp.join(s.out, 'data')
-    gt_folder = osp.join(data, 'GT')
     cropped = {}
     for stem, path in photos.items():
         img = decode_checked(path, channels=channels)
@@ -108,53 +168,60 @@ def make_data(s, geometry, photos, channels, progress):
             cropped[stem] = geometry.crop_hr(img)
         except ValueError as exc:
             raise InputError(f'{path}: {exc} (the network needs {geometry.describe()})') from None
+    _say(f'data -> {data}', progress)
+    shutil.rmtree(data, ignore_errors=True)
+    whole = {'gt': osp.join(data, 'GT')}
     for stem, img in cropped.items():
-        write_image(osp.join(gt_folder, f'{stem}.png'), img)
+        write_image(osp.join(whole['gt'], f'{stem}.png'), img)
     if s.lr_folders:
-        return {**s.lr_folders, 'gt': gt_folder}
-    folders = {deg: osp.join(data, degradation(deg).lr_folder(geometry.scale, **s.params.get(deg, {})))
-               for deg in s.degradations}
-    folders['bilinear'] = osp.join(data, f'Linear_LRbicx{geometry.scale}')
-    _say(f'LR sets -> {data}', progress)
-    generate(gt_folder, folders, scale=geometry.scale, seed=s.seed, overwrite=True, params=s.params)
-    return {**{k: v for k, v in folders.items() if k != 'bilinear'}, 'clean': folders['bilinear'], 'gt': gt_folder}
+        whole.update(s.lr_folders)
+    else:
+        made = default_folders(data, geometry.scale, degradations=s.degradations, params=s.params)
+        del made['bicubic']
+        generate(whole['gt'], made, scale=geometry.scale, seed=s.seed, overwrite=True, params=s.params)
+        whole.update({('clean' if role == 'bilinear' else role): folder for role, folder in made.items()})
+    if s.crop is None:
+        return {'whole': whole, 'crops': whole}
+    crops = {role: osp.join(data, f'crop{s.crop}', role) for role in whole}
+    write_crops(s, whole, crops, geometry, channels)
+    return {'whole': whole, 'crops': crops}
 
 
 def centre_crop(lr, gt, size, multiple, scale):
-    """Aligned centre crops: LR ``size`` (rounded down to ``multiple``), GT ``size * scale``; None: whole."""
+    """Aligned centre crops: LR ``size`` (rounded down to ``multiple``), GT ``size * scale``."""
     h, w = lr.shape[:2]
-    if size is None:
-        return lr, gt
     ch, cw = (max(min(size, side) // multiple * multiple, multiple) for side in (h, w))
     y, x = (h - ch) // 2, (w - cw) // 2
     return lr[y:y + ch, x:x + cw], gt[y * scale:(y + ch) * scale, x * scale:(x + cw) * scale]
 
 
-def load_sets(s, folders, stems, geometry, channels):
-    """{'whole': [...], 'crops': [...]} of image sets {role: (1, C, H, W) tensor, 'name': stem}."""
-    whole, crops = [], []
-    roles = (*s.degradations, 'clean')
-    listed = {role: photos_of(folders[role]) for role in roles}  # {role: {stem: path}}, each folder listed once
-    for stem in stems:
-        gt = read_image(osp.join(folders['gt'], f'{stem}.png'), channels=channels)
-        lrs = {}
-        for role in roles:
+def write_crops(s, whole, crops, geometry, channels):
+    """The aligned centre crops of every set of ``whole`` into ``crops`` ({role: folder}) as PNG."""
+    listed = {role: photos_of(folder) for role, folder in whole.items()}  # each folder listed once
+    for stem, gt_path in listed['gt'].items():
+        gt = read_image(gt_path, float32=False, channels=channels)
+        for role in lr_roles(s):
             path = listed[role].get(stem)
             if path is None:
-                raise InputError(f'{folders[role]}: no LR image named {stem} (one per photo, named like it)')
-            lrs[role] = read_image(path, channels=channels)
-            if lrs[role].shape[0] * geometry.scale != gt.shape[0] or lrs[role].shape[1] * geometry.scale != gt.shape[1]:
-                raise InputError(f'{path}: {lrs[role].shape[1]}x{lrs[role].shape[0]} is not the photo '
+                raise InputError(f'{whole[role]}: no LR image named {stem} (one per photo, named like it)')
+            lr = read_image(path, float32=False, channels=channels)
+            if lr.shape[0] * geometry.scale != gt.shape[0] or lr.shape[1] * geometry.scale != gt.shape[1]:
+                raise InputError(f'{path}: {lr.shape[1]}x{lr.shape[0]} is not the photo '
                                  f'{gt.shape[1]}x{gt.shape[0]} (cropped) / {geometry.scale}')
-        whole.append({**{r: image_to_tensor(v, s.device) for r, v in lrs.items()},
-                      'gt': image_to_tensor(gt, s.device), 'name': stem})
-        item = {'name': stem}
-        for role, lr in lrs.items():
             lr_crop, gt_crop = centre_crop(lr, gt, s.crop, geometry.multiple, geometry.scale)
-            item[role] = image_to_tensor(lr_crop, s.device)
-        item['gt'] = image_to_tensor(gt_crop, s.device)
-        crops.append(item)
-    return {'whole': whole, 'crops': crops}
+            write_image(osp.join(crops[role], f'{stem}.png'), lr_crop)
+        write_image(osp.join(crops['gt'], f'{stem}.png'), gt_crop)
+
+
+def load_sets(s, folders, stems, channels):
+    """[{role: (1, C, H, W) tensor, 'name': stem}] of the image sets in ``folders`` ({role: folder})."""
+    listed = {role: photos_of(folder) for role, folder in folders.items()}
+    sets = []
+    for stem in stems:
+        item = {role: image_to_tensor(read_image(listed[role][stem], channels=channels), s.device)
+                for role in (*lr_roles(s), 'gt')}
+        sets.append({**item, 'name': stem})
+    return sets
 
 
 @torch.no_grad()
@@ -163,42 +230,50 @@ def outputs_of(net, sets, role):
     return {item['name']: tensor_to_image(net(item[role])) for item in sets}
 
 
-def psnr_of(net, state, sets, roles, scale):
+def psnr_of(net, state, sets, folders, scale):
+    """{LR folder name: mean PSNR} of the model ``state`` on the whole images."""
     from basicsr.metrics.psnr_ssim import calculate_psnr
     net.load_state_dict(state, strict=True)
     table = {}
-    for role in roles:
+    for role, folder in folders.items():
         outs = outputs_of(net, sets, role)
-        table[role] = float(np.mean([calculate_psnr(outs[i['name']], tensor_to_image(i['gt']), crop_border=scale)
-                                     for i in sets]))
+        table[osp.basename(osp.normpath(folder))] = float(np.mean([
+            calculate_psnr(outs[i['name']], tensor_to_image(i['gt']), crop_border=scale) for i in sets]))
     return table
 
 
-def attribute_all(net, baseline, s, crops, progress):
-    """{method: FilterScores} of the four methods on the crops."""
-    a, b = s.degradations
-    fa = [{a: i[a], b: i[b], 'gt': i['gt'], 'name': i['name']} for i in crops]
-    ig = [{a: i[a], b: i[b], 'clean': i['clean'], 'name': i['name']} for i in crops]
-    scores = {}
-    _say(f'FAIG ({s.steps} steps, {s.quadrature}) on {len(crops)} images', progress)
-    scores['faig'] = FAIG(net, baseline, device=s.device).attribute(fa, n_steps=s.steps, method=s.quadrature,
-                                                                     progress=progress)
-    _say(f'IG ({s.steps} steps)', progress)
-    scores['ig'] = IG(net, device=s.device).attribute(ig, n_steps=s.steps, progress=progress)
-    scores['abs_filter_change'] = AbsoluteFilterChange(net, baseline, device=s.device).attribute(
-        degradations=s.degradations)
-    scores['random'] = RandomFilters(net, seed=s.seed, device=s.device).attribute(degradations=s.degradations)
-    return scores
+def methods_of(s, num_filters):
+    """{name: the method with the study's settings}; a registered network's own defaults as its tools have them."""
+    spec = NETWORKS.get(s.net_name)
+    return {'faig': FAIG(s.steps, s.quadrature, image_reduce=spec.faig_image_reduce if spec else 'sum'),
+            'ig': IG(s.steps, spec.ig_method if spec else 'riemann_left'),
+            'abs_filter_change': AbsoluteFilterChange(),
+            'random': RandomRanking(s.seed, num_filters)}
+
+
+def attribute_all(s, geometry, folders, layout, num_filters, timings, progress):
+    """Run the four methods on the crops through the attribution pipeline (each ranking folder reused when
+    it holds this run's results, resumed when a run of it stopped part-way)."""
+    for name, method in methods_of(s, num_filters).items():
+        roles = method.image_roles or ()
+        job = AttributionJob(layout.rankings(name), tuple(s.degradations),
+                             {role: folders[role] for role in (*roles, *s.degradations)} if method.image_roles else {},
+                             s.network, s.net_name, {kind: getattr(s, kind) for kind in method.models}, s.param_key,
+                             geometry.scale, s.device, resume=not s.redo, force=True)
+        start = time.time()
+        _say(f'{name}: {job.out}', progress)
+        result = rank_dataset(method, job, Ranks(s.device))
+        if result is not None and not result.up_to_date:
+            timings[name] = time.time() - start
 
 
 def compare(net, baseline, scores, s, crops, progress):
-    """{(method, p, masked degradation, input degradation): {stem: output difference}}, and the target's
-    outputs and masked outputs at 1 % (for the figure)."""
+    """{(method, p, masked degradation, input degradation): {stem: output difference}}, and the target's outputs."""
     a, b = s.degradations
     other = {a: b, b: a}
     reference = {deg: outputs_of(net, crops, deg) for deg in s.degradations}
     maps = {deg: {k: image_gradient_map(v) for k, v in outs.items()} for deg, outs in reference.items()}
-    results, shown = {}, {}
+    results = {}
     for method, method_scores in scores.items():
         _say(f'masking: {method}', progress)
         for p in s.proportions:
@@ -209,39 +284,64 @@ def compare(net, baseline, scores, s, crops, progress):
                         outs = outputs_of(net, crops, deg)
                         results[(method, p, masked_deg, deg)] = per_image_difference(
                             {k: image_gradient_map(v) for k, v in outs.items()}, maps[deg])
-                        if method == 'faig' and p == 1:
-                            shown[(masked_deg, deg)] = outs
-    return results, reference, shown
+    return results, reference
 
 
-def modulate(net, baseline, faig_scores, s, crops):
-    """{deg: {'lambdas', 'output_difference', 'per_image'}}: the top 1 % filters of ``deg`` scaled by λ,
-    measured on the ``deg`` input against the target's output."""
-    a, b = s.degradations
-    other = {a: b, b: a}
-    curves = {}
+def modulate(net, baseline, faig_scores, s, crops, layout):
+    """The top 1 % FAIG filters of each degradation scaled by λ, measured on its input against the target's
+    output: ({deg: record}, {path: bytes}) with each record and contact sheet where the report reads them
+    (``<modulation>/<n>kernels/<kind>/``)."""
+    other = dict(zip(s.degradations, reversed(s.degradations)))
+    curves, files = {}, {}
     for deg in s.degradations:
         reference = {k: image_gradient_map(v) for k, v in outputs_of(net, crops, deg).items()}
         filters = faig_scores.top(1, deg, other[deg])
-        per_image = {}
+        per_image, outputs = {}, {}
         for lam in s.lambdas:
             with modulated(net, baseline, filters, lam, space=faig_scores.space):
-                outs = outputs_of(net, crops, deg)
-            for stem, value in per_image_difference({k: image_gradient_map(v) for k, v in outs.items()},
+                outputs[lam] = outputs_of(net, crops, deg)
+            for stem, value in per_image_difference({k: image_gradient_map(v) for k, v in outputs[lam].items()},
                                                     reference).items():
                 per_image.setdefault(stem, []).append(value)
-        curves[deg] = {'lambdas': list(s.lambdas), 'per_image': per_image,
-                       'output_difference': np.mean(list(per_image.values()), axis=0).tolist()}
-    return curves
+        spec = degradation(deg)
+        folder = osp.join(layout.modulation(), f'{len(filters)}kernels', spec.modulation_kind)
+        rows = [(stem, [as_bgr(crop_center(outputs[lam][stem], 96)) for lam in s.lambdas])
+                for stem in sorted(per_image)]
+        contact_sheet(rows, [f'λ={lam:.2f}' for lam in s.lambdas], osp.join(folder, ResultsLayout.CONTACT_SHEET),
+                      cell_width=110, title=f'{layout.net}: modulating the top 1% FAIG {spec.function} filters '
+                      f'({len(filters)}), {layout.dataset} {spec.adjective} inputs (centre crops)')
+        curves[deg] = {'lambdas': list(s.lambdas), 'per_image': per_image, 'filters': len(filters),
+                       'output_difference': np.mean(list(per_image.values()), axis=0).tolist(),
+                       'reference': 'target model (λ=1)',
+                       'ranking': osp.join(layout.rankings('faig'), f'{deg}_index.txt')}
+        files[osp.join(folder, ResultsLayout.MODULATION_RECORD)] = json_bytes(curves[deg])
+    return curves, files
 
 
-def means_of(per_image):
-    return {key: float(np.mean(list(values.values()))) for key, values in per_image.items()}
+def masking_figure(net, baseline, faig_scores, s, crops, reference, stem, path):
+    """The paper's teaser: per degraded input, the input, the target's output and the outputs with the top 1 %
+    FAIG filters of each degradation masked (centre crops), with |masked − target| under each masked one."""
+    other = dict(zip(s.degradations, reversed(s.degradations)))
+    item = next(i for i in crops if i['name'] == stem)
+    shown = {}
+    for masked_deg in s.degradations:
+        with masked(net, baseline, faig_scores.top(1, masked_deg, other[masked_deg]), space=faig_scores.space):
+            shown[masked_deg] = {deg: outputs_of(net, [item], deg)[stem] for deg in s.degradations}
+    rows = []
+    for deg in s.degradations:
+        lq = as_bgr(tensor_to_image(item[deg]))
+        target = as_bgr(reference[deg][stem])
+        cells = [crop_center(c, 160) for c in (upscale_nearest(lq, target.shape), target,
+                                                *(as_bgr(shown[m][deg]) for m in s.degradations))]
+        maps = [None, None, *(difference_map(c, cells[1]) for c in cells[2:])]
+        rows.append((degradation(deg).input_title, cells, maps))
+    labels = ['input', 'target model', *(f'1% {degradation(m).function}\nfilters masked' for m in s.degradations)]
+    return save_figure(masking_sheet(rows, labels, title=f'FAIG filters, image {stem}'), path)
 
 
 def study_key(s, baseline, target, photos):
     """What the results are made from: the models' weights, the photos' pixels, the settings."""
-    settings = {k: v for k, v in asdict(s).items() if k not in ('baseline', 'target', 'images', 'out', 'force',
+    settings = {k: v for k, v in asdict(s).items() if k not in ('baseline', 'target', 'images', 'out', 'force', 'redo',
                                                                   'device', 'lr_folders')}
     lr = {role: {n: content_sha1(p) for n, p in sorted(list_images(folder).items())}
           for role, folder in (s.lr_folders or {}).items()}
@@ -250,8 +350,21 @@ def study_key(s, baseline, target, photos):
                                   'lr_folders': lr, 'settings': settings}, default=str))
 
 
-def run_study(s, progress=True):
-    """Run the study of ``s`` (a :class:`StudySettings`); returns the path of its report.md."""
+def outputs_unchanged(out):
+    """Whether every file the study in ``out`` recorded writing is there with the contents it wrote."""
+    try:
+        with open(osp.join(out, RECORD)) as f:
+            written = json.load(f).get('outputs')
+    except (OSError, ValueError, AttributeError):
+        return False
+    return bool(written) and all(osp.isfile(osp.join(out, p)) and sha1_file(osp.join(out, p)) == h
+                                 for p, h in written.items())
+
+
+def run_study(s, layout=None, progress=True):
+    """Run the study of ``s``; returns its :class:`StudyRun` (None on the other ranks of a torchrun launch, which
+    only share the attribution). ``layout``: where the results go for another report to read (the bundled
+    ResultsLayout); default the study's own folder ``s.out``, with its report.md."""
     s.out = osp.abspath(osp.expanduser(s.out))
     s.images = osp.abspath(osp.expanduser(s.images))
     check_folders(s)
@@ -261,72 +374,109 @@ def run_study(s, progress=True):
     net, baseline, target, read = load_pair(s)
     channels = image_channels(net)[0]
     geometry = input_geometry(net, channels=channels, scale=s.scale, device=s.device)
-    _say(f'{s.network["type"]}: {geometry.describe()}', progress)
+    own = layout is None
+    layout = layout or StudyFolder(s.out, s.label, osp.basename(s.images))
     key = study_key(s, baseline, target, photos)
-    with FolderLock(s.out, 'the study folder'):
-        claim_results(s.out, key, s.force, RESULT_FILES, meta_name='study.json')
-        start = time.time()
-        folders = make_data(s, geometry, photos, channels, progress)
-        stems = sorted(photos)
-        sets = load_sets(s, folders, stems, geometry, channels)
-        psnr = {kind: psnr_of(net, state, sets['whole'], (*s.degradations, 'clean'), geometry.scale)
-                for kind, state in (('baseline', baseline), ('target', target))}
-        net.load_state_dict(target, strict=True)
-        scores = attribute_all(net, baseline, s, sets['crops'], progress)
-        for method, method_scores in scores.items():
-            method_scores.save(osp.join(s.out, 'rankings', method), overwrite=True)
-        per_image, reference, shown = compare(net, baseline, scores, s, sets['crops'], progress)
-        curves = modulate(net, baseline, scores['faig'], s, sets['crops'])
-        findings, figures = judge(s, scores, per_image, curves, reference, shown)
-        seconds = time.time() - start
-        report = report_lines(s, geometry, psnr, per_image, findings, figures, curves, seconds, len(stems))
-        record = {'run_key': key, 'checkpoints': read, 'geometry': asdict(geometry), 'psnr': psnr, 'seconds': seconds,
-                  'findings': [{k: f[k] for k in ('id', 'title', 'holds', 'numbers', 'per_image')} for f in findings],
-                  'generated': time.strftime('%Y-%m-%d %H:%M')}
-        comparison = [{'method': m, 'proportion': p, 'masked': k, 'input': d, 'per_image': v}
-                      for (m, p, k, d), v in per_image.items()]
-        commit_files(s.out, {'report.md': '\n'.join(report).encode() + b'\n',
-                             'comparison.md': markdown_tables(means_of(per_image), METHOD_NAMES, s.proportions,
-                                                              s.degradations).encode(),
-                             'comparison.json': json.dumps(comparison, indent=1).encode(),
-                             'study.json': json.dumps(record, indent=1, default=float).encode()})
-    return osp.join(s.out, 'report.md')
+    group = Ranks(s.device)
+    timings = {}
+    with contextlib.ExitStack() as held:
+        def begin():
+            """The study folder held and claimed, and its data made (the first rank); None: nothing to redo."""
+            _say(f'{s.label}: {geometry.describe()}', progress)
+            held.enter_context(FolderLock(s.out, 'the study folder'))
+            claimed = claim_results(s.out, key, s.force, (RECORD, REPORT), meta_name=RECORD)
+            if claimed == 'same' and not s.redo and outputs_unchanged(s.out):
+                return None
+            start = time.time()
+            folders = make_data(s, geometry, photos, channels, progress)
+            timings['data'] = time.time() - start
+            return folders
+
+        try:
+            folders = group.decide(begin)
+            if folders is not None:
+                attribute_all(s, geometry, folders['crops'], layout, space_for_network(net).num_filters, timings,
+                              progress and group.main)
+        except BaseException as exc:
+            group.stop(exc)
+            raise
+        group.close()
+        if not group.main:
+            return None
+        if folders is None:
+            _say(f'{s.out}: the results of these inputs and settings are there already', progress)
+            with open(osp.join(s.out, RECORD)) as f:
+                record = json.load(f)
+            return StudyRun(record, {}, osp.join(s.out, REPORT) if own else None)
+        return evaluate(s, layout, own, net, baseline, target, read, geometry, folders, key, timings, progress)
 
 
-def judge(s, scores, per_image, curves, reference, shown):
-    """The findings (faig.report.net_findings) and the figures (relative paths in ``out``)."""
+def evaluate(s, layout, own, net, baseline, target, read, geometry, folders, key, timings, progress):
+    """The stages after the rankings (on the first rank alone), and the record that seals the study."""
+    stems = sorted(photos_of(folders['whole']['gt']))
+    channels = image_channels(net)[0]
+    start = time.time()
+    whole = load_sets(s, folders['whole'], stems, channels)
+    psnr = {kind: psnr_of(net, state, whole, {role: folders['whole'][role] for role in lr_roles(s)}, geometry.scale)
+            for kind, state in (('baseline', baseline), ('target', target))}
+    timings['PSNR'] = time.time() - start
+    del whole
+    net.load_state_dict(target, strict=True)
+    crops = load_sets(s, folders['crops'], stems, channels)
+    scores = {name: FilterScores.load(layout.rankings(name), net) for name in METHOD_NAMES}
     a, b = s.degradations
+    start = time.time()
+    per_image, reference = compare(net, baseline, scores, s, crops, progress)
+    means = mean_results(per_image)
+    files = {osp.join(layout.metrics(), name): data
+             for name, data in metric_files(per_image, METHOD_NAMES, s.proportions, s.degradations).items()}
+    files[osp.join(layout.metrics(), 'meta.json')] = json_bytes({'run_key': key})
+    plot_proportion_curves(means, METHOD_NAMES, list(s.proportions), f'{layout.net} on {layout.dataset}',
+                           layout.figure('proportion_curves'), (a, b))
+    teaser = s.teaser_image if s.teaser_image in stems else stems[0]
+    masking_figure(net, baseline, scores['faig'], s, crops, reference, teaser, layout.figure('masking', teaser))
+    timings['comparison'] = time.time() - start
     faig_scores = scores['faig']
     space = faig_scores.space
     rankings = {a: faig_scores.ranking(a, b), b: faig_scores.ranking(b, a)}
-    names = faig_scores.meta.get('images') or []
-    stems = [r.get('image', f'image{i}') if isinstance(r, dict) else str(r) for i, r in enumerate(names)]
-    per_image_scores = {stem: np.asarray(d[a], np.float64) - np.asarray(d[b], np.float64)
-                        for stem, d in zip(stems, faig_scores.per_image or [])}
+    plot_filter_distribution(space, rankings, 1, layout.net, layout.figure('filter_distribution'))
+    start = time.time()
+    curves, modulation = modulate(net, baseline, faig_scores, s, crops, layout)
+    files.update(modulation)
+    timings['modulation'] = time.time() - start
+    for kind, table in psnr.items():
+        files[layout.psnr_record(kind)] = json_bytes({'psnr': table, 'run_key': key})
+    per_image_scores = read_per_image_scores(osp.join(layout.rankings('faig'), ResultsLayout.PER_IMAGE_SCORES),
+                                             space.num_filters)
     image_location = {stem: location_stats(space, r, (a, b))
                       for stem, r in image_rankings(per_image_scores, (a, b)).items()}
-    findings = net_findings(means_of(per_image), per_image, list(s.proportions), location_stats(space, rankings, (a, b)),
+    findings = net_findings(means, per_image, list(s.proportions), location_stats(space, rankings, (a, b)),
                             image_location, curves, (a, b))
-    figures = osp.join(s.out, 'figures')
-    title = s.network['type']
-    plot_proportion_curves(means_of(per_image), METHOD_NAMES, list(s.proportions), title,
-                           osp.join(figures, 'proportion_curves.png'), (a, b))
-    plot_filter_distribution(space, rankings, 1, f'{title}: where the top 1% filters sit',
-                             osp.join(figures, 'filter_distribution.png'))
-    first = sorted(reference[a])[0]
-    rows = [(f'{degradation(deg).adjective} input', [reference[deg][first], shown[(a, deg)][first],
-                                                    shown[(b, deg)][first]]) for deg in (a, b)]
-    contact_sheet(rows, ['target', f'1% {degradation(a).function} filters masked',
-                         f'1% {degradation(b).function} filters masked'], osp.join(figures, 'masking.png'),
-                  title=f'{title}, {first}')
-    return findings, [('proportion curves', 'figures/proportion_curves.png'), ('masking', 'figures/masking.png'),
-                      ('filter distribution', 'figures/filter_distribution.png')]
+    for folder in {osp.dirname(path) for path in files}:  # each folder's files land together
+        commit_files(folder, {osp.basename(p): data for p, data in files.items() if osp.dirname(p) == folder},
+                     replaces=METRIC_PATTERNS if folder == layout.metrics() else ())
+    figures = [('proportion curves', layout.figure('proportion_curves')), ('masking', layout.figure('masking', teaser)),
+               ('filter distribution', layout.figure('filter_distribution'))]
+    report = osp.join(s.out, REPORT) if own else None
+    if own:
+        lines = report_lines(s, geometry, psnr, means, findings, figures, curves, sum(timings.values()), len(stems))
+        commit_files(s.out, {REPORT: '\n'.join(lines).encode() + b'\n'})
+    written = [*files, *(path for _, path in figures), *([report] if report else []),
+               *(osp.join(layout.rankings(m), f) for m in METHOD_NAMES for f in sorted(os.listdir(layout.rankings(m)))
+                 if any(fnmatch.fnmatch(f, p) for p in RANKING_PATTERNS))]
+    record = {'run_key': key, 'checkpoints': read, 'geometry': asdict(geometry), 'psnr': psnr,
+              'seconds': timings, 'generated': time.strftime('%Y-%m-%d %H:%M'),
+              'findings': [{k: f[k] for k in ('id', 'title', 'holds', 'numbers', 'per_image')} for f in findings],
+              'outputs': {osp.relpath(osp.abspath(p), s.out): sha1_file(p) for p in written}}
+    commit_files(s.out, {RECORD: json.dumps(record, indent=1, default=float).encode()})
+    return StudyRun(record, timings, report)
 
 
-def report_lines(s, geometry, psnr, per_image, findings, figures, curves, seconds, count):
+def report_lines(s, geometry, psnr, means, findings, figures, curves, seconds, count):
+    """The lines of a study's own report.md."""
     a, b = s.degradations
     region = 'whole images' if s.crop is None else f'centre crops of {s.crop}×{s.crop} LR pixels (at most)'
-    lines = [f'# FAIG study of {s.network["type"]}', '',
+    lines = [f'# FAIG study of {s.label}', '',
              f'Generated by `faig study` on {time.strftime("%Y-%m-%d %H:%M")} in {seconds:.0f} s. '
              f'Baseline `{s.baseline}`, target `{s.target}`, {count} photos from `{s.images}`; '
              f'{geometry.describe()}. Attribution: {s.steps} steps ({s.quadrature}) on {region}; masking and '
@@ -335,19 +485,15 @@ def report_lines(s, geometry, psnr, per_image, findings, figures, curves, second
              '## Findings', '']
     for f in findings:
         lines.append(f'- {f["title"]}: {verdict(f["holds"])}. {f["text"]} {describe_robustness(f["per_image"])}')
-    lines += ['', '## PSNR (dB)', '', '| input | baseline | target | gain |', '|---|---|---|---|']
-    for role in (*s.degradations, 'clean'):
-        title = 'clean (bilinear LR)' if role == 'clean' else degradation(role).adjective
-        base, tgt = psnr['baseline'][role], psnr['target'][role]
-        lines.append(f'| {title} | {base:.2f} | {tgt:.2f} | {tgt - base:+.2f} |')
-    lines += ['', '## Masking the top filters of each method', '',
-              markdown_tables(means_of(per_image), METHOD_NAMES, s.proportions, s.degradations), '']
+    lines += ['', '## PSNR (dB)', '', psnr_table(psnr).markdown(), '',
+              '## Masking the top filters of each method', '',
+              markdown_tables(means, METHOD_NAMES, s.proportions, s.degradations), '']
     for alt, path in figures:
-        lines += [f'![{alt}]({path})', '']
-    lines += ['## Modulation', '', '| λ | ' + ' | '.join(f'{degradation(d).function} filters' for d in (a, b)) + ' |',
-              '|---|---|---|']
-    for i, lam in enumerate(s.lambdas):
-        lines.append(f'| {lam:g} | ' + ' | '.join(f'{curves[d]["output_difference"][i]:.4f}' for d in (a, b)) + ' |')
+        lines += [f'![{alt}]({osp.relpath(path, s.out)})', '']
+    lines += ['## Modulation', '', *markdown_table(
+        ['λ', *(f'{degradation(d).function} filters' for d in (a, b))],
+        [[f'{lam:g}', *(f'{curves[d]["output_difference"][i]:.4f}' for d in (a, b))]
+         for i, lam in enumerate(s.lambdas)])]
     lines += ['', 'Rankings (the original\'s index files): `rankings/<method>/`; the data the study made: `data/`; '
               'what it was made from: `study.json`. Retraining, degradation prediction and the --full comparison '
               'are studies of the bundled pairs (`scripts/retrain_study.py`, `scripts/predict_degradation_study.py`, '

@@ -134,3 +134,51 @@ def test_faig_study_help_lists_every_flag():
     assert {'--network_g', '--baseline', '--target', '--images', '--out', '--lr_clean', '--full'} <= literal
     for flag in (*literal, '--blur_sigma', '--noise_sigma', '--lr_blur', '--lr_noise', '--jpeg_quality'):
         assert re.search(rf'(?<![\w-]){re.escape(flag)}(?![\w-])', res.stdout), flag
+
+
+def test_the_study_under_torchrun_shares_out_the_attribution(tmp_path, photos, monkeypatch):
+    """Two processes (gloo on loopback) write the rankings of one, and the study once."""
+    import socket
+    monkeypatch.setenv('FAIG_LAYOUT_CACHE', str(tmp_path / 'layout.json'))  # one layout for both runs
+    base, target = make_pair(str(tmp_path), EDSR_OPT)
+    flags = ['--network_g', json.dumps(EDSR_OPT), '--baseline', base, '--target', target, '--images', str(photos),
+             '--steps', '2', '--crop', '16', '--proportions', '1', '--device', 'cpu']
+    assert main([*flags, '--out', str(tmp_path / 'one')]) == 0
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    res = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--nnodes', '1',
+                          '--master_addr', '127.0.0.1', '--master_port', str(port), '-m', 'faig', 'study', *flags,
+                          '--out', str(tmp_path / 'two')], cwd=REPO, capture_output=True, text=True,
+                         env=dict(os.environ, OMP_NUM_THREADS='1'), timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count('report -> ') == 1  # the first rank alone goes on after the rankings
+    for method in ('faig', 'ig'):
+        for deg in ('blur', 'noise'):
+            index = osp.join('rankings', method, f'{deg}_index.txt')
+            assert (tmp_path / 'one' / index).read_bytes() == (tmp_path / 'two' / index).read_bytes()
+        assert json.loads((tmp_path / 'two' / 'rankings' / method / 'meta.json').read_text())['ranks'] == 2
+    assert (tmp_path / 'two' / 'report.md').is_file()
+
+
+def test_a_study_stopped_in_the_attribution_keeps_the_rankings_it_finished(tmp_path, photos, monkeypatch):
+    import faig.study
+    from faig.study import StudySettings, run_study
+    base, target = make_pair(str(tmp_path), EDSR_OPT)
+    ranked = faig.study.rank_dataset
+
+    def stopped_at_ig(method, job, ranks):
+        if method.name == 'ig':
+            raise KeyboardInterrupt
+        return ranked(method, job, ranks)
+
+    def settings():
+        return StudySettings(network=EDSR_OPT, baseline=base, target=target, images=str(photos),
+                             out=str(tmp_path / 'out'), steps=2, crop=16, proportions=(1, ))
+    monkeypatch.setattr(faig.study, 'rank_dataset', stopped_at_ig)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(settings(), progress=False)
+    monkeypatch.setattr(faig.study, 'rank_dataset', ranked)
+    run = run_study(settings(), progress=False)
+    assert 'faig' not in run.timings and {'ig', 'comparison'} <= set(run.timings)  # FAIG's ranking was kept
+    assert (tmp_path / 'out' / 'report.md').is_file()

@@ -270,7 +270,7 @@ class FAIG(AttributionMethod):
         return {'max_relative_completeness_error': max(errors)} if errors else {}
 
     def extra_files(self, names, results):
-        """``per_image_scores.npz``: {image: s(x_a) - s(x_b)} (per-image robustness checks, faig.report)."""
+        """``per_image_scores.npz``: {image: s(x_a) - s(x_b)} (per-image robustness checks, faig.reporting)."""
         from faig.attribution.ranking import npz_bytes
         first, second = self.context.degradations
         return {ResultsLayout.PER_IMAGE_SCORES: npz_bytes({n: r['scores'][first] - r['scores'][second]

@@ -93,7 +93,7 @@ def settings_of(args):
                          images=args.images, out=args.out, scale=args.scale, degradations=pair, params=params,
                          lr_folders=given or None, steps=steps, crop=crop, quadrature=args.quadrature,
                          proportions=tuple(args.proportions), seed=args.seed, device=resolve_device(args.device),
-                         param_key=args.param_key, force=args.force)
+                         param_key=args.param_key, force=args.force, redo=args.force)
 
 
 @cli
@@ -103,6 +103,7 @@ def main(argv=None, prog='faig study'):
     import faig
     faig.register()
     from faig.study import run_study
-    path = run_study(settings)
-    print(f'report -> {path}')
+    run = run_study(settings)
+    if run is not None:  # (the other ranks of a torchrun launch only share the attribution)
+        print(f'report -> {run.report}')
     return 0
