@@ -125,26 +125,27 @@ def read_per_image_scores(path, num_filters):
     return scores
 
 
-def other_models_note(root, net, recorded, study, command):
+def other_models_note(root, net, recorded, study, command, shown_by_file=False):
     """The report's line when a committed study of ``net`` was made with models other than the bundled pair
     now (e.g. after a swap), else None: its numbers would otherwise be shown as if they were of this pair.
 
     ``recorded``: {'baseline'|'target': identity} from the study's record, compared by
-    :func:`faig.store.same_model` (studies recorded before identify models by file)."""
+    :func:`faig.store.same_model`; ``shown_by_file``: the line shows the bundled models by file sha1, the identity
+    such a record holds (the retraining study's), else by state digest."""
     recorded = recorded or {}
     now, differ = {}, []
     for kind in ('baseline', 'target'):
         path = osp.join(root, BUNDLED_MODELS, net, f'{kind}_model.pth')
         state = load_params(path) if osp.isfile(path) else None
-        now[kind] = None if state is None else state_digest(state)
+        if state is not None:
+            now[kind] = sha1_file(path) if shown_by_file else state_digest(state)
         if state is None or not same_model(recorded.get(kind), path, state):
             differ.append(kind)
     if not differ:
         return None
-    shown = ', '.join(f'{k} {str(recorded.get(k))[:8]} (bundled now: {str(now[k])[:8]})' for k in differ)
+    shown = ', '.join(f'{k} {str(recorded.get(k))[:8]} (bundled now: {str(now.get(k))[:8]})' for k in differ)
     return (f'{net}: the {study} on record was made with other models than the bundled pair ({shown}; '
-            'state digest), so its numbers are left out; '
-            f'rerun `{command}`.')
+            f'{"file sha1" if shown_by_file else "state digest"}), so its numbers are left out; rerun `{command}`.')
 
 
 def recorded_pair(rankings_folder):

@@ -39,7 +39,7 @@ def retraining_blocks(root, nets, summary, figure_link=None):
             continue
         study = read_record(path, 'retraining study')
         note = other_models_note(root, net, study.get('reference', {}).get('models'), 'retraining study',
-                                 f'python scripts/retrain_study.py --net {net}')
+                                 f'python scripts/retrain_study.py --net {net}', shown_by_file=True)
         if note:
             blocks.append(note)
             continue
