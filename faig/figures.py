@@ -373,3 +373,4 @@ def prediction_level_scatter_figure(study, key='relative', calibration='trained'
                  f'(thresholds fitted on {CALIBRATIONS[calibration]} of the calibration split; x: wrong)\n'
                  f'{fitted.describe()}', fontsize=9)
     fig.tight_layout()
+    return fig
