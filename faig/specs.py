@@ -328,5 +328,5 @@ class ResultsLayout:
         return f'{self.root}/{prefix}-{kind}model-sr'
 
     def target_outputs(self):
-        """Target-model outputs (shared by inference and the comparison; stamped, see faig.stamps)."""
+        """Target-model outputs (shared by inference and the comparison; stamped, see faig.store)."""
         return self.overrides.get('target_outputs') or self.model_outputs('target')
