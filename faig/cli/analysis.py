@@ -8,8 +8,8 @@ from faig.cli.args import (Parser, add_model_args, add_network_args, finite_floa
                            original_folder_flag, percent, require_file, require_folder,
                            require_output_file, require_output_folder, resolve_device)
 from faig.errors import InputError, cli
-from faig.paths import dataset_name, default_model, default_test_root
 from faig.outputs import dataset_label, network_label
+from faig.paths import dataset_name, default_model, default_test_root
 from faig.specs import DEFAULT_NETWORK, DEFAULT_PAIR, DEGRADATIONS, NETWORKS, ORIGINAL_PAIR, ResultsLayout, degradation
 from faig.store import RunOutputs, check_not_inputs, check_provenance, files_digest, sha1_file, state_digest
 
