@@ -25,9 +25,9 @@ from faig.specs import DEFAULT_PAIR, NETWORKS, ResultsLayout
 from faig.store import FolderLock, check_not_inputs, commit_files, folder_locks, real
 
 DEFAULT_LABELS = ', '.join(class_labels(DEFAULT_PAIR))
-DESCRIPTION = ('Predict the degradation of LR images (clean / <a> / <b> / <a>_<b>; default '
-               f'{DEFAULT_LABELS}) from two numbers: the output difference of the target when the top-p % filters of each '
-               'degradation are masked. Thresholds come from a labelled calibration folder (--calibration DIR), a '
+DESCRIPTION = (f'Predict the degradation of LR images (clean / <a> / <b> / <a>_<b>; default {DEFAULT_LABELS}) from '
+               'two numbers: the output difference of the target when the top-p % filters of each degradation are '
+               'masked. Thresholds come from a labelled calibration folder (--calibration DIR), a '
                'saved calibration (--calibration FILE.json), or the calibration saved beside the ranking '
                '(--fit_calibration DIR makes it). Labelled folders: DIR/<label>/[<level>/]*.png.')
 

@@ -121,7 +121,8 @@ def photos_in(gt_folder):
 
 
 def labelled_set_recipe(gt_folder, crop=64, crops_per_photo=6, first_levels=AXES[0].levels,
-                        second_levels=AXES[1].levels, kernel_size=21, scale=2, interpolation='bilinear', seed=0, calibration_photos=None):
+                        second_levels=AXES[1].levels, kernel_size=21, scale=2, interpolation='bilinear', seed=0,
+                        calibration_photos=None):
     """The settings a labelled set is made from (with the contents of its GT photos): its manifest's key."""
     photos = photos_in(gt_folder)
     if calibration_photos is None:

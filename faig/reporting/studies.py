@@ -4,6 +4,7 @@ results/degradation_prediction/<net>/prediction.json). They are read, never reco
 import os.path as osp
 
 from faig.evaluation import retraining
+from faig.evaluation.degradation_predictor import class_labels
 from faig.evaluation.prediction_study import headline, read_study
 from faig.reporting.prediction import percent_text, study_markdown
 from faig.figures import recovered_share_chart, save_figure
@@ -14,12 +15,12 @@ from faig.specs import DEFAULT_PAIR, DEGRADATIONS, ResultsLayout
 from faig.store import read_record
 from faig.tables import render
 
-_A, _B = (DEGRADATIONS[name] for name in DEFAULT_PAIR)
+_FIRST, _SECOND = (DEGRADATIONS[name] for name in DEFAULT_PAIR)
 PREDICTION_METHOD = (
     'The paper: the discovered filters realise degradation prediction implicitly. Here each LR image gets two '
-    f'numbers, the output difference when the top-p % FAIG {_A.function} filters are masked and when the top-p % '
-    f'{_B.function} filters are masked; thresholds fitted on a calibration split (other photos) assign clean / '
-    f'{_A.name} / {_B.name} / {_A.name}_{_B.name}, and no network is trained. Beside it, what a user would pick instead: '
+    f'numbers, the output difference when the top-p % FAIG {_FIRST.function} filters are masked and when the top-p % '
+    f'{_SECOND.function} filters are masked; thresholds fitted on a calibration split (other photos) assign '
+    f'{" / ".join(class_labels(DEFAULT_PAIR))}, and no network is trained. Beside it, what a user would pick instead: '
     "skimage's estimate_sigma and the variance of the Laplacian, with the same fitting. Both on the same test "
     'split (`python scripts/predict_degradation_study.py --net <net>`; docs/degradation_prediction.md).')
 
