@@ -17,7 +17,7 @@ from faig.attribution.methods import METHODS as RANKING_METHODS  # noqa: E402
 from faig.evaluation.comparison import panel_title, panels  # noqa: E402
 from faig.evaluation.masking import num_selected  # noqa: E402
 from faig.evaluation.retraining import FUNCTION_TITLES, LABELS, SELECTIONS, shares  # noqa: E402
-from faig.specs import DEFAULT_PAIR, degradation  # noqa: E402
+from faig.specs import DEFAULT_PAIR, ORIGINAL_PAIR, degradation  # noqa: E402
 
 
 
@@ -219,7 +219,7 @@ from faig.evaluation.prediction_study import CALIBRATIONS, study_predictors  # n
 from faig.tables import percent_text  # noqa: E402
 
 LABEL_COLORS = ('tab:gray', 'tab:blue', 'tab:orange', 'tab:purple')  # clean, <a>, <b>, <a>_<b>
-CLASSICAL_TITLES = ('variance of the Laplacian (sharpness)', 'estimate_sigma (noise level on [0, 1])')
+CLASSICAL_TITLES = ('variance of the Laplacian (sharpness)', f'estimate_sigma ({ORIGINAL_PAIR[1]} level on [0, 1])')
 
 
 def figure_png(fig, dpi=120):
@@ -373,3 +373,4 @@ def prediction_level_scatter_figure(study, key='relative', calibration='trained'
                  f'(thresholds fitted on {CALIBRATIONS[calibration]} of the calibration split; x: wrong)\n'
                  f'{fitted.describe()}', fontsize=9)
     fig.tight_layout()
+    return fig

@@ -1,10 +1,10 @@
 """Names of output folders. The rules of where and how a tool writes live in faig.store."""
 import os.path as osp
 
+from faig.store import real
 # Temporary re-exports: these moved to faig.store; callers still to migrate import them from there.
 from faig.store import (JOURNAL, TMP_PREFIX, FolderLock, build_whole_folder, canonical,  # noqa: F401
-                        check_not_inputs, claim_results, commit_files, folder_locks, is_within, key_difference,
-                        read_json_or_set_aside, real, set_aside)
+                        check_not_inputs, claim_results, commit_files, is_within, read_json_or_set_aside, set_aside)
 
 
 def network_label(net, opt):

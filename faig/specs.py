@@ -21,6 +21,7 @@ class NetworkSpec:
     flag_prefix: str  # prefix of the original's --<prefix>_neuron_folder flags
     ig_method: str = 'riemann_left'  # the original IG script's quadrature
     faig_image_reduce: str = 'sum'  # 'sum' or 'mean' of per-image FAIG scores (original scripts differ)
+    paper_locates_filters: bool = False  # the paper states its finding on filter locations for this network
     num_filters_x2: int = 0  # filters at x2 (random_neurons' default --total_neuron_nums)
     arch_module: str = None  # the module that registers its arch type, imported alone for a fast start
 
@@ -171,7 +172,8 @@ def register_degradation(spec):
 
 register_network(NetworkSpec(
     'srresnet', {'type': 'MSRResNet', 'num_in_ch': 3, 'num_out_ch': 3, 'num_feat': 64, 'num_block': 16}, 'upscale',
-    flag_prefix='srresnet', ig_method='riemann_left', faig_image_reduce='sum', num_filters_x2=151936,
+    flag_prefix='srresnet', ig_method='riemann_left', faig_image_reduce='sum', paper_locates_filters=True,
+    num_filters_x2=151936,
     arch_module='basicsr.archs.srresnet_arch'))
 register_network(NetworkSpec(
     'srcnn_style', {'type': 'srcnn_style_net'}, 'scale',
@@ -326,5 +328,5 @@ class ResultsLayout:
         return f'{self.root}/{prefix}-{kind}model-sr'
 
     def target_outputs(self):
-        """Target-model outputs (shared by inference and the comparison; stamped, see faig.stamps)."""
+        """Target-model outputs (shared by inference and the comparison; stamped, see faig.store)."""
         return self.overrides.get('target_outputs') or self.model_outputs('target')

@@ -29,7 +29,7 @@ def check_args(args):
     """Refuse impossible numbers and an output folder that is the input folder, before reading images."""
     require_at_least((('--crop_size', args.crop_size, 1), ('--step', args.step, 1),
                       ('--thresh_size', args.thresh_size, 0), ('--n_thread', args.n_thread, 1)))
-    from faig.outputs import is_within
+    from faig.store import is_within
     if is_within(args.save_folder, args.input):
         raise InputError(f'{args.save_folder}: --save_folder is {"" if osp.realpath(args.save_folder) == osp.realpath(args.input) else "inside "}'
                          'the --input folder; the sub-images would be mixed with the originals')

@@ -20,6 +20,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from faig.cli.args import Parser, finite_float, positive_int, seed_int  # noqa: E402
 from faig.errors import InputError, cli  # noqa: E402
+from faig.evaluation.labelled_set import AXES  # noqa: E402
+from faig.specs import DEFAULT_PAIR, degradation  # noqa: E402
 
 DEFAULT_ROOT = 'datasets/DegradationSet'
 DEFAULT_GT = 'datasets/SampleSet/GTmod12'
@@ -31,13 +33,14 @@ def build_parser():
     parser.add_argument('--out_root', default=DEFAULT_ROOT, help=f'default {DEFAULT_ROOT}')
     parser.add_argument('--crop', type=positive_int, default=64, help='LR crop size (default 64)')
     parser.add_argument('--crops_per_photo', type=positive_int, default=6, help='crops per photo and level (default 6)')
-    parser.add_argument('--blur_sigmas', type=finite_float, nargs='+', default=[1, 2, 3],
-                        help='blur sigmas on the HR image (default 1 2 3)')
-    parser.add_argument('--noise_levels', type=finite_float, nargs='+', default=[5, 15, 25.5],
-                        help='noise sigmas in 8-bit units, /255 (default 5 15 25.5)')
-    parser.add_argument('--kernel_size', type=positive_int, default=21, help='blur kernel size (odd; default 21)')
+    for axis in AXES:
+        parser.add_argument(f'--{axis.recipe_key}', type=finite_float, nargs='+', default=list(axis.levels),
+                            help=axis.help())
+    kernel = next(spec.param('kernel_size') for spec in map(degradation, DEFAULT_PAIR) if spec.param('kernel_size'))
+    parser.add_argument('--kernel_size', type=positive_int, default=kernel.default,
+                        help=f'{kernel.help} (odd; default {kernel.default})')
     parser.add_argument('--scale', type=positive_int, default=2, help='downsampling factor (default 2)')
-    parser.add_argument('--seed', type=seed_int, default=0, help='noise seed (default 0)')
+    parser.add_argument('--seed', type=seed_int, default=0, help='seed of the random degradations (default 0)')
     parser.add_argument('--calibration_photos', nargs='+', default=None,
                         help='photo names of the calibration split (default: every other photo in name order)')
     parser.add_argument('--overwrite', action='store_true', help='replace a set made with another recipe')
@@ -47,7 +50,7 @@ def build_parser():
 def check_args(args):
     if args.kernel_size % 2 == 0:
         raise InputError(f'--kernel_size: must be odd, got {args.kernel_size}')
-    for flag, values in (('--blur_sigmas', args.blur_sigmas), ('--noise_levels', args.noise_levels)):
+    for flag, values in ((f'--{axis.recipe_key}', getattr(args, axis.recipe_key)) for axis in AXES):
         if any(v <= 0 for v in values):
             raise InputError(f'{flag}: must be positive numbers, got {" ".join(f"{v:g}" for v in values)}')
         if len(set(values)) != len(values):
@@ -56,7 +59,8 @@ def check_args(args):
 
 def recipe_of(args):
     from faig.evaluation.labelled_set import labelled_set_recipe
-    return labelled_set_recipe(args.gt_folder, args.crop, args.crops_per_photo, args.blur_sigmas, args.noise_levels,
+    return labelled_set_recipe(args.gt_folder, args.crop, args.crops_per_photo,
+                               *(getattr(args, axis.recipe_key) for axis in AXES),
                                args.kernel_size, args.scale, 'bilinear', args.seed, args.calibration_photos)
 
 
@@ -65,7 +69,7 @@ def make(argv=None):
     args = build_parser().parse_args(argv)
     check_args(args)
     from faig.cli.args import require_folder, require_output_folder
-    from faig.outputs import check_not_inputs
+    from faig.store import check_not_inputs
     require_folder(args.gt_folder, '--gt_folder')
     require_output_folder(args.out_root, '--out_root')
     check_not_inputs({'--out_root': args.out_root}, {'--gt_folder': args.gt_folder})

@@ -14,12 +14,12 @@ the one the FAIG rankings' meta.json records. Example (docs/jpeg_vs_noise.md):
 """
 import argparse
 import glob
-import json
 import os.path as osp
 
 from faig.cli.args import Parser, require_file, require_folder, require_output_file
 from faig.errors import InputError, cli
 from faig.specs import NETWORKS, ResultsLayout
+from faig.store import check_not_inputs, check_provenance, read_record, state_digest
 
 
 def parse_args(argv=None):
@@ -40,17 +40,15 @@ def parse_args(argv=None):
 
 def read_psnr(path, flag):
     require_file(path, flag)
-    try:
-        with open(path) as f:
-            return json.load(f)['psnr']
-    except (ValueError, KeyError, TypeError):
-        raise InputError(f'{path}: not a PSNR file of inference --psnr_json (no psnr entry) ({flag})') from None
+    psnr = read_record(path, f'PSNR file of inference --psnr_json ({flag})').get('psnr')
+    if not isinstance(psnr, dict):
+        raise InputError(f'{path}: not a PSNR file of inference --psnr_json (no psnr entry) ({flag})')
+    return psnr
 
 
 def check_network(net, meta_path):
     """The network of --net, or without it the registered network of the rankings' arch; the rankings' record
     must be readable and name that network (the report's words and filter locations are that network's)."""
-    from faig.stamps import read_record
     meta = read_record(meta_path, 'ranking record (--rankings)')
     recorded = (meta.get('network') or {}).get('type') if isinstance(meta.get('network'), dict) else None
     others = [name for name, spec in NETWORKS.items() if spec.arch_type == recorded]
@@ -89,8 +87,9 @@ def main(argv=None):
     if args.figures:
         require_folder(args.figures, '--figures')
     net = check_network(args.net, osp.join(args.rankings, 'meta.json'))
+    from faig.networks import load_params
+    check_provenance(args.rankings, {'target': state_digest(load_params(args.target_model_path))})
     require_output_file(args.out, '--out')
-    from faig.outputs import check_not_inputs
     check_not_inputs({'--out': args.out}, {'--rankings': args.rankings, '--metrics': args.metrics},
                      input_files={'--target_model_path': args.target_model_path,
                                   '--baseline_psnr_json': args.baseline_psnr_json,

@@ -46,11 +46,11 @@ from faig.evaluation.degradation_predictor import (CLASSICAL_FEATURES, PREDICTOR
 from faig.evaluation.labelled_set import SPLITS, labelled_set_recipe, make_labelled_set, read_manifest  # noqa: E402
 from faig.evaluation.prediction_study import (STUDY_FORMAT, fit_study, read_study, study_predictors,  # noqa: E402
                                               summaries)
-from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, folder_locks  # noqa: E402
 from faig.paths import from_caller  # noqa: E402
 from faig.reporting.prediction import study_markdown  # noqa: E402
 from faig.specs import DEFAULT_PAIR, NETWORKS  # noqa: E402
 from faig.stamps import data_digest  # noqa: E402
+from faig.store import FolderLock, RunOutputs, check_not_inputs, commit_files, folder_locks  # noqa: E402
 
 RESULT_FILES = ('prediction.json', 'prediction.md', 'scatter.png', 'confusion.png', 'level_scatter.png')
 
@@ -148,8 +148,8 @@ def main(argv=None):
     trained_calibration = [e for e in entries['calibration'] if e.level in trained_levels]
     # the ranking folder too: the rankings read stay as they are, and the calibration saved beside them is
     # claimed before the work and written under the same lock (no other run's calibration replaced meanwhile)
-    with folder_locks(args.out, *([] if args.no_saved_calibration else [osp.dirname(saved) or '.'])):
-        claim_results(args.out, key, args.force, list(RESULT_FILES), meta_name='prediction.json')
+    with folder_locks(*([] if args.no_saved_calibration else [osp.dirname(saved) or '.'])), \
+            RunOutputs(args.out, key, RESULT_FILES, force=args.force, record='prediction.json') as outputs:
         if not args.no_saved_calibration:  # checked before the work, written after it
             claim_calibration(saved, calibration_run_key(setup.key, trained_calibration), args.force)
         values, responses = {}, {}
@@ -191,7 +191,7 @@ def main(argv=None):
                  'summary_calibration_split': summaries(records, labels, 'calibration'), 'records': records,
                  'run_key': key, 'command': 'python scripts/predict_degradation_study.py ' + ' '.join(
                      sys.argv[1:] if argv is None else argv)}
-        commit_files(args.out, report_files(study), replaces=RESULT_FILES, record='prediction.json')
+        outputs.commit(report_files(study))
         if not args.no_saved_calibration:
             fitted = calibrations['trained']['filters']
             run_key = calibration_run_key(setup.key, trained_calibration)

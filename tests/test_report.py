@@ -580,7 +580,7 @@ def report_with_every_section(tmp_path, monkeypatch):
     import faig.reporting.summary
     from test_retrain import synthetic_study
     for module in (faig.reporting.studies, faig.reporting.summary):  # the fixtures' models are stand-ins
-        monkeypatch.setattr(module, 'other_models_note', lambda *args: None)
+        monkeypatch.setattr(module, 'other_models_note', lambda *args, **kwargs: None)
     root = str(tmp_path)
     nets = ('srresnet', 'srcnn_style')
     fake_run(root, nets, {'a': BAD_CURVE, 'b': BAD_CURVE, 'c': GOOD_CURVE})

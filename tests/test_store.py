@@ -185,10 +185,8 @@ def test_a_model_is_known_by_its_tensors_or_by_the_file_an_earlier_record_named(
 
 
 # Files that still read JSON records by hand; each moves to faig.store.read_record and leaves this list.
-NOT_YET_THROUGH_THE_STORE = {'faig/evaluation/degradation_prediction.py', 'faig/report.py',
-                             'faig/models/retrain_model.py', 'faig/cli/gradient.py', 'scripts/pair_report.py',
-                             'scripts/reproduce.py', 'scripts/train_cpu_models.py',
-                             'scripts/predict_degradation_study.py'}
+NOT_YET_THROUGH_THE_STORE = {'faig/models/retrain_model.py', 'faig/cli/gradient.py', 'scripts/reproduce.py',
+                             'scripts/train_cpu_models.py'}
 
 
 def json_reads(path):

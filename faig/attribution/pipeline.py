@@ -25,6 +25,7 @@ from faig.data.image_io import pair_by_name
 from faig.errors import InputError, PeerError, WriteError, memory_guard
 from faig.inference import image_channels
 from faig.networks import build_network, check_compatible, fit, load_checkpoint
+from faig.specs import DEFAULT_PAIR
 from faig.store import RunOutputs, canonical, previous_partial, state_digest
 
 PARTIAL_FORMAT = 2  # per-image results as {'scores/<deg>': ...}; earlier partial folders are not read
@@ -38,7 +39,7 @@ RUN_KEY_DROP = (*PATHS, 'layout_seconds', 'channels_last', 'partial_format')
 class AttributionJob:
     """Where a run reads and writes (the method holds how it scores)."""
     out: str  # ranking folder
-    degradations: tuple = ('blur', 'noise')
+    degradations: tuple = DEFAULT_PAIR
     folders: dict = field(default_factory=dict)  # {role: folder}: the method's image roles and the degradations
     network: dict = None  # BasicSR network_g options (methods that read images build it)
     net_name: str = None  # the registered network the run is for (names, defaults)

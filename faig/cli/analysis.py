@@ -8,8 +8,10 @@ from faig.cli.args import (Parser, add_model_args, add_network_args, finite_floa
                            original_folder_flag, percent, require_file, require_folder,
                            require_output_file, require_output_folder, resolve_device)
 from faig.errors import InputError, cli
+from faig.outputs import dataset_label, network_label
 from faig.paths import dataset_name, default_model, default_test_root
 from faig.specs import DEFAULT_NETWORK, DEFAULT_PAIR, DEGRADATIONS, NETWORKS, ORIGINAL_PAIR, ResultsLayout, degradation
+from faig.store import RunOutputs, check_not_inputs, check_provenance, files_digest, sha1_file, state_digest
 
 
 def net_and_dataset(description, argv):
@@ -82,19 +84,17 @@ def distribution_main(argv=None):
     for deg, flag in ranking_flags.items():
         require_file(txts[deg], flag)
     require_output_file(args.save_path, '--save_path')
-    from faig.outputs import check_not_inputs
     check_not_inputs({'--save_path': args.save_path}, {}, dataroots=[osp.join('datasets', args.dataset)],
                      input_files={'--target_model_path': args.target_model_path,
                                   **{flag: txts[deg] for deg, flag in ranking_flags.items()}})
     if not args.save_path.lower().endswith(('.png', '.jpg', '.jpeg', '.pdf', '.svg')):
         raise InputError(f'{args.save_path}: --save_path must name a figure file (.png, .jpg, .pdf, .svg)')
 
-    from faig.attribution.ranking import check_provenance, ranking_space, read_index
+    from faig.attribution.ranking import ranking_space, read_index
     from faig.cli.evaluation import require_selection
     from faig.evaluation.location import describe_location, filter_location
     from faig.figures import plot_filter_distribution
     from faig.networks import load_params
-    from faig.stamps import state_digest
     params = load_params(args.target_model_path, args.param_key)
     first = txts[ORIGINAL_PAIR[0]]
     space = ranking_space(osp.dirname(first) or '.', params)  # the layers it ranks (--layers)
@@ -163,7 +163,6 @@ def modulation_main(argv=None):
     require_file(args.baseline_model_path, '--baseline_model_path')
     require_file(args.target_model_path, '--target_model_path')
     require_folder(folder, '--input_folder')
-    from faig.outputs import check_not_inputs, dataset_label, network_label
     opt = network_option(args, net)
     label = network_label(net, opt)  # the network actually used names the default folders
     named = ResultsLayout(label, args.dataset)
@@ -179,10 +178,8 @@ def modulation_main(argv=None):
                                   '--target_model_path': args.target_model_path, '--neuron_txt': ranking_path})
 
     from faig.attribution.filters import require_weight_change
-    from faig.attribution.ranking import check_provenance, json_bytes, ranking_space, read_index
+    from faig.attribution.ranking import json_bytes, ranking_space, read_index
     from faig.cli.evaluation import check_scale, require_selection
-    from faig.outputs import FolderLock, claim_results, commit_files
-    from faig.stamps import files_digest, sha1_file, state_digest
     from faig.data.image_io import as_bgr, list_images
     from faig.evaluation.gradient_map import (NOTHING_MEASURABLE, below_resolution, image_gradient_map,
                                               per_image_difference)
@@ -213,8 +210,9 @@ def modulation_main(argv=None):
     base = osp.join(save_folder, f'{len(top)}kernels', deg.modulation_kind)
     key = {'baseline': given['baseline'], 'target': given['target'], 'network': opt, 'inputs': given['inputs'],
            'ranking': sha1_file(ranking_path), 'proportion': args.proportion, 'lambdas': lambdas}
-    with FolderLock(base):
-        claim_results(base, key, args.force, [ResultsLayout.MODULATION_RECORD], meta_name=ResultsLayout.MODULATION_RECORD)
+    # the folder is checked against the inputs above, before the models are loaded
+    with RunOutputs(base, key, [ResultsLayout.MODULATION_RECORD], force=args.force,
+                    record=ResultsLayout.MODULATION_RECORD) as run:
         outputs, differences = {}, {}
         folders = {lam: osp.join(base, f'lambda_{lambda_label(lam)}') for lam in [*lambdas, 1.0]}
         # the reference: the target model itself (λ = 1 exactly), whether or not 1 is among --lambdas
@@ -234,7 +232,7 @@ def modulation_main(argv=None):
         title = (f'{label}: modulating the top {args.proportion:g}% FAIG {deg.function} filters ({len(top)}), '
                  f'{dataset} {deg.adjective} inputs (centre crops)')
         sheet = contact_sheet(rows, labels, osp.join(base, ResultsLayout.CONTACT_SHEET), cell_width=110, title=title)
-        commit_files(base, {ResultsLayout.MODULATION_RECORD: json_bytes(
+        run.commit({ResultsLayout.MODULATION_RECORD: json_bytes(
                    {'lambdas': lambdas, 'output_difference': [differences[v] for v in lambdas],
                     'reference': f'target model (λ=1): {osp.basename(folders[1.0])}',
                     'folders': [osp.basename(folders[v]) for v in lambdas],

@@ -107,7 +107,8 @@ def output_folder(args, net, opt, method, image_folders=None, flags=None, writer
     """``--record_filters_folder``, or its default named after the network and the data set actually
     used; checked to be writable and outside every folder the run reads (by the process that writes:
     under torchrun the output folder need only exist on rank 0's machine)."""
-    from faig.outputs import check_not_inputs, dataset_label, network_label
+    from faig.outputs import dataset_label, network_label
+    from faig.store import check_not_inputs
     dataset = dataset_label(image_folders.values()) if image_folders else dataset_name(default_test_root())
     folder = args.record_filters_folder or ResultsLayout(network_label(net, opt), dataset).rankings(method)
     if not writer:

@@ -8,8 +8,10 @@ from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_ar
                            require_output_folder, resolve_device)
 from faig.errors import InputError, cli
 from faig.evaluation.masking import DEFAULT_PROPORTIONS
+from faig.outputs import network_label
 from faig.paths import dataset_name, default_test_root
 from faig.specs import ORIGINAL_PAIR, ResultsLayout, degradation, network
+from faig.store import RunOutputs, check_not_inputs, check_provenance, folder_locks, sha1_file, state_digest
 
 
 def evaluation_parser(net, description):
@@ -45,7 +47,6 @@ def evaluation_parser(net, description):
 
 def results_layout(args, net):
     """Output folders named after the network actually used (this one, or the type of --network_g)."""
-    from faig.outputs import network_label
     overrides = {'neuron_search': args.neuron_folder, 'masking': args.mask_folder,
                  'metrics': getattr(args, 'metric_folder', None), 'figures': getattr(args, 'figure_folder', None),
                  'target_outputs': getattr(args, 'target_model_output_root', None)}
@@ -61,7 +62,6 @@ def folder_names(args, degs):
 
 def check_paths(args, net, degs, layout, outputs=None):
     """Everything the run reads exists, everything it writes is writable and outside what it reads."""
-    from faig.outputs import check_not_inputs
     require_file(args.baseline_model_path, '--baseline_model_path')
     require_file(args.target_model_path, '--target_model_path')
     dataroot = osp.join('datasets', args.dataset)
@@ -138,16 +138,14 @@ def given_contents(comparison):
     check and by the comparison's run key)."""
     from faig.attribution.runner import inputs_digest
     from faig.data.image_io import pair_by_name
-    from faig.stamps import state_digest
     s = comparison.s
     return {'baseline': state_digest(s.baseline), 'target': state_digest(s.target),
             'inputs': inputs_digest(pair_by_name({deg: s.input_folder(deg) for deg in s.degradations}))}
 
 
 def check_rankings(comparison, args, given):
-    """Every ranking read and checked against the models and images given (faig.attribution.ranking.check_provenance)
+    """Every ranking read and checked against the models and images given (faig.store.check_provenance)
     before the first output is written. Returns {method: problems accepted with --allow_other_models}."""
-    from faig.attribution.ranking import check_provenance
     s = comparison.s
     accepted = {}
     for method in s.methods:
@@ -168,7 +166,6 @@ def mask_main(net, argv=None):
     from faig.evaluation.comparison import Comparison
     comparison = Comparison(build_setup(args, net, layout, dataroot))
     accepted = check_rankings(comparison, args, given_contents(comparison))
-    from faig.outputs import folder_locks
     with folder_locks(comparison.s.mask_root):
         for method in comparison.s.methods:
             for p in comparison.s.proportions:
@@ -188,7 +185,6 @@ def print_accepted(accepted, where=''):
 
 def comparison_key(comparison, given):
     """What the comparison's numbers depend on: models, rankings, images and settings (contents, not paths)."""
-    from faig.stamps import sha1_file
     s = comparison.s
     return {**given, 'network': s.net_opt, 'methods': list(s.methods), 'proportions': list(s.proportions),
             'degradations': list(s.degradations), 'channel': s.channel,
@@ -223,7 +219,6 @@ def comparison_main(net, argv=None):
     from faig.attribution.ranking import json_bytes
     from faig.evaluation.comparison import METRIC_PATTERNS, Comparison, mean_results, metric_files, print_tables
     from faig.figures import plot_proportion_curves
-    from faig.outputs import claim_results, commit_files, folder_locks
     setup = build_setup(args, net, layout, dataroot, args.gradient_channel)
     comparison = Comparison(setup)
     if args.teaser_image and args.teaser_image not in comparison.stems:
@@ -232,15 +227,16 @@ def comparison_main(net, argv=None):
     given = given_contents(comparison)
     accepted = check_rankings(comparison, args, given)
     key = comparison_key(comparison, given)
-    with folder_locks(setup.metric_root, setup.mask_root, setup.target_output_root, layout.figures()):
-        claim_results(setup.metric_root, key, args.force, METRIC_PATTERNS)
+    # the folders are checked against the inputs by check_paths, before the models are loaded
+    with folder_locks(setup.mask_root, setup.target_output_root, layout.figures()), \
+            RunOutputs(setup.metric_root, key, METRIC_PATTERNS, force=args.force) as run:
         per_image = comparison.run()
         results = mean_results(per_image)
         files = metric_files(per_image, setup.methods, setup.proportions, setup.degradations)
         files['meta.json'] = json_bytes({'run_key': key, 'target_path': args.target_model_path,
                                          'baseline_path': args.baseline_model_path,
                                          'other_models_allowed': accepted})
-        commit_files(setup.metric_root, files, replaces=METRIC_PATTERNS, record='meta.json')
+        run.commit(files)
         print_tables(results, setup.methods, setup.proportions, setup.degradations)
         path = plot_proportion_curves(results, setup.methods, setup.proportions, f'{layout.net} on {args.dataset}',
                                       layout.figure('proportion_curves'),

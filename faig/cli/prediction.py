@@ -1,7 +1,7 @@
 """analysis/scripts/predict_degradation.py: an LR image's degradation from the discovered filters (finding 3).
 
 The arguments are checked, and every input image read, before the first file is written; outputs never go
-into a folder the run reads (faig.outputs)."""
+into a folder the run reads (faig.store)."""
 import contextlib
 import csv
 import dataclasses
@@ -17,15 +17,17 @@ from faig.evaluation.prediction_inputs import (calibration_path, calibration_run
                                                save_calibration)
 from faig.evaluation.degradation_predictor import accuracy, class_labels, confusion_matrix, feature_names
 from faig.figures import figure_png, prediction_scatter_figure
-from faig.outputs import FolderLock, check_not_inputs, commit_files, folder_locks, network_label, real
+from faig.outputs import network_label
 from faig.paths import dataset_name, default_model, default_test_root
 from faig.attribution.methods import METHODS as RANKING_METHODS
 from faig.reporting.prediction import confusion_markdown
-from faig.specs import NETWORKS, ResultsLayout
+from faig.specs import DEFAULT_PAIR, NETWORKS, ResultsLayout
+from faig.store import FolderLock, check_not_inputs, commit_files, folder_locks, real
 
-DESCRIPTION = ('Predict the degradation of LR images (clean / <a> / <b> / <a>_<b>; default clean, blur, noise, '
-               'blur_noise) from two numbers: the output difference of the target when the top-p % filters of each '
-               'degradation are masked. Thresholds come from a labelled calibration folder (--calibration DIR), a '
+DEFAULT_LABELS = ', '.join(class_labels(DEFAULT_PAIR))
+DESCRIPTION = (f'Predict the degradation of LR images (clean / <a> / <b> / <a>_<b>; default {DEFAULT_LABELS}) from '
+               'two numbers: the output difference of the target when the top-p % filters of each degradation are '
+               'masked. Thresholds come from a labelled calibration folder (--calibration DIR), a '
                'saved calibration (--calibration FILE.json), or the calibration saved beside the ranking '
                '(--fit_calibration DIR makes it). Labelled folders: DIR/<label>/[<level>/]*.png.')
 
@@ -51,7 +53,7 @@ def build_parser(argv):
     parser.add_argument('--net', default=DEFAULT_NET, choices=sorted(NETWORKS),
                         help='network: names the default models and ranking folder')
     parser.add_argument('--input_folder', default=None, metavar='DIR',
-                        help='LR images, or one subfolder per true label (clean, blur, noise, blur_noise), each with '
+                        help=f'LR images, or one subfolder per true label ({DEFAULT_LABELS}), each with '
                         'images or level subfolders')
     parser.add_argument('--save_csv', default=None, metavar='FILE',
                         help='per-image CSV: image, the two numbers, predicted, true (when labelled)')
@@ -243,7 +245,7 @@ def predict_main(argv=None):
 
 
 def write_together(files):
-    """{path: bytes} written per folder as one commit (faig.outputs.commit_files), each folder locked."""
+    """{path: bytes} written per folder as one commit (faig.store.commit_files), each folder locked."""
     by_folder = {}
     for path, data in files.items():
         by_folder.setdefault(osp.dirname(path) or '.', {})[osp.basename(path)] = data

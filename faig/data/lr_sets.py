@@ -17,6 +17,7 @@ from faig.data.image_io import (IMAGE_EXTENSIONS, check_divisible, check_output_
 from faig.errors import InputError
 from faig.files import outermost_missing
 from faig.specs import DEFAULT_PAIR, DEGRADATIONS, appliable_degradation
+from faig.store import build_whole_folder
 
 
 def default_folders(dataroot, scale, kernel_sigma=2.0, noise_sigma=0.1, degradations=DEFAULT_PAIR, params=None):
@@ -245,10 +246,9 @@ def crop_test_set(src_root, dst_root, lr_size, scale, folders):
     """Centre crops of a test set (LR ``lr_size`` pixels, GT ``lr_size * scale``), same names and layout.
 
     Used to run the attribution on a budget; crops of the LR and GT images stay aligned and are written as
-    PNG (a crop is not compressed again). The set is built whole (faig.outputs.build_whole_folder): a run stopped
+    PNG (a crop is not compressed again). The set is built whole (faig.store.build_whole_folder): a run stopped
     midway leaves no set of fewer images.
     """
-    from faig.outputs import build_whole_folder
     build_whole_folder(dst_root, lambda path: _write_crops(src_root, path, lr_size, scale, folders))
 
 

@@ -5,7 +5,7 @@ Layout (the original's):
   metrics          <metric_root>/<method>_<mask kind>_<input deg>.txt (one line per p)
 plus <metric_root>/comparison.csv (with per-image values) and comparison.md.
 Every output folder is stamped with the weights and input images it came from
-(faig.stamps), so it is reused only while those contents are unchanged -- whichever tool wrote it.
+(faig.store), so it is reused only while those contents are unchanged -- whichever tool wrote it.
 :func:`compare` is the same comparison in memory, on tensors and FilterScores, returning a table.
 """
 import copy
@@ -30,6 +30,7 @@ from faig.inference import restore_cached, tensor_to_image
 from faig.networks import build_network, fit
 from faig.attribution.methods import METHODS as RANKING_METHODS
 from faig.specs import DEFAULT_PAIR, ResultsLayout, degradation
+from faig.store import commit_files
 from faig.tables import Table, render
 
 METHODS = tuple(RANKING_METHODS)
@@ -205,7 +206,7 @@ def panels(degradations):
 
 def metric_files(per_image, methods, proportions, degradations=DEFAULT_PAIR):
     """{file name: bytes}: the original's txt files (means), the CSV (means and per-image values) and
-    the markdown table, to be written together (faig.outputs.commit_files)."""
+    the markdown table, to be written together (faig.store.commit_files)."""
     results = mean_results(per_image)
     files = {}
     for method in methods:
@@ -235,7 +236,6 @@ def comparison_table(per_image):
 
 def write_metric_files(per_image, metric_root, methods, proportions, degradations=DEFAULT_PAIR):
     """:func:`metric_files` written into ``metric_root`` as one set."""
-    from faig.outputs import commit_files
     commit_files(metric_root, metric_files(per_image, methods, proportions, degradations), replaces=METRIC_PATTERNS)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from faig.errors import InputError
-from faig.specs import DEFAULT_PAIR, degradation
+from faig.specs import DEFAULT_PAIR, ORIGINAL_PAIR, degradation
 
 CLEAN = 'clean'
 FLOOR = 1e-12  # numbers are compared on a log scale; an exact zero (no change at all) sits here
@@ -27,7 +27,8 @@ PREDICTORS = {'filters': 'filter-based (FAIG filters masked)',
 # on which side of its threshold each number says "present": masking a present degradation's filters changes the
 # output more; a blurry image has less Laplacian variance, a noisy one a larger estimated sigma
 PREDICTOR_DIRECTIONS = {'filters': ('above', 'above'), 'relative': ('above', 'above'), 'classical': ('below', 'above')}
-CLASSICAL_FEATURES = ('laplacian_variance', 'noise_sigma')
+# the classical predictor measures the original pair: sharpness for the first, skimage's estimated sigma for the second
+CLASSICAL_FEATURES = ('laplacian_variance', f'{ORIGINAL_PAIR[1]}_sigma')
 
 
 def feature_names(predictor='filters', degradations=DEFAULT_PAIR):

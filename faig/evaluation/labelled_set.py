@@ -5,7 +5,6 @@
 data: each degradation of the pair is one axis of strengths of its spec's ``sigma``, and a level is trained when
 every degradation it has is at its spec's default, the strength the target was fine-tuned on.
 """
-import json
 import os.path as osp
 import zlib
 from dataclasses import dataclass
@@ -17,9 +16,9 @@ from faig.data.degradations import degrade_with
 from faig.data.image_io import check_divisible, encode_image, list_images, read_image, to_uint8, write_bytes
 from faig.errors import InputError
 from faig.evaluation.degradation_predictor import CLEAN, label_of
-from faig.outputs import build_whole_folder
 from faig.specs import DEFAULT_PAIR, degradation
 from faig.stamps import content_sha1
+from faig.store import build_whole_folder, canonical, read_record
 
 SPLITS = ('calibration', 'test')
 LAYOUT = '<split>/<label>/<level>/<photo>_<k>.png'
@@ -27,13 +26,20 @@ LAYOUT = '<split>/<label>/<level>/<photo>_<k>.png'
 
 @dataclass(frozen=True)
 class Axis:
-    """One degradation's strengths: level values are its spec's ``sigma`` times ``unit`` (8-bit noise: 255)."""
+    """One degradation's strengths: level values are its spec's ``sigma`` times ``unit`` (8-bit noise: 255);
+    ``levels``: those of the study's set."""
     degradation: str
     unit: float = 1.0
+    levels: tuple = ()
 
     @property
     def recipe_key(self):  # the recipe's names since the first manifests: blur_sigmas, noise_levels
         return f'{self.degradation}_sigmas' if self.unit == 1 else f'{self.degradation}_levels'
+
+    def help(self):
+        where = 'on the HR image' if degradation(self.degradation).stage == 'hr' else 'on the LR image'
+        unit = '' if self.unit == 1 else f' in 8-bit units, /{self.unit:g}'
+        return f'{self.degradation} sigmas{unit} {where} (default {" ".join(f"{v:g}" for v in self.levels)})'
 
     def sigma(self, value):
         return None if value is None else value / self.unit
@@ -49,7 +55,8 @@ class Axis:
         return fields
 
 
-AXES = (Axis(DEFAULT_PAIR[0]), Axis(DEFAULT_PAIR[1], 255.0))  # blur σ on the HR image; noise σ in 8-bit units
+AXES = (Axis(DEFAULT_PAIR[0], levels=(1, 2, 3)),  # blur σ on the HR image
+        Axis(DEFAULT_PAIR[1], 255.0, (5, 15, 25.5)))  # noise σ in 8-bit units
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ class Level:
         return fields
 
 
-def make_levels(first_levels=(1, 2, 3), second_levels=(5, 15, 25.5)):
+def make_levels(first_levels=AXES[0].levels, second_levels=AXES[1].levels):
     """Clean, each level of the first degradation, each of the second, and every combination."""
     first, second = ([(f'{axis.degradation}{v:g}', float(v)) for v in values]
                      for axis, values in zip(AXES, (first_levels, second_levels)))
@@ -113,8 +120,9 @@ def photos_in(gt_folder):
     return {osp.splitext(n)[0]: p for n, p in list_images(gt_folder).items()}
 
 
-def labelled_set_recipe(gt_folder, crop=64, crops_per_photo=6, first_levels=(1, 2, 3), second_levels=(5, 15, 25.5),
-                        kernel_size=21, scale=2, interpolation='bilinear', seed=0, calibration_photos=None):
+def labelled_set_recipe(gt_folder, crop=64, crops_per_photo=6, first_levels=AXES[0].levels,
+                        second_levels=AXES[1].levels, kernel_size=21, scale=2, interpolation='bilinear', seed=0,
+                        calibration_photos=None):
     """The settings a labelled set is made from (with the contents of its GT photos): its manifest's key."""
     photos = photos_in(gt_folder)
     if calibration_photos is None:
@@ -165,14 +173,7 @@ def labelled_set_files(recipe):
 
 def read_manifest(root):
     """The manifest of the labelled set at ``root``; None where there is none (or it is unreadable)."""
-    path = osp.join(root, 'manifest.json')
-    if not osp.isfile(path):
-        return None
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
+    return read_record(osp.join(root, 'manifest.json'), 'labelled-set manifest', bad='skip')
 
 
 def make_labelled_set(root, recipe, overwrite=False, flag='--out_root', overwrite_flag='--overwrite'):
@@ -182,7 +183,7 @@ def make_labelled_set(root, recipe, overwrite=False, flag='--out_root', overwrit
     ``flag`` / ``overwrite_flag``: the caller's flags, for the message (no ``overwrite_flag``: the caller cannot
     replace a set). Returns ('same' | 'made', manifest)."""
     manifest = read_manifest(root)
-    if manifest is not None and manifest.get('recipe') == json.loads(json.dumps(recipe)):
+    if manifest is not None and manifest.get('recipe') == canonical(recipe):
         return 'same', manifest
     if osp.exists(root) and not overwrite:
         what = ('a labelled set of another recipe' if manifest is not None else

@@ -16,7 +16,7 @@ import torch
 from skimage.restoration import estimate_sigma
 
 from faig.attribution.filters import FilterSpace, require_weight_change
-from faig.attribution.ranking import check_provenance, json_bytes, ranking_space, read_index
+from faig.attribution.ranking import json_bytes, ranking_space, read_index
 from faig.data.image_io import IMAGE_EXTENSIONS, list_images, read_image
 from faig.errors import InputError
 from faig.evaluation.degradation_predictor import Calibration, class_labels, fit_calibration, relative_values
@@ -24,10 +24,10 @@ from faig.evaluation.gradient_map import GRAY_WEIGHTS_BGR, image_gradient_map, p
 from faig.evaluation.masking import num_selected, substitute_filters, top_filters
 from faig.inference import image_channels, restore
 from faig.networks import load_model_pair, parse_network_option, preset
-from faig.outputs import FolderLock, canonical, claim_results, commit_files, key_difference
 from faig.paths import default_model
 from faig.specs import DEFAULT_PAIR
-from faig.stamps import read_record, sha1_file, state_digest
+from faig.store import (RunOutputs, canonical, check_provenance, claim_results, key_difference, read_record, sha1_file,
+                        state_digest)
 
 
 def check_images(images):
@@ -308,7 +308,6 @@ def save_calibration(calibration, path, force=False):
     """Write a calibration file (folder locked, one commit); another run's file is replaced only with ``force``."""
     folder, name = osp.split(path)
     run_key = {'use_key': calibration.info['use_key'], 'images': calibration.info['calibration_images']}
-    with FolderLock(folder or '.'):
-        claim_calibration(path, run_key, force)
-        commit_files(folder or '.', {name: json_bytes({**calibration.to_json(), 'run_key': run_key})})
+    with RunOutputs(folder or '.', run_key, [name], force=force, record=name) as outputs:
+        outputs.commit({name: json_bytes({**calibration.to_json(), 'run_key': run_key})})
     return path

@@ -6,7 +6,7 @@ of format 1. A record of another format, or a file that is not such a record, is
 """
 from faig.errors import InputError
 from faig.evaluation.degradation_predictor import PREDICTORS, fit_predictor, summarize
-from faig.stamps import read_record
+from faig.store import read_record
 
 STUDY_FORMAT = 1
 CALIBRATIONS = {'trained': 'the trained levels', 'all': 'every level'}  # which calibration images fit the thresholds

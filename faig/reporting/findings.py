@@ -12,7 +12,7 @@ from faig.attribution.ranking import rank
 from faig.evaluation.gradient_map import NOTHING_MEASURABLE, below_resolution
 from faig.evaluation.location import describe_location, filter_location
 from faig.attribution.methods import METHODS as RANKING_METHODS
-from faig.specs import DEFAULT_PAIR, degradation
+from faig.specs import DEFAULT_PAIR, NETWORKS, degradation
 
 
 def method_label(name):
@@ -199,7 +199,7 @@ def paper_scope(net, finding_id, pair=DEFAULT_PAIR):
         return ''
     if tuple(pair) != tuple(DEFAULT_PAIR):
         return ' (the paper states this for SRResNet, deblurring vs denoising, only; reported here for information)'
-    if 'srresnet' in net.lower():
+    if any(spec.paper_locates_filters and spec.name in net.lower() for spec in NETWORKS.values()):
         return ' (the paper states this for SRResNet only)'
     return ' (the paper states this for SRResNet only; reported here for information)'
 

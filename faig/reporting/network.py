@@ -1,6 +1,5 @@
 """One network's study: PSNR, the comparison tables, figures, modulation sheets and the findings checked on
 them, for the degradation pair its FAIG rankings record (the paper's, or e.g. JPEG vs noise)."""
-import json
 import os.path as osp
 
 from faig.attribution.ranking import read_index
@@ -9,6 +8,7 @@ from faig.reporting.findings import (describe_robustness, image_rankings, locati
                                      verdict)
 from faig.reporting.records import load_comparison, read_per_image_scores, recorded_pair, report_space
 from faig.specs import CLEAN_FOLDER, DEGRADATIONS, ResultsLayout, degradation
+from faig.store import read_record
 from faig.tables import Table, render
 
 
@@ -53,8 +53,7 @@ def study_blocks(root, net, psnr, metrics, search, target_path, figures, modulat
         if not require_modulation and not osp.isfile(path):
             modulation = None
             break
-        with open(path) as f:
-            modulation[deg] = json.load(f)
+        modulation[deg] = read_record(path, 'modulation record')
         blocks.append(f'![modulation {deg}]({link(osp.join(folder, ResultsLayout.CONTACT_SHEET))})')
     findings = net_findings(means, per_image, proportions, location_stats(space, rankings, pair), image_location,
                             modulation, pair)

@@ -1,7 +1,6 @@
 """Reading the records a report is made from: a run's report JSON and the --full reference records, the
 comparison, the rankings (their filter space, pair and per-image scores), the attribution times, and whether a
 committed study was made with the models there now."""
-import json
 import os
 import os.path as osp
 
@@ -13,7 +12,7 @@ from faig.evaluation.comparison import read_comparison
 from faig.networks import build_network, fit, load_params, preset
 from faig.paths import BUNDLED_MODELS
 from faig.specs import DEFAULT_PAIR, NETWORKS
-from faig.stamps import sha1_file, state_digest
+from faig.store import read_record, same_model, sha1_file, state_digest
 
 DEFAULT_BUDGET = {'steps': 16, 'crop': 64}  # scripts/reproduce.py without options
 FULL_BUDGET = {'steps': 100, 'crop': None}  # scripts/reproduce.py --full
@@ -83,12 +82,8 @@ def of_other_models(entry, now):
 
 
 def read_report_json(path):
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and 'nets' in data and 'setting' in data else None
+    data = read_record(path, 'report record', bad='skip')
+    return data if data and 'nets' in data and 'setting' in data else None
 
 
 def report_space(search, net, target_path):
@@ -130,38 +125,34 @@ def read_per_image_scores(path, num_filters):
     return scores
 
 
-def other_models_note(root, net, recorded, identity, study, command):
+def other_models_note(root, net, recorded, study, command, shown_by_file=False):
     """The report's line when a committed study of ``net`` was made with models other than the bundled pair
     now (e.g. after a swap), else None: its numbers would otherwise be shown as if they were of this pair.
 
-    ``recorded``: {'baseline'|'target': identity} from the study's record; ``identity``: 'sha1' (of the file)
-    or 'state' (:func:`faig.stamps.state_digest` of its tensors), whichever the study records."""
-    now = {}
+    ``recorded``: {'baseline'|'target': identity} from the study's record, compared by
+    :func:`faig.store.same_model`; ``shown_by_file``: the line shows the bundled models by file sha1, the identity
+    such a record holds (the retraining study's), else by state digest."""
+    recorded = recorded or {}
+    now, differ = {}, []
     for kind in ('baseline', 'target'):
         path = osp.join(root, BUNDLED_MODELS, net, f'{kind}_model.pth')
-        if not osp.isfile(path):
-            now[kind] = None
-        else:
-            now[kind] = sha1_file(path) if identity == 'sha1' else state_digest(load_params(path))
-    recorded = recorded or {}
-    differ = [k for k in ('baseline', 'target') if recorded.get(k) is None or recorded.get(k) != now[k]]
+        state = load_params(path) if osp.isfile(path) else None
+        if state is not None:
+            now[kind] = sha1_file(path) if shown_by_file else state_digest(state)
+        if state is None or not same_model(recorded.get(kind), path, state):
+            differ.append(kind)
     if not differ:
         return None
-    shown = ', '.join(f'{k} {str(recorded.get(k))[:8]} (bundled now: {str(now[k])[:8]})' for k in differ)
+    shown = ', '.join(f'{k} {str(recorded.get(k))[:8]} (bundled now: {str(now.get(k))[:8]})' for k in differ)
     return (f'{net}: the {study} on record was made with other models than the bundled pair ({shown}; '
-            f'{"file sha1" if identity == "sha1" else "state digest"}), so its numbers are left out; '
-            f'rerun `{command}`.')
+            f'{"file sha1" if shown_by_file else "state digest"}), so its numbers are left out; rerun `{command}`.')
 
 
 def recorded_pair(rankings_folder):
     """The degradation pair the rankings' meta.json records (``degradations``); the paper's pair for rankings
     without one (older runs, hand-made ones)."""
     path = osp.join(rankings_folder, 'meta.json')
-    try:
-        with open(path) as f:
-            recorded = json.load(f).get('degradations')
-    except (OSError, ValueError, AttributeError):
-        return tuple(DEFAULT_PAIR)
+    recorded = (read_record(path, 'record of these rankings', bad='skip') or {}).get('degradations')
     if recorded is None:
         return tuple(DEFAULT_PAIR)
     if not (isinstance(recorded, list) and len(recorded) == 2 and all(isinstance(d, str) for d in recorded)):
@@ -174,10 +165,9 @@ def attribution_seconds(root, layout):
     the times of the images it had finished); {} without them."""
     out = {}
     for method in ('faig', 'ig'):
-        try:
-            with open(osp.join(root, layout.rankings(method), 'meta.json')) as f:
-                meta = json.load(f)
-        except (OSError, ValueError):
+        meta = read_record(osp.join(root, layout.rankings(method), 'meta.json'), 'record of these rankings',
+                           bad='skip')
+        if meta is None:
             continue
         out[method] = {r['image']: r['seconds'] for r in meta.get('images', []) if 'seconds' in r}
         if meta.get('device'):

@@ -19,6 +19,7 @@ from faig.reporting.records import (attribution_seconds, budget_records, budget_
 from faig.reporting.studies import prediction_blocks, retraining_blocks, retraining_verdicts
 from faig.reporting.summary import anchor, budget_label, findings_heading, prediction_row, summary_section
 from faig.specs import DEFAULT_PAIR, RESULTS, ResultsLayout, degradation, results_folder
+from faig.store import read_record
 from faig.tables import Table, render
 
 
@@ -43,8 +44,7 @@ def network_blocks(root, net, dataset, models_dir, results_dir):
     layout = ResultsLayout(net, dataset)
     psnr = {}
     for kind in ('baseline', 'target'):
-        with open(osp.join(root, layout.psnr_record(kind))) as f:
-            psnr[kind] = json.load(f)['psnr']
+        psnr[kind] = read_record(osp.join(root, layout.psnr_record(kind)), 'PSNR record')['psnr']
 
     def in_results(path):  # links relative to report.md
         return osp.relpath(path, results_dir)

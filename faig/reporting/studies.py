@@ -1,25 +1,26 @@
 """The sections of the committed studies: Finding 2 (retraining: weights, locations, connections;
 results/retrain_study/<net>/study.json) and Finding 3 (degradation prediction;
 results/degradation_prediction/<net>/prediction.json). They are read, never recomputed here."""
-import json
 import os.path as osp
 
 from faig.evaluation import retraining
-from faig.evaluation.prediction_study import headline
+from faig.evaluation.degradation_predictor import class_labels
+from faig.evaluation.prediction_study import headline, read_study
 from faig.reporting.prediction import percent_text, study_markdown
 from faig.figures import recovered_share_chart, save_figure
 from faig.reporting.findings import capitalised, verdict
 from faig.reporting.records import other_models_note
 from faig.reporting.summary import PREDICTION_HEADING, RETRAINING_HEADING, per_image_count, retraining_title
-from faig.specs import ResultsLayout
+from faig.specs import DEFAULT_PAIR, DEGRADATIONS, ResultsLayout
+from faig.store import read_record
 from faig.tables import render
 
-
+_FIRST, _SECOND = (DEGRADATIONS[name] for name in DEFAULT_PAIR)
 PREDICTION_METHOD = (
     'The paper: the discovered filters realise degradation prediction implicitly. Here each LR image gets two '
-    'numbers, the output difference when the top-p % FAIG deblurring filters are masked and when the top-p % '
-    'denoising filters are masked; thresholds fitted on a calibration split (other photos) assign clean / '
-    'blur / noise / blur_noise, and no network is trained. Beside it, what a user would pick instead: '
+    f'numbers, the output difference when the top-p % FAIG {_FIRST.function} filters are masked and when the top-p % '
+    f'{_SECOND.function} filters are masked; thresholds fitted on a calibration split (other photos) assign '
+    f'{" / ".join(class_labels(DEFAULT_PAIR))}, and no network is trained. Beside it, what a user would pick instead: '
     "skimage's estimate_sigma and the variance of the Laplacian, with the same fitting. Both on the same test "
     'split (`python scripts/predict_degradation_study.py --net <net>`; docs/degradation_prediction.md).')
 
@@ -37,10 +38,9 @@ def retraining_blocks(root, nets, summary, figure_link=None):
             blocks.append(f'{net}: no retraining study recorded yet (`python scripts/retrain_study.py --net {net}`, '
                           'several CPU hours; its results are committed).')
             continue
-        with open(path) as f:
-            study = json.load(f)
-        note = other_models_note(root, net, study.get('reference', {}).get('models'), 'sha1', 'retraining study',
-                                 f'python scripts/retrain_study.py --net {net}')
+        study = read_record(path, 'retraining study')
+        note = other_models_note(root, net, study.get('reference', {}).get('models'), 'retraining study',
+                                 f'python scripts/retrain_study.py --net {net}', shown_by_file=True)
         if note:
             blocks.append(note)
             continue
@@ -77,10 +77,8 @@ def prediction_blocks(root, nets, dataset, results_link=''):
             blocks.append(f'{net}: no degradation-prediction study recorded yet '
                           f'(`python scripts/predict_degradation_study.py --net {net}`).')
             continue
-        with open(path) as f:
-            study = json.load(f)
-        note = other_models_note(root, net, study.get('run_key', {}).get('use_key'), 'state',
-                                 'degradation-prediction study',
+        study = read_study(path)
+        note = other_models_note(root, net, study.get('run_key', {}).get('use_key'), 'degradation-prediction study',
                                  # with --force: without it the study refuses to replace a record of other models
                                  f'python scripts/predict_degradation_study.py --net {net} --force')
         if note:

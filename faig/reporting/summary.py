@@ -1,12 +1,11 @@
 """The report's opening table: finding × network × budget -> verdict, per-image count, key number and a link
 to its section, in words that cannot be misread."""
-import json
 import os.path as osp
 import re
 
 import numpy as np
 
-from faig.evaluation.prediction_study import headline
+from faig.evaluation.prediction_study import headline, read_study
 from faig.tables import percent_text
 from faig.evaluation.retraining import LABELS
 from faig.reporting.findings import method_label, plain_verdict
@@ -108,9 +107,8 @@ def prediction_row(root, net):
     path = osp.join(root, 'results', 'degradation_prediction', net, 'prediction.json')
     if not osp.isfile(path):
         return [title, net, 'prediction study', 'not recorded yet', '—', '—', anchor(PREDICTION_HEADING)]
-    with open(path) as f:
-        study = json.load(f)
-    if other_models_note(root, net, study.get('run_key', {}).get('use_key'), 'state', '', ''):
+    study = read_study(path)
+    if other_models_note(root, net, study.get('run_key', {}).get('use_key'), '', ''):
         return [title, net, 'prediction study', 'left out (other models)', '—', '—', anchor(PREDICTION_HEADING)]
     numbers = headline(study)
     return [title, net, 'prediction study', plain_verdict(numbers['goal_met']), '—',

@@ -248,6 +248,11 @@ class StampedFolder(OutputRecord):
 class StageRecord(OutputRecord):
     """A pipeline stage's record (``<name>.json``): outputs named by their paths from ``root``."""
 
+    @property
+    def path(self):
+        """Where the record lies (a study of other models keeps its stage records apart)."""
+        return self.record_path
+
     def done(self, key, root='.'):
         self.root = root
         return self.fresh(key)
