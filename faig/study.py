@@ -49,6 +49,7 @@ from faig.reporting.records import read_per_image_scores
 from faig.scores import FilterScores
 from faig.specs import DEFAULT_PAIR, NETWORKS, ResultsLayout, degradation
 from faig.stamps import content_sha1, sha1_file, state_digest
+from faig.store import read_record
 from faig.tables import markdown_table
 
 METHOD_NAMES = ('faig', 'ig', 'abs_filter_change', 'random')
@@ -352,11 +353,8 @@ def study_key(s, baseline, target, photos):
 
 def outputs_unchanged(out):
     """Whether every file the study in ``out`` recorded writing is there with the contents it wrote."""
-    try:
-        with open(osp.join(out, RECORD)) as f:
-            written = json.load(f).get('outputs')
-    except (OSError, ValueError, AttributeError):
-        return False
+    record = read_record(osp.join(out, RECORD), 'study record', bad='skip')
+    written = record.get('outputs') if record else None
     return bool(written) and all(osp.isfile(osp.join(out, p)) and sha1_file(osp.join(out, p)) == h
                                  for p, h in written.items())
 
@@ -405,8 +403,7 @@ def run_study(s, layout=None, progress=True):
             return None
         if folders is None:
             _say(f'{s.out}: the results of these inputs and settings are there already', progress)
-            with open(osp.join(s.out, RECORD)) as f:
-                record = json.load(f)
+            record = read_record(osp.join(s.out, RECORD), 'study record')
             return StudyRun(record, {}, osp.join(s.out, REPORT) if own else None)
         return evaluate(s, layout, own, net, baseline, target, read, geometry, folders, key, timings, progress)
 

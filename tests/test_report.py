@@ -24,7 +24,7 @@ from faig.reporting.records import setting_name
 from faig.reporting.report import write_report
 from faig.tables import render
 
-from conftest import REPO, load_script, run_script
+from conftest import REPO, run_script
 from test_attribution import TINY_NETS, make_pair
 
 LAMBDAS = np.linspace(0, 2, 11).tolist()
@@ -347,50 +347,6 @@ def test_write_report_without_per_image_files(tmp_path):
     assert '| stage | seconds |\n|---|---|\n| srresnet FAIG | 12.3 |' in text and 'No stage ran' not in text
 
 
-def test_attribution_stage_resumes_only_a_stopped_run_with_the_same_key(tmp_path, monkeypatch):
-    reproduce = load_script('reproduce', tmp_path)
-    import faig.attribution.pipeline as pipeline
-    import faig.cli.attribution as attribution
-    from faig.attribution.pipeline import AttributionJob
-    calls = []
-    stops = []
-
-    def rank_dataset(method, job):
-        calls.append(('--resume' if job.resume else '', '--force' if job.force else ''))
-        if stops:
-            raise KeyboardInterrupt  # the session ended part-way
-        os.makedirs(tmp_path / job.out, exist_ok=True)
-        with open(tmp_path / job.out / 'blur_index.txt', 'w') as f:
-            f.write(f'{len(calls)}\n')  # what the stage's record hashes
-
-    monkeypatch.setattr(pipeline, 'rank_dataset', rank_dataset)
-    monkeypatch.setattr(attribution, 'report', lambda *args: None)
-
-    def stage(key, force=False, stop=False):
-        stops[:] = [1] if stop else []
-        return reproduce.attribution_stage('net_faig_s', key, force, None,
-                                           AttributionJob('out'), 'faig.py --x', 'net FAIG')
-
-    with pytest.raises(KeyboardInterrupt):
-        stage('k1', stop=True)
-    assert calls[-1] == ('', '--force')
-    title, _ = stage('k1')  # same models and settings: reuse the per-image results
-    assert calls[-1] == ('--resume', '--force') and title == 'net FAIG (resumed)'
-    assert not reproduce.record('net_faig_s').started('k1') and reproduce.stage_done('net_faig_s', 'k1')
-    assert stage('k1') is None and len(calls) == 2  # done: not run again
-    (tmp_path / 'out' / 'blur_index.txt').write_text('edited\n')
-    assert stage('k1')[0] == 'net FAIG' and len(calls) == 3  # an output changed since: run again, from scratch
-    assert calls[-1] == ('', '--force') and stage('k1') is None
-    calls.pop()
-    with pytest.raises(KeyboardInterrupt):
-        stage('k2', stop=True)  # other models: starts over ...
-    assert calls[-1] == ('', '--force')
-    assert stage('k3')[0] == 'net FAIG' and calls[-1] == ('', '--force')  # ... and a stop under k2 is not resumed by k3
-    with pytest.raises(KeyboardInterrupt):
-        stage('k3', force=True, stop=True)
-    stage('k3', force=True)  # --force: never resumes
-    assert calls[-1] == ('', '--force')
-
 
 def test_write_report_of_some_nets_keeps_the_other_nets_of_the_same_setting(tmp_path):
     """reproduce.py --nets: a --full run split by network keeps one reference record per network, and the
@@ -481,30 +437,6 @@ def test_report_json_keeps_other_nets_only_of_the_same_models(tmp_path):
     assert list(json.load(open(json_path))['nets']) == ['srresnet', 'srcnn_style']
 
 
-def test_modulation_stage_records_the_folder_the_report_reads(tmp_path):
-    """reproduce.py keeps the modulation stage (no rerun) only while the 1 % record and contact sheet -- the
-    folder the report reads -- are the files made from the current FAIG ranking; a modulation of the same
-    ranking at another proportion is not that folder."""
-    reproduce = load_script('reproduce', tmp_path)
-    from faig.specs import ResultsLayout, degradation
-    from faig.stamps import sha1_file
-    layout = ResultsLayout('srresnet', 'set')
-    ranking = tmp_path / layout.rankings('faig') / 'blur_index.txt'
-    ranking.parent.mkdir(parents=True)
-    ranking.write_text(''.join(f'{i}\n' for i in range(700)))  # 1 % of 700 filters: 7
-    kind = degradation('blur').modulation_kind
-    for kernels in ('70kernels', '7kernels'):  # '70kernels' (10 %) sorts first
-        folder = tmp_path / layout.modulation() / kernels / kind
-        folder.mkdir(parents=True)
-        (folder / ResultsLayout.MODULATION_RECORD).write_text(json.dumps({'run_key': {'ranking': sha1_file(str(ranking))}}))
-        (folder / ResultsLayout.CONTACT_SHEET).write_bytes(b'png')
-    outputs = reproduce.modulation_outputs(layout, 'blur')
-    assert [osp.basename(osp.dirname(osp.dirname(p))) for p in outputs] == ['7kernels', '7kernels']
-    assert all(not osp.isabs(p) and (tmp_path / p).is_file() for p in outputs)
-    ranking.write_text(''.join(f'{i}\n' for i in reversed(range(700))))  # a ranking no modulation was made from
-    with pytest.raises(RuntimeError, match='not made from the current ranking'):
-        reproduce.modulation_outputs(layout, 'blur')
-
 
 @pytest.mark.parametrize('flags, flag', [(['--quadrature', 'foo'], '--quadrature'), (['--steps', '-3'], '--steps'),
                                          (['--steps', '0'], '--steps')])
@@ -532,22 +464,6 @@ def test_per_image_scores_keep_images_named_like_savez_arguments(tmp_path):
     np.savez(buffer, a=arrays['img 1'], b=arrays['file'])
     assert npz_bytes({'a': arrays['img 1'], 'b': arrays['file']}) == buffer.getvalue()
 
-
-def test_stage_records_of_a_staged_study_are_its_own(tmp_path):
-    """reproduce.py's stage records live in the results folder of the study: a staged pair's study neither reads
-    nor replaces the bundled pairs' records (a stage done for one is not done for the other)."""
-    from faig.specs import results_in, study_results_folder
-    reproduce = load_script('reproduce', tmp_path)
-    out = tmp_path / 'results' / 'report' / 'x.txt'
-    out.parent.mkdir(parents=True)
-    out.write_text('x')
-    reproduce.mark_done('net_stage', 'k', ['results/report/x.txt'])
-    assert reproduce.stage_done('net_stage', 'k')
-    with results_in(study_results_folder('experiments/pretrained/next')):
-        assert not reproduce.stage_done('net_stage', 'k')
-        assert reproduce.record('net_stage').path.startswith(
-            str(tmp_path / 'results' / 'staged' / 'experiments' / 'pretrained' / 'next' / 'report' / 'stages'))
-    assert reproduce.stage_done('net_stage', 'k')
 
 
 # ---- the report as a reader sees it: summary first, every table rendering --------------------------------

@@ -11,12 +11,7 @@ import os.path as osp
 from faig.cli.args import (Parser, add_pair_args, network_option, pair_names, percent, positive_int, require_file,
                            require_folder, require_output_file, require_output_folder, resolve_device)
 from faig.errors import InputError, cli
-from faig.evaluation.prediction_inputs import (calibration_path, calibration_run_key, check_calibration,
-                                               claim_calibration, fit_filter_calibration, image_size, labelled_images,
-                                               load_images, prepare_predictor, read_calibration, read_input_folder,
-                                               save_calibration)
 from faig.evaluation.degradation_predictor import accuracy, class_labels, confusion_matrix, feature_names
-from faig.figures import figure_png, prediction_scatter_figure
 from faig.outputs import network_label
 from faig.paths import dataset_name, default_model, default_test_root
 from faig.attribution.methods import METHODS as RANKING_METHODS
@@ -129,6 +124,12 @@ def summary_lines(rows, labels, calibration, where='images predicted'):
 def predict_main(argv=None):
     parser, net = build_parser(argv)
     args = parser.parse_args(argv)
+    # torch and matplotlib load after the arguments: --help answers without them
+    from faig.evaluation.prediction_inputs import (calibration_path, calibration_run_key, check_calibration,
+                                                   claim_calibration, fit_filter_calibration, image_size,
+                                                   labelled_images, load_images, prepare_predictor, read_calibration,
+                                                   read_input_folder, save_calibration)
+    from faig.figures import figure_png, prediction_scatter_figure
     if args.input_folder is None and args.fit_calibration is None:
         raise InputError('--input_folder: required (or --fit_calibration DIR alone, to fit and save the thresholds)')
     if args.calibration is not None and args.fit_calibration is not None:

@@ -22,7 +22,7 @@ The rule, the same for every tool, the study and the studies:
 from faig.store.folders import (JOURNAL, LOCK, TMP_PREFIX, FolderLock, build_whole_folder,  # noqa: F401
                                 check_not_inputs, claim_results, commit_files, folder_locks, is_within, odd_entry,
                                 real, recover_commit)
-from faig.store.records import (RECORD_FORMAT, STAMP, OutputRecord, StageRecord, StampedFolder,  # noqa: F401
+from faig.store.records import (RECORD_FORMAT, STAMP, OutputRecord, StampedFolder,  # noqa: F401
                                 canonical, check_provenance, files_digest, key_difference, network_digest,
                                 read_json_or_set_aside, read_record, record_bytes, same_model, set_aside,
                                 sha1_file, state_digest)

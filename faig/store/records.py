@@ -245,23 +245,6 @@ class StampedFolder(OutputRecord):
         super().seal(self.key, stems)
 
 
-class StageRecord(OutputRecord):
-    """A pipeline stage's record (``<name>.json``): outputs named by their paths from ``root``."""
-
-    @property
-    def path(self):
-        """Where the record lies (a study of other models keeps its stage records apart)."""
-        return self.record_path
-
-    def done(self, key, root='.'):
-        self.root = root
-        return self.fresh(key)
-
-    def finish(self, key, outputs, root='.'):
-        self.root = root
-        self.seal(key, outputs)
-
-
 # ---- provenance: what a consumer's inputs were made from -------------------------------------
 
 def check_provenance(folder, given, allow_other_models=False):
