@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from faig.attribution.ranking import json_bytes
-from faig.data.degradations import degrade_with
 from faig.data.image_io import check_divisible, encode_image, list_images, read_image, to_uint8, write_bytes
 from faig.errors import InputError
 from faig.evaluation.degradation_predictor import CLEAN, label_of
@@ -150,6 +149,7 @@ def labelled_set_files(recipe):
     """({relative path: PNG bytes}, crop corners per photo, levels) of a labelled set: every photo degraded whole at
     every level (the test sets' pipeline: HR-stage degradations -> ×1/scale -> LR-stage ones -> 8 bit), then cut
     into LR crops."""
+    from faig.data.degradations import degrade_with  # loads torch (BasicSR kernels): kept out of --help
     photos = photos_in(recipe['gt_folder'])
     levels = make_levels(*(recipe[axis.recipe_key] for axis in AXES))
     split_of = {photo: split for split, names in recipe['split'].items() for photo in names}
