@@ -109,7 +109,7 @@ def process_state(argv, cwd, env, first_on_path):
 
 
 @pytest.fixture
-def run_in_process(capfd):
+def in_process(capfd):
     """``run_script``'s twin without a new interpreter (the seconds of its imports saved): the script, or
     ``-m module``, runs as ``__main__`` in this process and the result has the same returncode, stdout and
     stderr (captured at the file descriptors, as a pipe would). For commands whose checks need nothing of a
