@@ -81,14 +81,17 @@ REGISTRIES = (faig.specs.NETWORKS, faig.specs.DEGRADATIONS, faig.specs.RANKING_M
 
 @contextlib.contextmanager
 def process_state(argv, cwd, env, first_on_path):
-    """What a fresh interpreter gives a script, for the length of one in-process run, then put back: ``argv``,
-    the working folder ``cwd``, the environment with ``env`` added, ``first_on_path`` first on sys.path, the
-    registries as they were, and Python's own warning filters with warnings printed on stderr (pytest would
-    collect them instead, and a subprocess prints them)."""
-    saved = (list(sys.argv), list(sys.path), os.getcwd(), dict(os.environ), [dict(r) for r in REGISTRIES])
+    """What a fresh interpreter started by ``run_script`` gives a script, for the length of one in-process run,
+    then put back: ``argv``, the working folder ``cwd``, the environment with ``env`` added, one torch thread
+    (OMP_NUM_THREADS=1), ``first_on_path`` first on sys.path, the registries as they were, and Python's own
+    warning filters with warnings printed on stderr (pytest would collect them instead, and a subprocess prints
+    them)."""
+    saved = (list(sys.argv), list(sys.path), os.getcwd(), dict(os.environ), [dict(r) for r in REGISTRIES],
+             torch.get_num_threads())
     sys.argv[:] = argv
     sys.path.insert(0, first_on_path)
-    os.environ.update(env or {})
+    os.environ.update({'OMP_NUM_THREADS': '1', **(env or {})})
+    torch.set_num_threads(1)
     os.chdir(cwd)
     try:
         with warnings.catch_warnings():
@@ -106,6 +109,7 @@ def process_state(argv, cwd, env, first_on_path):
         for registry, before in zip(REGISTRIES, saved[4]):
             registry.clear()
             registry.update(before)
+        torch.set_num_threads(saved[5])
 
 
 @pytest.fixture
