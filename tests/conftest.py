@@ -14,6 +14,7 @@ import torch
 
 import faig
 import faig.attribution.methods
+import faig.registration
 import faig.specs
 
 faig.register()  # tests build archs through BasicSR's registry
@@ -74,9 +75,11 @@ def run_script(args, cwd=REPO, env=None):
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=full_env)
 
 
-# the registries a command line may add to (``--network_g`` registers a generic network spec)
+# the registries a command line may add to (``--network_g`` registers a generic network spec, a FAIG_PLUGINS
+# file its method), and the marks that the plugins and methods were loaded once in this process
 REGISTRIES = (faig.specs.NETWORKS, faig.specs.DEGRADATIONS, faig.specs.RANKING_METHODS,
               faig.attribution.methods.METHODS)
+LOADED_ONCE = (faig.registration._plugins_loaded, faig.attribution.methods._LOADED)
 
 
 @contextlib.contextmanager
@@ -85,9 +88,12 @@ def process_state(argv, cwd, env, first_on_path):
     then put back: ``argv``, the working folder ``cwd``, the environment with ``env`` added, one torch thread
     (OMP_NUM_THREADS=1), ``first_on_path`` first on sys.path, the registries as they were, and Python's own
     warning filters with warnings printed on stderr (pytest would collect them instead, and a subprocess prints
-    them)."""
+    them). The plugins of the run's FAIG_PLUGINS load as in a new process (an arch plugin, registered in
+    BasicSR's registry for good, needs a process of its own)."""
     saved = (list(sys.argv), list(sys.path), os.getcwd(), dict(os.environ), [dict(r) for r in REGISTRIES],
-             torch.get_num_threads())
+             torch.get_num_threads(), [list(mark) for mark in LOADED_ONCE])
+    for mark in LOADED_ONCE:
+        mark.clear()
     sys.argv[:] = argv
     sys.path.insert(0, first_on_path)
     os.environ.update({'OMP_NUM_THREADS': '1', **(env or {})})
@@ -110,6 +116,8 @@ def process_state(argv, cwd, env, first_on_path):
             registry.clear()
             registry.update(before)
         torch.set_num_threads(saved[5])
+        for mark, before in zip(LOADED_ONCE, saved[6]):
+            mark[:] = before
 
 
 @pytest.fixture
