@@ -19,6 +19,8 @@ import faig.specs
 
 faig.register()  # tests build archs through BasicSR's registry
 
+from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY  # noqa: E402  (after the fixes)
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # --layout auto measures each case once per machine and keeps it in ~/.cache: tests measure afresh
 os.environ['FAIG_LAYOUT_CACHE'] = ''
@@ -76,10 +78,23 @@ def run_script(args, cwd=REPO, env=None):
 
 
 # the registries a command line may add to (``--network_g`` registers a generic network spec, a FAIG_PLUGINS
-# file its method), and the marks that the plugins and methods were loaded once in this process
+# file its method or BasicSR arch, dataset or model), and the marks that the plugins and methods were loaded once
 REGISTRIES = (faig.specs.NETWORKS, faig.specs.DEGRADATIONS, faig.specs.RANKING_METHODS,
-              faig.attribution.methods.METHODS)
+              faig.attribution.methods.METHODS,
+              *(registry._obj_map for registry in (ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY)))
 LOADED_ONCE = (faig.registration._plugins_loaded, faig.attribution.methods._LOADED)
+
+
+@contextlib.contextmanager
+def registries_kept():
+    """The registries as they are now, put back after the block (nothing registered in it stays)."""
+    saved = [dict(registry) for registry in REGISTRIES]
+    try:
+        yield
+    finally:
+        for registry, before in zip(REGISTRIES, saved):
+            registry.clear()
+            registry.update(before)
 
 
 @contextlib.contextmanager
@@ -88,10 +103,9 @@ def process_state(argv, cwd, env, first_on_path):
     then put back: ``argv``, the working folder ``cwd``, the environment with ``env`` added, one torch thread
     (OMP_NUM_THREADS=1), ``first_on_path`` first on sys.path, the registries as they were, and Python's own
     warning filters with warnings printed on stderr (pytest would collect them instead, and a subprocess prints
-    them). The plugins of the run's FAIG_PLUGINS load as in a new process (an arch plugin, registered in
-    BasicSR's registry for good, needs a process of its own)."""
-    saved = (list(sys.argv), list(sys.path), os.getcwd(), dict(os.environ), [dict(r) for r in REGISTRIES],
-             torch.get_num_threads(), [list(mark) for mark in LOADED_ONCE])
+    them). The plugins of the run's FAIG_PLUGINS load as in a new process."""
+    saved = (list(sys.argv), list(sys.path), os.getcwd(), dict(os.environ), torch.get_num_threads(),
+             [list(mark) for mark in LOADED_ONCE])
     for mark in LOADED_ONCE:
         mark.clear()
     sys.argv[:] = argv
@@ -100,7 +114,7 @@ def process_state(argv, cwd, env, first_on_path):
     torch.set_num_threads(1)
     os.chdir(cwd)
     try:
-        with warnings.catch_warnings():
+        with registries_kept(), warnings.catch_warnings():
             warnings.resetwarnings()
             for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
                 warnings.simplefilter('ignore', category)
@@ -112,11 +126,8 @@ def process_state(argv, cwd, env, first_on_path):
         os.chdir(saved[2])
         os.environ.clear()
         os.environ.update(saved[3])
-        for registry, before in zip(REGISTRIES, saved[4]):
-            registry.clear()
-            registry.update(before)
-        torch.set_num_threads(saved[5])
-        for mark, before in zip(LOADED_ONCE, saved[6]):
+        torch.set_num_threads(saved[4])
+        for mark, before in zip(LOADED_ONCE, saved[5]):
             mark[:] = before
 
 
