@@ -135,8 +135,9 @@ def process_state(argv, cwd, env, first_on_path):
 def in_process(capfd):
     """``run_script``'s twin without a new interpreter (the seconds of its imports saved): the script, or
     ``-m module``, runs as ``__main__`` in this process and the result has the same returncode, stdout and
-    stderr (captured at the file descriptors, as a pipe would). For commands whose checks need nothing of a
-    process of their own: faults, locks between processes, import costs and entry points keep ``run_script``."""
+    stderr (captured at the file descriptors, as a pipe would); an uncaught exception is raised in the test (a
+    subprocess would exit 1 with its traceback). For commands whose checks need nothing of a process of their
+    own: faults, locks between processes, import costs and entry points keep ``run_script``."""
 
     def run(args, cwd=REPO, env=None):
         args = [str(a) for a in args]
