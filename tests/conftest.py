@@ -1,7 +1,11 @@
+import contextlib
+import functools
 import os
 import os.path as osp
+import runpy
 import subprocess
 import sys
+import warnings
 
 import cv2
 import numpy as np
@@ -9,8 +13,13 @@ import pytest
 import torch
 
 import faig
+import faig.attribution.methods
+import faig.registration
+import faig.specs
 
 faig.register()  # tests build archs through BasicSR's registry
+
+from basicsr.utils.registry import ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY  # noqa: E402  (after the fixes)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # --layout auto measures each case once per machine and keeps it in ~/.cache: tests measure afresh
@@ -66,6 +75,95 @@ def run_script(args, cwd=REPO, env=None):
     """Run a project script in a subprocess; returns the CompletedProcess (text output)."""
     full_env = dict(os.environ, OMP_NUM_THREADS='1', **(env or {}))
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=full_env)
+
+
+# the registries a command line may add to (``--network_g`` registers a generic network spec, a FAIG_PLUGINS
+# file its method or BasicSR arch, dataset or model), and the marks that the plugins and methods were loaded once
+REGISTRIES = (faig.specs.NETWORKS, faig.specs.DEGRADATIONS, faig.specs.RANKING_METHODS,
+              faig.attribution.methods.METHODS,
+              *(registry._obj_map for registry in (ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY)))
+LOADED_ONCE = (faig.registration._plugins_loaded, faig.attribution.methods._LOADED)
+
+
+@contextlib.contextmanager
+def registries_kept():
+    """The registries as they are now, put back after the block (nothing registered in it stays)."""
+    saved = [dict(registry) for registry in REGISTRIES]
+    try:
+        yield
+    finally:
+        for registry, before in zip(REGISTRIES, saved):
+            registry.clear()
+            registry.update(before)
+
+
+@contextlib.contextmanager
+def process_state(argv, cwd, env, first_on_path):
+    """What a fresh interpreter started by ``run_script`` gives a script, for the length of one in-process run,
+    then put back: ``argv``, the working folder ``cwd``, the environment with ``env`` added, one torch thread
+    (OMP_NUM_THREADS=1), ``first_on_path`` first on sys.path, the registries as they were, and Python's own
+    warning filters with warnings printed on stderr (pytest would collect them instead, and a subprocess prints
+    them). The plugins of the run's FAIG_PLUGINS load as in a new process."""
+    saved = (list(sys.argv), list(sys.path), os.getcwd(), dict(os.environ), torch.get_num_threads(),
+             [list(mark) for mark in LOADED_ONCE])
+    for mark in LOADED_ONCE:
+        mark.clear()
+    sys.argv[:] = argv
+    sys.path.insert(0, first_on_path)
+    os.environ.update({'OMP_NUM_THREADS': '1', **(env or {})})
+    torch.set_num_threads(1)
+    os.chdir(cwd)
+    try:
+        with registries_kept(), warnings.catch_warnings():
+            warnings.resetwarnings()
+            for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.simplefilter('ignore', category)
+            warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: \
+                sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+            yield
+    finally:
+        sys.argv[:], sys.path[:] = saved[0], saved[1]
+        os.chdir(saved[2])
+        os.environ.clear()
+        os.environ.update(saved[3])
+        torch.set_num_threads(saved[4])
+        for mark, before in zip(LOADED_ONCE, saved[5]):
+            mark[:] = before
+
+
+@pytest.fixture
+def in_process(capfd):
+    """``run_script``'s twin without a new interpreter (the seconds of its imports saved): the script, or
+    ``-m module``, runs as ``__main__`` in this process and the result has the same returncode, stdout and
+    stderr (captured at the file descriptors, as a pipe would); an uncaught exception is raised in the test (a
+    subprocess would exit 1 with its traceback). For commands whose checks need nothing of a process of their
+    own: faults, locks between processes, import costs and entry points keep ``run_script``."""
+
+    def run(args, cwd=REPO, env=None):
+        args = [str(a) for a in args]
+        cwd = osp.abspath(str(cwd))
+        capfd.readouterr()  # only this command's output
+        code = 0
+        if args[0] == '-m':
+            state = process_state(['-m', *args[2:]], cwd, env, cwd)
+            main = functools.partial(runpy.run_module, args[1], run_name='__main__', alter_sys=True)
+        else:
+            script = osp.join(cwd, args[0])
+            state = process_state([args[0], *args[1:]], cwd, env, osp.dirname(script))
+            main = functools.partial(runpy.run_path, script, run_name='__main__')
+        with state:
+            try:
+                main()
+            except SystemExit as exc:
+                if exc.code is None or isinstance(exc.code, int):
+                    code = exc.code or 0
+                else:  # sys.exit('message'), as Python does it
+                    print(exc.code, file=sys.stderr)
+                    code = 1
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run
 
 
 @pytest.fixture(autouse=True)

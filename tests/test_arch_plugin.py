@@ -7,7 +7,7 @@ import os
 import numpy as np
 import torch
 
-from conftest import REPO, run_script, save_model_pair, write_test_set
+from conftest import REPO, registries_kept, save_model_pair, write_test_set
 
 PLUGIN = '''
 """A plain two-layer x2 SR net, registered like any BasicSR arch."""
@@ -29,17 +29,16 @@ class TinyPluginNet(nn.Module):
 NET_ARG = json.dumps({'type': 'TinyPluginNet'})
 
 
-def test_an_arch_in_one_file_runs_through_faig_comparison_and_modulation(tmp_path):
+def test_an_arch_in_one_file_runs_through_faig_comparison_and_modulation(tmp_path, in_process):
     plugin = tmp_path / 'tiny_plugin_arch.py'
     plugin.write_text(PLUGIN)
     env = {'FAIG_PLUGINS': str(plugin)}
     from faig.registration import import_plugin
     from faig.networks import build_network
-    from basicsr.utils.registry import ARCH_REGISTRY
-    if 'TinyPluginNet' not in ARCH_REGISTRY:
+    with registries_kept():  # the models are made with the plugin; each command line below loads it anew
         import_plugin(str(plugin))
-    torch.manual_seed(0)
-    baseline = build_network({'type': 'TinyPluginNet'}).state_dict()
+        torch.manual_seed(0)
+        baseline = build_network({'type': 'TinyPluginNet'}).state_dict()
     target = {k: v + 0.05 * torch.randn_like(v) for k, v in baseline.items()}
     save_model_pair(tmp_path / 'experiments' / 'tiny', baseline, target)
     data = tmp_path / 'datasets' / 'Tiny'
@@ -48,7 +47,7 @@ def test_an_arch_in_one_file_runs_through_faig_comparison_and_modulation(tmp_pat
                   '--target_model_path', 'experiments/tiny/target_model.pth']
 
     def run(args):
-        res = run_script(args, cwd=tmp_path, env=env)
+        res = in_process(args, cwd=tmp_path, env=env)
         assert res.returncode == 0, res.stderr[-3000:]
         return res
 
@@ -74,7 +73,7 @@ def test_an_arch_in_one_file_runs_through_faig_comparison_and_modulation(tmp_pat
     assert record['output_difference'][0] > 0
 
     # without the plugin the type is unknown: one line naming it
-    bad = run_script(['-m', 'faig', 'faig', '--network_g', NET_ARG, *model_args, '--gt_folder',
+    bad = in_process(['-m', 'faig', 'faig', '--network_g', NET_ARG, *model_args, '--gt_folder',
                       str(data / 'GTmod12'), '--blur_folder', str(data / 'Blur2_LRbicx2'), '--noise_folder',
                       str(data / 'LRbicx2_noise0.1'), '--total_step', '2', '--record_filters_folder', 'out'],
                      cwd=tmp_path)

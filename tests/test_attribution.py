@@ -57,13 +57,10 @@ def literal_faig(opt, baseline, target, img, gt, n_steps):
         for k in conv_names:
             total[k] += params[k].grad
     scores = []
-    for k in conv_names:
-        out_ch, in_ch = target[k].shape[:2]
-        for o in range(out_ch):
-            for i in range(in_ch):
-                d = baseline[k][o, i] - target[k][o, i]
-                scores.append(float((total[k][o, i] * d / n_steps).abs().sum()))
-    return np.array(scores)
+    for k in conv_names:  # filter (o, i) of each conv, o-major: the sum over its kernel of |grad · Δθ| / N
+        d = baseline[k] - target[k]
+        scores.append((total[k] * d / n_steps).abs().sum(dim=(2, 3)).flatten())
+    return torch.cat(scores).double().numpy()
 
 
 def literal_ig(opt, target, clean, degraded, n_steps, closed):
@@ -78,12 +75,10 @@ def literal_ig(opt, target, clean, degraded, n_steps, closed):
         for k in conv_names:
             total[k] += params[k].grad
     scores = []
-    for k in conv_names:
-        for o in range(target[k].shape[0]):
-            for i in range(target[k].shape[1]):
-                s = float(total[k][o, i].abs().sum())
-                scores.append(s if closed else s / n_steps)
-    return np.array(scores)
+    for k in conv_names:  # filter (o, i) of each conv, o-major: the sum over its kernel of |grad|
+        sums = total[k].abs().sum(dim=(2, 3)).flatten().double()
+        scores.append(sums if closed else sums / n_steps)
+    return torch.cat(scores).numpy()
 
 
 def literal_abs_change(baseline, target):

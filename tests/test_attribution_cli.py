@@ -13,7 +13,7 @@ from faig.data.image_io import read_image
 from faig.errors import InputError
 from faig.inference import image_to_tensor
 
-from conftest import run_script, write_images
+from conftest import write_images
 from test_attribution import TINY_NETS, literal_faig, literal_ig, make_pair
 
 NET = TINY_NETS['srresnet']
@@ -32,8 +32,10 @@ def setup(tmp_path):
     return tmp_path, baseline, target
 
 
-def tool(net, name, *args):
-    return run_script([f'analysis/tools/{net}/{name}.py', *args])
+@pytest.fixture
+def tool(in_process):
+    """``tool(net, name, *args)``: analysis/tools/<net>/<name>.py run in the test process."""
+    return lambda net, name, *args: in_process([f'analysis/tools/{net}/{name}.py', *args])
 
 
 def faig_args(root, out, *extra):
@@ -47,7 +49,7 @@ def load(path):
     return image_to_tensor(read_image(str(path)))
 
 
-def test_faig_script_matches_literal_reference(setup):
+def test_faig_script_matches_literal_reference(setup, tool):
     root, baseline, target = setup
     res = tool('srresnet', 'faig', *faig_args(root, root / 'out'))
     assert res.returncode == 0, res.stderr[-3000:]
@@ -125,7 +127,7 @@ def test_faig_resume_reuses_partial_results(setup, monkeypatch):
             PartialStore(str(root / 'r2'), {'steps': 3}, True)
 
 
-def test_pairing_by_name_not_position(setup):
+def test_pairing_by_name_not_position(setup, tool):
     root, _, _ = setup
     # an extra image in one folder: an error listing the name
     write_images(str(root / 'Blur2_LRbicx2'), [(6, 6)], seed=9, prefix='extra')
@@ -134,7 +136,7 @@ def test_pairing_by_name_not_position(setup):
     assert not (root / 'out' / 'blur_index.txt').exists()
 
 
-def test_mismatched_checkpoints_and_wrong_arch(setup):
+def test_mismatched_checkpoints_and_wrong_arch(setup, tool):
     root, baseline, target = setup
     torch.save({'params_ema': {k: v for k, v in list(baseline.items())[:-1]}}, root / 'short.pth')
     res = tool('srresnet', 'faig', *faig_args(root, root / 'out', '--baseline_model_path', str(root / 'short.pth')))
@@ -143,7 +145,7 @@ def test_mismatched_checkpoints_and_wrong_arch(setup):
     assert res.returncode == 2 and 'NoSuchArch' in res.stderr
 
 
-def test_ig_abs_random_scripts(setup):
+def test_ig_abs_random_scripts(setup, tool):
     root, baseline, target = setup
     common = ('--network_g', NET_ARG, '--target_model_path', str(root / 'target.pth'), '--bic_folder',
               str(root / 'Linear_LRbicx2'), '--blur_folder', str(root / 'Blur2_LRbicx2'), '--noise_folder',
@@ -173,7 +175,7 @@ def test_ig_abs_random_scripts(setup):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
-def test_cpu_and_cuda_agree(setup):
+def test_cpu_and_cuda_agree(setup, tool):
     root, _, _ = setup
     for device in ('cpu', 'cuda'):
         res = tool('srresnet', 'faig', *faig_args(root, root / device, '--device', device))

@@ -1,6 +1,7 @@
-"""Bad input to the analysis tools, as real command lines: one line ``error: <file or flag>: <problem>``,
-exit status 2, nothing written. Each case is also a row of docs/bad_input.md, which
-``python tests/test_bad_input.py`` rewrites from this table (paths relative to a sandbox).
+"""Bad input to the analysis tools, as command lines (each script run as ``__main__`` in the test process: the
+exit status, output and files of a subprocess without its seconds of imports): one line
+``error: <file or flag>: <problem>``, exit status 2, nothing written. Each case is also a row of
+docs/bad_input.md, which ``python tests/test_bad_input.py`` rewrites from this table (paths relative to a sandbox).
 """
 import json
 import os
@@ -159,14 +160,14 @@ def sandbox(pristine, tmp_path):
 
 
 @pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(sandbox, case):
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(sandbox, in_process, case):
     _, command, expected, prepare, skip = case
     if skip and skip():
         pytest.skip('not applicable on this machine')
     if prepare:
         prepare(sandbox)
     before = snapshot(sandbox)
-    res = run_script([osp.join(REPO, command[0]), *command[1:]], cwd=sandbox)
+    res = in_process([osp.join(REPO, command[0]), *command[1:]], cwd=sandbox)
     lines = res.stderr.strip().splitlines()
     assert res.returncode == 2, res.stderr[-2000:]
     assert len(lines) == 1 and lines[0].startswith('error: '), res.stderr[-2000:]
@@ -174,30 +175,30 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(sandbox, case):
     assert snapshot(sandbox) == before  # nothing written, nothing touched
 
 
-def test_failed_run_leaves_no_partial_results(sandbox):
+def test_failed_run_leaves_no_partial_results(sandbox, in_process):
     """A bad image found mid-data-set: no .partial folder, no first-image files, no rankings."""
     write_images(str(sandbox / LR['blur']), [(6, 6)], seed=5, prefix='zz')
     write_images(str(sandbox / LR['noise']), [(6, 6)], seed=6, prefix='zz')
     write_images(str(sandbox / 'datasets/Tiny/GTmod12'), [(12, 14)], seed=7, prefix='zz')  # wrong GT size
     before = snapshot(sandbox)
-    res = run_script([osp.join(REPO, FAIG[0]), *FAIG[1:]], cwd=sandbox)
+    res = in_process([osp.join(REPO, FAIG[0]), *FAIG[1:]], cwd=sandbox)
     assert res.returncode == 2 and 'zz0.png' in res.stderr
     assert snapshot(sandbox) == before and not (sandbox / 'out').exists()
 
 
-def test_resume_is_keyed_on_image_contents(sandbox):
+def test_resume_is_keyed_on_image_contents(sandbox, in_process):
     """--resume after an image changed (same name) refuses the old partial results."""
     from faig.attribution.runner import PartialStore
-    res = run_script([osp.join(REPO, FAIG[0]), *FAIG[1:]], cwd=sandbox)
+    res = in_process([osp.join(REPO, FAIG[0]), *FAIG[1:]], cwd=sandbox)
     assert res.returncode == 0, res.stderr[-2000:]
     config = json.load(open(sandbox / 'out/faig/meta.json'))
     keep = {k: config[k] for k in config if k not in ('seconds', 'device', 'images', 'max_relative_completeness_error')}
     store = PartialStore(str(sandbox / 'out/faig'), keep, resume=False)  # a killed run's partial folder
     store.put('img0', {'x': np.zeros(1)})
     write_images(str(sandbox / LR['blur']), [(8, 10)], seed=11)  # img0.png replaced, same name
-    res = run_script([osp.join(REPO, FAIG[0]), *FAIG[1:], '--resume'], cwd=sandbox)
+    res = in_process([osp.join(REPO, FAIG[0]), *FAIG[1:], '--resume'], cwd=sandbox)
     assert res.returncode == 2 and 'other settings' in res.stderr and res.stderr.count('\n') == 1
-    res = run_script([osp.join(REPO, FAIG[0]), *FAIG[1:], '--force'], cwd=sandbox)  # --force: starts over
+    res = in_process([osp.join(REPO, FAIG[0]), *FAIG[1:], '--force'], cwd=sandbox)  # --force: starts over
     assert res.returncode == 0, res.stderr[-2000:]
     assert not (sandbox / 'out/faig/.partial').exists()
     mode = os.stat(sandbox / 'out/faig/blur_index.txt').st_mode & 0o777
@@ -210,43 +211,43 @@ def current_umask():
     return mask
 
 
-def test_comparison_not_fooled_by_inference_into_the_same_folder(sandbox):
+def test_comparison_not_fooled_by_inference_into_the_same_folder(sandbox, in_process):
     """inference_srresnet.py with another model writes into the comparison's default target-output folder:
     the comparison restores again instead of reusing those outputs (issue: FAIG 1 % 1.2156 -> 0.1372)."""
     metrics = sandbox / 'results/Interpret/metrics/srresnet/Tiny/random_maskdeblurfilter_blur.txt'
     command = [osp.join(REPO, COMPARISON[0]), *COMPARISON[1:]]
-    assert run_script(command, cwd=sandbox).returncode == 0
+    assert in_process(command, cwd=sandbox).returncode == 0
     first = metrics.read_text()
     _, other = make_pair(NET, seed=9, dtype=torch.float32)
     torch.save({'params_ema': other}, sandbox / 'other.pth')
-    res = run_script([osp.join(REPO, 'inference/inference_srresnet.py'), '--network_g', NET_ARG, '--model_path',
+    res = in_process([osp.join(REPO, 'inference/inference_srresnet.py'), '--network_g', NET_ARG, '--model_path',
                       'other.pth', '--dataroot', 'datasets/Tiny'], cwd=sandbox)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert run_script(command, cwd=sandbox).returncode == 0
+    assert in_process(command, cwd=sandbox).returncode == 0
     assert metrics.read_text() == first
 
 
-def test_gradient_loss_refuses_outputs_of_a_replaced_dataset(sandbox):
+def test_gradient_loss_refuses_outputs_of_a_replaced_dataset(sandbox, in_process):
     mask = [osp.join(REPO, MASK[0]), *MASK[1:], '--proportions', '10']
-    assert run_script(mask, cwd=sandbox).returncode == 0
+    assert in_process(mask, cwd=sandbox).returncode == 0
     # target outputs for the reference maps
-    res = run_script([osp.join(REPO, 'inference/inference_srresnet.py'), '--network_g', NET_ARG, '--dataroot',
+    res = in_process([osp.join(REPO, 'inference/inference_srresnet.py'), '--network_g', NET_ARG, '--dataroot',
                       'datasets/Tiny'], cwd=sandbox)
     assert res.returncode == 0, res.stderr[-2000:]
     gradient = [osp.join(REPO, 'analysis/scripts/generate_gradient_map.py'), '--dataset', 'Tiny']
-    assert run_script(gradient, cwd=sandbox).returncode == 0
+    assert in_process(gradient, cwd=sandbox).returncode == 0
     loss = [osp.join(REPO, 'analysis/scripts/cal_blur_gradient_loss.py'), '--network_g', NET_ARG, '--dataset', 'Tiny',
             '--methods', 'random', '--proportions', '10',
             '--total_neuron_nums', str(len(np.loadtxt(sandbox / 'rankings/blur_index.txt')))]
-    res = run_script(loss, cwd=sandbox)
+    res = in_process(loss, cwd=sandbox)
     assert res.returncode == 0, res.stderr[-2000:]
     # the dataset is replaced: same names, other pictures -> the saved outputs and maps are stale
     write_images(str(sandbox / LR['blur']), [(8, 10), (6, 6)], seed=21)
-    res = run_script(loss, cwd=sandbox)
+    res = in_process(loss, cwd=sandbox)
     assert res.returncode == 2 and 'other input images' in res.stderr and res.stderr.count('\n') == 1
 
 
-def test_gradient_loss_refuses_outputs_of_other_models(sandbox):
+def test_gradient_loss_refuses_outputs_of_other_models(sandbox, in_process):
     """The pair swapped after the masking: target outputs of the old target, then (inference run again) masked
     outputs of the old pair beside new target outputs -- each refused, never averaged into a number."""
     mask = [osp.join(REPO, MASK[0]), *MASK[1:], '--proportions', '10']
@@ -254,30 +255,30 @@ def test_gradient_loss_refuses_outputs_of_other_models(sandbox):
                  '--dataroot', 'datasets/Tiny']
     gradient = [osp.join(REPO, 'analysis/scripts/generate_gradient_map.py'), '--dataset', 'Tiny']
     for command in (mask, inference, gradient):
-        assert run_script(command, cwd=sandbox).returncode == 0
+        assert in_process(command, cwd=sandbox).returncode == 0
     loss = [osp.join(REPO, 'analysis/scripts/cal_blur_gradient_loss.py'), '--network_g', NET_ARG, '--dataset', 'Tiny',
             '--methods', 'random', '--proportions', '10', '--save_folder', 'out/loss',
             '--total_neuron_nums', str(len(np.loadtxt(sandbox / 'rankings/blur_index.txt')))]
-    res = run_script(loss, cwd=sandbox)
+    res = in_process(loss, cwd=sandbox)
     assert res.returncode == 0, res.stderr[-2000:]
     first = (sandbox / 'out/loss/random_maskdeblurfilter_blur.txt').read_text()
     _, other = make_pair(NET, seed=9, dtype=torch.float32)
     torch.save({'params_ema': other}, sandbox / 'experiments/srresnet/target_model.pth')
-    res = run_script([*loss, '--force'], cwd=sandbox)
+    res = in_process([*loss, '--force'], cwd=sandbox)
     assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr[-2000:]
     assert 'srresnet-targetmodel-sr/Blur2_LRbicx2: outputs were made by another network than --target_model_path' \
         in res.stderr
     for command in (inference, gradient):
-        assert run_script(command, cwd=sandbox).returncode == 0
-    res = run_script([*loss, '--force'], cwd=sandbox)
+        assert in_process(command, cwd=sandbox).returncode == 0
+    res = in_process([*loss, '--force'], cwd=sandbox)
     assert res.returncode == 2 and res.stderr.count('\n') == 1, res.stderr[-2000:]
     assert 'maskdeblurfilter/Blur2_LRbicx2: outputs were made by another network than the target' in res.stderr
     assert "with the top 10 % of the random ranking's blur filters put back to the baseline" in res.stderr
     assert (sandbox / 'out/loss/random_maskdeblurfilter_blur.txt').read_text() == first  # nothing rewritten
     # masked again with the new pair: accepted
-    assert run_script([*mask, '--allow_other_models'], cwd=sandbox).returncode == 0
-    assert run_script(gradient, cwd=sandbox).returncode == 0
-    res = run_script([*loss, '--force'], cwd=sandbox)
+    assert in_process([*mask, '--allow_other_models'], cwd=sandbox).returncode == 0
+    assert in_process(gradient, cwd=sandbox).returncode == 0
+    res = in_process([*loss, '--force'], cwd=sandbox)
     assert res.returncode == 0, res.stderr[-2000:]
 
 
@@ -337,9 +338,10 @@ def write_doc(path):
             rows.append(f'| {name} | {before} | `python {shown}` | `{message}` (exit {res.returncode}) |'.replace(
                 '|θ−θ̄|', '\\|θ−θ̄\\|'))
     text = ['# Bad input: what each tool answers', '',
-            'Every case below is a test in `tests/test_bad_input.py` (a real subprocess; exit status 2, one line, '
-            'nothing written). Commands run in a sandbox holding tiny models at `experiments/srresnet/`, a data set '
-            'at `datasets/Tiny` and a ranking at `rankings/`; `NET` stands for the tiny network\'s '
+            'Every case below is a test in `tests/test_bad_input.py` (the command line run in the test process; '
+            'exit status 2, one line, nothing written). Commands run in a sandbox holding tiny models at '
+            '`experiments/srresnet/`, a data set at `datasets/Tiny` and a ranking at `rankings/`; `NET` stands for '
+            'the tiny network\'s '
             f'`--network_g` ({NET_ARG}). Regenerate with `python tests/test_bad_input.py`. Data and training '
             'cases are in `tests/test_bad_input_data.py` and listed after the table.', '',
             '| case | made before the command | command | message |', '|---|---|---|---|', *rows, '']

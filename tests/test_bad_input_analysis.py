@@ -32,8 +32,10 @@ GRAY_NET = {**NET, 'num_in_ch': 1, 'num_out_ch': 1}
 
 
 
-def run_in(root, command):
-    return run_script([osp.join(REPO, command[0]), *command[1:]], cwd=root)
+@pytest.fixture
+def run_in(in_process):
+    """``run_in(root, command)``: a tool's command line (its script relative to the repository) run in ``root``."""
+    return lambda root, command: in_process([osp.join(REPO, command[0]), *command[1:]], cwd=root)
 
 
 def one_line_error(res):
@@ -84,7 +86,7 @@ def literal_difference(outputs, reference):
     return float(np.mean(values)), values
 
 
-def test_modulation_measures_against_the_target_model(sandbox):
+def test_modulation_measures_against_the_target_model(sandbox, run_in):
     """--lambdas without 1: each λ's difference is to the target's own output (it used to be to the
     output at the λ nearest to 1, so λ=0.5 printed 0.0000); λ that agree to two decimals get their own
     folders (lambda_0.501, lambda_0.504), never one shared lambda_0.50."""
@@ -120,7 +122,7 @@ def test_modulation_measures_against_the_target_model(sandbox):
     assert list(table.values()) == pytest.approx(saved['output_difference'], abs=6e-5)
 
 
-def test_modulation_lambda_one_is_zero_and_reuses_the_reference(sandbox):
+def test_modulation_lambda_one_is_zero_and_reuses_the_reference(sandbox, run_in):
     res = run_in(sandbox, [*MODULATION, '--proportion', '20', '--lambdas', '1', '0.25', '--save_folder', 'out/mod'])
     assert res.returncode == 0, res.stderr[-3000:]
     saved = json.loads(next((sandbox / 'out/mod').glob('*/Modulation-deblur-filter/differences.json')).read_text())
@@ -131,7 +133,7 @@ def test_modulation_lambda_one_is_zero_and_reuses_the_reference(sandbox):
 
 @pytest.mark.parametrize('lambdas, shown', [(['0.5', '0.50'], 'λ=0.50'), (['0', '1', '-0'], 'λ=0.00'),
                                             (['0.501', '0.2', '5.01e-1'], 'λ=0.501')])
-def test_modulation_refuses_a_lambda_given_twice(sandbox, lambdas, shown):
+def test_modulation_refuses_a_lambda_given_twice(sandbox, lambdas, shown, run_in):
     before = snapshot(sandbox)
     line = one_line_error(run_in(sandbox, [*MODULATION, '--lambdas', *lambdas, '--save_folder', 'out/mod']))
     assert line.startswith('error: --lambdas:') and shown in line and 'twice' in line
@@ -216,12 +218,12 @@ def test_the_scripts_are_found():
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
-def test_help_lists_every_flag(script, defined_options):
+def test_help_lists_every_flag(script, defined_options, in_process):
     probe = defined_options[script]
     if not probe['options'] and not probe['argparse_stop']:
         pytest.skip(f'{script}: not argparse-based (no parser option recorded)')  # none such today
     assert probe['code'] == 2 and probe['argparse_stop'], probe  # stopped at its final parse, no work done
-    res = run_script([osp.join(REPO, script), '--help'])
+    res = in_process([osp.join(REPO, script), '--help'])
     assert res.returncode == 0 and res.stderr == '', res.stderr[-2000:]
     missing = [option for option in probe['options'] if not shows(option, res.stdout)]
     assert not missing, f'{script} --help does not show {missing}'
@@ -241,8 +243,8 @@ def test_help_probe_sees_the_flags_in_the_sources(defined_options):
     assert not literal - recorded, sorted(literal - recorded)
 
 
-def test_modulation_help_shows_the_flags_after_net_and_dataset():
-    res = run_script([osp.join(REPO, 'analysis/scripts/filter_modulation.py'), '--net', 'srcnn_style', '-h'])
+def test_modulation_help_shows_the_flags_after_net_and_dataset(in_process):
+    res = in_process([osp.join(REPO, 'analysis/scripts/filter_modulation.py'), '--net', 'srcnn_style', '-h'])
     assert res.returncode == 0
     for option in ('--lambdas', '--neuron_txt', '--network_g', '--device', '--net', '--dataset'):
         assert shows(option, res.stdout), option
@@ -251,11 +253,13 @@ def test_modulation_help_shows_the_flags_after_net_and_dataset():
 
 # ---- 4: python -m faig <tool> --network_g without --net ----------------------------------------------------
 
-def run_module(root, *args):
-    return run_script(['-m', 'faig', *args], cwd=root, env={'PYTHONPATH': REPO})
+@pytest.fixture
+def run_module(in_process):
+    """``run_module(root, *args)``: ``python -m faig *args`` run in ``root``."""
+    return lambda root, *args: in_process(['-m', 'faig', *args], cwd=root)
 
 
-def test_python_m_faig_runs_a_network_given_only_by_network_g(sandbox):
+def test_python_m_faig_runs_a_network_given_only_by_network_g(sandbox, run_module):
     """The network is named by its type, lower-cased: msrresnet (its models, its output folders)."""
     shutil.copytree(sandbox / 'experiments/srresnet', sandbox / 'experiments/msrresnet')
     res = run_module(sandbox, 'inference', '--network_g', NET_ARG, '--dataroot', 'datasets/Tiny')
@@ -306,7 +310,7 @@ def test_python_m_faig_gives_a_tool_without_network_g_only_the_name(monkeypatch)
     assert 'srresnet' in specs.NETWORKS and 'msrresnet' in specs.NETWORKS
 
 
-def test_python_m_faig_help_and_errors_with_network_g(sandbox):
+def test_python_m_faig_help_and_errors_with_network_g(sandbox, run_module):
     res = run_module(sandbox, 'faig', '--network_g', NET_ARG, '--help')
     assert res.returncode == 0 and shows('--network_g', res.stdout) and shows('--total_step', res.stdout)
     before = snapshot(sandbox)
@@ -374,14 +378,14 @@ def literal_psnr(out, gt, border):
     return 10 * math.log10(255.**2 / np.mean((a - b)**2))
 
 
-def test_one_channel_network_restores_grayscale_images(tmp_path):
+def test_one_channel_network_restores_grayscale_images(tmp_path, in_process):
     torch.manual_seed(3)
     net = build_network(GRAY_NET)
     torch.save({'params': net.state_dict()}, tmp_path / 'gray.pth')
     gray_images(str(tmp_path / 'Tiny/GTmod12'), [(16, 20), (12, 12)], 1)
     for folder, seed in (('Blur2_LRbicx2', 2), ('LRbicx2_noise0.1', 3)):
         gray_images(str(tmp_path / 'Tiny' / folder), [(8, 10), (6, 6)], seed)
-    res = run_script([osp.join(REPO, 'inference/inference_srresnet.py'), '--network_g', json.dumps(GRAY_NET),
+    res = in_process([osp.join(REPO, 'inference/inference_srresnet.py'), '--network_g', json.dumps(GRAY_NET),
                       '--model_path', 'gray.pth', '--dataroot', 'Tiny', '--save_root', 'out', '--psnr_json',
                       'psnr.json'], cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -12,7 +12,7 @@ import pytest
 from faig.data.image_io import decode_checked, read_image, write_bytes, write_image
 from faig.errors import InputError
 
-from conftest import REPO, run_script, write_images
+from conftest import REPO, write_images
 
 ROLES = {'--save_blur_folder': 'blur', '--save_noise_folder': 'noise', '--save_bic_folder': 'bic',
          '--save_linear_folder': 'lin'}
@@ -41,14 +41,18 @@ def assert_one_line_error(res, *needles):
     return text
 
 
-def generate(gt, out=None, *extra, cwd=None):
+@pytest.fixture
+def generate(in_process):
     """generate_lr.py with all four output folders under ``out`` (unless given in ``extra``)."""
-    args = ['scripts/generate_lr.py', '--ori_folder', str(gt)]
-    if out is not None:
-        for flag, name in ROLES.items():
-            if flag not in extra:
-                args += [flag, osp.join(str(out), name)]
-    return run_script(args + [str(e) for e in extra])
+
+    def run(gt, out=None, *extra):
+        args = ['scripts/generate_lr.py', '--ori_folder', str(gt)]
+        if out is not None:
+            for flag, name in ROLES.items():
+                if flag not in extra:
+                    args += [flag, osp.join(str(out), name)]
+        return in_process(args + [str(e) for e in extra])
+    return run
 
 
 @pytest.fixture
@@ -59,7 +63,7 @@ def gt(tmp_path):
 # 1. output folders that are the GT folder or shared by two outputs
 
 @pytest.mark.parametrize('spelling', ['same', 'trailing_slash', 'dotdot', 'symlink'])
-def test_generate_lr_refuses_gt_folder_as_output(tmp_path, gt, spelling):
+def test_generate_lr_refuses_gt_folder_as_output(tmp_path, gt, spelling, generate):
     target = {'same': gt, 'trailing_slash': gt + '/', 'dotdot': osp.join(gt, '..', 'GTmod12'),
               'symlink': str(tmp_path / 'link')}[spelling]
     if spelling == 'symlink':
@@ -70,7 +74,7 @@ def test_generate_lr_refuses_gt_folder_as_output(tmp_path, gt, spelling):
     assert snapshot(tmp_path) == before
 
 
-def test_generate_lr_refuses_gt_folder_as_default_output(tmp_path):
+def test_generate_lr_refuses_gt_folder_as_default_output(tmp_path, generate):
     # the default bicubic folder of <root>/LRbicx2 as GT is <root>/LRbicx2 itself
     gt = write_images(str(tmp_path / 'LRbicx2'), [(48, 36)])
     before = snapshot(tmp_path)
@@ -78,7 +82,7 @@ def test_generate_lr_refuses_gt_folder_as_default_output(tmp_path):
     assert snapshot(tmp_path) == before
 
 
-def test_generate_lr_refuses_one_folder_for_two_outputs(tmp_path, gt):
+def test_generate_lr_refuses_one_folder_for_two_outputs(tmp_path, gt, generate):
     shared = str(tmp_path / 'shared')
     before = snapshot(tmp_path)
     res = generate(gt, tmp_path / 'out', '--save_bic_folder', shared, '--save_noise_folder', shared)
@@ -91,7 +95,7 @@ def test_generate_lr_refuses_one_folder_for_two_outputs(tmp_path, gt):
 @pytest.mark.parametrize('flag,value', [('--scale', 0), ('--scale', -2), ('--kernel_size', 0), ('--kernel_size', 4),
                                         ('--kernel_size', -3), ('--kernel_sigma', -1), ('--kernel_sigma', 0),
                                         ('--kernel_sigma', 'nan'), ('--noise_sigma', -0.1)])
-def test_generate_lr_bad_numbers(tmp_path, flag, value):
+def test_generate_lr_bad_numbers(tmp_path, flag, value, generate):
     # the GT folder does not exist: the flag is reported first, so it was checked before reading
     before = snapshot(tmp_path)
     res = generate(tmp_path / 'no_gt', tmp_path / 'out', flag, value)
@@ -130,7 +134,7 @@ def test_decode_checked_keeps_decoder_warnings_off_stderr(tmp_path, capfd):
 
 
 @pytest.mark.parametrize('kind', ['empty', 'truncated', 'garbage'])
-def test_generate_lr_broken_gt_image_writes_nothing(tmp_path, gt, kind):
+def test_generate_lr_broken_gt_image_writes_nothing(tmp_path, gt, kind, generate):
     data = open(osp.join(gt, 'img0.png'), 'rb').read()
     content = {'empty': b'', 'truncated': data[:len(data) // 2], 'garbage': b'GIF89a nonsense'}[kind]
     bad = osp.join(gt, 'zz.png')  # sorts last: the good images come first
@@ -159,7 +163,7 @@ def test_write_bytes_gives_the_umask_mode(tmp_path, umask):
     assert sorted(os.listdir(tmp_path)) == ['a.bin', 'sub']  # no temporary file left
 
 
-def test_generate_lr_outputs_have_the_umask_mode(tmp_path, gt):
+def test_generate_lr_outputs_have_the_umask_mode(tmp_path, gt, generate):
     res = generate(gt, tmp_path / 'out')
     assert res.returncode == 0, res.stderr
     umask = os.umask(0)
@@ -182,7 +186,7 @@ def test_write_bytes_os_errors_name_the_path(tmp_path):
     assert afile.read_text() == 'x'
 
 
-def test_generate_lr_output_is_an_existing_file(tmp_path, gt):
+def test_generate_lr_output_is_an_existing_file(tmp_path, gt, generate):
     afile = tmp_path / 'afile'
     afile.write_text('keep me')
     before = snapshot(tmp_path)
@@ -191,7 +195,7 @@ def test_generate_lr_output_is_an_existing_file(tmp_path, gt):
     assert snapshot(tmp_path) == before
 
 
-def test_generate_lr_output_under_an_existing_file(tmp_path, gt):
+def test_generate_lr_output_under_an_existing_file(tmp_path, gt, generate):
     afile = tmp_path / 'afile'
     afile.write_text('keep me')
     before = snapshot(tmp_path)
@@ -201,7 +205,7 @@ def test_generate_lr_output_under_an_existing_file(tmp_path, gt):
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason='root writes into read-only folders')
-def test_generate_lr_output_folder_not_writable(tmp_path, gt):
+def test_generate_lr_output_folder_not_writable(tmp_path, gt, generate):
     locked = tmp_path / 'locked'
     locked.mkdir()
     locked.chmod(0o500)
@@ -216,7 +220,7 @@ def test_generate_lr_output_folder_not_writable(tmp_path, gt):
 
 # existing outputs: identical ones are kept, different ones are refused unless --overwrite
 
-def test_generate_lr_existing_outputs(tmp_path, gt):
+def test_generate_lr_existing_outputs(tmp_path, gt, generate):
     out = tmp_path / 'out'
     assert generate(gt, out).returncode == 0
     first = snapshot(out)
@@ -244,88 +248,88 @@ def test_generate_lr_existing_outputs(tmp_path, gt):
 
 @pytest.mark.parametrize('args,flag', [(['--crop_size', '0'], '--crop_size'), (['--step', '-5'], '--step'),
                                        (['--thresh_size', '-1'], '--thresh_size'), (['--n_thread', '0'], '--n_thread')])
-def test_extract_subimages_bad_numbers(tmp_path, gt, args, flag):
+def test_extract_subimages_bad_numbers(tmp_path, gt, args, flag, in_process):
     before = snapshot(tmp_path)
-    res = run_script(['scripts/extract_subimages.py', '--input', gt, '--save_folder', str(tmp_path / 'sub'), *args])
+    res = in_process(['scripts/extract_subimages.py', '--input', gt, '--save_folder', str(tmp_path / 'sub'), *args])
     assert_one_line_error(res, f'error: {flag}: must be')
     assert snapshot(tmp_path) == before
 
 
-def test_extract_subimages_bad_folders_and_images(tmp_path, gt):
+def test_extract_subimages_bad_folders_and_images(tmp_path, gt, in_process):
     before = snapshot(tmp_path)
-    res = run_script(['scripts/extract_subimages.py', '--input', gt, '--save_folder', gt + '/', '--crop_size', '16'])
+    res = in_process(['scripts/extract_subimages.py', '--input', gt, '--save_folder', gt + '/', '--crop_size', '16'])
     assert_one_line_error(res, f'error: {gt}/: --save_folder is the --input folder')
     assert snapshot(tmp_path) == before
     afile = tmp_path / 'afile'
     afile.write_text('x')
     before = snapshot(tmp_path)
-    res = run_script(['scripts/extract_subimages.py', '--input', gt, '--save_folder', str(afile), '--crop_size', '16'])
+    res = in_process(['scripts/extract_subimages.py', '--input', gt, '--save_folder', str(afile), '--crop_size', '16'])
     assert_one_line_error(res, f'error: {afile}: --save_folder is an existing file')
     assert snapshot(tmp_path) == before
     open(osp.join(gt, 'zz.png'), 'wb').close()
     before = snapshot(tmp_path)
-    res = run_script(['scripts/extract_subimages.py', '--input', gt, '--save_folder', str(tmp_path / 'sub'),
+    res = in_process(['scripts/extract_subimages.py', '--input', gt, '--save_folder', str(tmp_path / 'sub'),
                       '--crop_size', '16', '--step', '8', '--n_thread', '1'])
     assert_one_line_error(res, f'error: {osp.join(gt, "zz.png")}: empty file (0 bytes)')
     assert snapshot(tmp_path) == before
 
 
-def test_extract_subimages_existing_outputs(tmp_path, gt):
+def test_extract_subimages_existing_outputs(tmp_path, gt, in_process):
     sub = tmp_path / 'sub'
     cmd = ['scripts/extract_subimages.py', '--input', gt, '--save_folder', str(sub), '--crop_size', '16',
            '--n_thread', '1']
-    res = run_script(cmd + ['--step', '8'])
+    res = in_process(cmd + ['--step', '8'])
     assert res.returncode == 0, res.stderr
     first = snapshot(sub)
-    assert run_script(cmd + ['--step', '8']).returncode == 0
+    assert in_process(cmd + ['--step', '8']).returncode == 0
     assert snapshot(sub) == first
     before = snapshot(tmp_path)
-    assert_one_line_error(run_script(cmd + ['--step', '9']), 'exists with different content')
+    assert_one_line_error(in_process(cmd + ['--step', '9']), 'exists with different content')
     assert snapshot(tmp_path) == before
 
 
-def test_create_lmdb_bad_input(tmp_path, gt):
+def test_create_lmdb_bad_input(tmp_path, gt, in_process):
     before = snapshot(tmp_path)
-    res = run_script(['scripts/create_lmdb.py', '--input', gt, '--output', str(tmp_path / 'x')])
+    res = in_process(['scripts/create_lmdb.py', '--input', gt, '--output', str(tmp_path / 'x')])
     assert_one_line_error(res, f'error: {tmp_path / "x"}: --output must end in .lmdb')
     assert snapshot(tmp_path) == before
     afile = tmp_path / 'afile'
     afile.write_text('x')
     before = snapshot(tmp_path)
-    res = run_script(['scripts/create_lmdb.py', '--input', gt, '--output', str(afile / 'x.lmdb')])
+    res = in_process(['scripts/create_lmdb.py', '--input', gt, '--output', str(afile / 'x.lmdb')])
     assert_one_line_error(res, f'error: {afile}: not a folder')
     assert snapshot(tmp_path) == before
     open(osp.join(gt, 'zz.png'), 'wb').close()
     before = snapshot(tmp_path)
-    res = run_script(['scripts/create_lmdb.py', '--input', gt, '--output', str(tmp_path / 'new' / 'x.lmdb')])
+    res = in_process(['scripts/create_lmdb.py', '--input', gt, '--output', str(tmp_path / 'new' / 'x.lmdb')])
     assert_one_line_error(res, f'error: {osp.join(gt, "zz.png")}: empty file (0 bytes)')
     assert snapshot(tmp_path) == before
 
 
-def test_create_lmdb_writes_and_refuses_existing(tmp_path, gt):
+def test_create_lmdb_writes_and_refuses_existing(tmp_path, gt, in_process):
     out = tmp_path / 'new' / 'x.lmdb'
-    res = run_script(['scripts/create_lmdb.py', '--input', gt, '--output', str(out)])
+    res = in_process(['scripts/create_lmdb.py', '--input', gt, '--output', str(out)])
     assert res.returncode == 0, res.stderr
     assert sorted(os.listdir(out)) == ['data.mdb', 'lock.mdb', 'meta_info.txt']
     assert sorted(os.listdir(out.parent)) == ['x.lmdb']  # no temporary folder left
     before = snapshot(tmp_path)
-    res = run_script(['scripts/create_lmdb.py', '--input', gt, '--output', str(out)])
+    res = in_process(['scripts/create_lmdb.py', '--input', gt, '--output', str(out)])
     assert_one_line_error(res, f'error: {out}: already exists')
     assert snapshot(tmp_path) == before
 
 
 @pytest.mark.parametrize('args,flag', [(['--crop_size', '0'], '--crop_size'), (['--step', '0'], '--step'),
                                        (['--max_side', '-1'], '--max_side')])
-def test_prepare_sample_data_bad_numbers(tmp_path, args, flag):
-    res = run_script(['scripts/prepare_sample_data.py', '--root', str(tmp_path / 'data'), *args])
+def test_prepare_sample_data_bad_numbers(tmp_path, args, flag, in_process):
+    res = in_process(['scripts/prepare_sample_data.py', '--root', str(tmp_path / 'data'), *args])
     assert_one_line_error(res, f'error: {flag}: must be')
     assert os.listdir(tmp_path) == []
 
 
-def test_prepare_sample_data_root_is_a_file(tmp_path):
+def test_prepare_sample_data_root_is_a_file(tmp_path, in_process):
     afile = tmp_path / 'afile'
     afile.write_text('x')
-    res = run_script(['scripts/prepare_sample_data.py', '--root', str(afile)])
+    res = in_process(['scripts/prepare_sample_data.py', '--root', str(afile)])
     assert_one_line_error(res, f'error: {afile}: --root is an existing file')
     assert os.listdir(tmp_path) == ['afile'] and afile.read_text() == 'x'
 
@@ -353,42 +357,42 @@ def test_gray_written_by_cv2_still_refused(tmp_path):
      'options/cpu/train_srresnet_target_continue.yml'),
     (['--config_dir', '/nonexistent/opts'], 'error: --config_dir: /nonexistent/opts: no such folder'),
     (['--config_dir', '/'], 'error: /train_srresnet_baseline.yml: option file not found')])
-def test_train_cpu_models_bad_arguments(tmp_path, args, needle):
+def test_train_cpu_models_bad_arguments(tmp_path, args, needle, in_process):
     """Refused before any training starts: the bundled models and experiments/ stay as they were."""
     bundled = osp.join(REPO, 'experiments', 'pretrained')
     before, runs = snapshot(bundled), set(os.listdir(osp.join(REPO, 'experiments')))
-    res = run_script(['scripts/train_cpu_models.py', '--net', 'srresnet', *args])
+    res = in_process(['scripts/train_cpu_models.py', '--net', 'srresnet', *args])
     assert_one_line_error(res, needle)
     assert snapshot(bundled) == before
     assert set(os.listdir(osp.join(REPO, 'experiments'))) == runs  # no training run started
 
 
 
-def test_train_cpu_models_default_configs_are_the_repositorys(tmp_path):
+def test_train_cpu_models_default_configs_are_the_repositorys(tmp_path, in_process):
     """Run from another folder that has an options/cpu of its own, the default configs are still the repository's
     (a given relative --config_dir is looked up in the working directory first)."""
     (tmp_path / 'options' / 'cpu').mkdir(parents=True)
     script = osp.join(REPO, 'scripts', 'train_cpu_models.py')
-    res = run_script([script, '--net', 'srresnet', '--continue_target', '--force_yml', 'datasets:trian:x=1'],
+    res = in_process([script, '--net', 'srresnet', '--continue_target', '--force_yml', 'datasets:trian:x=1'],
                      cwd=str(tmp_path))
     assert_one_line_error(res, 'not a section of options/cpu/train_srresnet_target_continue.yml')
-    res = run_script([script, '--net', 'srresnet', '--config_dir', 'options/cpu'], cwd=str(tmp_path))
+    res = in_process([script, '--net', 'srresnet', '--config_dir', 'options/cpu'], cwd=str(tmp_path))
     assert_one_line_error(res, f'error: {tmp_path}/options/cpu/train_srresnet_baseline.yml: option file not found')
 
 
-def test_reproduce_models_dir_without_the_pair(tmp_path):
+def test_reproduce_models_dir_without_the_pair(tmp_path, in_process):
     """A staged pair that lacks a model is refused before any stage runs (results/ stays as it was)."""
     (tmp_path / 'srresnet').mkdir()
     (tmp_path / 'srresnet' / 'target_model.pth').write_bytes(b'')
     results = snapshot(osp.join(REPO, 'results')) if osp.isdir(osp.join(REPO, 'results')) else None
-    res = run_script(['scripts/reproduce.py', '--models_dir', str(tmp_path), '--nets', 'srresnet'])
+    res = in_process(['scripts/reproduce.py', '--models_dir', str(tmp_path), '--nets', 'srresnet'])
     assert_one_line_error(res, f'error: {tmp_path}/srresnet/baseline_model.pth: not found (--models_dir needs both '
                           'models of each net in --nets)')
     assert (snapshot(osp.join(REPO, 'results')) if results is not None else None) == results
 
 
-def test_prepare_sample_data_crop_larger_than_every_photo(tmp_path):
-    res = run_script(['scripts/prepare_sample_data.py', '--root', str(tmp_path / 'data'), '--crop_size', '100000'])
+def test_prepare_sample_data_crop_larger_than_every_photo(tmp_path, in_process):
+    res = in_process(['scripts/prepare_sample_data.py', '--root', str(tmp_path / 'data'), '--crop_size', '100000'])
     assert_one_line_error(res, 'error: --crop_size 100000: no training sub-image')
     assert os.listdir(tmp_path) == []
 
@@ -403,17 +407,17 @@ def test_an_output_folder_that_cannot_be_made_is_refused_before_any_work(tmp_pat
     assert os.listdir(tmp_path) == []  # nothing left by the check
 
 
-def test_small_command_line_slips(tmp_path):
+def test_small_command_line_slips(tmp_path, in_process):
     """One line and exit 2 for each: no tool for python -m faig, a crop of 0 (it became 64), two period flags
     (one won silently), a --network_g file that is not there (it said 'must be a mapping')."""
-    assert_one_line_error(run_script(['-m', 'faig']), 'TOOL: required')
-    assert_one_line_error(run_script(['-m', 'faig', '--net', 'srresnet']), 'TOOL: required')
-    assert run_script(['-m', 'faig', '--help']).returncode == 0
-    assert_one_line_error(run_script(['scripts/reproduce.py', '--crop', '0']), '--crop', 'must be >= 1')
-    assert_one_line_error(run_script(['scripts/train_cpu_models.py', '--net', 'srresnet', '--continue', 'baseline',
+    assert_one_line_error(in_process(['-m', 'faig']), 'TOOL: required')
+    assert_one_line_error(in_process(['-m', 'faig', '--net', 'srresnet']), 'TOOL: required')
+    assert in_process(['-m', 'faig', '--help']).returncode == 0
+    assert_one_line_error(in_process(['scripts/reproduce.py', '--crop', '0']), '--crop', 'must be >= 1')
+    assert_one_line_error(in_process(['scripts/train_cpu_models.py', '--net', 'srresnet', '--continue', 'baseline',
                                       '--continue_target']), '--continue_target', 'not allowed')
     missing = str(tmp_path / 'nofile.yml')
-    assert_one_line_error(run_script(['-m', 'faig', 'random_neurons', '--network_g', missing]),
+    assert_one_line_error(in_process(['-m', 'faig', 'random_neurons', '--network_g', missing]),
                           f'{missing}: file not found')
     assert os.listdir(tmp_path) == []
 

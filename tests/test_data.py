@@ -9,7 +9,7 @@ from faig.data.div2k_interpret_dataset import DIV2KInterpretDataset
 from faig.data.image_io import pair_by_name, read_image
 from faig.errors import InputError
 
-from conftest import run_script, write_images
+from conftest import write_images
 
 
 def dataset_opt(folder, **kw):
@@ -63,19 +63,21 @@ def test_pairing_is_by_name_and_lists_missing(tmp_path):
     assert [osp.basename(p['a']) for p in pairs] == [osp.basename(p['b']) for p in pairs] == ['img0.png', 'img1.png']
 
 
-def _generate(tmp_path, gt, out, seed):
-    return run_script([
+@pytest.fixture
+def generate_lr(in_process):
+    """``generate_lr(gt, out, seed)``: scripts/generate_lr.py into four folders under ``out``, in the test process."""
+    return lambda gt, out, seed: in_process([
         'scripts/generate_lr.py', '--ori_folder', gt, '--save_noise_folder', f'{out}/noise', '--save_blur_folder',
         f'{out}/blur', '--save_bic_folder', f'{out}/bic', '--save_linear_folder', f'{out}/lin', '--seed',
         str(seed)
     ])
 
 
-def test_generate_lr_is_reproducible_with_seed(tmp_path):
+def test_generate_lr_is_reproducible_with_seed(tmp_path, generate_lr):
     gt = write_images(str(tmp_path / 'GTmod12'), [(48, 36), (24, 60)])
     runs = {}
     for label, seed in (('a', 3), ('b', 3), ('c', 4)):
-        res = _generate(tmp_path, gt, str(tmp_path / label), seed)
+        res = generate_lr(gt, str(tmp_path / label), seed)
         assert res.returncode == 0, res.stderr
         runs[label] = {f: read_image(str(tmp_path / label / f / 'img0.png')) for f in ('noise', 'blur', 'bic', 'lin')}
     for folder in ('noise', 'blur', 'bic', 'lin'):
@@ -113,13 +115,13 @@ def test_generate_lr_writes_lossless_png_whatever_the_photo_format(tmp_path):
         ('other0.png', 'other0.png'), ('photo.jpg', 'photo.png')]
 
 
-def test_generate_lr_help_says_png():
-    res = run_script(['scripts/generate_lr.py', '--help'])
+def test_generate_lr_help_says_png(in_process):
+    res = in_process(['scripts/generate_lr.py', '--help'])
     assert res.returncode == 0 and 'lossless PNG' in res.stdout
 
 
 @pytest.mark.parametrize('bad', ['gray', 'rgba', 'odd_size', 'missing'])
-def test_generate_lr_bad_input_one_line_no_output(tmp_path, bad):
+def test_generate_lr_bad_input_one_line_no_output(tmp_path, bad, generate_lr):
     gt = write_images(str(tmp_path / 'GTmod12'), [(48, 36)])
     if bad == 'gray':
         cv2.imwrite(osp.join(gt, 'z.png'), np.zeros((16, 16), np.uint8))
@@ -129,7 +131,7 @@ def test_generate_lr_bad_input_one_line_no_output(tmp_path, bad):
         cv2.imwrite(osp.join(gt, 'z.png'), np.zeros((15, 16, 3), np.uint8))
     else:
         gt = str(tmp_path / 'nothing_here')
-    res = _generate(tmp_path, gt, str(tmp_path / 'out'), 0)
+    res = generate_lr(gt, str(tmp_path / 'out'), 0)
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith('error: ')

@@ -65,23 +65,27 @@ def faig_args(root, out, *extra):
             '--record_filters_folder', str(out), *extra]
 
 
-def run(args, nproc=1, env=None, tool='faig'):
-    script = f'analysis/tools/srresnet/{tool}.py'
-    if nproc == 1:
-        command = [sys.executable, script, *args]
-    else:
-        command = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', str(nproc), '--nnodes', '1',
-                   '--master_addr', '127.0.0.1', '--master_port', str(free_port()), script, *args]
+def run(args, nproc=2, env=None, tool='faig'):
+    """The tool under torchrun with ``nproc`` processes."""
+    command = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', str(nproc), '--nnodes', '1',
+               '--master_addr', '127.0.0.1', '--master_port', str(free_port()), f'analysis/tools/srresnet/{tool}.py',
+               *args]
     full_env = dict(os.environ, OMP_NUM_THREADS='1', FAIG_LAYOUT_CACHE='', **(env or {}))
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=full_env, timeout=600)
+
+
+@pytest.fixture
+def one_process(in_process):
+    """``one_process(args, tool='faig')``: the tool without torchrun, in the test process."""
+    return lambda args, tool='faig': in_process([f'analysis/tools/srresnet/{tool}.py', *args])
 
 
 def contents(folder):
     return {name: (folder / name).read_bytes() for name in RESULTS}
 
 
-def test_two_processes_write_the_files_of_one(data):
-    one = run(faig_args(data, data / 'one'))
+def test_two_processes_write_the_files_of_one(data, one_process):
+    one = one_process(faig_args(data, data / 'one'))
     assert one.returncode == 0, one.stderr[-2000:]
     two = run(faig_args(data, data / 'two'), nproc=2)
     assert two.returncode == 0, two.stderr[-3000:]
@@ -93,28 +97,28 @@ def test_two_processes_write_the_files_of_one(data):
     assert '2 processes' in two.stdout and two.stdout.count('wrote ') == 1  # rank 0 alone reports
 
 
-def test_ig_two_processes(data):
+def test_ig_two_processes(data, one_process):
     args = ['--network_g', NET_ARG, '--target_model_path', str(data / 'target.pth'), '--bic_folder',
             str(data / 'clean'), '--blur_folder', str(data / 'blur'), '--noise_folder', str(data / 'noise'),
             '--total_step', '3', '--layout', 'contiguous', '--device', 'cpu']
-    one = run([*args, '--record_filters_folder', str(data / 'ig1')], tool='ig')
+    one = one_process([*args, '--record_filters_folder', str(data / 'ig1')], tool='ig')
     two = run([*args, '--record_filters_folder', str(data / 'ig2')], nproc=2, tool='ig')
     assert one.returncode == 0 and two.returncode == 0, (one.stderr + two.stderr)[-3000:]
     assert contents(data / 'ig1') == contents(data / 'ig2')
 
 
-def test_killed_rank_resumes_to_the_same_files(data):
+def test_killed_rank_resumes_to_the_same_files(data, one_process):
     if not (data / 'one' / 'blur_index.txt').exists():
-        assert run(faig_args(data, data / 'one')).returncode == 0
+        assert one_process(faig_args(data, data / 'one')).returncode == 0
     killed = run(faig_args(data, data / 'killed'), nproc=2, env={'FAIG_PLUGINS': str(data / 'killer.py')})
     assert killed.returncode != 0
     assert not (data / 'killed' / 'blur_index.txt').exists()  # nothing final written
     partial = sorted(p.name for p in (data / 'killed' / '.partial').iterdir() if p.suffix == '.npz')
     assert partial == ['img0.npz', 'img1.npz']  # the first round was stored before rank 1 died
-    refused = run(faig_args(data, data / 'killed'))
+    refused = one_process(faig_args(data, data / 'killed'))
     errors = [line for line in refused.stderr.splitlines() if line.startswith('error: ')]
     assert refused.returncode == 2 and len(errors) == 1 and '--resume' in errors[0]  # (after a note: the dead lock)
-    resumed = run(faig_args(data, data / 'killed', '--resume'))  # one process continues a two-process run
+    resumed = one_process(faig_args(data, data / 'killed', '--resume'))  # one process continues a two-process run
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert contents(data / 'killed') == contents(data / 'one')
     again = run(faig_args(data, data / 'killed', '--resume'), nproc=2)
@@ -282,11 +286,11 @@ def test_a_machine_that_differs_stops_every_machine(data, tmp_path, fault):
     assert not any((node / 'out').exists() for node in nodes)  # no lock, no .partial, no results
 
 
-def test_two_machines_write_the_files_of_one_on_the_first(data, tmp_path):
+def test_two_machines_write_the_files_of_one_on_the_first(data, tmp_path, one_process):
     """The output folder is needed on rank 0's machine only (the README's recipe); meta.json records that the
     run key was checked on every rank."""
     if not (data / 'one' / 'blur_index.txt').exists():
-        assert run(faig_args(data, data / 'one')).returncode == 0
+        assert one_process(faig_args(data, data / 'one')).returncode == 0
     nodes = [make_node(data, tmp_path / 'node0'), make_node(data, tmp_path / 'node1')]
     (nodes[1] / 'results').write_text('a file, so no folder can be made under it on the second machine')
     results = run_nodes(nodes, [node_args('results/out'), node_args('results/out')])

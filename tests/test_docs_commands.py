@@ -12,7 +12,6 @@ import os.path as osp
 import re
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -72,14 +71,12 @@ def option_strings(help_text):
     return options
 
 
-def help_options(key):
+def help_options(in_process, key):
     script, net = key
     if script.startswith('-m faig'):
-        cmd = [sys.executable, '-m', 'faig', script.split()[-1], '--net', net, '--help']
+        res = in_process(['-m', 'faig', script.split()[-1], '--net', net, '--help'])
     else:
-        cmd = [sys.executable, osp.join(REPO, script), '--help']
-    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, 'OMP_NUM_THREADS': '1'})
+        res = in_process([script, '--help'])
     assert res.returncode == 0, f'{script} --help failed: {res.stderr[-400:]}'
     extra = {'--net', '--network_g'} if script.startswith('-m faig') else set()  # python -m faig's own
     return option_strings(res.stdout) | extra
@@ -94,13 +91,12 @@ def test_the_docs_show_commands():
     assert not any(osp.relpath(d, REPO).startswith('results/Interpret') for d in DOCS)
 
 
-def test_every_documented_command_exists_with_its_flags():
+def test_every_documented_command_exists_with_its_flags(in_process):
     found = doc_commands()
     missing = sorted({s for s, _ in found if not s.startswith('-m ') and not osp.isfile(osp.join(REPO, s))})
     assert not missing, f'scripts named in the docs that do not exist: {missing}'
     asked = {key: flags for key, flags in found.items() if flags}
-    with ThreadPoolExecutor(2) as pool:
-        helps = dict(zip(asked, pool.map(help_options, asked)))
+    helps = {key: help_options(in_process, key) for key in asked}
     wrong = [f'{script} {flag} ({", ".join(sorted(set(docs)))})'
              for (script, net), flags in asked.items() for flag, docs in flags.items() if flag not in helps[(script, net)]]
     assert not wrong, 'flags the docs show that the script does not take:\n' + '\n'.join(wrong)

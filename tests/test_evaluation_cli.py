@@ -8,19 +8,24 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import LR_FOLDERS, REPO, run_script, save_model_pair, write_images, write_test_set
+from conftest import LR_FOLDERS, REPO, save_model_pair, write_images, write_test_set
 from test_attribution import TINY_NETS, make_pair
 
 NET_ARG = json.dumps(TINY_NETS['srresnet'])
 
 
-def script(path, cwd, *args):
-    res = run_script([osp.join(REPO, path), *args], cwd=cwd)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return res
+@pytest.fixture
+def script(in_process):
+    """``script(path, cwd, *args)``: a script of the repository run in the test process, which must succeed."""
+
+    def run(path, cwd, *args):
+        res = in_process([osp.join(REPO, path), *args], cwd=cwd)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return res
+    return run
 
 
-def test_comparison_end_to_end(tmp_path):
+def test_comparison_end_to_end(tmp_path, script):
     baseline, target = make_pair(TINY_NETS['srresnet'], dtype=torch.float32)
     save_model_pair(tmp_path / 'experiments' / 'srresnet', baseline, target)
     data = tmp_path / 'datasets' / 'Tiny'

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, run_script, save_model_pair, write_test_set
+from conftest import REPO, save_model_pair, write_test_set
 from test_attribution import TINY_NETS, make_pair
 
 NET_ARG = json.dumps(TINY_NETS['srresnet'])
@@ -48,7 +48,7 @@ class FirstOrder(AttributionMethod):
 '''
 
 
-def test_a_method_in_one_file_runs_through_cli_and_comparison(tmp_path):
+def test_a_method_in_one_file_runs_through_cli_and_comparison(tmp_path, in_process):
     (tmp_path / 'first_order.py').write_text(PLUGIN)
     env = {'FAIG_PLUGINS': str(tmp_path / 'first_order.py')}
     baseline, target = make_pair(TINY_NETS['srresnet'], dtype=torch.float32)
@@ -60,7 +60,7 @@ def test_a_method_in_one_file_runs_through_cli_and_comparison(tmp_path):
               str(data / 'LRbicx2_noise0.1'), '--layout', 'contiguous']
 
     def run(*args):
-        res = run_script(list(args), cwd=tmp_path, env=env)
+        res = in_process(list(args), cwd=tmp_path, env=env)
         assert res.returncode == 0, res.stderr[-3000:]
         return res
 
@@ -99,9 +99,9 @@ def test_a_method_in_one_file_runs_through_cli_and_comparison(tmp_path):
     for out, words in ((f'{search}/faig/meta.json', '--rankings'), ('experiments/srresnet/target_model.pth',
                                                                      '--target_model_path'),
                        ('results/Interpret/metrics/srresnet/Tiny/comparison.md', '--metrics'), ('.', 'a folder')):
-        res = run_script([*pair, '--out', out], cwd=tmp_path, env=env)
+        res = in_process([*pair, '--out', out], cwd=tmp_path, env=env)
         assert res.returncode == 2 and res.stderr.count('\n') == 1 and words in res.stderr, res.stderr
-    wrong = run_script([*pair[:2], 'srcnn_style', *pair[3:], '--out', 'other.md'], cwd=tmp_path, env=env)
+    wrong = in_process([*pair[:2], 'srcnn_style', *pair[3:], '--out', 'other.md'], cwd=tmp_path, env=env)
     assert wrong.returncode == 2 and 'made for MSRResNet' in wrong.stderr and '--net srresnet' in wrong.stderr
     assert all((tmp_path / p).read_bytes() == data for p, data in kept.items())
     assert not (tmp_path / 'other.md').exists()
@@ -124,11 +124,11 @@ def test_a_plugin_cannot_replace_a_built_in_method(tmp_path):
     assert METHODS['faig'] is built_in
 
 
-def test_a_method_may_not_take_the_name_of_a_tool(tmp_path):
+def test_a_method_may_not_take_the_name_of_a_tool(tmp_path, in_process):
     """The command line lists methods beside the other tools: a plugin method named ``comparison`` is refused
     in one line (the library itself does not care about tool names)."""
     plugin = tmp_path / 'named_like_a_tool.py'
     plugin.write_text(PLUGIN.replace("name, label, color = 'first_order'", "name, label, color = 'comparison'"))
-    res = run_script(['-m', 'faig', 'faig', '--net', 'srresnet', '--help'], env={'FAIG_PLUGINS': str(plugin)})
+    res = in_process(['-m', 'faig', 'faig', '--net', 'srresnet', '--help'], env={'FAIG_PLUGINS': str(plugin)})
     assert res.returncode == 2 and res.stderr.strip() == (
         'error: comparison: the name of a tool; the attribution method FirstOrder needs another name'), res.stderr

@@ -1,6 +1,7 @@
 """No tool destroys its inputs, mixes runs, uses a ranking with other models, reports meaningless
-results, or loses work on a fault (faig.outputs). Real subprocesses for the command lines, as a
-user runs them; fault injection in-process. Each case is a row of docs/bad_input.md ("Reliability")."""
+results, or loses work on a fault (faig.outputs). The command lines run as ``__main__`` in the test process
+(``tool``; a real subprocess where another process matters: locks); fault injection in-process. Each case is a
+row of docs/bad_input.md ("Reliability")."""
 import json
 import os
 import os.path as osp
@@ -50,6 +51,19 @@ def faig_run(sandbox, *extra, out='out/faig'):
     return run(sandbox, [*args, *extra])
 
 
+@pytest.fixture
+def tool(in_process):
+    """``tool(sandbox, args)``: ``run`` in the test process."""
+    return lambda sandbox, args: in_process([osp.join(REPO, args[0]), *args[1:]], cwd=sandbox)
+
+
+@pytest.fixture
+def faig_tool(tool):
+    """``faig_tool(sandbox, *extra, out='out/faig')``: ``faig_run`` in the test process."""
+    return lambda sandbox, *extra, out='out/faig': tool(sandbox, [*(a if a != 'out/faig' else out for a in FAIG),
+                                                                  *extra])
+
+
 def random_ranking_for_models(sandbox):
     """The sandbox's random ranking (no model record): usable with any model."""
     return osp.join(sandbox, RANDOM_DIR)
@@ -57,25 +71,26 @@ def random_ranking_for_models(sandbox):
 
 # ---- inputs are never written over ------------------------------------------------------------
 
-def test_comparison_target_outputs_into_the_data_set_are_refused(sandbox):
+def test_comparison_target_outputs_into_the_data_set_are_refused(sandbox, tool):
     before = listing(sandbox / 'datasets')
-    res = run(sandbox, [*COMPARISON, '--methods', 'random', '--target_model_output_root', 'datasets/Tiny'])
+    res = tool(sandbox, [*COMPARISON, '--methods', 'random', '--target_model_output_root', 'datasets/Tiny'])
     one_error(res, 'datasets/Tiny', '--target_model_output_root')
     assert listing(sandbox / 'datasets') == before
 
 
-def test_output_folder_reached_through_a_symlink_or_dotdot_is_refused(sandbox):
+def test_output_folder_reached_through_a_symlink_or_dotdot_is_refused(sandbox, faig_tool):
     os.symlink(sandbox / 'datasets/Tiny/Blur2_LRbicx2', sandbox / 'link')
     before = listing(sandbox / 'datasets')
     for out in ('link', 'out/../datasets/Tiny/Blur2_LRbicx2/sub'):
-        one_error(faig_run(sandbox, out=out), '--record_filters_folder')
+        one_error(faig_tool(sandbox, out=out), '--record_filters_folder')
     assert listing(sandbox / 'datasets') == before
 
 
-def test_masked_outputs_inside_an_input_folder_are_refused(sandbox):
+def test_masked_outputs_inside_an_input_folder_are_refused(sandbox, tool):
     before = listing(sandbox / 'datasets')
-    res = run(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods', 'random',
-                        '--proportions', '10', '--srresnet_mask_save_folder', 'datasets/Tiny/LRbicx2_noise0.1/m'])
+    res = tool(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods',
+                         'random', '--proportions', '10', '--srresnet_mask_save_folder',
+                         'datasets/Tiny/LRbicx2_noise0.1/m'])
     one_error(res, '--srresnet_mask_save_folder')  # the tool's own flag
     assert listing(sandbox / 'datasets') == before
 
@@ -104,36 +119,36 @@ def test_the_lock_is_exclusive_under_a_race(tmp_path):
     assert sorted(answers) == ['held'] + ['refused'] * 5
 
 
-def test_a_second_writer_is_refused_while_the_first_runs(sandbox):
-    child = _live_lock(sandbox, 'out/faig')
+def test_a_second_writer_is_refused_while_the_first_runs(sandbox, faig_tool):
+    child = _live_lock(sandbox, 'out/faig')  # another process
     try:
-        one_error(faig_run(sandbox), 'out/faig', 'in use by another run', f'pid {child.pid}', 'the other run')
+        one_error(faig_tool(sandbox), 'out/faig', 'in use by another run', f'pid {child.pid}', 'the other run')
         assert sorted(os.listdir(sandbox / 'out/faig')) == ['.lock']  # nothing written, the lock untouched
     finally:
         child.kill()
         child.wait()
-    res = faig_run(sandbox)  # the holder was killed: its lock is taken over with a notice
+    res = faig_tool(sandbox)  # the holder was killed: its lock is taken over with a notice
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'taking over the lock of a run that is no longer running' in res.stderr
     assert not (sandbox / 'out/faig/.lock').exists()  # released at the end
 
 
-def test_a_rerun_with_other_settings_needs_force(sandbox):
-    assert faig_run(sandbox).returncode == 0
+def test_a_rerun_with_other_settings_needs_force(sandbox, faig_tool):
+    assert faig_tool(sandbox).returncode == 0
     first = listing(sandbox / 'out/faig')
-    one_error(faig_run(sandbox, '--total_step', '3'), 'out/faig', 'another run', 'total_step: 2 before, 3 now',
+    one_error(faig_tool(sandbox, '--total_step', '3'), 'out/faig', 'another run', 'total_step: 2 before, 3 now',
               '--force')
     assert listing(sandbox / 'out/faig') == first
-    res = faig_run(sandbox, '--total_step', '3', '--force')
+    res = faig_tool(sandbox, '--total_step', '3', '--force')
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.load(open(sandbox / 'out/faig/meta.json'))['total_step'] == 3
-    res = faig_run(sandbox, '--total_step', '3', '--resume')  # the same settings: nothing to do
+    res = faig_tool(sandbox, '--total_step', '3', '--resume')  # the same settings: nothing to do
     assert res.returncode == 0 and 'nothing to do' in res.stdout
 
 
-def test_partial_results_are_not_dropped_without_resume_or_force(sandbox):
+def test_partial_results_are_not_dropped_without_resume_or_force(sandbox, faig_tool):
     from faig.attribution.runner import PartialStore
-    assert faig_run(sandbox).returncode == 0
+    assert faig_tool(sandbox).returncode == 0
     config = json.load(open(sandbox / 'out/faig/meta.json'))
     config = {k: v for k, v in config.items() if k not in ('run_key', 'seconds', 'device', 'images', 'ranks',
                                                              'filter_space', 'max_relative_completeness_error', 'files')}
@@ -141,37 +156,37 @@ def test_partial_results_are_not_dropped_without_resume_or_force(sandbox):
     config['partial_format'] = PARTIAL_FORMAT  # as the pipeline records its partial results
     store = PartialStore(str(sandbox / 'out/faig'), config, resume=True)
     store.put('img0', {'x': np.zeros(1)})
-    one_error(faig_run(sandbox), '.partial', '1 image(s) finished', '--resume')
+    one_error(faig_tool(sandbox), '.partial', '1 image(s) finished', '--resume')
     assert (sandbox / 'out/faig/.partial/img0.npz').exists()
 
 
-def test_results_of_an_unknown_run_need_force(sandbox):
+def test_results_of_an_unknown_run_need_force(sandbox, faig_tool):
     os.makedirs(sandbox / 'out/faig')
     np.savetxt(sandbox / 'out/faig/blur_index.txt', np.arange(5), fmt='%d')  # no meta.json: origin unknown
-    one_error(faig_run(sandbox), 'out/faig', 'recorded no settings')
-    assert faig_run(sandbox, '--force').returncode == 0
+    one_error(faig_tool(sandbox), 'out/faig', 'recorded no settings')
+    assert faig_tool(sandbox, '--force').returncode == 0
 
 
-def test_files_a_write_would_remove_mark_earlier_results(sandbox):
+def test_files_a_write_would_remove_mark_earlier_results(sandbox, tool, faig_tool):
     """Index files of other degradations (the original's, without a meta.json) would be removed by the new
     set: they too need --force. So does a metrics folder holding only the original's txt files."""
     os.makedirs(sandbox / 'out/faig')
     np.savetxt(sandbox / 'out/faig/jpeg_index.txt', np.arange(5), fmt='%d')
-    one_error(faig_run(sandbox), 'out/faig', 'recorded no settings', '--force')
+    one_error(faig_tool(sandbox), 'out/faig', 'recorded no settings', '--force')
     assert sorted(os.listdir(sandbox / 'out/faig')) == ['jpeg_index.txt']
     metrics = sandbox / 'results/Interpret/metrics/srresnet/Tiny'
     os.makedirs(metrics)
     (metrics / 'faig_maskdeblurfilter_Blur2_LRbicx2.txt').write_text('0.5\n')
-    one_error(run(sandbox, [*COMPARISON, '--methods', 'random']), 'metrics/srresnet/Tiny', 'recorded no settings')
+    one_error(tool(sandbox, [*COMPARISON, '--methods', 'random']), 'metrics/srresnet/Tiny', 'recorded no settings')
     assert sorted(os.listdir(metrics)) == ['faig_maskdeblurfilter_Blur2_LRbicx2.txt']
 
 
-def test_resume_computes_again_what_was_removed(sandbox):
+def test_resume_computes_again_what_was_removed(sandbox, faig_tool):
     """A folder whose record matches but whose index file is gone is not 'up to date'."""
-    assert faig_run(sandbox).returncode == 0
+    assert faig_tool(sandbox).returncode == 0
     first = (sandbox / 'out/faig/noise_index.txt').read_bytes()
     os.remove(sandbox / 'out/faig/noise_index.txt')
-    res = faig_run(sandbox, '--resume')
+    res = faig_tool(sandbox, '--resume')
     assert res.returncode == 0, res.stderr[-2000:]
     assert 'nothing to do' not in res.stdout
     assert (sandbox / 'out/faig/noise_index.txt').read_bytes() == first
@@ -179,8 +194,8 @@ def test_resume_computes_again_what_was_removed(sandbox):
 
 # ---- rankings are used only with their own models --------------------------------------------------
 
-def _faig_ranking_in_default_place(sandbox):
-    res = run(sandbox, [*FAIG[:-2], '--record_filters_folder', 'results/Interpret/neuron-search/srresnet/Tiny/faig'])
+def _faig_ranking_in_default_place(tool, sandbox):
+    res = tool(sandbox, [*FAIG[:-2], '--record_filters_folder', 'results/Interpret/neuron-search/srresnet/Tiny/faig'])
     assert res.returncode == 0, res.stderr[-2000:]
 
 
@@ -189,89 +204,89 @@ def _other_target(sandbox):
     torch.save({'params_ema': other}, sandbox / 'other.pth')
 
 
-def test_comparison_refuses_a_ranking_of_other_models_unless_allowed(sandbox):
-    _faig_ranking_in_default_place(sandbox)
+def test_comparison_refuses_a_ranking_of_other_models_unless_allowed(sandbox, tool):
+    _faig_ranking_in_default_place(tool, sandbox)
     _other_target(sandbox)
-    res = run(sandbox, [*COMPARISON, '--methods', 'faig', '--target_model_path', 'other.pth'])
+    res = tool(sandbox, [*COMPARISON, '--methods', 'faig', '--target_model_path', 'other.pth'])
     one_error(res, 'faig/meta.json', 'other models', 'target model', '--allow_other_models')
     assert not (sandbox / 'results/Interpret/masking').exists()
     assert not (sandbox / 'results/Interpret/metrics').exists()
-    res = run(sandbox, [*COMPARISON, '--methods', 'faig', '--target_model_path', 'other.pth', '--allow_other_models'])
+    res = tool(sandbox, [*COMPARISON, '--methods', 'faig', '--target_model_path', 'other.pth', '--allow_other_models'])
     assert res.returncode == 0, res.stderr[-2000:]
     assert '--allow_other_models' in res.stdout
     meta = json.load(open(sandbox / 'results/Interpret/metrics/srresnet/Tiny/meta.json'))
     assert 'target model' in ' '.join(meta['other_models_allowed']['faig'])
 
 
-def test_mask_neurons_refuses_a_ranking_of_other_models(sandbox):
-    _faig_ranking_in_default_place(sandbox)
+def test_mask_neurons_refuses_a_ranking_of_other_models(sandbox, tool):
+    _faig_ranking_in_default_place(tool, sandbox)
     _other_target(sandbox)
-    res = run(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods', 'faig',
-                        '--proportions', '10', '--target_model_path', 'other.pth'])
+    res = tool(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods', 'faig',
+                         '--proportions', '10', '--target_model_path', 'other.pth'])
     one_error(res, 'other models')
     assert not (sandbox / 'results/Interpret/masking').exists()
-    res = run(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods', 'faig',
-                        '--proportions', '10', '--target_model_path', 'other.pth', '--allow_other_models'])
+    res = tool(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods', 'faig',
+                         '--proportions', '10', '--target_model_path', 'other.pth', '--allow_other_models'])
     assert res.returncode == 0, res.stderr[-2000:]
     last = res.stdout.strip().splitlines()[-1]
     assert last.startswith('note: ') and '--allow_other_models' in last and 'target model' in last
 
 
-def test_comparison_rerun_with_another_model_keeps_the_earlier_metrics_without_force(sandbox):
-    assert run(sandbox, [*COMPARISON, '--methods', 'random']).returncode == 0
+def test_comparison_rerun_with_another_model_keeps_the_earlier_metrics_without_force(sandbox, tool):
+    assert tool(sandbox, [*COMPARISON, '--methods', 'random']).returncode == 0
     metrics = sandbox / 'results/Interpret/metrics/srresnet/Tiny'
     before = listing(metrics)
     _other_target(sandbox)
-    res = run(sandbox, [*COMPARISON, '--methods', 'random', '--target_model_path', 'other.pth'])
+    res = tool(sandbox, [*COMPARISON, '--methods', 'random', '--target_model_path', 'other.pth'])
     one_error(res, 'metrics/srresnet/Tiny', 'another run', '--force')
     assert listing(metrics) == before
 
 
 # ---- meaningless work is refused ---------------------------------------------------------------
 
-def test_target_equal_to_baseline_is_refused_by_every_tool(sandbox):
+def test_target_equal_to_baseline_is_refused_by_every_tool(sandbox, tool, faig_tool):
     base = 'experiments/srresnet/baseline_model.pth'
-    one_error(faig_run(sandbox, '--target_model_path', base), 'identical to those of the baseline')
-    one_error(run(sandbox, [f'{TOOLS}/absolute_filter_change.py', '--target_model_path', base,
-                            '--record_filters_folder', 'out/abs']), 'identical')
-    one_error(run(sandbox, [*COMPARISON, '--methods', 'random', '--target_model_path', base]), 'identical')
+    one_error(faig_tool(sandbox, '--target_model_path', base), 'identical to those of the baseline')
+    one_error(tool(sandbox, [f'{TOOLS}/absolute_filter_change.py', '--target_model_path', base,
+                             '--record_filters_folder', 'out/abs']), 'identical')
+    one_error(tool(sandbox, [*COMPARISON, '--methods', 'random', '--target_model_path', base]), 'identical')
     assert not (sandbox / 'out').exists()
 
 
-def test_a_proportion_that_selects_no_filter_is_refused(sandbox):
-    res = run(sandbox, [*COMPARISON[:-2], '--proportions', '0.5', '--methods', 'random'])  # 0.5 % of 136 -> 0
+def test_a_proportion_that_selects_no_filter_is_refused(sandbox, tool):
+    res = tool(sandbox, [*COMPARISON[:-2], '--proportions', '0.5', '--methods', 'random'])  # 0.5 % of 136 -> 0
     one_error(res, '--proportions', 'selects none')
     assert not (sandbox / 'results/Interpret/masking').exists()
 
 
 # ---- outputs are filed under the network and data set actually used ---------------------------------
 
-def test_default_rankings_folder_names_the_arch_and_the_data_set_used(sandbox):
+def test_default_rankings_folder_names_the_arch_and_the_data_set_used(sandbox, tool):
     import shutil
     shutil.copytree(sandbox / 'datasets/Tiny', sandbox / 'datasets/Other')
     edsr = TINY_NETS['edsr']
     baseline, target = make_pair(edsr, dtype=torch.float32)
     torch.save({'params_ema': baseline}, sandbox / 'eb.pth')
     torch.save({'params_ema': target}, sandbox / 'et.pth')
-    res = run(sandbox, [f'{TOOLS}/faig.py', '--network_g', json.dumps(edsr), '--baseline_model_path', 'eb.pth',
-                        '--target_model_path', 'et.pth', '--gt_folder', 'datasets/Other/GTmod12', '--blur_folder',
-                        'datasets/Other/Blur2_LRbicx2', '--noise_folder', 'datasets/Other/LRbicx2_noise0.1',
-                        '--total_step', '2'])
+    res = tool(sandbox, [f'{TOOLS}/faig.py', '--network_g', json.dumps(edsr), '--baseline_model_path', 'eb.pth',
+                         '--target_model_path', 'et.pth', '--gt_folder', 'datasets/Other/GTmod12', '--blur_folder',
+                         'datasets/Other/Blur2_LRbicx2', '--noise_folder', 'datasets/Other/LRbicx2_noise0.1',
+                         '--total_step', '2'])
     assert res.returncode == 0, res.stderr[-2000:]
     assert (sandbox / 'results/Interpret/neuron-search/edsr/Other/faig/blur_index.txt').is_file()
     assert not (sandbox / 'results/Interpret/neuron-search/srresnet/Other').exists()
 
 
-def test_random_neurons_counts_the_filters_of_network_g(sandbox):
+def test_random_neurons_counts_the_filters_of_network_g(sandbox, tool):
     edsr = TINY_NETS['edsr']
-    res = run(sandbox, [f'{TOOLS}/random_neurons.py', '--network_g', json.dumps(edsr), '--record_filters_folder',
-                        'out/r'])
+    res = tool(sandbox, [f'{TOOLS}/random_neurons.py', '--network_g', json.dumps(edsr), '--record_filters_folder',
+                         'out/r'])
     assert res.returncode == 0, res.stderr[-2000:]
     from faig.attribution.filters import FilterSpace
     from faig.networks import build_network
     n = FilterSpace(build_network(edsr).state_dict()).num_filters
     assert len(np.loadtxt(sandbox / 'out/r/blur_index.txt')) == n
-    one_error(run(sandbox, [f'{TOOLS}/random_neurons.py', '--seed', '-1', '--record_filters_folder', 'out/r2']),
+    one_error(tool(sandbox, [f'{TOOLS}/random_neurons.py', '--seed', '-1', '--record_filters_folder', 'out/r2']),
               '--seed')
 
 
@@ -385,52 +400,52 @@ def test_a_stamp_that_is_not_a_record_is_set_aside(tmp_path, capsys):
     assert not (tmp_path / STAMP).exists()
 
 
-def test_inference_into_the_data_set_is_refused(sandbox):
+def test_inference_into_the_data_set_is_refused(sandbox, tool):
     before = listing(sandbox / 'datasets')
     for save_root in ('datasets/Tiny', 'datasets/Tiny/Blur2_LRbicx2/..', 'datasets/Tiny/GTmod12/sr'):
-        res = run(sandbox, ['inference/inference_srresnet.py', '--network_g', NET_ARG, '--dataroot', 'datasets/Tiny',
-                            '--folders', 'Blur2_LRbicx2', '--save_root', save_root])
+        res = tool(sandbox, ['inference/inference_srresnet.py', '--network_g', NET_ARG, '--dataroot', 'datasets/Tiny',
+                             '--folders', 'Blur2_LRbicx2', '--save_root', save_root])
         one_error(res, '--save_root')
     assert listing(sandbox / 'datasets') == before
 
 
-def test_two_images_with_one_stem_are_refused(sandbox):
+def test_two_images_with_one_stem_are_refused(sandbox, faig_tool):
     import shutil
     for folder in ('GTmod12', 'Blur2_LRbicx2', 'LRbicx2_noise0.1'):
         shutil.copy(sandbox / f'datasets/Tiny/{folder}/img0.png', sandbox / f'datasets/Tiny/{folder}/img0.bmp')
-    one_error(faig_run(sandbox), 'img0', 'same name')
+    one_error(faig_tool(sandbox), 'img0', 'same name')
     assert not (sandbox / 'out').exists()
 
 
-def test_modulation_refuses_a_ranking_of_other_models_and_reruns_need_force(sandbox):
-    _faig_ranking_in_default_place(sandbox)
+def test_modulation_refuses_a_ranking_of_other_models_and_reruns_need_force(sandbox, tool):
+    _faig_ranking_in_default_place(tool, sandbox)
     _other_target(sandbox)
     mod = ['analysis/scripts/filter_modulation.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--lambdas', '0', '1']
-    one_error(run(sandbox, [*mod, '--target_model_path', 'other.pth']), 'other models', '--allow_other_models')
+    one_error(tool(sandbox, [*mod, '--target_model_path', 'other.pth']), 'other models', '--allow_other_models')
     assert not (sandbox / 'results/Interpret/modulation').exists()
-    res = run(sandbox, mod)
+    res = tool(sandbox, mod)
     assert res.returncode == 0, res.stderr[-2000:]
-    one_error(run(sandbox, [*mod[:-2], '0', '0.5']), 'another run', 'lambdas', '--force')
-    assert run(sandbox, [*mod[:-2], '0', '0.5', '--force']).returncode == 0
-    one_error(run(sandbox, [*mod, '--save_folder', 'datasets/Tiny/mod']), '--save_folder', 'data set')
+    one_error(tool(sandbox, [*mod[:-2], '0', '0.5']), 'another run', 'lambdas', '--force')
+    assert tool(sandbox, [*mod[:-2], '0', '0.5', '--force']).returncode == 0
+    one_error(tool(sandbox, [*mod, '--save_folder', 'datasets/Tiny/mod']), '--save_folder', 'data set')
 
 
-def test_distribution_refuses_a_ranking_of_other_models(sandbox):
-    _faig_ranking_in_default_place(sandbox)
+def test_distribution_refuses_a_ranking_of_other_models(sandbox, tool):
+    _faig_ranking_in_default_place(tool, sandbox)
     _other_target(sandbox)
     dist = ['analysis/scripts/vis_filters_distribution.py', '--dataset', 'Tiny', '--save_path', 'out/d.png']
-    one_error(run(sandbox, [*dist, '--target_model_path', 'other.pth']), 'other models')
-    res = run(sandbox, [*dist, '--target_model_path', 'other.pth', '--allow_other_models'])
+    one_error(tool(sandbox, [*dist, '--target_model_path', 'other.pth']), 'other models')
+    res = tool(sandbox, [*dist, '--target_model_path', 'other.pth', '--allow_other_models'])
     assert res.returncode == 0 and 'warning' in res.stdout, res.stderr[-2000:]
     from PIL import Image
     comment = Image.open(sandbox / 'out' / 'd.png').text.get('Comment', '')  # recorded in the figure itself
     assert '--allow_other_models' in comment and 'target model' in comment
-    assert run(sandbox, [*dist, '--save_path', 'out/e.png']).returncode == 0
+    assert tool(sandbox, [*dist, '--save_path', 'out/e.png']).returncode == 0
     assert 'Comment' not in Image.open(sandbox / 'out' / 'e.png').text  # its own models: nothing to say
-    one_error(run(sandbox, [*dist, '--proportion', '0.5']), '--proportion', 'selects none')
+    one_error(tool(sandbox, [*dist, '--proportion', '0.5']), '--proportion', 'selects none')
 
 
-def test_one_channel_network_through_faig_and_the_comparison(sandbox):
+def test_one_channel_network_through_faig_and_the_comparison(sandbox, tool):
     """A Y-channel network (num_in_ch = num_out_ch = 1): colour files are read as their Y, gray as they are."""
     y_net = {**TINY_NETS['srresnet'], 'num_in_ch': 1, 'num_out_ch': 1}
     baseline, target = make_pair(y_net, dtype=torch.float32)
@@ -438,13 +453,13 @@ def test_one_channel_network_through_faig_and_the_comparison(sandbox):
     torch.save({'params_ema': target}, sandbox / 'yt.pth')
     models = ['--network_g', json.dumps(y_net), '--baseline_model_path', 'yb.pth', '--target_model_path', 'yt.pth']
     faig = [a for a in FAIG if a not in ('--network_g', NET_ARG)]
-    res = run(sandbox, [*faig[:-2], *models, '--record_filters_folder',
-                        'results/Interpret/neuron-search/srresnet/Tiny/faig'])
+    res = tool(sandbox, [*faig[:-2], *models, '--record_filters_folder',
+                         'results/Interpret/neuron-search/srresnet/Tiny/faig'])
     assert res.returncode == 0, res.stderr[-2000:]
     scores = np.load(sandbox / 'results/Interpret/neuron-search/srresnet/Tiny/faig/blur_scores.npy')
     assert np.isfinite(scores).all() and np.abs(scores).max() > 0
-    res = run(sandbox, [f'{TOOLS}/comparison.py', *models, '--dataset', 'Tiny', '--proportions', '10', '--methods',
-                        'faig'])
+    res = tool(sandbox, [f'{TOOLS}/comparison.py', *models, '--dataset', 'Tiny', '--proportions', '10', '--methods',
+                         'faig'])
     assert res.returncode == 0, res.stderr[-2000:]
     import cv2
     out = next((sandbox / 'results/Interpret/masking/srresnet/Tiny/faig').rglob('*.png'))
@@ -453,73 +468,73 @@ def test_one_channel_network_through_faig_and_the_comparison(sandbox):
 
 # ---- cases found by the review of this change -----------------------------------------------------
 
-def test_no_output_file_can_be_an_input_file(sandbox):
+def test_no_output_file_can_be_an_input_file(sandbox, tool, faig_tool):
     before = listing(sandbox)
     model = 'experiments/srresnet/target_model.pth'
-    one_error(run(sandbox, ['inference/inference_srresnet.py', '--network_g', NET_ARG, '--model_path', model,
-                            '--dataroot', 'datasets/Tiny', '--save_root', 'out/inf', '--psnr_json', model]),
+    one_error(tool(sandbox, ['inference/inference_srresnet.py', '--network_g', NET_ARG, '--model_path', model,
+                             '--dataroot', 'datasets/Tiny', '--save_root', 'out/inf', '--psnr_json', model]),
               '--psnr_json', '--model_path')
     for save in (model, 'rankings/blur_index.txt', 'datasets/Tiny/GTmod12/img0.png'):
-        one_error(run(sandbox, ['analysis/scripts/vis_filters_distribution.py', '--dataset', 'Tiny',
-                                '--blurry_neuron_txt', 'rankings/blur_index.txt', '--noisy_neuron_txt',
-                                'rankings/noise_index.txt', '--save_path', save]), save)
-    one_error(faig_run(sandbox, out='experiments/srresnet'), '--record_filters_folder', 'model_path')
-    one_error(run(sandbox, [f'{TOOLS}/random_neurons.py', '--record_filters_folder', 'datasets/Tiny/GTmod12']),
+        one_error(tool(sandbox, ['analysis/scripts/vis_filters_distribution.py', '--dataset', 'Tiny',
+                                 '--blurry_neuron_txt', 'rankings/blur_index.txt', '--noisy_neuron_txt',
+                                 'rankings/noise_index.txt', '--save_path', save]), save)
+    one_error(faig_tool(sandbox, out='experiments/srresnet'), '--record_filters_folder', 'model_path')
+    one_error(tool(sandbox, [f'{TOOLS}/random_neurons.py', '--record_filters_folder', 'datasets/Tiny/GTmod12']),
               'data set')
-    one_error(run(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods',
-                            'random', '--proportions', '10', '--srresnet_mask_save_folder',
-                            'results/Interpret/neuron-search/srresnet']), 'ranking of random')
+    one_error(tool(sandbox, [f'{TOOLS}/mask_neurons.py', '--network_g', NET_ARG, '--dataset', 'Tiny', '--methods',
+                             'random', '--proportions', '10', '--srresnet_mask_save_folder',
+                             'results/Interpret/neuron-search/srresnet']), 'ranking of random')
     assert listing(sandbox) == before
 
 
-def test_outputs_through_a_symlinked_subfolder_into_the_inputs_are_refused(sandbox):
+def test_outputs_through_a_symlinked_subfolder_into_the_inputs_are_refused(sandbox, tool):
     os.makedirs(sandbox / 'tout')
     os.symlink(sandbox / 'datasets/Tiny/Blur2_LRbicx2', sandbox / 'tout/Blur2_LRbicx2')
     before = listing(sandbox / 'datasets')
-    one_error(run(sandbox, [*COMPARISON, '--methods', 'random', '--target_model_output_root', 'tout']),
+    one_error(tool(sandbox, [*COMPARISON, '--methods', 'random', '--target_model_output_root', 'tout']),
               'folder of their inputs')
     assert listing(sandbox / 'datasets') == before
 
 
-def test_generate_lr_refuses_a_negative_seed_and_outputs_inside_the_gt(sandbox):
+def test_generate_lr_refuses_a_negative_seed_and_outputs_inside_the_gt(sandbox, tool):
     base = ['scripts/generate_lr.py', '--ori_folder', 'datasets/Tiny/GTmod12']
-    one_error(run(sandbox, [*base, '--seed', '-1', '--save_blur_folder', 'out/b']), '--seed')
-    one_error(run(sandbox, [*base, '--save_blur_folder', 'datasets/Tiny/GTmod12/b']), 'inside the GT folder')
+    one_error(tool(sandbox, [*base, '--seed', '-1', '--save_blur_folder', 'out/b']), '--seed')
+    one_error(tool(sandbox, [*base, '--save_blur_folder', 'datasets/Tiny/GTmod12/b']), 'inside the GT folder')
     assert not (sandbox / 'out').exists() and not (sandbox / 'datasets/Tiny/GTmod12/b').exists()
 
 
-def test_gradient_loss_does_not_write_over_the_comparison(sandbox):
-    assert run(sandbox, [*COMPARISON, '--methods', 'random']).returncode == 0
+def test_gradient_loss_does_not_write_over_the_comparison(sandbox, tool):
+    assert tool(sandbox, [*COMPARISON, '--methods', 'random']).returncode == 0
     metrics = sandbox / 'results/Interpret/metrics/srresnet/Tiny'
     before = listing(metrics)
-    assert run(sandbox, ['inference/inference_srresnet.py', '--network_g', NET_ARG, '--dataroot',
-                         'datasets/Tiny']).returncode == 0
-    assert run(sandbox, ['analysis/scripts/generate_gradient_map.py', '--dataset', 'Tiny']).returncode == 0
-    res = run(sandbox, ['analysis/scripts/cal_blur_gradient_loss.py', '--network_g', NET_ARG, '--dataset', 'Tiny',
-                        '--methods', 'random',
-                        '--proportions', '10', '--total_neuron_nums', '136'])
+    assert tool(sandbox, ['inference/inference_srresnet.py', '--network_g', NET_ARG, '--dataroot',
+                          'datasets/Tiny']).returncode == 0
+    assert tool(sandbox, ['analysis/scripts/generate_gradient_map.py', '--dataset', 'Tiny']).returncode == 0
+    res = tool(sandbox, ['analysis/scripts/cal_blur_gradient_loss.py', '--network_g', NET_ARG, '--dataset', 'Tiny',
+                         '--methods', 'random',
+                         '--proportions', '10', '--total_neuron_nums', '136'])
     assert res.returncode == 0, res.stderr[-2000:]
     after = listing(metrics)
     assert {k: v for k, v in after.items() if not k.startswith('gradient_loss_gray/')} == before
     assert 'gradient_loss_gray/random_maskdeblurfilter_blur.txt' in after
 
 
-def test_a_new_set_of_results_removes_the_files_of_the_old_one(sandbox):
-    assert faig_run(sandbox).returncode == 0
+def test_a_new_set_of_results_removes_the_files_of_the_old_one(sandbox, tool, faig_tool):
+    assert faig_tool(sandbox).returncode == 0
     assert (sandbox / 'out/faig/per_image_scores.npz').exists()
-    res = run(sandbox, [f'{TOOLS}/random_neurons.py', '--network_g', NET_ARG, '--record_filters_folder', 'out/faig',
-                        '--force'])
+    res = tool(sandbox, [f'{TOOLS}/random_neurons.py', '--network_g', NET_ARG, '--record_filters_folder', 'out/faig',
+                         '--force'])
     assert res.returncode == 0, res.stderr[-2000:]
     assert sorted(os.listdir(sandbox / 'out/faig')) == ['blur_index.txt', 'meta.json', 'noise_index.txt']
 
 
-def test_an_unreadable_ranking_record_is_refused_and_left_in_place(sandbox):
+def test_an_unreadable_ranking_record_is_refused_and_left_in_place(sandbox, tool):
     (sandbox / 'rankings/meta.json').write_text('{broken')
     dist = ['analysis/scripts/vis_filters_distribution.py', '--dataset', 'Tiny', '--blurry_neuron_txt',
             'rankings/blur_index.txt', '--noisy_neuron_txt', 'rankings/noise_index.txt', '--save_path', 'out/d.png']
-    one_error(run(sandbox, dist), 'rankings/meta.json', 'not readable')
+    one_error(tool(sandbox, dist), 'rankings/meta.json', 'not readable')
     assert (sandbox / 'rankings/meta.json').read_text() == '{broken'
-    assert run(sandbox, [*dist, '--allow_other_models']).returncode == 0
+    assert tool(sandbox, [*dist, '--allow_other_models']).returncode == 0
 
 
 def test_resume_continues_a_stopped_force_run(sandbox, monkeypatch):
@@ -540,31 +555,31 @@ def test_resume_continues_a_stopped_force_run(sandbox, monkeypatch):
     assert json.load(open(sandbox / 'out/faig/meta.json'))['total_step'] == 3
 
 
-def test_modulation_refuses_filters_that_did_not_change(sandbox):
+def test_modulation_refuses_filters_that_did_not_change(sandbox, tool):
     base = torch.load(sandbox / 'experiments/srresnet/baseline_model.pth', weights_only=True)['params_ema']
     target = {k: v.clone() for k, v in base.items()}
     target['conv_last.weight'] += 0.1  # only the last layer changed
     torch.save({'params_ema': target}, sandbox / 'last.pth')
     np.savetxt(sandbox / 'first.txt', np.arange(136), fmt='%d')  # the top filters sit in conv_first
-    res = run(sandbox, ['analysis/scripts/filter_modulation.py', '--network_g', NET_ARG, '--dataset', 'Tiny',
-                        '--neuron_txt', 'first.txt', '--target_model_path', 'last.pth', '--proportion', '5'])
+    res = tool(sandbox, ['analysis/scripts/filter_modulation.py', '--network_g', NET_ARG, '--dataset', 'Tiny',
+                         '--neuron_txt', 'first.txt', '--target_model_path', 'last.pth', '--proportion', '5'])
     one_error(res, 'identical', 'changes nothing')
 
 
-def test_one_folder_for_both_degradations_is_refused(sandbox):
-    one_error(run(sandbox, [*FAIG, '--noise_folder', 'datasets/Tiny/Blur2_LRbicx2']), 'same folder')
-    one_error(run(sandbox, [*COMPARISON, '--methods', 'random', '--noise_folder_name', 'Blur2_LRbicx2']),
+def test_one_folder_for_both_degradations_is_refused(sandbox, tool):
+    one_error(tool(sandbox, [*FAIG, '--noise_folder', 'datasets/Tiny/Blur2_LRbicx2']), 'same folder')
+    one_error(tool(sandbox, [*COMPARISON, '--methods', 'random', '--noise_folder_name', 'Blur2_LRbicx2']),
               'same folder')
 
 
-def test_inference_psnr_file_of_another_model_needs_force(sandbox):
+def test_inference_psnr_file_of_another_model_needs_force(sandbox, tool):
     inf = ['inference/inference_srresnet.py', '--network_g', NET_ARG, '--dataroot', 'datasets/Tiny', '--save_root',
            'out/inf', '--psnr_json', 'out/psnr.json']
-    assert run(sandbox, inf).returncode == 0
-    assert run(sandbox, inf).returncode == 0  # the same model: fine
+    assert tool(sandbox, inf).returncode == 0
+    assert tool(sandbox, inf).returncode == 0  # the same model: fine
     _other_target(sandbox)
-    one_error(run(sandbox, [*inf, '--model_path', 'other.pth']), 'out', 'another run', '--force')
-    assert run(sandbox, [*inf, '--model_path', 'other.pth', '--force']).returncode == 0
+    one_error(tool(sandbox, [*inf, '--model_path', 'other.pth']), 'out', 'another run', '--force')
+    assert tool(sandbox, [*inf, '--model_path', 'other.pth', '--force']).returncode == 0
 
 
 def test_a_folder_built_whole_is_never_left_part_built(tmp_path):

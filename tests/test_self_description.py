@@ -4,8 +4,6 @@ iterations and checkpoints."""
 import glob
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -29,37 +27,12 @@ def test_docs_speak_of_the_project(path):
         assert offending(f.read()) == [], path
 
 
-def test_every_help_speaks_of_the_project():
-    """Every tool's --help (one process runs them all, in process, to keep the test short)."""
-    code = r'''
-import contextlib, io, runpy, sys
-out = {}
-for path in sys.argv[1:]:
-    buffer = io.StringIO()
-    sys.argv = [path, '--help']
-    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(io.StringIO()):
-        try:
-            runpy.run_path(path, run_name='__main__')
-        except SystemExit:
-            pass
-    out[path] = buffer.getvalue()
-import faig.__main__ as m
-for args in (['--help'], ['study', '--help']):
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        try:
-            m.main(args)
-        except SystemExit:
-            pass
-    out['python -m faig ' + ' '.join(args)] = buffer.getvalue()
-import json
-print(json.dumps(out))
-'''
+def test_every_help_speaks_of_the_project(in_process):
+    """Every tool's --help, and the faig command's."""
     tools = [t for t in TOOLS if not t.startswith('examples/')]
-    res = subprocess.run([sys.executable, '-c', code, *tools], cwd=REPO, capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr[-2000:]
-    import json
-    helps = json.loads(res.stdout.strip().splitlines()[-1])
+    helps = {tool: in_process([tool, '--help']).stdout for tool in tools}
+    for args in (['--help'], ['study', '--help']):
+        helps['python -m faig ' + ' '.join(args)] = in_process(['-m', 'faig', *args]).stdout
     assert all(helps[t].strip() for t in tools), [t for t in tools if not helps[t].strip()]
     bad = {tool: offending(text) for tool, text in helps.items() if offending(text)}
     assert bad == {}

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import torch
 
-from conftest import REPO, run_script, save_model_pair, write_test_set
+from conftest import REPO, save_model_pair, write_test_set
 
 TINY_SWINIR = {'type': 'SwinIR', 'upscale': 2, 'img_size': 16, 'window_size': 4, 'embed_dim': 12, 'depths': [1],
                'num_heads': [2], 'mlp_ratio': 2, 'upsampler': 'pixelshuffledirect'}
@@ -23,7 +23,7 @@ def make_models(root):
     return baseline, target
 
 
-def test_swinir_linear_filters_ranked_and_masked(tmp_path):
+def test_swinir_linear_filters_ranked_and_masked(tmp_path, in_process):
     from faig.attribution.filters import space_for_network
     from faig.networks import build_network
     baseline, target = make_models(tmp_path)
@@ -34,7 +34,7 @@ def test_swinir_linear_filters_ranked_and_masked(tmp_path):
               str(data / 'LRbicx2_noise0.1'), '--layout', 'contiguous', '--total_step', '2']
 
     def run(*args):
-        res = run_script(['-m', 'faig', *args], cwd=tmp_path)
+        res = in_process(['-m', 'faig', *args], cwd=tmp_path)
         assert res.returncode == 0, res.stderr[-3000:]
         return res
 
@@ -60,7 +60,7 @@ def test_swinir_linear_filters_ranked_and_masked(tmp_path):
     assert len(np.load(tmp_path / some_search / 'faig' / 'blur_scores.npy')) == restricted.num_filters
     assert all(e.kind == 'linear' for e in restricted.entries)
 
-    res = run_script([os.path.join(REPO, 'analysis/tools/srresnet/comparison.py'), '--network_g', NET_ARG,
+    res = in_process([os.path.join(REPO, 'analysis/tools/srresnet/comparison.py'), '--network_g', NET_ARG,
                       '--dataset', 'Tiny', '--methods', 'faig', '--proportions', '10',
                       '--srresnet_neuron_folder', 'results/Interpret/neuron-search/swinir/some',
                       '--baseline_model_path', 'experiments/swinir/baseline_model.pth',
@@ -70,7 +70,7 @@ def test_swinir_linear_filters_ranked_and_masked(tmp_path):
     assert (tmp_path / f'results/Interpret/masking/swinir/Tiny/faig/{n}kernels').is_dir()
 
     # the filter distribution reads only a checkpoint: the ranking's recorded network gives the Linear filters
-    res = run_script([os.path.join(REPO, 'analysis/scripts/vis_filters_distribution.py'), '--dataset', 'Tiny',
+    res = in_process([os.path.join(REPO, 'analysis/scripts/vis_filters_distribution.py'), '--dataset', 'Tiny',
                       '--target_model_path', 'experiments/swinir/target_model.pth',
                       '--blurry_neuron_txt', f'{search}/faig/blur_index.txt',
                       '--noisy_neuron_txt', f'{search}/faig/noise_index.txt', '--save_path', 'out/dist.png'],
@@ -78,7 +78,7 @@ def test_swinir_linear_filters_ranked_and_masked(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / 'out' / 'dist.png').is_file() and f'of {space.num_filters}' not in res.stderr
 
-    bad = run_script(['-m', 'faig', 'faig', '--network_g', NET_ARG, *images, '--layers', 'nothing.like.this*',
+    bad = in_process(['-m', 'faig', 'faig', '--network_g', NET_ARG, *images, '--layers', 'nothing.like.this*',
                       '--record_filters_folder', f'{search}/bad'], cwd=tmp_path)
     errors = [line for line in bad.stderr.splitlines() if line.startswith('error: ')]  # (SwinIR itself warns)
     assert bad.returncode == 2 and len(errors) == 1 and 'nothing.like.this*' in errors[0]
