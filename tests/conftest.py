@@ -79,7 +79,7 @@ def run_script(args, cwd=REPO, env=None):
 
 # the registries a command line may add to (``--network_g`` registers a generic network spec, a FAIG_PLUGINS
 # file its method or BasicSR arch, dataset or model), and the marks that the plugins and methods were loaded once
-REGISTRIES = (faig.specs.NETWORKS, faig.specs.DEGRADATIONS, faig.specs.RANKING_METHODS,
+REGISTRIES = (faig.specs.NETWORKS, faig.specs.DEGRADATIONS,
               faig.attribution.methods.METHODS,
               *(registry._obj_map for registry in (ARCH_REGISTRY, DATASET_REGISTRY, MODEL_REGISTRY)))
 LOADED_ONCE = (faig.registration._plugins_loaded, faig.attribution.methods._LOADED)
