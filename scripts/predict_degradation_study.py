@@ -33,14 +33,10 @@ import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from faig import figures  # noqa: E402
 from faig.attribution.ranking import json_bytes  # noqa: E402
 from faig.cli.args import (Parser, percent, require_file, require_folder, require_output_folder,  # noqa: E402
                            resolve_device)
 from faig.errors import InputError, cli  # noqa: E402
-from faig.evaluation.prediction_inputs import (calibration_path, calibration_run_key, claim_calibration,  # noqa: E402
-                                               image_size, labelled_images, measure_classical, prepare_predictor,
-                                               save_calibration)
 from faig.evaluation.degradation_predictor import (CLASSICAL_FEATURES, PREDICTORS, class_labels,  # noqa: E402
                                                    feature_names, relative_values)
 from faig.evaluation.labelled_set import SPLITS, labelled_set_recipe, make_labelled_set, read_manifest  # noqa: E402
@@ -101,6 +97,7 @@ def labelled_set(root):
 
 
 def report_files(study):
+    from faig import figures  # matplotlib and torch: not for --help
     files = {'prediction.json': json_bytes(study), 'prediction.md': (study_markdown(study, '#') + '\n').encode(),
              'scatter.png': figures.figure_png(figures.prediction_study_scatter_figure(study)),
              'confusion.png': figures.figure_png(figures.prediction_confusion_figure(study))}
@@ -112,6 +109,10 @@ def report_files(study):
 @cli
 def main(argv=None):
     args = parse_args(argv)
+    # torch loads after the arguments: --help answers without it
+    from faig.evaluation.prediction_inputs import (calibration_path, calibration_run_key, claim_calibration,
+                                                   image_size, labelled_images, measure_classical, prepare_predictor,
+                                                   save_calibration)
     os.chdir(ROOT)
     if args.report_only:
         path = osp.join(args.out, 'prediction.json')

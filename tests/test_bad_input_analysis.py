@@ -155,7 +155,7 @@ def test_lambda_labels_are_exact():
 # ---- 3: every flag a parser defines shows in --help ----------------------------------------------------------
 
 SCRIPTS = sorted(osp.relpath(p, REPO) for pattern in ('analysis/tools/*/*.py', 'analysis/scripts/*.py',
-                                                       'inference/*.py', 'scripts/*.py')
+                                                       'inference/*.py', 'scripts/*.py', 'train.py')
                  for p in glob.glob(osp.join(REPO, pattern)))
 PROBE_FLAG = '--no-such-flag-for-the-probe'
 # Runs every script in one process with an unknown flag: every argparse parser it builds records its

@@ -81,4 +81,4 @@ def test_network_dependent_defaults_and_the_fast_preset(net):
                                'nodes_per_pass': 1, 'image_reduce': NETWORKS[net].faig_image_reduce}
     _, args = parse(faig, ['--fast', '--total_step', '50'], net)
     fast = method_from_args(faig, args, net).settings
-    assert (fast['quadrature'], fast['total_step'], args.layout) == ('gauss_legendre', 5, 'auto')
+    assert (fast['quadrature'], fast['total_step'], args.layout) == ('gauss_legendre', 5, 'channels_last')

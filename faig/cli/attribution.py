@@ -6,6 +6,7 @@ builds an :class:`faig.attribution.pipeline.AttributionJob` and calls ``rank_dat
 are parsed and checked before torch is imported. Under ``torchrun --nproc_per_node K`` the
 images are shared out over the K processes (see faig.attribution.pipeline).
 """
+import os
 import os.path as osp
 
 from faig.attribution.modes import CHANNELS_LAST_MARGIN, LAYOUT_REPEATS, LAYOUTS
@@ -124,7 +125,6 @@ def output_folder(args, net, opt, method, image_folders=None, flags=None, writer
 def build_job(cls, args, net, root, writer=True):
     """The AttributionJob of parsed flags (every path checked before any heavy import; the output folder
     only by the ``writer``)."""
-    from faig.attribution.pipeline import AttributionJob
     from faig.networks import parse_network_option
     degs = pair_names(args)
     paths = {kind: getattr(args, f'{kind}_model_path') for kind in cls.models}
@@ -147,6 +147,7 @@ def build_job(cls, args, net, root, writer=True):
     if 'total_neuron_nums' in method.settings and method.settings['total_neuron_nums'] is None:
         method.settings['total_neuron_nums'] = default_filter_count(net, args, opt)
     out = output_folder(args, net, opt, cls.name, folders, flags, writer)
+    from faig.attribution.pipeline import AttributionJob  # torch: after every path is checked
     job = AttributionJob(out, degs, folders or {}, opt, net, paths, getattr(args, 'param_key', None),
                          getattr(args, 'scale', 2), getattr(args, 'device', None), getattr(args, 'layout', 'auto'),
                          getattr(args, 'resume', False), args.force, layers_option(args))
@@ -205,17 +206,18 @@ def attribution_main(name, net, argv=None):
     cls = get_method(name)
     parser, root = method_parser(cls, net)
     args = parser.parse_args(argv)
-    from faig.attribution.pipeline import Ranks, rank_dataset
-    if not Ranks.launched():
+    if int(os.environ.get('WORLD_SIZE', '1')) <= 1:  # one process (Ranks.launched, before torch loads)
         method, job = build_job(cls, args, net, root)
         ranks = None
     else:  # join the other ranks first: a flag's file missing on one machine must stop them all, not leave them waiting
+        from faig.attribution.ranks import Ranks
         ranks = Ranks(getattr(args, 'device', None))
         try:
             method, job = ranks.agree(lambda: build_job(cls, args, net, root, writer=ranks.main))
         except BaseException as exc:
             ranks.stop(exc)
             raise
+    from faig.attribution.pipeline import rank_dataset  # torch: after the arguments and paths are checked
     result = rank_dataset(method, job, ranks)
     report(method, job, result)
     return result
