@@ -29,23 +29,18 @@ import os.path as osp
 import sys
 
 import numpy as np
-import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from faig.attribution.filters import FilterSpace  # noqa: E402
 from faig.attribution.ranking import check_provenance, index_bytes, json_bytes, read_index  # noqa: E402
 from faig.cli.args import Parser, percent, positive_int, seed_int  # noqa: E402
 from faig.training_runs import copy_logs, logged_seconds, train_in_subprocess  # noqa: E402
-from faig.data.div2k_interpret_dataset import LEGACY_KEYS, legacy_entries  # noqa: E402
 from faig.data.image_io import list_images, read_image  # noqa: E402
 from faig.errors import InputError, cli  # noqa: E402
 from faig.evaluation.gradient_map import image_gradient_map, per_image_difference  # noqa: E402
 from faig.evaluation.masking import num_selected, substitute_filters  # noqa: E402
 from faig.evaluation.retraining import CLEAN, SELECTIONS, TEST_SETS, markdown  # noqa: E402
-from faig.figures import plot_recovered_shares  # noqa: E402
 from faig.files import write_bytes  # noqa: E402
-from faig.inference import restore, restore_folder  # noqa: E402
 from faig.networks import build_network, load_params, preset  # noqa: E402
 from faig.outputs import FolderLock, canonical, commit_files, read_json_or_set_aside, set_aside  # noqa: E402
 from faig.paths import from_caller  # noqa: E402
@@ -61,6 +56,7 @@ RANKED = ('faig', 'ig', 'abs_filter_change')  # the selections read from a ranki
 def train_data(deg):
     """The overrides that give every training sample ``deg`` and no other degradation of the pair: the
     probability options of DIV2KInterpretDataset's original keys (``kernel_prob=1.0``, ``noise_prob=0.0``, ...)."""
+    from faig.data.div2k_interpret_dataset import LEGACY_KEYS, legacy_entries
     probability_key = {entry['name']: entry['prob'] for entry in legacy_entries({key: key for key in LEGACY_KEYS})}
     return tuple(f'datasets:train:{probability_key[other]}={1.0 if other == deg else 0.0}' for other in DEFAULT_PAIR)
 
@@ -137,6 +133,7 @@ def selection_file(path, chosen, num_filters):
 
 def psnr_per_image(net, state, out_folder):
     """{test set: {image: PSNR}} of ``state`` on the whole test images (the inference script's PSNR)."""
+    from faig.inference import restore_folder
     net.load_state_dict(state)
     return {name: restore_folder(net, osp.join(DATA, folder), osp.join(DATA, 'GTmod12'), osp.join(out_folder, name), 2)
             for name, folder in TEST_FOLDERS.items()}
@@ -163,6 +160,8 @@ def permute_within_layers(state, space, chosen, rng):
 def connections(net, baseline, target, space, chosen, deg, seed):
     """Output difference (gradient-map MSE ×1000, vs the target's output) on the ``deg`` crops when the chosen
     filters are masked, and when their kernels are permuted among themselves within each layer."""
+    from faig.inference import restore
+    import torch
     folder = osp.join('datasets/SampleSet_crop64', TEST_FOLDERS[deg])
     images = {osp.splitext(n)[0]: read_image(p) for n, p in list_images(folder).items()}
     permuted, moved = permute_within_layers(target, space, chosen, np.random.default_rng([seed, 7, seed_of(deg)]))
@@ -234,6 +233,9 @@ def open_study(study_path, models, report_only=False):
 @cli
 def main(argv=None):
     args = parse_args(argv)
+    # torch and matplotlib load where they are used, after the arguments: --help answers at once
+    from faig.attribution.filters import FilterSpace
+    from faig.figures import plot_recovered_shares
     os.chdir(ROOT)
     config = f'options/cpu/train_{args.net}_retrain.yml'
     models = {k: osp.join(args.models_dir, args.net, f'{k}_model.pth') for k in ('baseline', 'target')}
