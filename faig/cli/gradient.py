@@ -10,7 +10,6 @@ belong to the current images of the dataset -- a replaced dataset or a re-run mo
 error, never an average over stale files.
 """
 import io
-import json
 import os
 import os.path as osp
 
@@ -27,7 +26,7 @@ from faig.networks import load_model_pair
 from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, is_within, network_label
 from faig.paths import dataset_name, default_model, default_test_root
 from faig.specs import DEFAULT_NETWORK, DEFAULT_PAIR, DEGRADATIONS, NETWORKS, ResultsLayout, degradation
-from faig.stamps import STAMP, StampedFolder, files_digest, network_digest, state_digest
+from faig.store import STAMP, StampedFolder, files_digest, network_digest, read_record, state_digest
 
 
 def stamped_folders(root):
@@ -159,11 +158,9 @@ def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems, mode
 
 def comparison_pair(metric_folder):
     """The degradation pair the comparison in ``metric_folder`` recorded (meta.json), or None."""
-    try:
-        with open(osp.join(metric_folder, 'meta.json')) as f:
-            recorded = json.load(f).get('run_key', {}).get('degradations')
-    except (OSError, ValueError, AttributeError):
-        return None
+    record = read_record(osp.join(metric_folder, 'meta.json'), 'record of the comparison', bad='skip')
+    run_key = record.get('run_key', {}) if record is not None else None
+    recorded = run_key.get('degradations') if isinstance(run_key, dict) else None
     return tuple(recorded) if isinstance(recorded, list) and len(recorded) == 2 else None
 
 
