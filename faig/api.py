@@ -31,9 +31,10 @@ from faig.attribution.methods import AttributionContext
 from faig.attribution.methods import RandomRanking
 from faig.attribution.path import check_compatible
 from faig.scores import FilterScores
+from faig.specs import DEFAULT_PAIR
 from faig.stamps import state_digest
 
-DEFAULT_DEGRADATIONS = ('blur', 'noise')
+DEFAULT_DEGRADATIONS = tuple(DEFAULT_PAIR)
 ROLES = ('gt', 'clean')  # image roles besides the degradations: never taken for a degradation
 
 
@@ -76,8 +77,9 @@ def image_sets(inputs, roles, degradations=None, **given):
     sets, names = [], []
     for item in items:
         if not isinstance(item, Mapping):
-            raise TypeError(f'each image set is a dict of tensors ({{"blur": ..., "noise": ..., '
-                            f'{", ".join(repr(r) for r in roles)}: ...}}), got {type(item).__name__}')
+            raise TypeError(f'each image set is a dict of tensors ({{"{DEFAULT_PAIR[0]}": ..., '
+                            f'"{DEFAULT_PAIR[1]}": ..., {", ".join(repr(r) for r in roles)}: ...}}), '
+                            f'got {type(item).__name__}')
         tensors = {k: v for k, v in item.items() if torch.is_tensor(v)}
         degs = tuple(degradations) if degradations else tuple(k for k in tensors if k not in ROLES)
         degradations = degs  # the first set names them for every other

@@ -45,6 +45,7 @@ from faig.cli.args import Parser, positive_int
 from faig.training_runs import copy_logs, logged_seconds, train_in_subprocess
 from faig.errors import InputError, cli
 from faig.specs import NETWORKS
+from faig.store import read_record
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -102,8 +103,13 @@ def export(checkpoint, out_path):
     torch.save({'params_ema': params}, out_path)
 
 
+def read_log(log_path):
+    """The pair's training log ({} when there is none yet); a damaged one is refused."""
+    return read_record(log_path, 'training log') if osp.isfile(log_path) else {}
+
+
 def record(log_path, kind, entry):
-    log = json.load(open(log_path)) if osp.isfile(log_path) else {}
+    log = read_log(log_path)
     log.setdefault(kind, []).append({**entry, 'finished': time.strftime('%Y-%m-%d %H:%M:%S')})
     with open(log_path, 'w') as f:
         json.dump(log, f, indent=2)
@@ -170,11 +176,10 @@ def read_period(path):
     """A period record (``experiments/<name>_period.json``), checked: its values are data that train.py gets
     (the overrides as --force_yml, the start as a path), so a damaged or edited one is refused."""
     try:
-        with open(path, encoding='utf-8') as f:
-            period = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise InputError(f'{shown(path)}: unreadable period record ({exc}); remove it and the run folder beside '
-                         'it to start a new period') from None
+        period = read_record(path, 'period record')
+    except InputError as exc:
+        raise InputError(f'{str(exc).replace(path, shown(path), 1)}; remove it and the run folder beside it to '
+                         'start a new period') from None
     start = period.get('started_from') if isinstance(period, dict) else None
     if not isinstance(period, dict) or not isinstance(period.get('force_yml'), list) or \
             not all(isinstance(entry, str) for entry in period['force_yml']) or \
@@ -239,7 +244,7 @@ def continue_stage(args, out_folder, log_path):
     out_path = osp.join(out_folder, f'{kind}_model.pth')
     export(checkpoint, out_path)
     exported = sha1_file(out_path)
-    periods = json.load(open(log_path)).get(f'{kind}_continued', []) if osp.isfile(log_path) else []
+    periods = read_log(log_path).get(f'{kind}_continued', [])
     if periods and periods[-1].get('sha1') == exported:  # the same command run again
         print(f'{args.net} {kind}: experiments/{name} was exported already ({shown(out_path)}); remove '
               f'experiments/{name} to start a new period')

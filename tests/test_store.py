@@ -184,11 +184,6 @@ def test_a_model_is_known_by_its_tensors_or_by_the_file_an_earlier_record_named(
     assert not same_model(state_digest({'w': torch.zeros(2, 2)}), path, state)
 
 
-# Files that still read JSON records by hand; each moves to faig.store.read_record and leaves this list.
-NOT_YET_THROUGH_THE_STORE = {'faig/models/retrain_model.py', 'faig/cli/gradient.py', 'scripts/reproduce.py',
-                             'scripts/train_cpu_models.py'}
-
-
 def json_reads(path):
     """Lines of ``path`` that call ``json.load`` (a record read by hand)."""
     import ast
@@ -208,5 +203,5 @@ def test_records_are_read_through_the_store():
                 relative = osp.relpath(path, REPO)
                 if name.endswith('.py') and not relative.startswith('faig/store/') and json_reads(path):
                     found[relative] = json_reads(path)
-    assert set(found) - NOT_YET_THROUGH_THE_STORE == set(), found
+    assert found == {}, found
     assert json_reads(osp.join(REPO, 'faig/store/records.py'))  # the one reader is seen by the same parser

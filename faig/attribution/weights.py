@@ -2,6 +2,8 @@
 import numpy as np
 import torch
 
+from faig.specs import DEFAULT_PAIR
+
 
 def absolute_filter_change(space, baseline, target):
     """Per filter sum|theta_target - theta_baseline| / sum|theta_baseline| (float32 numpy).
@@ -22,7 +24,7 @@ def absolute_filter_change(space, baseline, target):
     return scores.float().cpu().numpy()
 
 
-def random_rankings(num_filters, seed=0, degradations=('blur', 'noise')):
+def random_rankings(num_filters, seed=0, degradations=DEFAULT_PAIR):
     """One reproducible random permutation per degradation (independent draws)."""
     rng = np.random.default_rng(seed)
     return {deg: rng.permutation(num_filters) for deg in degradations}

@@ -10,7 +10,6 @@ belong to the current images of the dataset -- a replaced dataset or a re-run mo
 error, never an average over stale files.
 """
 import io
-import json
 import os
 import os.path as osp
 
@@ -26,8 +25,8 @@ from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitut
 from faig.networks import load_model_pair
 from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, is_within, network_label
 from faig.paths import dataset_name, default_model, default_test_root
-from faig.specs import DEFAULT_PAIR, NETWORKS, ResultsLayout, degradation
-from faig.stamps import STAMP, StampedFolder, files_digest, network_digest, state_digest
+from faig.specs import DEFAULT_NETWORK, DEFAULT_PAIR, DEGRADATIONS, NETWORKS, ResultsLayout, degradation
+from faig.store import STAMP, StampedFolder, files_digest, network_digest, read_record, state_digest
 
 
 def stamped_folders(root):
@@ -48,7 +47,7 @@ def map_folder(png_folder, in_root, out_root, channel):
 def gradient_map_main(argv=None):
     parser = Parser(description='Gradient maps (npy) of the target and masked outputs of a network, mirrored under '
                     'results/Interpret/gradient/<net>/<dataset>.')
-    parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS))
+    parser.add_argument('--net', default=DEFAULT_NETWORK, choices=sorted(NETWORKS))
     parser.add_argument('--dataset', default=dataset_name(default_test_root()))
     parser.add_argument('--channel', default='gray', choices=['gray', 'blue'])
     args = parser.parse_args(argv)
@@ -159,11 +158,9 @@ def load_maps(png_folder, map_root, in_root, channel, inputs_digest, stems, mode
 
 def comparison_pair(metric_folder):
     """The degradation pair the comparison in ``metric_folder`` recorded (meta.json), or None."""
-    try:
-        with open(osp.join(metric_folder, 'meta.json')) as f:
-            recorded = json.load(f).get('run_key', {}).get('degradations')
-    except (OSError, ValueError, AttributeError):
-        return None
+    record = read_record(osp.join(metric_folder, 'meta.json'), 'record of the comparison', bad='skip')
+    run_key = record.get('run_key', {}) if record is not None else None
+    recorded = run_key.get('degradations') if isinstance(run_key, dict) else None
     return tuple(recorded) if isinstance(recorded, list) and len(recorded) == 2 else None
 
 
@@ -189,8 +186,8 @@ def gradient_loss_main(input_deg, argv=None):
                     'saved gradient maps (analysis/scripts/generate_gradient_map.py).')
     if spec is None:
         parser.add_argument('--degradation', required=True,
-                            help='the input degradation (a registered one, e.g. blur, noise, jpeg)')
-    parser.add_argument('--net', default='srresnet', choices=sorted(NETWORKS))
+                            help=f'the input degradation (a registered one, e.g. {", ".join(DEGRADATIONS)})')
+    parser.add_argument('--net', default=DEFAULT_NETWORK, choices=sorted(NETWORKS))
     parser.add_argument('--dataset', default=dataset_name(default_test_root()))
     parser.add_argument('--input_folder_name', default=spec.folder if spec else None,
                         help="the input's LR folder under the dataset (default: its degradation spec's folder)")

@@ -5,7 +5,7 @@ from faig.cli.args import (Parser, add_network_args, network_option, require_fil
                            require_output_file, require_output_folder, resolve_device)
 from faig.errors import cli
 from faig.paths import default_model, default_test_root
-from faig.specs import ResultsLayout, degradation
+from faig.specs import DEFAULT_PAIR, ResultsLayout, degradation
 
 
 @cli
@@ -18,7 +18,7 @@ def main(net, argv=None):
     parser.add_argument('--save_root', default=None,
                         help=f'outputs: <save_root>/<folder>/ (default {ResultsLayout(net, "").target_outputs()}, '
                         'named after --network_g\'s type when given)')
-    parser.add_argument('--folders', nargs='+', default=[degradation('blur').folder, degradation('noise').folder],
+    parser.add_argument('--folders', nargs='+', default=[degradation(d).folder for d in DEFAULT_PAIR],
                         help='LR folders under --dataroot to restore')
     parser.add_argument('--psnr_json', default=None, help='also write {folder: mean PSNR} to this file')
     parser.add_argument('--force', action='store_true', help='replace a --psnr_json made with another model')

@@ -54,7 +54,8 @@ def parser(prog='faig study'):
                    help='FAIG quadrature rule (default riemann_left, the original)')
     p.add_argument('--proportions', type=percent, nargs='+', default=[1, 3, 5, 10],
                    help='percent of filters masked in the comparison (default 1 3 5 10)')
-    p.add_argument('--seed', type=seed_int, default=0, help='noise and random-ranking seed (default 0)')
+    p.add_argument('--seed', type=seed_int, default=0,
+                   help="seed of the degradations' random draws and of the random ranking (default 0)")
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1, ... (default: cuda when present)')
     p.add_argument('--force', action='store_true', help='replace a study of other inputs or settings in --out')
     return p

@@ -23,7 +23,6 @@ weight decay and the EMA update would otherwise move) the frozen entries are put
 taken when the model was built. Validation, saving and logging are SRModel's (via FastSRModel, so
 the bf16 / channels-last speed options work here too).
 """
-import json
 import os.path as osp
 
 import numpy as np
@@ -35,7 +34,7 @@ from faig.attribution.ranking import check_provenance, json_bytes, read_index
 from faig.errors import InputError
 from faig.files import write_bytes
 from faig.networks import build_network, load_params
-from faig.stamps import state_digest
+from faig.store import read_record, state_digest
 
 compat.apply()  # before the first basicsr import
 
@@ -144,12 +143,8 @@ class ReTrainModel(FastSRModel):
     @staticmethod
     def recorded_selection(experiment_folder):
         """The filter indices a run in ``experiment_folder`` retrains (its selection record), or None."""
-        try:
-            with open(osp.join(experiment_folder, SELECTION_RECORD)) as f:
-                record = json.load(f)
-            filters = record['filters']
-        except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError):
-            return None
+        record = read_record(osp.join(experiment_folder, SELECTION_RECORD), 'selection record', bad='skip')
+        filters = record.get('filters') if record is not None else None
         return [int(i) for i in filters] if isinstance(filters, list) else None
 
     @staticmethod
