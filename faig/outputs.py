@@ -3,8 +3,7 @@ import os.path as osp
 
 from faig.store import real
 # Temporary re-exports: these moved to faig.store; callers still to migrate import them from there.
-from faig.store import (JOURNAL, TMP_PREFIX, FolderLock, build_whole_folder, canonical,  # noqa: F401
-                        check_not_inputs, claim_results, commit_files, is_within, read_json_or_set_aside, set_aside)
+from faig.store import FolderLock, check_not_inputs, claim_results, commit_files, is_within  # noqa: F401
 
 
 def network_label(net, opt):
