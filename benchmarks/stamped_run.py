@@ -30,7 +30,7 @@ PHASES = {
     ('faig.networks', 'build_network'): 'build network',
     ('faig.networks', 'load_params'): 'load checkpoints',
     ('faig.networks', 'fit'): 'load state into network',
-    ('faig.stamps', 'state_digest'): 'hash models',
+    ('faig.store.records', 'state_digest'): 'hash models',
     ('faig.attribution.runner', 'inputs_digest'): 'hash images',
     ('faig.attribution.runner', 'check_image_sets'): 'read + check all images',
     ('faig.attribution.runner', 'load_image_set'): 'read images for the passes',

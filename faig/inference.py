@@ -13,8 +13,7 @@ from tqdm import tqdm
 from faig import compat
 from faig.data.image_io import pair_by_name, read_image, write_image
 from faig.errors import InputError, memory_guard
-from faig.outputs import is_within
-from faig.stamps import StampedFolder, files_digest, network_digest
+from faig.store import StampedFolder, files_digest, is_within, network_digest
 
 compat.apply()  # before the first basicsr import
 
@@ -97,7 +96,7 @@ def restore_cached(net, inputs, save_folder, device='cpu', progress=True):
 
     Reused from ``save_folder`` when its stamp says it holds this network's outputs (same weights and options)
     for these input contents; else every input is read first (a bad file fails before anything is
-    written), restored and saved, and the folder is stamped anew (faig.stamps). Inputs and outputs
+    written), restored and saved, and the folder is stamped anew (faig.store). Inputs and outputs
     are read with the network's channel counts (:func:`image_channels`).
     """
     for path in {osp.dirname(p) for p in inputs.values()}:  # whichever tool asks: never into the inputs' folder

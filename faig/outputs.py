@@ -1,16 +1,15 @@
 """Names of output folders. The rules of where and how a tool writes live in faig.store."""
 import os.path as osp
 
+from faig.specs import NETWORKS
 from faig.store import real
 # Temporary re-exports: these moved to faig.store; callers still to migrate import them from there.
-from faig.store import (JOURNAL, TMP_PREFIX, FolderLock, build_whole_folder, canonical,  # noqa: F401
-                        check_not_inputs, claim_results, commit_files, is_within, read_json_or_set_aside, set_aside)
+from faig.store import FolderLock, check_not_inputs, claim_results, commit_files, is_within  # noqa: F401
 
 
 def network_label(net, opt):
     """The name a run's outputs are filed under: the spec's name for its own arch, else the arch type
     of ``--network_g`` in lower case (so an EDSR run never lands in, or is titled as, srresnet)."""
-    from faig.specs import NETWORKS
     spec = NETWORKS.get(net)
     arch = (opt or {}).get('type')
     if arch is None or (spec is not None and spec.arch.get('type') == arch):

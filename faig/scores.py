@@ -17,7 +17,7 @@ from faig.attribution.filters import FilterSpace
 from faig.attribution.ranking import RANKING_PATTERNS, npz_bytes, rank, ranking_space, read_index, write_rankings
 from faig.errors import InputError
 from faig.specs import ResultsLayout
-from faig.stamps import read_record
+from faig.store import read_record
 
 DISCRIMINATIVE = ('faig', )  # methods whose index files rank s(x_a) - s(x_b); the others rank each s(x_a) alone
 

@@ -41,15 +41,14 @@ from faig.figures import (contact_sheet, crop_center, difference_map, masking_sh
 from faig.inference import image_channels, image_to_tensor, tensor_to_image
 from faig.masking import masked, modulated
 from faig.networks import build_network, fit, load_checkpoint
-from faig.outputs import FolderLock, claim_results, commit_files, is_within
 from faig.probe import input_geometry
 from faig.reporting.findings import describe_robustness, image_rankings, location_stats, net_findings, verdict
 from faig.reporting.network import psnr_table
 from faig.reporting.records import read_per_image_scores
 from faig.scores import FilterScores
 from faig.specs import DEFAULT_PAIR, NETWORKS, ResultsLayout, degradation
-from faig.stamps import content_sha1, sha1_file, state_digest
-from faig.store import read_record
+from faig.stamps import content_sha1
+from faig.store import FolderLock, claim_results, commit_files, is_within, read_record, sha1_file, state_digest
 from faig.tables import markdown_table
 
 METHOD_NAMES = ('faig', 'ig', 'abs_filter_change', 'random')

@@ -32,7 +32,7 @@ import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from faig.attribution.ranking import check_provenance, index_bytes, json_bytes, read_index  # noqa: E402
+from faig.attribution.ranking import index_bytes, json_bytes, read_index  # noqa: E402
 from faig.cli.args import Parser, percent, positive_int, seed_int  # noqa: E402
 from faig.training_runs import copy_logs, logged_seconds, train_in_subprocess  # noqa: E402
 from faig.data.image_io import list_images, read_image  # noqa: E402
@@ -42,11 +42,11 @@ from faig.evaluation.masking import num_selected, substitute_filters  # noqa: E4
 from faig.evaluation.retraining import CLEAN, SELECTIONS, TEST_SETS, markdown  # noqa: E402
 from faig.files import write_bytes  # noqa: E402
 from faig.networks import build_network, load_params, preset  # noqa: E402
-from faig.outputs import FolderLock, canonical, commit_files, read_json_or_set_aside, set_aside  # noqa: E402
 from faig.paths import from_caller  # noqa: E402
 from faig.safe_yaml import parse_value  # noqa: E402
 from faig.specs import CLEAN_FOLDER, DEFAULT_PAIR, NETWORKS, degradation  # noqa: E402
-from faig.stamps import sha1_file, state_digest  # noqa: E402
+from faig.store import (FolderLock, canonical, check_provenance, commit_files, read_json_or_set_aside,  # noqa: E402
+                        set_aside, sha1_file, state_digest)
 
 DATA = 'datasets/SampleSet'
 TEST_FOLDERS = {name: CLEAN_FOLDER if name == CLEAN else degradation(name).folder for name in TEST_SETS}

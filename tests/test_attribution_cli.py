@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from faig.attribution.ranking import rank, read_index
-from faig.attribution.runner import PartialStore
 from faig.data.image_io import read_image
 from faig.errors import InputError
 from faig.inference import image_to_tensor
+from faig.store import PartialStore
 
 from conftest import write_images
 from test_attribution import TINY_NETS, literal_faig, literal_ig, make_pair

@@ -188,7 +188,7 @@ def test_failed_run_leaves_no_partial_results(sandbox, in_process):
 
 def test_resume_is_keyed_on_image_contents(sandbox, in_process):
     """--resume after an image changed (same name) refuses the old partial results."""
-    from faig.attribution.runner import PartialStore
+    from faig.store import PartialStore
     res = in_process([osp.join(REPO, FAIG[0]), *FAIG[1:]], cwd=sandbox)
     assert res.returncode == 0, res.stderr[-2000:]
     config = json.load(open(sandbox / 'out/faig/meta.json'))

@@ -456,7 +456,7 @@ def test_image_channels_follow_the_network():
 @pytest.mark.parametrize('form', ['named_parameters', 'keep_vars', 'plain_dict'])
 def test_load_params_accepts_parameters(tmp_path, form):
     from faig.networks import load_network, load_params
-    from faig.stamps import state_digest
+    from faig.store import state_digest
     net = build_network(NET)
     if form == 'named_parameters':
         saved = {'params': dict(net.named_parameters())}

@@ -345,7 +345,7 @@ def test_fitting_waits_for_no_run_that_holds_the_ranking_folder(sandbox, tmp_pat
     import subprocess
     ranking = tmp_path / 'rankings'
     shutil.copytree(sandbox / 'rankings', ranking)
-    code = ('import sys, time; from faig.outputs import FolderLock; '
+    code = ('import sys, time; from faig.store import FolderLock; '
             f'FolderLock({str(ranking)!r}).acquire(); print("held", flush=True); time.sleep(60)')
     child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True)
     try:

@@ -131,7 +131,7 @@ def test_cached_outputs_are_of_the_network_options_too(tmp_path):
     from faig.inference import restore, restore_cached
     from faig.networks import build_network
     from faig.data.image_io import read_image
-    from faig.stamps import network_digest
+    from faig.store import network_digest
     write_images(str(tmp_path / 'lr'), [(8, 10)], seed=2)
     inputs = {'img0': str(tmp_path / 'lr' / 'img0.png')}
     nets = [build_network({**TINY_NETS['edsr'], 'img_range': r}).eval() for r in (255., 1.)]

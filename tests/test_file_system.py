@@ -147,7 +147,7 @@ def test_image_names_near_the_length_limit_work_end_to_end(sandbox):
 def test_temporary_names_stay_short_and_long_output_names_fit(tmp_path):
     from faig.data.image_io import write_bytes
     from faig.files import fit_name
-    from faig.outputs import commit_files
+    from faig.store import commit_files
     long = 'x' * 251 + '.txt'
     write_bytes(str(tmp_path / long), b'a')
     commit_files(str(tmp_path / 'set'), {long: b'b', 'meta.json': b'{}'})

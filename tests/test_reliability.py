@@ -1,5 +1,5 @@
 """No tool destroys its inputs, mixes runs, uses a ranking with other models, reports meaningless
-results, or loses work on a fault (faig.outputs). The command lines run as ``__main__`` in the test process
+results, or loses work on a fault (faig.store). The command lines run as ``__main__`` in the test process
 (``tool``; a real subprocess where another process matters: locks); fault injection in-process. Each case is a
 row of docs/bad_input.md ("Reliability")."""
 import json
@@ -99,7 +99,7 @@ def test_masked_outputs_inside_an_input_folder_are_refused(sandbox, tool):
 
 def _live_lock(sandbox, folder):
     """Another process holding the folder's lock, as a concurrent run does."""
-    code = ('import sys, time; sys.argv = ["faig.py (the other run)"]; from faig.outputs import FolderLock; '
+    code = ('import sys, time; sys.argv = ["faig.py (the other run)"]; from faig.store import FolderLock; '
             f'FolderLock({str(sandbox / folder)!r}).acquire(); print("held", flush=True); time.sleep(60)')
     child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == 'held'
@@ -108,7 +108,7 @@ def _live_lock(sandbox, folder):
 
 def test_the_lock_is_exclusive_under_a_race(tmp_path):
     """Six processes start together on one folder: exactly one holds the lock."""
-    code = ('import sys, time; from faig.outputs import FolderLock; from faig.errors import InputError\n'
+    code = ('import sys, time; from faig.store import FolderLock; from faig.errors import InputError\n'
             'time.sleep(max(0, float(sys.argv[2]) - time.time()))\n'
             'try:\n    FolderLock(sys.argv[1]).acquire(); print("held", flush=True); time.sleep(3)\n'
             'except InputError:\n    print("refused", flush=True)')
@@ -147,7 +147,7 @@ def test_a_rerun_with_other_settings_needs_force(sandbox, faig_tool):
 
 
 def test_partial_results_are_not_dropped_without_resume_or_force(sandbox, faig_tool):
-    from faig.attribution.runner import PartialStore
+    from faig.store import PartialStore
     assert faig_tool(sandbox).returncode == 0
     config = json.load(open(sandbox / 'out/faig/meta.json'))
     config = {k: v for k, v in config.items() if k not in ('run_key', 'seconds', 'device', 'images', 'ranks',
@@ -353,7 +353,7 @@ def test_a_failed_final_write_keeps_the_previous_set_and_the_partial_results(san
 
 
 def test_a_commit_interrupted_after_its_journal_is_finished_by_the_next_writer(tmp_path):
-    from faig.outputs import FolderLock, JOURNAL, TMP_PREFIX, commit_files
+    from faig.store import JOURNAL, TMP_PREFIX, FolderLock, commit_files
     commit_files(str(tmp_path), {'a.txt': b'old a', 'b.txt': b'old b'})
     (tmp_path / (TMP_PREFIX + 'b.txt')).write_bytes(b'new b')  # a.txt was renamed already, b.txt not yet
     (tmp_path / 'a.txt').write_bytes(b'new a')
@@ -392,7 +392,7 @@ def test_corrupt_partial_state_is_set_aside_not_fatal(sandbox, monkeypatch, caps
 
 
 def test_a_stamp_that_is_not_a_record_is_set_aside(tmp_path, capsys):
-    from faig.stamps import STAMP, StampedFolder
+    from faig.store import STAMP, StampedFolder
     (tmp_path / STAMP).write_text('[]')
     folder = StampedFolder(str(tmp_path), {'k': 1})
     assert not folder.fresh(['x'])
@@ -585,8 +585,8 @@ def test_inference_psnr_file_of_another_model_needs_force(sandbox, tool):
 def test_a_folder_built_whole_is_never_left_part_built(tmp_path):
     """A build stopped midway (here an error after one file) leaves the earlier folder as it was and nothing a
     later run would take for a complete set; the data digest ignores the hidden leftover of a killed build."""
-    from faig.outputs import build_whole_folder
     from faig.stamps import data_digest
+    from faig.store import build_whole_folder
     folder = tmp_path / 'set' / 'GTmod12'
     os.makedirs(folder)
     (folder / 'old.png').write_bytes(b'old')

@@ -14,7 +14,6 @@ from faig.attribution.filters import FilterSpace
 from faig.attribution.ranking import rank, write_index
 from faig.evaluation.comparison import METHODS, write_metric_files
 from faig.errors import InputError
-from faig.stamps import sha1_file
 from faig.reporting.budgets import agreement_section, compare_reports
 from faig.reporting.findings import (describe_robustness, finding_faig_beats_others, finding_further_back,
                                      finding_masking_ratio, finding_modulation, finding_more_uniform, image_rankings,
@@ -22,6 +21,7 @@ from faig.reporting.findings import (describe_robustness, finding_faig_beats_oth
                                      robustness)
 from faig.reporting.records import setting_name
 from faig.reporting.report import write_report
+from faig.store import sha1_file
 from faig.tables import render
 
 from conftest import REPO, run_script

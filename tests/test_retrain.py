@@ -228,7 +228,7 @@ def test_report_section_reads_the_committed_study(tmp_path):
     import torch
     from conftest import save_model_pair
     from faig.reporting.studies import retraining_section
-    from faig.stamps import sha1_file
+    from faig.store import sha1_file
     pair = tmp_path / 'experiments/pretrained/srresnet'
     save_model_pair(pair, {'w': torch.zeros(2)}, {'w': torch.ones(2)})
     folder = tmp_path / 'results/retrain_study/srresnet'
@@ -416,7 +416,7 @@ def test_a_ranking_of_other_models_is_refused_unless_asked(workdir):
     """The ranking's meta.json records the models it was made for; retraining starts from another baseline."""
     from faig.errors import InputError
     from faig.networks import load_params
-    from faig.stamps import state_digest
+    from faig.store import state_digest
     from faig.training import check_options
     opt, _, _ = retrain_yaml(workdir, 2)
     given = state_digest(load_params(str(workdir / 'baseline.pth'), 'params_ema'))

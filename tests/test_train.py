@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from faig.errors import InputError
-from faig.stamps import sha1_file
+from faig.store import sha1_file
 
 from conftest import REPO, load_script, run_script, write_images
 

@@ -16,7 +16,7 @@ _EXPORTS = {
     'integrate_gradients': 'faig', 'faig_image': 'faig', 'discriminative': 'faig', 'PathIntegral': 'faig',
     'ig_image': 'ig', 'absolute_filter_change': 'weights', 'random_rankings': 'weights',
     'quadrature': 'quadrature', 'METHODS': 'quadrature', 'rank': 'ranking', 'read_index': 'ranking',
-    'write_rankings': 'ranking', 'PartialStore': 'runner', 'rank_dataset': 'pipeline', 'AttributionJob': 'pipeline',
+    'write_rankings': 'ranking', 'rank_dataset': 'pipeline', 'AttributionJob': 'pipeline',
     'AttributionMethod': 'methods', 'register': 'methods', 'get_method': 'methods',
 }
 __all__ = sorted(_EXPORTS)

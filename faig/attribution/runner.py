@@ -4,7 +4,7 @@ import os.path as osp
 from faig.data.image_io import read_image
 from faig.errors import InputError, memory_guard
 from faig.inference import check_lr_size, image_to_tensor
-from faig.store import PartialStore, files_digest  # noqa: F401  (PartialStore: temporary re-export, see faig.store)
+from faig.store import files_digest
 
 
 def inputs_digest(pairs):

@@ -15,8 +15,10 @@ from faig.cli.args import (Parser, add_model_args, add_network_args, add_pair_ar
                            require_output_folder)
 from faig.cli.tools import ATTRIBUTION_SCRIPTS, RESERVED_NAMES
 from faig.errors import InputError, cli
+from faig.outputs import dataset_label, network_label
 from faig.paths import dataset_name, default_test_root
 from faig.specs import CLEAN_FOLDER, DEFAULT_PAIR, NETWORKS, ResultsLayout
+from faig.store import check_not_inputs
 
 ROLE_FLAGS = {  # image role -> (flag, default folder under the test root, help)
     'gt': ('--gt_folder', 'GTmod12', 'ground-truth HR images'),
@@ -108,8 +110,6 @@ def output_folder(args, net, opt, method, image_folders=None, flags=None, writer
     """``--record_filters_folder``, or its default named after the network and the data set actually
     used; checked to be writable and outside every folder the run reads (by the process that writes:
     under torchrun the output folder need only exist on rank 0's machine)."""
-    from faig.outputs import dataset_label, network_label
-    from faig.store import check_not_inputs
     dataset = dataset_label(image_folders.values()) if image_folders else dataset_name(default_test_root())
     folder = args.record_filters_folder or ResultsLayout(network_label(net, opt), dataset).rankings(method)
     if not writer:

@@ -8,7 +8,7 @@ import os.path as osp
 
 from faig.errors import InputError, Parser, cli
 from faig.files import require_output_folder
-from faig.outputs import FolderLock
+from faig.store import FolderLock
 
 
 def parse_train_args(argv=None):

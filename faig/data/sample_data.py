@@ -20,7 +20,7 @@ from skimage import data
 from faig.data.image_io import read_image, write_image
 from faig.data.subimages import sub_images
 from faig.errors import InputError
-from faig.outputs import build_whole_folder
+from faig.store import build_whole_folder
 
 TEST_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'camera', 'coins')
 TRAIN_PHOTOS = ('retina', 'hubble_deep_field', 'immunohistochemistry', 'stereo_motorcycle_left',
