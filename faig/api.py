@@ -32,7 +32,7 @@ from faig.attribution.methods import RandomRanking
 from faig.attribution.path import check_compatible
 from faig.scores import FilterScores
 from faig.specs import DEFAULT_PAIR
-from faig.stamps import state_digest
+from faig.store import state_digest
 
 DEFAULT_DEGRADATIONS = tuple(DEFAULT_PAIR)
 ROLES = ('gt', 'clean')  # image roles besides the degradations: never taken for a degradation

@@ -3,8 +3,6 @@ import os.path as osp
 
 from faig.specs import NETWORKS
 from faig.store import real
-# Temporary re-exports: these moved to faig.store; callers still to migrate import them from there.
-from faig.store import FolderLock, check_not_inputs, claim_results, commit_files, is_within  # noqa: F401
 
 
 def network_label(net, opt):

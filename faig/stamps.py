@@ -9,8 +9,6 @@ import numpy as np
 
 from faig.data.image_io import IMAGE_EXTENSIONS
 from faig.store import sha1_file
-# Temporary re-exports: these moved to faig.store; callers still to migrate import them from there.
-from faig.store import STAMP, StampedFolder, files_digest, network_digest, state_digest  # noqa: F401
 
 
 def pixels_sha1(path):

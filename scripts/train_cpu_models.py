@@ -148,7 +148,7 @@ def check_same_period(name, force_yml, starting=True, start=None):
     not make) and count only while that folder exists; with ``start`` (the weights a new period starts
     from) so are that path and its sha1, which a resumed period keeps even if an export has replaced the
     file since. Returns what was kept."""
-    from faig.stamps import sha1_file
+    from faig.store import sha1_file
     folder = osp.join(ROOT, 'experiments', name)
     path = f'{folder}_period.json'
     period = {'force_yml': list(force_yml)}
@@ -225,7 +225,7 @@ def start_point(kind, net, pair_dir):
 
 
 def continue_stage(args, out_folder, log_path):
-    from faig.stamps import sha1_file
+    from faig.store import sha1_file
     kind = args.continue_kind
     config = osp.join(ROOT, args.config_dir, f'train_{args.net}_{kind}_continue.yml')
     opt = checked_options(config, args.force_yml or [])

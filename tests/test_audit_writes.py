@@ -2,7 +2,7 @@
 temporary folder. Each command runs in a subprocess under an audit hook (``sys.addaudithook``) that records every
 file opened for writing, created, removed or renamed, and every folder made or removed, outside those folders; the
 sandbox (tiny models and images, tests/test_bad_input.py) is not in the temporary folder the tool is given. A
-folder built whole (faig.outputs.build_whole_folder) is built in a hidden sibling, ``.<name>.incomplete-*``, that
+folder built whole (faig.store.build_whole_folder) is built in a hidden sibling, ``.<name>.incomplete-*``, that
 then takes its place: that sibling counts as the output folder."""
 import json
 import os
@@ -19,7 +19,7 @@ from test_bad_input import FAIG, NET_ARG, TOOLS, pristine, sandbox  # noqa: E402
 AUDITED = r'''
 import atexit, os, runpy, sys
 ALLOWED = [os.path.realpath(p) for p in os.environ['AUDIT_ALLOWED'].split(os.pathsep)] + ['/dev/null']
-# a folder built whole is made in a hidden sibling that then takes its place (faig.outputs.build_whole_folder)
+# a folder built whole is made in a hidden sibling that then takes its place (faig.store.build_whole_folder)
 BUILDS = [os.path.join(os.path.dirname(a), '.' + os.path.basename(a) + '.incomplete-') for a in ALLOWED]
 WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # event: (how many of its first arguments are paths, the position of its dir_fd argument or None)

@@ -10,7 +10,6 @@ from faig.data.image_io import write_bytes
 from faig.errors import InputError, one_line
 from faig.specs import ResultsLayout
 from faig.store import commit_files, read_record
-from faig.store import check_provenance  # noqa: F401  (temporary re-export: callers still to import it from faig.store)
 
 
 def rank(scores):

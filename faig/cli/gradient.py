@@ -23,7 +23,8 @@ from faig.attribution.methods import METHODS as RANKING_METHODS
 from faig.evaluation.gradient_map import image_gradient_map, output_difference
 from faig.evaluation.masking import DEFAULT_PROPORTIONS, num_selected, substitute_filters
 from faig.networks import load_model_pair
-from faig.outputs import FolderLock, check_not_inputs, claim_results, commit_files, is_within, network_label
+from faig.outputs import network_label
+from faig.store import FolderLock, check_not_inputs, claim_results, commit_files, is_within
 from faig.paths import dataset_name, default_model, default_test_root
 from faig.specs import DEFAULT_NETWORK, DEFAULT_PAIR, DEGRADATIONS, NETWORKS, ResultsLayout, degradation
 from faig.store import STAMP, StampedFolder, files_digest, network_digest, read_record, state_digest

@@ -30,7 +30,8 @@ def main(net, argv=None):
     for folder in args.folders:
         require_folder(osp.join(args.dataroot, folder), '--folders')
     opt = network_option(args, net)
-    from faig.outputs import check_not_inputs, network_label
+    from faig.outputs import network_label
+    from faig.store import check_not_inputs
     save_root = args.save_root or ResultsLayout(network_label(net, opt), '').target_outputs()
     require_output_folder(save_root, '--save_root')
     inputs = {'--dataroot': gt_folder, **{'--folders': osp.join(args.dataroot, f) for f in args.folders}}
@@ -43,7 +44,7 @@ def main(net, argv=None):
     from faig.attribution.ranking import write_json
     from faig.inference import check_folder, image_channels, mean, restore_folder
     from faig.networks import load_network
-    from faig.outputs import FolderLock
+    from faig.store import FolderLock
     device = resolve_device(args.device)
     net_ = load_network(opt, args.model_path, args.param_key, device)
     channels = image_channels(net_)  # a 1-channel (Y) network reads gray images (colour ones as their Y)
@@ -54,8 +55,7 @@ def main(net, argv=None):
     results = {}
     psnr_key = None
     if args.psnr_json:  # another model's PSNR file is not replaced silently
-        from faig.outputs import claim_results
-        from faig.stamps import state_digest
+        from faig.store import claim_results, state_digest
         psnr_key = {'model': state_digest(net_.state_dict()), 'network': opt, 'folders': sorted(args.folders),
                     'scale': args.scale}
         claim_results(osp.dirname(args.psnr_json) or '.', psnr_key, args.force, [osp.basename(args.psnr_json)],

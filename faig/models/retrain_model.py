@@ -30,11 +30,11 @@ import torch
 
 from faig import compat
 from faig.attribution.filters import space_for_network
-from faig.attribution.ranking import check_provenance, json_bytes, read_index
+from faig.attribution.ranking import json_bytes, read_index
 from faig.errors import InputError
 from faig.files import write_bytes
 from faig.networks import build_network, load_params
-from faig.store import read_record, state_digest
+from faig.store import check_provenance, read_record, state_digest
 
 compat.apply()  # before the first basicsr import
 
@@ -100,7 +100,7 @@ class ReTrainModel(FastSRModel):
 
     @staticmethod
     def check_ranking_models(opt):
-        """A ranking made for other models is refused (faig.attribution.ranking.check_provenance: the baseline
+        """A ranking made for other models is refused (faig.store.check_provenance: the baseline
         its meta.json records against the network training starts from) unless ``train.allow_other_models``."""
         train_opt, path_opt = opt.get('train') or {}, opt.get('path') or {}
         index_file, start = train_opt.get('finetuned_neuron_index_file'), path_opt.get('pretrain_network_g')
