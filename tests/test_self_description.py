@@ -40,7 +40,7 @@ def test_every_help_speaks_of_the_project(in_process):
 
 def test_code_comments_speak_of_the_project():
     sources = [p for pattern in ('faig/**/*.py', 'scripts/*.py', 'analysis/**/*.py', 'inference/*.py', 'train.py',
-                                 'examples/*.py', 'benchmarks/*.py')
+                                 'examples/*.py', 'benchmarks/*.py', 'options/**/*.yml')
                for p in glob.glob(osp.join(REPO, pattern), recursive=True)]
     bad = {}
     for path in sources:
